@@ -1,0 +1,93 @@
+"""The application factory: ``create_app(settings)`` builds everything; nothing
+happens at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+from siyu import __version__
+from siyu.aftersale import api as aftersale_api
+from siyu.cart import api as cart_api
+from siyu.catalog import api as catalog_api
+from siyu.config import Settings
+from siyu.context import Context, build_context
+from siyu.identity import api as identity_api
+from siyu.order import api as order_api
+from siyu.payment import api as payment_api
+from siyu.web.errors import install_error_handlers
+from siyu.worker import Worker
+
+LANDING = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>私域 Siyu</title>
+<style>body{font-family:system-ui,"WenQuanYi Micro Hei",sans-serif;max-width:40rem;margin:3rem auto;
+padding:0 1rem;line-height:1.6;color:#222}a{color:#07c160}</style></head>
+<body><h1>私域 Siyu</h1>
+<p>微信小程序商城增长引擎 · A growth engine for WeChat mini-program stores.</p>
+<ul>
+<li><a href="/docs">API 文档 / API docs (OpenAPI)</a></li>
+<li><a href="/api/app/products">商品列表 JSON / Product list</a></li>
+<li><a href="/api/health">健康检查 / Health</a></li>
+</ul></body></html>"""
+
+
+def create_app(
+    settings: Settings | None = None, *, ctx: Context | None = None, run_worker: bool | None = None
+) -> FastAPI:
+    settings = settings or (ctx.settings if ctx else Settings())
+    context = ctx or build_context(settings)
+    worker = Worker(context)
+    start_worker = settings.run_worker if run_worker is None else run_worker
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if start_worker:
+            worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+            if ctx is None:
+                context.close()
+
+    app = FastAPI(
+        title="Siyu 私域",
+        version=__version__,
+        lifespan=lifespan,
+        description="微信小程序商城后端与增长引擎 · WeChat mini-program store back end. "
+        "Money is in integer fen (分); times are UTC.",
+    )
+    app.state.ctx = context
+    app.state.worker = worker
+    install_error_handlers(app)
+    for router in (
+        identity_api.app_router,
+        identity_api.admin_router,
+        catalog_api.app_router,
+        catalog_api.admin_router,
+        cart_api.router,
+        order_api.app_router,
+        order_api.admin_router,
+        payment_api.app_router,
+        payment_api.notify_router,
+        aftersale_api.app_router,
+        aftersale_api.admin_router,
+    ):
+        app.include_router(router)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def landing() -> str:
+        return LANDING
+
+    @app.get("/api/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        with context.db.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return {"status": "ok", "version": __version__, "database": context.db.dialect}
+
+    return app

@@ -1,0 +1,310 @@
+"""Catalog routes: shopper reads under /api/app, operator writes under /api/admin."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from siyu.catalog import service
+from siyu.catalog.rules import MAX_PAGE_SIZE, ProductRole, ProductSort, ProductStatus
+from siyu.catalog.schemas import (
+    AdminProductDetail,
+    AdminSkuOut,
+    CategoryCreate,
+    CategoryOut,
+    CategoryUpdate,
+    ProductCreate,
+    ProductDetail,
+    ProductPageOut,
+    ProductStatusChange,
+    ProductSummary,
+    ProductUpdate,
+    SkuIn,
+    SkuPrice,
+    SkuUpdate,
+    StockAdjust,
+)
+from siyu.identity.rules import Permission
+from siyu.web.deps import NowDep, OperatorPrincipal, SessionDep, require
+
+app_router = APIRouter(prefix="/api/app", tags=["catalog"])
+admin_router = APIRouter(prefix="/api/admin", tags=["catalog admin"])
+
+CatalogReader = Annotated[OperatorPrincipal, Depends(require(Permission.catalog_read))]
+CatalogWriter = Annotated[OperatorPrincipal, Depends(require(Permission.catalog_write))]
+PriceWriter = Annotated[OperatorPrincipal, Depends(require(Permission.price_write))]
+StockWriter = Annotated[OperatorPrincipal, Depends(require(Permission.stock_write))]
+
+
+def _tree(nodes: list[service.CategoryNode]) -> list[CategoryOut]:
+    return [
+        CategoryOut(
+            id=n.id,
+            name=n.name,
+            icon_url=n.icon_url,
+            sort_order=n.sort_order,
+            is_active=n.is_active,
+            children=_tree(n.children),
+        )
+        for n in nodes
+    ]
+
+
+@app_router.get("/categories", response_model=list[CategoryOut])
+def category_tree(session: SessionDep) -> list[CategoryOut]:
+    """分类树（仅启用的分类）。"""
+    with session.begin():
+        return _tree(service.category_tree(session))
+
+
+@app_router.get("/products", response_model=ProductPageOut)
+def list_products(
+    session: SessionDep,
+    category_id: int | None = None,
+    q: Annotated[str | None, Query(max_length=50, description="搜索关键词")] = None,
+    role: ProductRole | None = None,
+    min_price_fen: Annotated[int | None, Query(ge=0)] = None,
+    max_price_fen: Annotated[int | None, Query(ge=0)] = None,
+    sort: ProductSort = ProductSort.newest,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+) -> ProductPageOut:
+    """商品列表：筛选、排序、游标分页。"""
+    query = service.ProductQuery(
+        category_id=category_id,
+        q=q,
+        role=role,
+        min_price_fen=min_price_fen,
+        max_price_fen=max_price_fen,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
+    )
+    with session.begin():
+        page = service.list_products(session, query)
+        return ProductPageOut(
+            items=[ProductSummary.model_validate(p) for p in page.items],
+            next_cursor=page.next_cursor,
+        )
+
+
+@app_router.get("/products/{product_id}", response_model=ProductDetail)
+def product_detail(product_id: int, session: SessionDep) -> ProductDetail:
+    with session.begin():
+        product = service.get_product(session, product_id, on_sale_only=True)
+        detail = ProductDetail.model_validate(product)
+    detail.skus = [s for s in detail.skus if s.is_active]
+    return detail
+
+
+# ---------------------------------------------------------------- admin
+
+
+@admin_router.get("/categories", response_model=list[CategoryOut])
+def admin_category_tree(session: SessionDep, _: CatalogReader) -> list[CategoryOut]:
+    with session.begin():
+        return _tree(service.category_tree(session, include_inactive=True))
+
+
+@admin_router.post("/categories", response_model=CategoryOut, status_code=201)
+def create_category(
+    body: CategoryCreate, session: SessionDep, now: NowDep, actor: CatalogWriter
+) -> CategoryOut:
+    with session.begin():
+        c = service.create_category(
+            session,
+            actor_id=actor.id,
+            name=body.name,
+            parent_id=body.parent_id,
+            sort_order=body.sort_order,
+            icon_url=body.icon_url,
+            now=now,
+        )
+        return CategoryOut(
+            id=c.id,
+            name=c.name,
+            icon_url=c.icon_url,
+            sort_order=c.sort_order,
+            is_active=c.is_active,
+        )
+
+
+@admin_router.patch("/categories/{category_id}", response_model=CategoryOut)
+def update_category(
+    category_id: int, body: CategoryUpdate, session: SessionDep, now: NowDep, actor: CatalogWriter
+) -> CategoryOut:
+    with session.begin():
+        c = service.update_category(
+            session,
+            actor_id=actor.id,
+            category_id=category_id,
+            changes=body.model_dump(exclude_unset=True),
+            now=now,
+        )
+        return CategoryOut(
+            id=c.id,
+            name=c.name,
+            icon_url=c.icon_url,
+            sort_order=c.sort_order,
+            is_active=c.is_active,
+        )
+
+
+@admin_router.get("/products", response_model=ProductPageOut)
+def admin_list_products(
+    session: SessionDep,
+    _: CatalogReader,
+    status: ProductStatus | None = None,
+    category_id: int | None = None,
+    q: Annotated[str | None, Query(max_length=50)] = None,
+    role: ProductRole | None = None,
+    sort: ProductSort = ProductSort.newest,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+) -> ProductPageOut:
+    statuses = (status,) if status else tuple(ProductStatus)
+    query = service.ProductQuery(
+        category_id=category_id,
+        q=q,
+        role=role,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
+        statuses=statuses,
+    )
+    with session.begin():
+        page = service.list_products(session, query)
+        return ProductPageOut(
+            items=[ProductSummary.model_validate(p) for p in page.items],
+            next_cursor=page.next_cursor,
+        )
+
+
+@admin_router.get("/products/{product_id}", response_model=AdminProductDetail)
+def admin_product_detail(
+    product_id: int, session: SessionDep, _: CatalogReader
+) -> AdminProductDetail:
+    with session.begin():
+        return AdminProductDetail.model_validate(
+            service.get_product(session, product_id, on_sale_only=False)
+        )
+
+
+def _sku_draft(s: SkuIn) -> service.SkuDraft:
+    return service.SkuDraft(
+        spec=s.spec,
+        price_fen=s.price_fen,
+        stock=s.stock,
+        original_price_fen=s.original_price_fen,
+        cost_fen=s.cost_fen,
+        image_url=s.image_url,
+        sku_code=s.sku_code,
+    )
+
+
+@admin_router.post("/products", response_model=AdminProductDetail, status_code=201)
+def create_product(
+    body: ProductCreate, session: SessionDep, now: NowDep, actor: CatalogWriter, _: PriceWriter
+) -> AdminProductDetail:
+    """新建商品（草稿状态），含多个 SKU。"""
+    with session.begin():
+        product = service.create_product(
+            session,
+            actor_id=actor.id,
+            category_id=body.category_id,
+            title=body.title,
+            role=body.role,
+            skus=[_sku_draft(s) for s in body.skus],
+            subtitle=body.subtitle,
+            description=body.description,
+            image_urls=body.image_urls,
+            now=now,
+        )
+        return AdminProductDetail.model_validate(product)
+
+
+@admin_router.patch("/products/{product_id}", response_model=AdminProductDetail)
+def update_product(
+    product_id: int, body: ProductUpdate, session: SessionDep, now: NowDep, actor: CatalogWriter
+) -> AdminProductDetail:
+    with session.begin():
+        product = service.update_product(
+            session,
+            actor_id=actor.id,
+            product_id=product_id,
+            changes=body.model_dump(exclude_unset=True),
+            now=now,
+        )
+        return AdminProductDetail.model_validate(product)
+
+
+@admin_router.post("/products/{product_id}/status", response_model=AdminProductDetail)
+def change_product_status(
+    product_id: int,
+    body: ProductStatusChange,
+    session: SessionDep,
+    now: NowDep,
+    actor: CatalogWriter,
+) -> AdminProductDetail:
+    """上架 / 下架。"""
+    with session.begin():
+        product = service.set_product_status(
+            session, actor_id=actor.id, product_id=product_id, status=body.status, now=now
+        )
+        return AdminProductDetail.model_validate(product)
+
+
+@admin_router.post("/products/{product_id}/skus", response_model=AdminSkuOut, status_code=201)
+def add_sku(
+    product_id: int,
+    body: SkuIn,
+    session: SessionDep,
+    now: NowDep,
+    actor: CatalogWriter,
+    _: PriceWriter,
+) -> AdminSkuOut:
+    with session.begin():
+        sku = service.add_sku(
+            session, actor_id=actor.id, product_id=product_id, draft=_sku_draft(body), now=now
+        )
+        return AdminSkuOut.model_validate(sku)
+
+
+@admin_router.patch("/skus/{sku_id}", response_model=AdminSkuOut)
+def update_sku(
+    sku_id: int, body: SkuUpdate, session: SessionDep, now: NowDep, actor: CatalogWriter
+) -> AdminSkuOut:
+    with session.begin():
+        sku = service.update_sku(
+            session,
+            actor_id=actor.id,
+            sku_id=sku_id,
+            changes=body.model_dump(exclude_unset=True),
+            now=now,
+        )
+        return AdminSkuOut.model_validate(sku)
+
+
+@admin_router.put("/skus/{sku_id}/price", response_model=AdminSkuOut)
+def set_sku_price(
+    sku_id: int, body: SkuPrice, session: SessionDep, now: NowDep, actor: PriceWriter
+) -> AdminSkuOut:
+    """改价（需要改价权限；客服角色不可改价）。"""
+    with session.begin():
+        sku = service.set_sku_price(
+            session, actor_id=actor.id, sku_id=sku_id, price_fen=body.price_fen, now=now
+        )
+        return AdminSkuOut.model_validate(sku)
+
+
+@admin_router.post("/skus/{sku_id}/stock", response_model=AdminSkuOut)
+def adjust_stock(
+    sku_id: int, body: StockAdjust, session: SessionDep, now: NowDep, actor: StockWriter
+) -> AdminSkuOut:
+    """库存增减（带条件更新，不会变成负数）。"""
+    with session.begin():
+        sku = service.adjust_stock(
+            session, actor_id=actor.id, sku_id=sku_id, delta=body.delta, reason=body.reason, now=now
+        )
+        return AdminSkuOut.model_validate(sku)

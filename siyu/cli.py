@@ -1,0 +1,140 @@
+"""The ``siyu`` command: serve, worker, migrate, demo, create-operator."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Annotated
+
+import typer
+
+from siyu.config import Settings
+
+app = typer.Typer(help="私域 Siyu: WeChat mini-program store growth engine", no_args_is_help=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:
+        typer.secho(f"配置错误 / settings error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (Alembic)."""
+    from siyu.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.sqlalchemy_url)
+    typer.echo(f"database at head: {settings.sqlalchemy_url.split('@')[-1]}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="run without the worker")] = False,
+) -> None:
+    """Serve the API, its docs and the pages (with the worker as a thread)."""
+    import uvicorn
+
+    from siyu.app import create_app
+
+    settings = _settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    application = create_app(settings, run_worker=not no_worker)
+    uvicorn.run(
+        application, host=host or settings.host, port=port or settings.port, log_level="info"
+    )
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="one pass, then exit")] = False,
+) -> None:
+    """Run timers and the outbox relay in this process (PostgreSQL: run as many as needed)."""
+    from siyu.context import build_context
+    from siyu.worker import Worker
+
+    settings = _settings()
+    if settings.is_sqlite and not once:
+        typer.secho(
+            "SQLite is single-process: `siyu serve` already runs the worker. Use "
+            "PostgreSQL (SIYU_DATABASE_URL) for separate worker processes.",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+        raise typer.Exit(2)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    ctx = build_context(settings)
+    w = Worker(ctx)
+    try:
+        if once:
+            fired, published = w.tick()
+            typer.echo(f"timers fired: {fired}, events published: {published}")
+            return
+        while True:
+            fired, published = w.tick()
+            if fired == published == 0:
+                time.sleep(settings.worker_interval_seconds)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ctx.close()
+
+
+@app.command()
+def demo(
+    shoppers: Annotated[int, typer.Option(help="number of demo shoppers")] = 60,
+) -> None:
+    """Seed a believable demo store (idempotent: does nothing if already seeded)."""
+    from siyu.context import build_context
+    from siyu.demo import seed_demo
+
+    settings = _settings()
+    ctx = build_context(settings)
+    try:
+        report = seed_demo(ctx, shoppers=shoppers)
+    finally:
+        ctx.close()
+    typer.echo(report)
+
+
+@app.command("create-operator")
+def create_operator(
+    username: str,
+    role: Annotated[str, typer.Option(help="owner | operator | analyst | support")] = "owner",
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+) -> None:
+    """Create an operator account (the first owner, typically)."""
+    from siyu.context import build_context
+    from siyu.errors import DomainError
+    from siyu.identity.operators import create_operator as create
+    from siyu.identity.rules import Role
+
+    settings = _settings()
+    ctx = build_context(settings)
+    try:
+        with ctx.db.transaction() as session:
+            op = create(
+                session,
+                username=username,
+                display_name=username,
+                password=password,
+                role=Role(role),
+                now=ctx.clock.now(),
+            )
+            typer.echo(f"created {op.username} ({op.role})")
+    except (DomainError, ValueError) as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        ctx.close()
+
+
+if __name__ == "__main__":
+    app()

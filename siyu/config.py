@@ -1,0 +1,108 @@
+"""Settings: one validated object, read from the environment (prefix ``SIYU_``).
+
+Defaults are embedded so a fresh install works with no configuration: data lives
+under ``./siyu-data/``, WeChat login and payments run in sandbox mode. In
+production (``SIYU_ENV=production``) sandbox modes and default secrets are refused.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "siyu-dev-secret-change-me-0123456789abcdef"
+DEFAULT_DATA_KEY = "siyu-dev-data-key-change-me-0123456789abcdef"
+
+
+class Env(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class WeChatMode(StrEnum):
+    sandbox = "sandbox"
+    live = "live"
+
+
+class PaymentProviderName(StrEnum):
+    sandbox = "sandbox"
+    wechatpay = "wechatpay"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SIYU_", env_file=None, extra="ignore")
+
+    env: Env = Env.development
+    data_dir: Path = Path("./siyu-data")
+    database_url: str = ""
+    redis_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    run_worker: bool = True
+    worker_interval_seconds: float = 1.0
+
+    # Secrets: signing of session tokens and sandbox notifications; encryption of
+    # personal data (phone numbers) at rest.
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
+    data_key: SecretStr = SecretStr(DEFAULT_DATA_KEY)
+    shopper_token_ttl_seconds: int = 30 * 24 * 3600
+    operator_token_ttl_seconds: int = 12 * 3600
+
+    # WeChat mini-program login.
+    wechat_mode: WeChatMode = WeChatMode.sandbox
+    wechat_appid: str = "wxsandbox0000000000"
+    wechat_secret: SecretStr = SecretStr("")
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+
+    # Payments.
+    payment_provider: PaymentProviderName = PaymentProviderName.sandbox
+    wechatpay_base_url: str = "https://api.mch.weixin.qq.com"
+    wechatpay_mchid: str = ""
+    wechatpay_merchant_serial_no: str = ""
+    wechatpay_private_key_path: Path | None = None
+    wechatpay_public_key_path: Path | None = None
+    wechatpay_public_key_id: str = ""
+    wechatpay_apiv3_key: SecretStr = SecretStr("")
+    wechatpay_notify_url: str = ""
+
+    # Order rules.
+    payment_timeout_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    auto_confirm_days: int = Field(default=7, ge=1, le=60)
+    aftersale_window_days: int = Field(default=7, ge=0, le=90)
+    idempotency_ttl_hours: int = Field(default=48, ge=24)
+    operator_login_max_failures: int = Field(default=5, ge=1)
+    operator_login_window_minutes: int = Field(default=15, ge=1)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'siyu.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Self:
+        if self.env is not Env.production:
+            return self
+        problems = []
+        if self.wechat_mode is WeChatMode.sandbox:
+            problems.append("SIYU_WECHAT_MODE=sandbox is for development only")
+        if self.payment_provider is PaymentProviderName.sandbox:
+            problems.append("SIYU_PAYMENT_PROVIDER=sandbox is for development only")
+        if self.secret_key.get_secret_value() == DEFAULT_SECRET:
+            problems.append("SIYU_SECRET_KEY is the default; set a random secret")
+        if self.data_key.get_secret_value() == DEFAULT_DATA_KEY:
+            problems.append("SIYU_DATA_KEY is the default; set a random key")
+        for name in ("secret_key", "data_key"):
+            if len(getattr(self, name).get_secret_value()) < 32:
+                problems.append(f"SIYU_{name.upper()} must be at least 32 characters")
+        if problems:
+            raise ValueError("unsafe production settings: " + "; ".join(problems))
+        return self

@@ -1,0 +1,1 @@
+"""Shoppers (WeChat login, phone binding, entry attribution) and operators (roles, audit)."""

@@ -1,0 +1,247 @@
+"""Identity routes: shopper login and phone binding (/api/app), operator login and
+account management (/api/admin)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from siyu.identity import audit, service
+from siyu.identity import operators as operator_service
+from siyu.identity.models import Shopper
+from siyu.identity.rules import ROLE_PERMISSIONS, Permission, Role, parse_entry
+from siyu.identity.schemas import (
+    AuditLogOut,
+    LoginRequest,
+    LoginResponse,
+    OperatorCreate,
+    OperatorLoginRequest,
+    OperatorLoginResponse,
+    OperatorOut,
+    OperatorUpdate,
+    PasswordChange,
+    PhoneBindRequest,
+    PhoneBindResponse,
+    ShopperOut,
+)
+from siyu.identity.tokens import TokenClaims, issue_token
+from siyu.web.deps import (
+    CONSOLE_COOKIE,
+    AnonymousIdDep,
+    CtxDep,
+    CurrentOperator,
+    CurrentShopper,
+    NowDep,
+    OperatorPrincipal,
+    SessionDep,
+    require,
+)
+
+app_router = APIRouter(prefix="/api/app", tags=["shopper identity"])
+admin_router = APIRouter(prefix="/api/admin", tags=["operators"])
+
+
+def shopper_out(shopper: Shopper, ctx: CtxDep) -> ShopperOut:
+    out = ShopperOut.model_validate(shopper)
+    if shopper.phone_encrypted:
+        out.phone_bound = True
+        out.phone_masked = service.mask_phone(ctx.cipher.decrypt(shopper.phone_encrypted))
+    return out
+
+
+@app_router.post("/login", response_model=LoginResponse)
+def login(
+    body: LoginRequest, ctx: CtxDep, session: SessionDep, now: NowDep, anonymous_id: AnonymousIdDep
+) -> LoginResponse:
+    """微信登录：用 wx.login 的 code 换取会话令牌；首次登录即注册并记录来源渠道。"""
+    entry = parse_entry(body.scene, body.qr_scene, body.sharer_id)
+    with session.begin():
+        result = service.login_shopper(
+            session,
+            ctx.wechat_identity,
+            code=body.code,
+            entry=entry,
+            anonymous_id=anonymous_id,
+            now=now,
+        )
+        shopper = shopper_out(result.shopper, ctx)
+    expires = int(now.timestamp()) + ctx.settings.shopper_token_ttl_seconds
+    token = issue_token(
+        ctx.settings.secret_key.get_secret_value(), TokenClaims("shopper", shopper.id, expires)
+    )
+    return LoginResponse(
+        token=token,
+        expires_at=datetime.fromtimestamp(expires, UTC),
+        is_new=result.is_new,
+        shopper=shopper,
+    )
+
+
+@app_router.get("/me", response_model=ShopperOut)
+def me(ctx: CtxDep, session: SessionDep, shopper: CurrentShopper) -> ShopperOut:
+    with session.begin():
+        return shopper_out(service.get_shopper(session, shopper.id), ctx)
+
+
+@app_router.post("/me/phone", response_model=PhoneBindResponse)
+def bind_phone(
+    body: PhoneBindRequest, ctx: CtxDep, session: SessionDep, now: NowDep, shopper: CurrentShopper
+) -> PhoneBindResponse:
+    """绑定手机号：getPhoneNumber 按钮返回的 code，手机号加密存储。"""
+    with session.begin():
+        masked = service.bind_phone(
+            session, ctx.wechat_identity, ctx.cipher, shopper_id=shopper.id, code=body.code, now=now
+        )
+    return PhoneBindResponse(phone_masked=masked)
+
+
+# ---------------------------------------------------------------- operators
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@admin_router.post("/login", response_model=OperatorLoginResponse)
+def operator_login(
+    body: OperatorLoginRequest,
+    request: Request,
+    response: Response,
+    ctx: CtxDep,
+    session: SessionDep,
+    now: NowDep,
+) -> OperatorLoginResponse:
+    settings = ctx.settings
+    with session.begin():
+        outcome = operator_service.authenticate_operator(
+            session,
+            username=body.username,
+            password=body.password,
+            client_ip=_client_ip(request),
+            now=now,
+            max_failures=settings.operator_login_max_failures,
+            window=timedelta(minutes=settings.operator_login_window_minutes),
+        )
+        op = OperatorOut.model_validate(outcome.operator) if outcome.operator else None
+        version = outcome.operator.token_version if outcome.operator else 0
+    if outcome.error is not None or op is None:
+        assert outcome.error is not None
+        raise outcome.error
+    expires = int(now.timestamp()) + settings.operator_token_ttl_seconds
+    token = issue_token(
+        settings.secret_key.get_secret_value(), TokenClaims("operator", op.id, expires, version)
+    )
+    response.set_cookie(
+        CONSOLE_COOKIE,
+        token,
+        max_age=settings.operator_token_ttl_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=settings.public_base_url.startswith("https"),
+    )
+    return OperatorLoginResponse(
+        token=token,
+        expires_at=datetime.fromtimestamp(expires, UTC),
+        operator=op,
+        permissions=sorted(p.value for p in ROLE_PERMISSIONS[op.role]),
+    )
+
+
+@admin_router.post("/logout", status_code=204)
+def operator_logout(response: Response) -> Response:
+    response.delete_cookie(CONSOLE_COOKIE)
+    response.status_code = 204
+    return response
+
+
+@admin_router.get("/me", response_model=OperatorOut)
+def operator_me(session: SessionDep, operator: CurrentOperator) -> OperatorOut:
+    with session.begin():
+        return OperatorOut.model_validate(operator_service.get_operator(session, operator.id))
+
+
+@admin_router.post("/me/password", status_code=204)
+def change_password(
+    body: PasswordChange, session: SessionDep, now: NowDep, operator: CurrentOperator
+) -> Response:
+    with session.begin():
+        operator_service.change_password(
+            session,
+            operator_id=operator.id,
+            old_password=body.old_password,
+            new_password=body.new_password,
+            now=now,
+        )
+    return Response(status_code=204)
+
+
+ManageOperators = Annotated[OperatorPrincipal, Depends(require(Permission.operator_manage))]
+
+
+@admin_router.get("/operators", response_model=list[OperatorOut])
+def list_operators(session: SessionDep, _: ManageOperators) -> list[OperatorOut]:
+    with session.begin():
+        return [OperatorOut.model_validate(o) for o in operator_service.list_operators(session)]
+
+
+@admin_router.post("/operators", response_model=OperatorOut, status_code=201)
+def create_operator(
+    body: OperatorCreate, session: SessionDep, now: NowDep, actor: ManageOperators
+) -> OperatorOut:
+    with session.begin():
+        op = operator_service.create_operator(
+            session,
+            username=body.username,
+            display_name=body.display_name,
+            password=body.password,
+            role=body.role,
+            now=now,
+            actor_id=actor.id,
+        )
+        return OperatorOut.model_validate(op)
+
+
+@admin_router.patch("/operators/{operator_id}", response_model=OperatorOut)
+def update_operator(
+    operator_id: int, body: OperatorUpdate, session: SessionDep, now: NowDep, actor: ManageOperators
+) -> OperatorOut:
+    with session.begin():
+        op = operator_service.update_operator(
+            session,
+            actor_id=actor.id,
+            operator_id=operator_id,
+            role=body.role,
+            is_active=body.is_active,
+            display_name=body.display_name,
+            now=now,
+        )
+        return OperatorOut.model_validate(op)
+
+
+@admin_router.get("/roles")
+def list_roles(_: CurrentOperator) -> dict[str, list[str]]:
+    return {role.value: sorted(p.value for p in ROLE_PERMISSIONS[role]) for role in Role}
+
+
+@admin_router.get("/audit-logs", response_model=list[AuditLogOut])
+def list_audit_logs(
+    session: SessionDep,
+    _: Annotated[OperatorPrincipal, Depends(require(Permission.audit_read))],
+    target_type: str | None = None,
+    target_id: str | None = None,
+    operator_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before_id: int | None = None,
+) -> list[AuditLogOut]:
+    with session.begin():
+        rows = audit.list_audit_logs(
+            session,
+            target_type=target_type,
+            target_id=target_id,
+            operator_id=operator_id,
+            before_id=before_id,
+            limit=limit,
+        )
+        return [AuditLogOut.model_validate(r) for r in rows]

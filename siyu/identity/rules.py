@@ -1,0 +1,126 @@
+"""Identity rules.
+
+- A shopper's *entry attribution* is fixed at first registration: the WeChat scene
+  value, the channel code carried in a QR code's ``scene`` parameter (≤ 32 visible
+  characters, e.g. ``c=AB12&s=9``), the sharer who brought them and the device's
+  anonymous id. Later logins never overwrite it.
+- Operators have one role. Owners may do everything; operators run the store but do
+  not manage accounts; analysts read; support handles orders and after-sales but
+  cannot touch prices, stock or the catalog.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import parse_qsl, unquote
+
+ANONYMOUS_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+CHANNEL_CODE_RE = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
+QR_SCENE_RE = re.compile(r"^[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}$")
+
+
+@dataclass(frozen=True)
+class EntryAttribution:
+    scene: int | None
+    channel_code: str | None
+    sharer_id: int | None
+
+
+def is_valid_anonymous_id(value: str) -> bool:
+    return bool(ANONYMOUS_ID_RE.match(value))
+
+
+def parse_entry(scene: int | None, qr_scene: str | None, sharer_id: int | None) -> EntryAttribution:
+    """Read the channel code and sharer from a QR ``scene`` parameter.
+
+    ``c=AB12&s=9`` → channel ``AB12``, sharer 9; a bare ``AB12`` is a channel code.
+    An explicit ``sharer_id`` (from a share card's path) wins over the QR's.
+    Malformed values are ignored rather than failing the login: attribution is
+    best effort, a shopper must always be able to get in.
+    """
+    channel: str | None = None
+    qr_sharer: int | None = None
+    if qr_scene:
+        decoded = unquote(qr_scene)
+        if QR_SCENE_RE.match(decoded):
+            if "=" in decoded:
+                params = dict(parse_qsl(decoded, keep_blank_values=False))
+                code = params.get("c") or params.get("ch")
+                if code and CHANNEL_CODE_RE.match(code):
+                    channel = code
+                sharer_raw = params.get("s") or params.get("i")
+                if sharer_raw and sharer_raw.isdigit():
+                    qr_sharer = int(sharer_raw)
+            elif CHANNEL_CODE_RE.match(decoded):
+                channel = decoded
+    if scene is not None and not 1000 <= scene <= 9999:
+        scene = None
+    return EntryAttribution(
+        scene=scene,
+        channel_code=channel,
+        sharer_id=sharer_id if sharer_id and sharer_id > 0 else qr_sharer,
+    )
+
+
+class Role(StrEnum):
+    owner = "owner"
+    operator = "operator"
+    analyst = "analyst"
+    support = "support"
+
+
+class Permission(StrEnum):
+    catalog_read = "catalog.read"
+    catalog_write = "catalog.write"
+    price_write = "price.write"
+    stock_write = "stock.write"
+    order_read = "order.read"
+    order_ship = "order.ship"
+    order_cancel = "order.cancel"
+    aftersale_read = "aftersale.read"
+    aftersale_decide = "aftersale.decide"
+    shopper_read = "shopper.read"
+    analytics_read = "analytics.read"
+    operator_manage = "operator.manage"
+    audit_read = "audit.read"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.owner: frozenset(Permission),
+    Role.operator: frozenset(Permission) - {Permission.operator_manage, Permission.audit_read},
+    Role.analyst: frozenset(
+        {
+            Permission.catalog_read,
+            Permission.order_read,
+            Permission.aftersale_read,
+            Permission.shopper_read,
+            Permission.analytics_read,
+        }
+    ),
+    Role.support: frozenset(
+        {
+            Permission.catalog_read,
+            Permission.order_read,
+            Permission.order_ship,
+            Permission.order_cancel,
+            Permission.aftersale_read,
+            Permission.aftersale_decide,
+            Permission.shopper_read,
+        }
+    ),
+}
+
+
+def can(role: Role, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS[role]
+
+
+def is_strong_password(password: str) -> bool:
+    """At least 10 characters with letters and digits: enough to stop the obvious."""
+    return (
+        len(password) >= 10
+        and any(c.isalpha() for c in password)
+        and any(c.isdigit() for c in password)
+    )

@@ -1,0 +1,222 @@
+"""Shopper use cases: WeChat login (find or register), device stitching, phone binding."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from siyu.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    UpstreamError,
+    UpstreamUnavailable,
+)
+from siyu.identity.crypto import PersonalDataCipher
+from siyu.identity.models import Shopper, ShopperDevice
+from siyu.identity.rules import EntryAttribution
+from siyu.outbox import append_event
+from siyu.wechat.login import PhoneInfo, SessionInfo, WeChatApiError
+
+
+class WeChatIdentityGateway(Protocol):
+    """What login needs from WeChat: the live client or the sandbox stand-in."""
+
+    def code_to_session(self, js_code: str) -> SessionInfo: ...
+
+    def get_phone_number(self, code: str, *, openid: str | None = None) -> PhoneInfo: ...
+
+
+class SandboxWeChatIdentity:
+    """Development stand-in: any login code is the openid; a phone code is the number."""
+
+    def code_to_session(self, js_code: str) -> SessionInfo:
+        return SessionInfo(
+            openid=f"sandbox-{js_code}", session_key=secrets.token_hex(16), unionid=None
+        )
+
+    def get_phone_number(self, code: str, *, openid: str | None = None) -> PhoneInfo:
+        digits = code.removeprefix("+86")
+        if not (digits.isdigit() and len(digits) == 11 and digits.startswith("1")):
+            raise WeChatApiError(40029, "sandbox phone code must be an 11-digit mobile number")
+        return PhoneInfo(phone_number=digits, pure_phone_number=digits, country_code="86")
+
+
+def wechat_error_to_domain(exc: WeChatApiError) -> DomainError:
+    code = exc.errcode
+    if code == 40029:
+        return InvalidInput("invalid_code", "微信登录凭证无效，请重新登录 / Invalid WeChat code")
+    if code == 40163:
+        return InvalidInput(
+            "code_used", "微信登录凭证已使用，请重新登录 / WeChat code already used"
+        )
+    if code == 45011:
+        return TooManyRequests("wechat_rate_limited", "操作太频繁，请稍后再试 / Too many attempts")
+    if code == 40226:
+        return Forbidden("risky_user", "该微信账号存在风险，暂无法登录 / Account blocked by WeChat")
+    if code == -1:
+        return UpstreamUnavailable("wechat_busy", "微信系统繁忙，请稍后再试 / WeChat is busy")
+    return UpstreamError("wechat_error", f"微信接口错误 {code} / WeChat error {code}: {exc.errmsg}")
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    shopper: Shopper
+    is_new: bool
+
+
+def remember_device(
+    session: Session, shopper_id: int, anonymous_id: str | None, now: datetime
+) -> None:
+    if not anonymous_id:
+        return
+    device = session.get(ShopperDevice, (anonymous_id, shopper_id))
+    if device is None:
+        session.add(
+            ShopperDevice(
+                anonymous_id=anonymous_id,
+                shopper_id=shopper_id,
+                first_seen_at=now,
+                last_seen_at=now,
+            )
+        )
+    else:
+        device.last_seen_at = now
+
+
+def login_shopper(
+    session: Session,
+    gateway: WeChatIdentityGateway,
+    *,
+    code: str,
+    entry: EntryAttribution,
+    anonymous_id: str | None,
+    now: datetime,
+) -> LoginResult:
+    try:
+        info = gateway.code_to_session(code)
+    except WeChatApiError as exc:
+        raise wechat_error_to_domain(exc) from exc
+    shopper = session.scalar(select(Shopper).where(Shopper.openid == info.openid))
+    is_new = shopper is None
+    if shopper is None:
+        sharer = (
+            entry.sharer_id if entry.sharer_id and session.get(Shopper, entry.sharer_id) else None
+        )
+        shopper = Shopper(
+            openid=info.openid,
+            unionid=info.unionid,
+            registered_at=now,
+            last_login_at=now,
+            first_scene=entry.scene,
+            first_channel_code=entry.channel_code,
+            first_sharer_id=sharer,
+            first_anonymous_id=anonymous_id,
+        )
+        session.add(shopper)
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:
+            # A concurrent first login of the same person won the insert.
+            shopper = session.scalar(select(Shopper).where(Shopper.openid == info.openid))
+            if shopper is None:
+                raise
+            is_new = False
+        else:
+            append_event(
+                session,
+                "shopper.registered",
+                aggregate_type="shopper",
+                aggregate_id=shopper.id,
+                now=now,
+                payload={
+                    "shopper_id": shopper.id,
+                    "scene": entry.scene,
+                    "channel_code": entry.channel_code,
+                    "sharer_id": sharer,
+                    "anonymous_id": anonymous_id,
+                },
+            )
+    if not is_new:
+        shopper.last_login_at = now
+        if info.unionid and not shopper.unionid:
+            shopper.unionid = info.unionid
+    remember_device(session, shopper.id, anonymous_id, now)
+    append_event(
+        session,
+        "shopper.logged_in",
+        aggregate_type="shopper",
+        aggregate_id=shopper.id,
+        now=now,
+        payload={
+            "shopper_id": shopper.id,
+            "anonymous_id": anonymous_id,
+            "scene": entry.scene,
+            "is_new": is_new,
+        },
+    )
+    return LoginResult(shopper=shopper, is_new=is_new)
+
+
+def get_shopper(session: Session, shopper_id: int) -> Shopper:
+    shopper = session.get(Shopper, shopper_id)
+    if shopper is None:
+        raise NotFound("shopper_not_found", "用户不存在 / Shopper not found")
+    return shopper
+
+
+def bind_phone(
+    session: Session,
+    gateway: WeChatIdentityGateway,
+    cipher: PersonalDataCipher,
+    *,
+    shopper_id: int,
+    code: str,
+    now: datetime,
+) -> str:
+    """Bind the phone number WeChat vouches for; returns it masked (138****8000)."""
+    shopper = get_shopper(session, shopper_id)
+    try:
+        info = gateway.get_phone_number(code, openid=shopper.openid)
+    except WeChatApiError as exc:
+        raise wechat_error_to_domain(exc) from exc
+    phone = info.phone_number
+    lookup = cipher.lookup_hash(phone)
+    owner = session.scalar(
+        select(Shopper.id).where(Shopper.phone_hash == lookup, Shopper.id != shopper.id)
+    )
+    if owner is not None:
+        raise Conflict(
+            "phone_in_use", "该手机号已绑定其他账号 / This phone number is bound to another account"
+        )
+    shopper.phone_encrypted = cipher.encrypt(phone)
+    shopper.phone_hash = lookup
+    append_event(
+        session,
+        "shopper.phone_bound",
+        aggregate_type="shopper",
+        aggregate_id=shopper.id,
+        now=now,
+        payload={"shopper_id": shopper.id},
+    )
+    return mask_phone(phone)
+
+
+def find_shopper_by_phone(
+    session: Session, cipher: PersonalDataCipher, phone: str
+) -> Shopper | None:
+    return session.scalar(select(Shopper).where(Shopper.phone_hash == cipher.lookup_hash(phone)))
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"

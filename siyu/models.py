@@ -1,0 +1,25 @@
+"""Imports every table module so ``Base.metadata`` is complete (Alembic, tests)."""
+
+from siyu import idempotency, outbox, timers
+from siyu.aftersale import models as aftersale_models
+from siyu.cart import models as cart_models
+from siyu.catalog import models as catalog_models
+from siyu.db import Base
+from siyu.identity import models as identity_models
+from siyu.order import models as order_models
+from siyu.payment import models as payment_models
+
+__all__ = [
+    "Base",
+    "aftersale_models",
+    "cart_models",
+    "catalog_models",
+    "identity_models",
+    "idempotency",
+    "order_models",
+    "outbox",
+    "payment_models",
+    "timers",
+]
+
+metadata = Base.metadata

@@ -1,0 +1,29 @@
+"""Money is integer fen (分). Formatting and rounding live here and in pricing only."""
+
+from __future__ import annotations
+
+
+def format_yuan(fen: int) -> str:
+    """``12345`` → ``"¥123.45"``; negative amounts keep their sign before the symbol."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}¥{whole:,}.{cents:02d}"
+
+
+def allocate_proportionally(total: int, weights: list[int]) -> list[int]:
+    """Split ``total`` fen over ``weights`` in proportion, in integer fen, so that the
+    parts sum exactly to ``total`` (largest-remainder method, ties to the earlier line)."""
+    if total < 0:
+        raise ValueError("total must not be negative")
+    weight_sum = sum(weights)
+    if weight_sum <= 0:
+        if total == 0:
+            return [0] * len(weights)
+        raise ValueError("cannot allocate a positive total over zero weights")
+    floors = [total * w // weight_sum for w in weights]
+    remainders = [total * w % weight_sum for w in weights]
+    short = total - sum(floors)
+    order = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
+    for i in order[:short]:
+        floors[i] += 1
+    return floors

@@ -1,0 +1,221 @@
+"""Order routes: placement (idempotent), the shopper's orders, operator order desk."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from siyu import idempotency
+from siyu.cart.service import checkout_items
+from siyu.errors import Conflict
+from siyu.identity.rules import Permission
+from siyu.order import service
+from siyu.order.rules import OrderStatus
+from siyu.order.schemas import AdminOrderOut, OrderEventOut, OrderOut, PlaceOrder, ShipOrder
+from siyu.web.deps import CtxDep, CurrentShopper, NowDep, OperatorPrincipal, SessionDep, require
+
+app_router = APIRouter(prefix="/api/app/orders", tags=["orders"])
+admin_router = APIRouter(prefix="/api/admin/orders", tags=["orders admin"])
+
+PLACE_SCOPE = "order.place"
+
+
+@app_router.post(
+    "",
+    response_model=OrderOut,
+    status_code=201,
+    responses={
+        409: {"description": "out of stock / key in use"},
+        422: {"description": "invalid input or key reused"},
+    },
+)
+def place_order(
+    body: PlaceOrder,
+    ctx: CtxDep,
+    session: SessionDep,
+    now: NowDep,
+    shopper: CurrentShopper,
+    idempotency_key: Annotated[
+        str, Header(alias="Idempotency-Key", description="每次下单尝试一个唯一值（如 UUID）")
+    ],
+) -> Any:
+    """下单（购物车结算或立即购买）。相同 Idempotency-Key 与相同请求返回首次结果。"""
+    idempotency.check_key(idempotency_key)
+    req_hash = idempotency.request_hash(PLACE_SCOPE, body.model_dump(mode="json"))
+    key = idempotency.IdempotencyKey(PLACE_SCOPE, shopper.id, idempotency_key, req_hash)
+    try:
+        with session.begin():
+            stored = idempotency.find_response(session, key)
+            if stored is not None:
+                return JSONResponse(stored.body, stored.status)
+            record = idempotency.claim_key(session, key, now=now)
+            if body.items is not None:
+                items, source = [(i.sku_id, i.quantity) for i in body.items], "buy_now"
+            else:
+                items, source = (
+                    checkout_items(session, shopper.id, body.cart_item_ids or []),
+                    "cart",
+                )
+            order = service.place_order(
+                session,
+                shopper_id=shopper.id,
+                items=items,
+                address=service.Address(**body.address.model_dump()),
+                note=body.note,
+                source=source,
+                payment_timeout=timedelta(minutes=ctx.settings.payment_timeout_minutes),
+                now=now,
+            )
+            result = OrderOut.model_validate(order).model_dump(mode="json")
+            idempotency.store_response(record, 201, result)
+        return JSONResponse(result, 201)
+    except IntegrityError:
+        # A concurrent request with the same key committed first: replay its result.
+        session.rollback()
+        with session.begin():
+            stored = idempotency.find_response(session, key)
+        if stored is None:
+            raise Conflict(
+                "idempotency_key_in_use",
+                "相同 Idempotency-Key 的请求正在处理 / A "
+                "request with this Idempotency-Key is in progress",
+            ) from None
+        return JSONResponse(stored.body, stored.status)
+
+
+@app_router.get("", response_model=list[OrderOut])
+def my_orders(
+    session: SessionDep,
+    shopper: CurrentShopper,
+    status: OrderStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+    before_id: int | None = None,
+) -> list[OrderOut]:
+    with session.begin():
+        return [
+            OrderOut.model_validate(o)
+            for o in service.list_shopper_orders(
+                session, shopper.id, status=status, limit=limit, before_id=before_id
+            )
+        ]
+
+
+@app_router.get("/{order_id}", response_model=OrderOut)
+def my_order(order_id: int, session: SessionDep, shopper: CurrentShopper) -> OrderOut:
+    with session.begin():
+        return OrderOut.model_validate(service.get_shopper_order(session, shopper.id, order_id))
+
+
+@app_router.post("/{order_id}/cancel", response_model=OrderOut)
+def cancel_my_order(
+    order_id: int, session: SessionDep, now: NowDep, shopper: CurrentShopper
+) -> OrderOut:
+    with session.begin():
+        return OrderOut.model_validate(
+            service.cancel_by_shopper(session, shopper_id=shopper.id, order_id=order_id, now=now)
+        )
+
+
+@app_router.post("/{order_id}/confirm", response_model=OrderOut)
+def confirm_receipt(
+    order_id: int, session: SessionDep, now: NowDep, shopper: CurrentShopper
+) -> OrderOut:
+    """确认收货。"""
+    with session.begin():
+        return OrderOut.model_validate(
+            service.confirm_receipt(session, shopper_id=shopper.id, order_id=order_id, now=now)
+        )
+
+
+# ---------------------------------------------------------------- admin
+
+OrderReader = Annotated[OperatorPrincipal, Depends(require(Permission.order_read))]
+
+
+@admin_router.get("", response_model=list[AdminOrderOut])
+def search_orders(
+    session: SessionDep,
+    _: OrderReader,
+    status: OrderStatus | None = None,
+    shopper_id: int | None = None,
+    order_no: Annotated[str | None, Query(max_length=32)] = None,
+    placed_from: datetime | None = None,
+    placed_to: datetime | None = None,
+    min_total_fen: Annotated[int | None, Query(ge=0)] = None,
+    max_total_fen: Annotated[int | None, Query(ge=0)] = None,
+    flagged: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before_id: int | None = None,
+) -> list[AdminOrderOut]:
+    f = service.OrderFilter(
+        status=status,
+        shopper_id=shopper_id,
+        order_no=order_no,
+        placed_from=placed_from,
+        placed_to=placed_to,
+        min_total_fen=min_total_fen,
+        max_total_fen=max_total_fen,
+        flagged=flagged,
+    )
+    with session.begin():
+        return [
+            AdminOrderOut.model_validate(o)
+            for o in service.search_orders(session, f, limit=limit, before_id=before_id)
+        ]
+
+
+@admin_router.get("/{order_id}", response_model=AdminOrderOut)
+def order_detail(order_id: int, session: SessionDep, _: OrderReader) -> AdminOrderOut:
+    with session.begin():
+        return AdminOrderOut.model_validate(service.get_order(session, order_id))
+
+
+@admin_router.get("/{order_id}/timeline", response_model=list[OrderEventOut])
+def order_timeline(order_id: int, session: SessionDep, _: OrderReader) -> list[OrderEventOut]:
+    with session.begin():
+        service.get_order(session, order_id)
+        return [
+            OrderEventOut(event_type=e.event_type, occurred_at=e.occurred_at, payload=e.payload)
+            for e in service.order_timeline(session, order_id)
+        ]
+
+
+@admin_router.post("/{order_id}/ship", response_model=AdminOrderOut)
+def ship_order(
+    order_id: int,
+    body: ShipOrder,
+    ctx: CtxDep,
+    session: SessionDep,
+    now: NowDep,
+    actor: Annotated[OperatorPrincipal, Depends(require(Permission.order_ship))],
+) -> AdminOrderOut:
+    """发货（填写快递公司与运单号）。"""
+    with session.begin():
+        return AdminOrderOut.model_validate(
+            service.ship_order(
+                session,
+                actor_id=actor.id,
+                order_id=order_id,
+                carrier=body.carrier,
+                tracking_no=body.tracking_no,
+                auto_confirm_after=timedelta(days=ctx.settings.auto_confirm_days),
+                now=now,
+            )
+        )
+
+
+@admin_router.post("/{order_id}/cancel", response_model=AdminOrderOut)
+def cancel_order(
+    order_id: int,
+    session: SessionDep,
+    now: NowDep,
+    actor: Annotated[OperatorPrincipal, Depends(require(Permission.order_cancel))],
+) -> AdminOrderOut:
+    with session.begin():
+        return AdminOrderOut.model_validate(
+            service.cancel_by_operator(session, actor_id=actor.id, order_id=order_id, now=now)
+        )

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from siyu.db import Base, IdPk, StrEnumType
+from siyu.order.rules import OrderStatus
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_shopper_placed", "shopper_id", "placed_at"),
+        Index("ix_orders_status_placed", "status", "placed_at"),
+        CheckConstraint("total_fen >= 0", name="total_not_negative"),
+        CheckConstraint("refunded_fen <= paid_fen", name="refund_within_paid"),
+    )
+
+    id: Mapped[IdPk]
+    order_no: Mapped[str] = mapped_column(String(32), unique=True)  # also out_trade_no
+    shopper_id: Mapped[int] = mapped_column(ForeignKey("shoppers.id"))
+    status: Mapped[OrderStatus] = mapped_column(StrEnumType(OrderStatus, 24))
+    source: Mapped[str] = mapped_column(String(16))  # "cart" | "buy_now"
+    subtotal_fen: Mapped[int]
+    discount_fen: Mapped[int] = mapped_column(default=0)
+    shipping_fen: Mapped[int] = mapped_column(default=0)
+    total_fen: Mapped[int]
+    paid_fen: Mapped[int] = mapped_column(default=0)
+    refunded_fen: Mapped[int] = mapped_column(default=0)
+    address: Mapped[dict[str, Any]]
+    note: Mapped[str] = mapped_column(String(200), default="")
+    placed_at: Mapped[datetime]
+    pay_deadline: Mapped[datetime]
+    paid_at: Mapped[datetime | None]
+    shipped_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(String(32))
+    carrier: Mapped[str | None] = mapped_column(String(32))
+    tracking_no: Mapped[str | None] = mapped_column(String(64))
+    payment_provider: Mapped[str | None] = mapped_column(String(16))
+    transaction_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Set when a payment notification does not match the order (amount, late payment).
+    payment_flag: Mapped[str | None] = mapped_column(String(32))
+    payment_flag_detail: Mapped[str | None] = mapped_column(Text)
+    # At most one after-sales request open per order; set and cleared conditionally.
+    open_aftersale_id: Mapped[int | None]
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", order_by="OrderLine.id", lazy="selectin"
+    )
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("refunded_fen <= payable_fen", name="refund_within_payable"),
+        CheckConstraint("refunded_quantity <= quantity", name="refund_qty_within_qty"),
+    )
+
+    id: Mapped[IdPk]
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    title: Mapped[str] = mapped_column(String(120))
+    spec: Mapped[dict[str, Any]]
+    image_url: Mapped[str] = mapped_column(String(512), default="")
+    unit_price_fen: Mapped[int]
+    quantity: Mapped[int]
+    discount_fen: Mapped[int] = mapped_column(default=0)  # allocated order-level discounts
+    payable_fen: Mapped[int]
+    refunded_fen: Mapped[int] = mapped_column(default=0)
+    refunded_quantity: Mapped[int] = mapped_column(default=0)
+
+    order: Mapped[Order] = relationship(back_populates="lines")

@@ -1,0 +1,85 @@
+"""Order rules.
+
+An order moves through a fixed table of states:
+
+    pending_payment --pay--> paid --ship--> shipped --confirm--> completed
+    pending_payment --cancel--> cancelled   (by the shopper or the payment timeout)
+
+Every write is conditional on the state it expects, so two actors racing (a late
+payment notification and the timeout, a double click) cannot both win. Stock is
+reserved at placement and released exactly once, by the single winning cancel.
+Refunds never change the state; they accumulate on the order and its lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+MAX_ORDER_LINES = 50
+
+
+class OrderStatus(StrEnum):
+    pending_payment = "pending_payment"
+    paid = "paid"
+    shipped = "shipped"
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+class OrderAction(StrEnum):
+    pay = "pay"
+    ship = "ship"
+    confirm = "confirm"
+    cancel = "cancel"
+
+
+TRANSITIONS: dict[tuple[OrderStatus, OrderAction], OrderStatus] = {
+    (OrderStatus.pending_payment, OrderAction.pay): OrderStatus.paid,
+    (OrderStatus.pending_payment, OrderAction.cancel): OrderStatus.cancelled,
+    (OrderStatus.paid, OrderAction.ship): OrderStatus.shipped,
+    (OrderStatus.shipped, OrderAction.confirm): OrderStatus.completed,
+}
+
+POST_PAYMENT = frozenset({OrderStatus.paid, OrderStatus.shipped, OrderStatus.completed})
+
+
+def next_status(current: OrderStatus, action: OrderAction) -> OrderStatus | None:
+    return TRANSITIONS.get((current, action))
+
+
+def source_status(action: OrderAction) -> OrderStatus:
+    """The one state an action may start from (each action has exactly one)."""
+    (source,) = [s for (s, a) in TRANSITIONS if a is action]
+    return source
+
+
+@dataclass(frozen=True)
+class LineInput:
+    sku_id: int
+    unit_price_fen: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class OrderAmounts:
+    subtotal_fen: int
+    discount_fen: int
+    shipping_fen: int
+    total_fen: int
+
+
+def merge_quantities(items: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Same SKU twice in one request becomes one line; order of first appearance kept."""
+    merged: dict[int, int] = {}
+    for sku_id, quantity in items:
+        merged[sku_id] = merged.get(sku_id, 0) + quantity
+    return list(merged.items())
+
+
+def compute_amounts(lines: list[LineInput], *, shipping_fen: int = 0) -> OrderAmounts:
+    subtotal = sum(line.unit_price_fen * line.quantity for line in lines)
+    total = max(0, subtotal + shipping_fen)
+    return OrderAmounts(
+        subtotal_fen=subtotal, discount_fen=0, shipping_fen=shipping_fen, total_fen=total
+    )

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from siyu.order.rules import OrderStatus
+
+
+class AddressIn(BaseModel):
+    name: str = Field(min_length=1, max_length=32, description="收货人")
+    phone: str = Field(min_length=5, max_length=20, pattern=r"^\+?[0-9-]{5,20}$")
+    province: str = Field(min_length=1, max_length=32)
+    city: str = Field(min_length=1, max_length=32)
+    district: str = Field(default="", max_length=32)
+    detail: str = Field(min_length=1, max_length=200, description="详细地址")
+
+
+class OrderItemIn(BaseModel):
+    sku_id: int
+    quantity: int = Field(ge=1, le=99)
+
+
+class PlaceOrder(BaseModel):
+    """Either ``items`` (buy now) or ``cart_item_ids`` (check out those cart lines)."""
+
+    items: list[OrderItemIn] | None = Field(default=None, min_length=1, max_length=50)
+    cart_item_ids: list[int] | None = Field(default=None, min_length=1, max_length=100)
+    address: AddressIn
+    note: str = Field(default="", max_length=200)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PlaceOrder:
+        if (self.items is None) == (self.cart_item_ids is None):
+            raise ValueError("give either items (buy now) or cart_item_ids (from the cart)")
+        return self
+
+
+class OrderLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    sku_id: int
+    product_id: int
+    title: str
+    spec: dict[str, Any]
+    image_url: str
+    unit_price_fen: int
+    quantity: int
+    discount_fen: int
+    payable_fen: int
+    refunded_fen: int
+    refunded_quantity: int
+
+
+class OrderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    order_no: str
+    status: OrderStatus
+    subtotal_fen: int
+    discount_fen: int
+    shipping_fen: int
+    total_fen: int
+    paid_fen: int
+    refunded_fen: int
+    address: dict[str, Any]
+    note: str
+    placed_at: datetime
+    pay_deadline: datetime
+    paid_at: datetime | None
+    shipped_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    carrier: str | None
+    tracking_no: str | None
+    open_aftersale_id: int | None
+    lines: list[OrderLineOut]
+
+
+class AdminOrderOut(OrderOut):
+    shopper_id: int
+    payment_provider: str | None
+    transaction_id: str | None
+    payment_flag: str | None
+    payment_flag_detail: str | None
+
+
+class ShipOrder(BaseModel):
+    carrier: str = Field(min_length=1, max_length=32, description="快递公司")
+    tracking_no: str = Field(
+        min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$", description="运单号"
+    )
+
+
+class OrderEventOut(BaseModel):
+    event_type: str
+    occurred_at: datetime
+    payload: dict[str, Any]

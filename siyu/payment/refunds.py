@@ -1,0 +1,255 @@
+"""Refunds: recorded in the business transaction, submitted to the provider keyed by
+``out_refund_no`` (so a retry never refunds twice), completed by the provider's
+answer or its refund notification. Completion is a conditional update: whichever of
+the answer, the notification or the reconciliation comes first applies the effects
+(line and order totals, stock for returns, the after-sales status) exactly once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from siyu.aftersale.models import AfterSale
+from siyu.aftersale.rules import AfterSaleStatus
+from siyu.catalog.models import Sku
+from siyu.db import rowcount
+from siyu.order.models import Order, OrderLine
+from siyu.outbox import append_event
+from siyu.payment.models import Refund, RefundStatus
+from siyu.payment.provider import PaymentProvider, RefundRequest
+from siyu.timers import schedule_timer
+
+SUBMIT_TIMER = "refund.submit"
+# The route submits right away; the timer is the backstop if that attempt fails.
+SUBMIT_BACKSTOP = timedelta(seconds=30)
+
+
+def new_out_refund_no(now: datetime) -> str:
+    return f"RF{now:%Y%m%d%H%M%S}{secrets.randbelow(10**8):08d}"
+
+
+def get_refund(session: Session, out_refund_no: str) -> Refund | None:
+    return session.scalar(select(Refund).where(Refund.out_refund_no == out_refund_no))
+
+
+def create_refund(
+    session: Session,
+    *,
+    order: Order,
+    provider: str,
+    amount_fen: int,
+    reason: str,
+    kind: str,
+    lines: list[dict[str, Any]],
+    restock: bool,
+    aftersale_id: int | None,
+    now: datetime,
+    out_refund_no: str | None = None,
+) -> Refund:
+    refund = Refund(
+        out_refund_no=out_refund_no or new_out_refund_no(now),
+        order_id=order.id,
+        aftersale_id=aftersale_id,
+        kind=kind,
+        provider=provider,
+        amount_fen=amount_fen,
+        lines=lines,
+        restock=restock,
+        reason=reason[:80],
+        status=RefundStatus.pending,
+        created_at=now,
+    )
+    session.add(refund)
+    session.flush()
+    schedule_timer(
+        session,
+        SUBMIT_TIMER,
+        refund.out_refund_no,
+        due_at=now + SUBMIT_BACKSTOP,
+        payload={"out_refund_no": refund.out_refund_no},
+        now=now,
+    )
+    return refund
+
+
+def submit_refund(
+    session: Session, provider: PaymentProvider, *, out_refund_no: str, now: datetime
+) -> Refund | None:
+    """Send (or re-send) a refund to the provider and apply its answer. Provider errors
+    propagate so the caller's transaction rolls back and the timer tries again."""
+    refund = get_refund(session, out_refund_no)
+    if refund is None or refund.status not in (RefundStatus.pending, RefundStatus.processing):
+        return refund
+    order = session.get(Order, refund.order_id)
+    assert order is not None
+    state = provider.refund(
+        RefundRequest(
+            out_refund_no=refund.out_refund_no,
+            out_trade_no=order.order_no,
+            refund_fen=refund.amount_fen,
+            total_fen=order.paid_fen or refund.amount_fen,
+            reason=refund.reason,
+        )
+    )
+    refund.submitted_at = refund.submitted_at or now
+    apply_refund_state(
+        session, refund, status=state.status, provider_refund_id=state.provider_refund_id, now=now
+    )
+    if refund.status is RefundStatus.processing:
+        # Not final yet: look again later unless the notification arrives first.
+        schedule_timer(
+            session,
+            "refund.check",
+            refund.out_refund_no,
+            due_at=now + timedelta(minutes=10),
+            payload={"out_refund_no": refund.out_refund_no},
+            now=now,
+        )
+    return refund
+
+
+def check_refund(
+    session: Session, provider: PaymentProvider, payload: dict[str, Any], now: datetime
+) -> None:
+    refund = get_refund(session, payload["out_refund_no"])
+    if refund is None or refund.status is not RefundStatus.processing:
+        return
+    state = provider.query_refund(refund.out_refund_no)
+    apply_refund_state(
+        session, refund, status=state.status, provider_refund_id=state.provider_refund_id, now=now
+    )
+    if refund.status is RefundStatus.processing:
+        raise TimeoutError("refund still processing")  # the timer retries with backoff
+
+
+def apply_refund_state(
+    session: Session,
+    refund: Refund,
+    *,
+    status: str,
+    provider_refund_id: str | None,
+    now: datetime,
+) -> bool:
+    """Returns True when this call changed the refund."""
+    open_states = (RefundStatus.pending, RefundStatus.processing)
+    if status == "SUCCESS":
+        target = RefundStatus.succeeded
+    elif status == "CLOSED":
+        target = RefundStatus.failed
+    elif status in ("PROCESSING", "ABNORMAL"):
+        if refund.status is RefundStatus.pending:
+            refund.status = RefundStatus.processing
+            refund.provider_refund_id = provider_refund_id or refund.provider_refund_id
+            return True
+        return False
+    else:
+        return False
+    won = (
+        rowcount(
+            session.execute(
+                update(Refund)
+                .where(Refund.id == refund.id, Refund.status.in_(open_states))
+                .values(
+                    status=target,
+                    finished_at=now,
+                    provider_refund_id=provider_refund_id or refund.provider_refund_id,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        )
+        == 1
+    )
+    session.refresh(refund)
+    if not won:
+        return False
+    if target is RefundStatus.succeeded:
+        _apply_refund_effects(session, refund, now)
+    else:
+        _set_aftersale_status(session, refund, AfterSaleStatus.refund_failed, now)
+        append_event(
+            session,
+            "refund.failed",
+            aggregate_type="order",
+            aggregate_id=refund.order_id,
+            now=now,
+            payload={
+                "order_id": refund.order_id,
+                "out_refund_no": refund.out_refund_no,
+                "amount_fen": refund.amount_fen,
+            },
+        )
+    return True
+
+
+def _apply_refund_effects(session: Session, refund: Refund, now: datetime) -> None:
+    order = session.get(Order, refund.order_id)
+    assert order is not None
+    if refund.kind == "aftersale":
+        for part in refund.lines:
+            session.execute(
+                update(OrderLine)
+                .where(OrderLine.id == part["order_line_id"])
+                .values(
+                    refunded_fen=OrderLine.refunded_fen + part["amount_fen"],
+                    refunded_quantity=OrderLine.refunded_quantity + part["quantity"],
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if refund.restock:
+                line = session.get(OrderLine, part["order_line_id"])
+                assert line is not None
+                session.execute(
+                    update(Sku)
+                    .where(Sku.id == line.sku_id)
+                    .values(stock=Sku.stock + part["quantity"])
+                    .execution_options(synchronize_session=False)
+                )
+        session.execute(
+            update(Order)
+            .where(Order.id == order.id)
+            .values(refunded_fen=Order.refunded_fen + refund.amount_fen)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(order)
+        for line in order.lines:
+            session.refresh(line)
+    _set_aftersale_status(session, refund, AfterSaleStatus.refunded, now)
+    append_event(
+        session,
+        "refund.succeeded",
+        aggregate_type="order",
+        aggregate_id=order.id,
+        now=now,
+        payload={
+            "order_id": order.id,
+            "shopper_id": order.shopper_id,
+            "out_refund_no": refund.out_refund_no,
+            "amount_fen": refund.amount_fen,
+            "kind": refund.kind,
+            "lines": refund.lines,
+        },
+    )
+
+
+def _set_aftersale_status(
+    session: Session, refund: Refund, status: AfterSaleStatus, now: datetime
+) -> None:
+    if refund.aftersale_id is None:
+        return
+    session.execute(
+        update(AfterSale)
+        .where(AfterSale.id == refund.aftersale_id, AfterSale.status == AfterSaleStatus.refunding)
+        .values(status=status, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Order)
+        .where(Order.id == refund.order_id, Order.open_aftersale_id == refund.aftersale_id)
+        .values(open_aftersale_id=None)
+        .execution_options(synchronize_session=False)
+    )

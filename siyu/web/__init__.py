@@ -1,0 +1,1 @@
+"""HTTP edge: app factory pieces, dependencies, authentication and error handling."""

@@ -1,0 +1,145 @@
+"""FastAPI dependencies, as ``Annotated`` aliases (the FastAPI template's habit)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session
+
+from siyu.context import Context
+from siyu.errors import DomainError, Forbidden, InvalidInput, Unauthorized
+from siyu.identity.models import Operator
+from siyu.identity.rules import Permission, Role, can, is_valid_anonymous_id
+from siyu.identity.tokens import read_token
+
+CONSOLE_COOKIE = "siyu_console"
+
+
+def get_ctx(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+CtxDep = Annotated[Context, Depends(get_ctx)]
+
+
+def get_session(ctx: CtxDep) -> Iterator[Session]:
+    with ctx.db.session() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_now(ctx: CtxDep) -> datetime:
+    return ctx.clock.now()
+
+
+NowDep = Annotated[datetime, Depends(get_now)]
+
+
+def get_anonymous_id(
+    x_siyu_anonymous_id: Annotated[str | None, Header(description="客户端设备匿名 ID")] = None,
+) -> str | None:
+    if x_siyu_anonymous_id is None or x_siyu_anonymous_id == "":
+        return None
+    if not is_valid_anonymous_id(x_siyu_anonymous_id):
+        raise InvalidInput(
+            "bad_anonymous_id",
+            "X-Siyu-Anonymous-Id 需为 8 到 64 位字母数字 / "
+            "X-Siyu-Anonymous-Id must be 8-64 letters, digits, _ . : -",
+            {"X-Siyu-Anonymous-Id": "invalid"},
+        )
+    return x_siyu_anonymous_id
+
+
+AnonymousIdDep = Annotated[str | None, Depends(get_anonymous_id)]
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None
+
+
+@dataclass(frozen=True)
+class ShopperPrincipal:
+    id: int
+
+
+def get_current_shopper(
+    ctx: CtxDep, authorization: Annotated[str | None, Header()] = None
+) -> ShopperPrincipal:
+    token = _bearer(authorization)
+    if token is None:
+        raise Unauthorized("login_required", "请先登录 / Please log in")
+    claims = read_token(
+        ctx.settings.secret_key.get_secret_value(), token, kind="shopper", now=ctx.clock.now()
+    )
+    return ShopperPrincipal(claims.subject_id)
+
+
+CurrentShopper = Annotated[ShopperPrincipal, Depends(get_current_shopper)]
+
+
+def get_optional_shopper(
+    ctx: CtxDep, authorization: Annotated[str | None, Header()] = None
+) -> ShopperPrincipal | None:
+    if _bearer(authorization) is None:
+        return None
+    try:
+        return get_current_shopper(ctx, authorization)
+    except DomainError:
+        return None
+
+
+OptionalShopper = Annotated[ShopperPrincipal | None, Depends(get_optional_shopper)]
+
+
+@dataclass(frozen=True)
+class OperatorPrincipal:
+    id: int
+    username: str
+    display_name: str
+    role: Role
+
+    def can(self, permission: Permission) -> bool:
+        return can(self.role, permission)
+
+
+def get_current_operator(
+    request: Request, ctx: CtxDep, authorization: Annotated[str | None, Header()] = None
+) -> OperatorPrincipal:
+    token = _bearer(authorization) or request.cookies.get(CONSOLE_COOKIE)
+    if not token:
+        raise Unauthorized("login_required", "请先登录 / Please log in")
+    claims = read_token(
+        ctx.settings.secret_key.get_secret_value(), token, kind="operator", now=ctx.clock.now()
+    )
+    with ctx.db.transaction() as session:
+        op = session.get(Operator, claims.subject_id)
+        if op is None or not op.is_active or op.token_version != claims.version:
+            raise Unauthorized(
+                "invalid_token", "登录已失效，请重新登录 / Session invalid, please log in"
+            )
+        return OperatorPrincipal(op.id, op.username, op.display_name, Role(op.role))
+
+
+CurrentOperator = Annotated[OperatorPrincipal, Depends(get_current_operator)]
+
+
+def require(permission: Permission) -> Callable[..., OperatorPrincipal]:
+    def _check(operator: CurrentOperator) -> OperatorPrincipal:
+        if not operator.can(permission):
+            raise Forbidden(
+                "permission_denied",
+                f"当前角色无权执行此操作（{permission}） / "
+                f"Your role may not do this ({permission})",
+            )
+        return operator
+
+    return _check

@@ -1,0 +1,1 @@
+"""WeChat platform clients: mini-program login/phone/access token and WeChat Pay v3."""

@@ -1,0 +1,138 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL), the app, a movable clock.
+
+PostgreSQL tests read ``SIYU_TEST_POSTGRES_URL`` (default: the local test
+database). Outside CI a missing server skips them with a message; with CI=true it
+fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from siyu.app import create_app
+from siyu.clock import FrozenClock
+from siyu.config import Settings
+from siyu.context import Context, build_context
+from siyu.models import metadata
+from siyu.payment.provider import PaymentProvider
+
+pytest_plugins = ["tests.fakes.fixtures"]
+
+POSTGRES_URL = os.environ.get(
+    "SIYU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+START = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a Monday
+
+
+def _postgres_unavailable() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        return f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.__class__.__name__}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh database for this test session, with the schema created once."""
+    problem = _postgres_unavailable()
+    if problem:
+        if IN_CI:
+            pytest.fail(problem + " (CI=true: PostgreSQL is required)")
+        pytest.skip(problem)
+    name = f"siyu_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    metadata.create_all(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _truncate_postgres(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'siyu.db'}"
+        engine = create_engine(url)
+        metadata.create_all(engine)
+        engine.dispose()
+        return url
+    url = request.getfixturevalue("postgres_database")
+    _truncate_postgres(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'siyu.db'}"
+    engine = create_engine(url)
+    metadata.create_all(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Settings:
+    return Settings(
+        env="test",
+        database_url=database_url,
+        data_dir=tmp_path,
+        run_worker=False,
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def ctx(settings: Settings, clock: FrozenClock) -> Iterator[Context]:
+    context = build_context(settings, clock=clock)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def client(ctx: Context) -> Iterator[TestClient]:
+    with TestClient(create_app(ctx=ctx, run_worker=False)) as test_client:
+        yield test_client
+
+
+def context_with(
+    settings: Settings, clock: FrozenClock, payments: dict[str, PaymentProvider] | None = None
+) -> Context:
+    return build_context(settings, clock=clock, payments=payments)
