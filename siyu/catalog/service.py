@@ -322,6 +322,7 @@ def _new_sku(session: Session, product: Product, draft: SkuDraft) -> Sku:
         original_price_fen=draft.original_price_fen,
         cost_fen=draft.cost_fen,
         image_url=draft.image_url,
+        is_active=True,
     )
     product.skus.append(sku)
     return sku

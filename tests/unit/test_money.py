@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from siyu.money import allocate_proportionally, format_yuan
+
+
+@pytest.mark.parametrize(
+    ("fen", "text"),
+    [
+        (0, "¥0.00"),
+        (5, "¥0.05"),
+        (12345, "¥123.45"),
+        (100000000, "¥1,000,000.00"),
+        (-990, "-¥9.90"),
+    ],
+)
+def test_fen_format_as_yuan_with_two_decimals(fen: int, text: str) -> None:
+    assert format_yuan(fen) == text
+
+
+def test_a_discount_is_split_by_line_value_to_the_fen() -> None:
+    assert allocate_proportionally(1000, [5900, 6900, 990]) == [428, 500, 72]
+
+
+def test_ties_go_to_the_earlier_line() -> None:
+    assert allocate_proportionally(1, [100, 100]) == [1, 0]
+
+
+@given(
+    total=st.integers(0, 10_000_000),
+    weights=st.lists(st.integers(1, 1_000_000), min_size=1, max_size=20),
+)
+def test_allocation_sums_exactly_and_never_goes_negative(total: int, weights: list[int]) -> None:
+    parts = allocate_proportionally(total, weights)
+    assert sum(parts) == total
+    assert all(p >= 0 for p in parts)
+    # each part is within one fen of its exact share
+    weight_sum = sum(weights)
+    assert all(abs(p - total * w / weight_sum) < 1 for p, w in zip(parts, weights, strict=True))
