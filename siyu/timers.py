@@ -67,9 +67,20 @@ def schedule_timer(
 
 
 def cancel_timer(session: Session, kind: str, key: int | str) -> bool:
+    """Cancel a pending timer. One that a worker is firing right now is left to it: the
+    worker locks the timer and then the business row, while the caller already holds
+    that business row, so waiting here would deadlock. Handlers re-check the state
+    they act on, so the firing one finds nothing left to do."""
+    free = session.scalars(
+        select(Timer.id)
+        .where(Timer.kind == kind, Timer.key == str(key), Timer.status == TimerStatus.pending)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not free:
+        return False
     result = session.execute(
         update(Timer)
-        .where(Timer.kind == kind, Timer.key == str(key), Timer.status == TimerStatus.pending)
+        .where(Timer.id.in_(free), Timer.status == TimerStatus.pending)
         .values(status=TimerStatus.cancelled)
     )
     return rowcount(result) == 1

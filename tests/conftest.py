@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -23,7 +25,8 @@ from siyu.clock import FrozenClock
 from siyu.config import Settings
 from siyu.context import Context, build_context
 from siyu.models import metadata
-from siyu.payment.provider import PaymentProvider
+from siyu.payment.wechatpay import WeChatPayProvider
+from siyu.wechat.pay import WeChatPayClient, WeChatPayConfig
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
@@ -132,7 +135,38 @@ def client(ctx: Context) -> Iterator[TestClient]:
         yield test_client
 
 
-def context_with(
-    settings: Settings, clock: FrozenClock, payments: dict[str, PaymentProvider] | None = None
-) -> Context:
-    return build_context(settings, clock=clock, payments=payments)
+@pytest.fixture(autouse=True)
+def quick_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Still argon2id, at test cost: the production cost is ~0.2 s a hash here."""
+    monkeypatch.setattr(
+        "siyu.identity.operators._hasher",
+        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
+    )
+
+
+@pytest.fixture
+def wechatpay_clock() -> FrozenClock:
+    # Notifications are checked against this clock (±5 min); the fake signs with real time.
+    return FrozenClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def wechatpay_provider(wechatpay_config: WeChatPayConfig) -> Iterator[WeChatPayProvider]:
+    with httpx.Client(timeout=5) as http:
+        yield WeChatPayProvider(WeChatPayClient(http, wechatpay_config), wechatpay_config)
+
+
+@pytest.fixture
+def wechatpay_ctx(
+    database_url: str,
+    tmp_path: Path,
+    wechatpay_provider: WeChatPayProvider,
+    wechatpay_clock: FrozenClock,
+) -> Iterator[Context]:
+    """A context whose payments go to the fake WeChat Pay gateway."""
+    settings = make_settings(database_url, tmp_path, payment_provider="wechatpay")
+    context = build_context(
+        settings, clock=wechatpay_clock, payments={"wechatpay": wechatpay_provider}
+    )
+    yield context
+    context.close()

@@ -26,7 +26,7 @@ from siyu.catalog.schemas import (
     StockAdjust,
 )
 from siyu.identity.rules import Permission
-from siyu.web.deps import NowDep, OperatorPrincipal, SessionDep, require
+from siyu.web.deps import NowDep, OperatorPrincipal, ReadSessionDep, SessionDep, require
 
 app_router = APIRouter(prefix="/api/app", tags=["catalog"])
 admin_router = APIRouter(prefix="/api/admin", tags=["catalog admin"])
@@ -52,7 +52,7 @@ def _tree(nodes: list[service.CategoryNode]) -> list[CategoryOut]:
 
 
 @app_router.get("/categories", response_model=list[CategoryOut])
-def category_tree(session: SessionDep) -> list[CategoryOut]:
+def category_tree(session: ReadSessionDep) -> list[CategoryOut]:
     """分类树（仅启用的分类）。"""
     with session.begin():
         return _tree(service.category_tree(session))
@@ -60,7 +60,7 @@ def category_tree(session: SessionDep) -> list[CategoryOut]:
 
 @app_router.get("/products", response_model=ProductPageOut)
 def list_products(
-    session: SessionDep,
+    session: ReadSessionDep,
     category_id: int | None = None,
     q: Annotated[str | None, Query(max_length=50, description="搜索关键词")] = None,
     role: ProductRole | None = None,
@@ -90,7 +90,7 @@ def list_products(
 
 
 @app_router.get("/products/{product_id}", response_model=ProductDetail)
-def product_detail(product_id: int, session: SessionDep) -> ProductDetail:
+def product_detail(product_id: int, session: ReadSessionDep) -> ProductDetail:
     with session.begin():
         product = service.get_product(session, product_id, on_sale_only=True)
         detail = ProductDetail.model_validate(product)

@@ -8,6 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from siyu.catalog.rules import ProductRole, ProductStatus, is_low_stock
 
 
+def _not_null(value: object) -> object:
+    """PATCH bodies: a field left out keeps its value; ``null`` is not a value."""
+    if value is None:
+        raise ValueError("must not be null")
+    return value
+
+
 class CategoryOut(BaseModel):
     id: int
     name: str
@@ -30,6 +37,10 @@ class CategoryUpdate(BaseModel):
     sort_order: int | None = Field(default=None, ge=-10000, le=10000)
     is_active: bool | None = None
     icon_url: str | None = Field(default=None, max_length=512)
+
+    _present = field_validator("name", "sort_order", "is_active", "icon_url", mode="before")(
+        _not_null
+    )
 
 
 def _check_spec(spec: dict[str, str]) -> dict[str, str]:
@@ -61,6 +72,8 @@ class SkuUpdate(BaseModel):
     is_active: bool | None = None
     original_price_fen: int | None = Field(default=None, ge=0, le=100_000_000)
     cost_fen: int | None = Field(default=None, ge=0, le=100_000_000)
+
+    _present = field_validator("spec", "image_url", "is_active", mode="before")(_not_null)
 
     @field_validator("spec")
     @classmethod
@@ -101,6 +114,10 @@ class ProductUpdate(BaseModel):
     description: str | None = Field(default=None, max_length=20000)
     role: ProductRole | None = None
     image_urls: list[str] | None = Field(default=None, max_length=20)
+
+    _present = field_validator(
+        "category_id", "title", "subtitle", "description", "role", "image_urls", mode="before"
+    )(_not_null)
 
 
 class ProductStatusChange(BaseModel):

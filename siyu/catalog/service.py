@@ -203,7 +203,9 @@ def _after_cursor(stmt: Select[Any], sort: ProductSort, cursor: str) -> Select[A
         if len(values) != len(columns):
             raise ValueError("cursor does not match the sort")
         if sort is ProductSort.newest:
-            values[0] = datetime.fromisoformat(values[0])
+            values = [datetime.fromisoformat(values[0]), int(values[1])]
+            if values[0].tzinfo is None:
+                raise ValueError("cursor time without a zone")
         else:
             values = [int(v) for v in values]
     except (ValueError, TypeError) as exc:

@@ -17,6 +17,7 @@ from enum import StrEnum
 from urllib.parse import parse_qsl, unquote
 
 ANONYMOUS_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+MAX_ID = 2**63 - 1  # ids are 64-bit signed integers in every database
 CHANNEL_CODE_RE = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
 QR_SCENE_RE = re.compile(r"^[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}$")
 
@@ -51,7 +52,7 @@ def parse_entry(scene: int | None, qr_scene: str | None, sharer_id: int | None) 
                 if code and CHANNEL_CODE_RE.match(code):
                     channel = code
                 sharer_raw = params.get("s") or params.get("i")
-                if sharer_raw and sharer_raw.isdigit():
+                if sharer_raw and sharer_raw.isdigit() and 0 < int(sharer_raw) <= MAX_ID:
                     qr_sharer = int(sharer_raw)
             elif CHANNEL_CODE_RE.match(decoded):
                 channel = decoded
@@ -60,7 +61,7 @@ def parse_entry(scene: int | None, qr_scene: str | None, sharer_id: int | None) 
     return EntryAttribution(
         scene=scene,
         channel_code=channel,
-        sharer_id=sharer_id if sharer_id and sharer_id > 0 else qr_sharer,
+        sharer_id=sharer_id if sharer_id and 0 < sharer_id <= MAX_ID else qr_sharer,
     )
 
 

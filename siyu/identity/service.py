@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,8 +41,10 @@ class SandboxWeChatIdentity:
     """Development stand-in: any login code is the openid; a phone code is the number."""
 
     def code_to_session(self, js_code: str) -> SessionInfo:
+        # Readable openids for short codes; long ones are hashed to fit the column.
+        name = js_code if len(js_code) <= 48 else hashlib.sha256(js_code.encode()).hexdigest()[:48]
         return SessionInfo(
-            openid=f"sandbox-{js_code}", session_key=secrets.token_hex(16), unionid=None
+            openid=f"sandbox-{name}", session_key=secrets.token_hex(16), unionid=None
         )
 
     def get_phone_number(self, code: str, *, openid: str | None = None) -> PhoneInfo:

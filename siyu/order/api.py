@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
 from sqlalchemy.exc import IntegrityError
 
 from siyu import idempotency
@@ -143,8 +144,8 @@ def search_orders(
     status: OrderStatus | None = None,
     shopper_id: int | None = None,
     order_no: Annotated[str | None, Query(max_length=32)] = None,
-    placed_from: datetime | None = None,
-    placed_to: datetime | None = None,
+    placed_from: AwareDatetime | None = None,
+    placed_to: AwareDatetime | None = None,
     min_total_fen: Annotated[int | None, Query(ge=0)] = None,
     max_total_fen: Annotated[int | None, Query(ge=0)] = None,
     flagged: bool | None = None,

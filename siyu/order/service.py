@@ -224,7 +224,8 @@ def cancel_order(session: Session, order: Order, *, reason: str, now: datetime) 
         session, order, OrderAction.cancel, now, cancelled_at=now, cancel_reason=reason
     ):
         return False
-    for line in order.lines:
+    # Same lock order as placement (by SKU id), so concurrent cancels cannot deadlock.
+    for line in sorted(order.lines, key=lambda li: li.sku_id):
         session.execute(
             update(Sku)
             .where(Sku.id == line.sku_id)

@@ -142,11 +142,24 @@ def apply_refund_state(
     elif status == "CLOSED":
         target = RefundStatus.failed
     elif status in ("PROCESSING", "ABNORMAL"):
-        if refund.status is RefundStatus.pending:
-            refund.status = RefundStatus.processing
-            refund.provider_refund_id = provider_refund_id or refund.provider_refund_id
-            return True
-        return False
+        # Conditional too: the refund notification may have finished the refund while
+        # this answer was in flight, and a blind write would reopen it.
+        accepted = (
+            rowcount(
+                session.execute(
+                    update(Refund)
+                    .where(Refund.id == refund.id, Refund.status == RefundStatus.pending)
+                    .values(
+                        status=RefundStatus.processing,
+                        provider_refund_id=provider_refund_id or refund.provider_refund_id,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+            )
+            == 1
+        )
+        session.refresh(refund)
+        return accepted
     else:
         return False
     won = (

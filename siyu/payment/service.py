@@ -183,7 +183,7 @@ def apply_payment(
     )
     if paid:
         cancel_timer(session, PAYMENT_TIMEOUT_TIMER, order.id)
-        for line in order.lines:
+        for line in sorted(order.lines, key=lambda li: li.product_id):
             session.execute(
                 update(Product)
                 .where(Product.id == line.product_id)

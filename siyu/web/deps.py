@@ -35,6 +35,14 @@ def get_session(ctx: CtxDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+def get_read_session(ctx: CtxDep) -> Iterator[Session]:
+    with ctx.db.read_session() as session:
+        yield session
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+
+
 def get_now(ctx: CtxDep) -> datetime:
     return ctx.clock.now()
 

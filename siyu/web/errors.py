@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from siyu.errors import DomainError
@@ -63,6 +64,26 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(code, str(exc.detail)),
             exc.status_code,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+        # A value that passed validation but the database cannot hold: an integer past
+        # 64 bits (SQLite raises OverflowError, PostgreSQL a DataError) or text
+        # PostgreSQL refuses. It came from the request; the transaction rolled back.
+        log.warning(
+            "database refused a value on %s %s: %s",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+        )
+        return JSONResponse(
+            error_body(
+                "value_out_of_range",
+                "参数值超出允许范围 / A value in the request is out of range",
+            ),
+            422,
         )
 
     @app.exception_handler(Exception)

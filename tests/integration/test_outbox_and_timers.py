@@ -154,6 +154,6 @@ def test_a_failing_timer_is_retried_with_backoff_and_a_cancelled_one_never_fires
     assert runner.run_due(NOW + timedelta(seconds=2)) == 1
     assert attempts == [NOW, NOW + timedelta(seconds=2)]
     with db.transaction() as session:
-        statuses = dict(session.execute(select(Timer.key, Timer.status)).tuples().all())
+        statuses = {key: status for key, status in session.execute(select(Timer.key, Timer.status))}
     assert statuses == {"a": TimerStatus.done, "b": TimerStatus.cancelled}
     db.dispose()
