@@ -18,7 +18,9 @@ from siyu.context import Context, build_context
 from siyu.identity import api as identity_api
 from siyu.order import api as order_api
 from siyu.payment import api as payment_api
+from siyu.web.console import install_console
 from siyu.web.errors import install_error_handlers
+from siyu.web.storefront import install_storefront
 from siyu.worker import Worker
 
 LANDING = """<!doctype html>
@@ -79,6 +81,9 @@ def create_app(
         aftersale_api.admin_router,
     ):
         app.include_router(router)
+
+    install_console(app)
+    install_storefront(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def landing() -> str:

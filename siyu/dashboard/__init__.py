@@ -1,0 +1,1 @@
+"""The operator dashboard: headline numbers and trends for the console."""

@@ -1,0 +1,233 @@
+"""What every console page shares: templates, locale, navigation, rendering, and
+turning domain and validation errors into words next to the fields they concern."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from siyu.errors import DomainError
+from siyu.identity.rules import Permission
+from siyu.web.deps import OperatorPrincipal
+from siyu.web.i18n import (
+    DEFAULT_LOCALE,
+    LOCALES,
+    Translator,
+    catalog,
+    format_money,
+    format_shanghai,
+    translator,
+)
+
+PREFIX = "/console"
+DOMAIN = "console"
+LANG_COOKIE = "siyu_lang"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+STATIC_FILES = ("console.css", "console.js")
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    key: str
+    href: str
+    permission: Permission
+
+
+NAV: tuple[NavEntry, ...] = (
+    NavEntry("dashboard", f"{PREFIX}/dashboard", Permission.analytics_read),
+    NavEntry("products", f"{PREFIX}/products", Permission.catalog_read),
+    NavEntry("categories", f"{PREFIX}/categories", Permission.catalog_read),
+    NavEntry("orders", f"{PREFIX}/orders", Permission.order_read),
+    NavEntry("aftersales", f"{PREFIX}/aftersales", Permission.aftersale_read),
+    NavEntry("operators", f"{PREFIX}/operators", Permission.operator_manage),
+    NavEntry("audit", f"{PREFIX}/audit", Permission.audit_read),
+)
+
+
+def visible_nav(principal: OperatorPrincipal) -> list[NavEntry]:
+    return [entry for entry in NAV if principal.can(entry.permission)]
+
+
+def home_for(principal: OperatorPrincipal) -> str:
+    entries = visible_nav(principal)
+    return entries[0].href if entries else f"{PREFIX}/login"
+
+
+@dataclass(frozen=True)
+class ConsoleUser:
+    """The signed-in operator plus the CSRF token their forms must carry."""
+
+    principal: OperatorPrincipal
+    csrf: str
+
+    def can(self, permission: Permission) -> bool:
+        return self.principal.can(permission)
+
+
+def request_locale(request: Request) -> str:
+    chosen = request.cookies.get(LANG_COOKIE)
+    return chosen if chosen in LOCALES else DEFAULT_LOCALE
+
+
+def is_console(request: Request) -> bool:
+    path = request.url.path
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only redirect within the console: never to another host or scheme."""
+    if target and target.startswith(PREFIX) and "//" not in target and "\\" not in target:
+        return target
+    return default
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@cache
+def static_version(name: str) -> str:
+    return hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:12]
+
+
+def has_message(locale: str, message_id: str) -> bool:
+    return message_id in catalog(DOMAIN, locale)
+
+
+def format_pct(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def format_change(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{'+' if value > 0 else ''}{value:.1f}%"
+
+
+def format_yuan_input(fen: int | None) -> str:
+    """A fen amount as the plain number an operator types in a form: 5900 → 59.00."""
+    if fen is None:
+        return ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{'-' if fen < 0 else ''}{whole}.{cents:02d}"
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+    env.filters["money"] = format_money
+    env.filters["dt"] = format_shanghai
+    env.filters["pct"] = format_pct
+    env.filters["change"] = format_change
+    env.filters["yuan_input"] = format_yuan_input
+    return env
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    user: ConsoleUser | None,
+    status: int = 200,
+    active: str | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    locale = request_locale(request)
+    t = translator(DOMAIN, locale)
+    notice = request.query_params.get("notice")
+    if notice and not has_message(locale, f"notice.{notice}"):
+        notice = None
+    html = (
+        environment()
+        .get_template(template)
+        .render(
+            t=t,
+            locale=locale,
+            user=user,
+            nav=visible_nav(user.principal) if user else [],
+            active=active,
+            notice=notice,
+            path=request.url.path,
+            current_url=str(request.url.path)
+            + (f"?{request.url.query}" if request.url.query else ""),
+            static=lambda name: f"{PREFIX}/static/{name}?v={static_version(name)}",
+            P=Permission,
+            t_or=lambda message_id, fallback: (
+                t(message_id) if has_message(locale, message_id) else fallback
+            ),
+            **context,
+        )
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+# ---------------------------------------------------------------- errors → words
+
+
+def error_text(t: Translator, locale: str, exc: DomainError) -> str:
+    """The catalog's words for a domain error, or its own bilingual message."""
+    message_id = f"error.{exc.code}"
+    return t(message_id) if has_message(locale, message_id) else exc.message
+
+
+def domain_field_errors(
+    t: Translator, locale: str, exc: DomainError, aliases: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Put the error's words next to each field it names (``aliases`` maps a service's
+    field name to the form's); with no field, under ``_form``."""
+    text = error_text(t, locale, exc)
+    errors: dict[str, str] = {}
+    for name in exc.fields:
+        errors.setdefault((aliases or {}).get(name, name), text)
+    if not errors:
+        errors["_form"] = text
+    return errors
+
+
+def pydantic_field_text(t: Translator, locale: str, error: Mapping[str, Any]) -> str:
+    kind = str(error.get("type", "invalid"))
+    if kind == "string_too_short" and (error.get("ctx") or {}).get("min_length") == 1:
+        kind = "missing"  # "at least 1 character" is how pydantic says "required"
+    message_id = f"field.{kind}"
+    if not has_message(locale, message_id):
+        message_id = "field.invalid"
+    params = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, int | float | str)}
+    try:
+        return t(message_id, **params)
+    except (KeyError, IndexError):
+        return t("field.invalid")
+
+
+def pydantic_field_errors(
+    t: Translator,
+    locale: str,
+    errors: Sequence[Mapping[str, Any]],
+    name_for: Any = None,
+) -> dict[str, str]:
+    """``name_for(loc)`` turns a pydantic location into the form field's name."""
+    result: dict[str, str] = {}
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        name = name_for(loc) if name_for else ".".join(str(p) for p in loc)
+        result.setdefault(name or "_form", pydantic_field_text(t, locale, error))
+    return result
+
+
+def now_local_date_text(now: datetime) -> str:
+    return format_shanghai(now, "%Y-%m-%d")

@@ -1,0 +1,341 @@
+"""Catalog pages: the product list, the new-product form with its SKU rows, and the
+product page (details, on/off sale, per-SKU price, stock and availability)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from siyu.catalog import service
+from siyu.catalog.rules import MAX_PAGE_SIZE, ProductRole, ProductStatus
+from siyu.catalog.schemas import ProductCreate, ProductUpdate, SkuIn
+from siyu.errors import DomainError
+from siyu.identity.rules import Permission
+from siyu.web.console.base import (
+    PREFIX,
+    ConsoleUser,
+    domain_field_errors,
+    pydantic_field_errors,
+    redirect,
+    render,
+    request_locale,
+)
+from siyu.web.console.forms import (
+    SKU_FIELDS,
+    ProductForm,
+    SkuRow,
+    product_field_for,
+    product_payload,
+    read_product_form,
+    sku_payload,
+)
+from siyu.web.console.security import FormDep, may, may_post, text_field
+from siyu.web.deps import NowDep, SessionDep
+from siyu.web.i18n import translator
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+Reader = Annotated[ConsoleUser, Depends(may(Permission.catalog_read))]
+Creator = Annotated[ConsoleUser, Depends(may(Permission.catalog_write, Permission.price_write))]
+PostCreator = Annotated[
+    ConsoleUser, Depends(may_post(Permission.catalog_write, Permission.price_write))
+]
+PostWriter = Annotated[ConsoleUser, Depends(may_post(Permission.catalog_write))]
+
+PRODUCT_ALIASES = {"skus": "skus", "sku_code": "skus", "spec": "skus"}
+
+
+def _sku_draft(s: SkuIn) -> service.SkuDraft:
+    return service.SkuDraft(
+        spec=s.spec,
+        price_fen=s.price_fen,
+        stock=s.stock,
+        original_price_fen=s.original_price_fen,
+        cost_fen=s.cost_fen,
+        image_url=s.image_url,
+        sku_code=s.sku_code,
+    )
+
+
+def category_options(session: Session) -> list[tuple[int, str]]:
+    """The category tree flattened for a <select>, children indented under parents."""
+    options: list[tuple[int, str]] = []
+
+    def walk(nodes: list[service.CategoryNode], depth: int) -> None:
+        for node in nodes:
+            options.append((node.id, "\u3000" * depth + node.name))
+            walk(node.children, depth + 1)
+
+    walk(service.category_tree(session, include_inactive=True), 0)
+    return options
+
+
+def translate_ids(request: Request, ids: dict[str, str]) -> dict[str, str]:
+    t = translator("console", request_locale(request))
+    return {name: t(message_id) for name, message_id in ids.items()}
+
+
+# ---------------------------------------------------------------- list
+
+
+@router.get("/products")
+def product_list(request: Request, user: Reader, session: SessionDep) -> Response:
+    params = request.query_params
+    status = params.get("status", "")
+    role = params.get("role", "")
+    q = params.get("q", "").strip()[:50]
+    query = service.ProductQuery(
+        q=q or None,
+        role=ProductRole(role) if role in set(ProductRole) else None,
+        cursor=params.get("cursor") or None,
+        limit=MAX_PAGE_SIZE,
+        statuses=(ProductStatus(status),) if status in set(ProductStatus) else tuple(ProductStatus),
+    )
+    with session.begin():
+        page = service.list_products(session, query)
+        return render(
+            request,
+            "products.html",
+            user=user,
+            active="products",
+            page=page,
+            filters={"status": status, "role": role, "q": q},
+            statuses=list(ProductStatus),
+            roles=list(ProductRole),
+        )
+
+
+# ---------------------------------------------------------------- create
+
+
+def _newproduct_page_response(
+    request: Request,
+    user: ConsoleUser,
+    session: Session,
+    pf: ProductForm,
+    errors: dict[str, str],
+    status: int = 200,
+) -> Response:
+    with session.begin():
+        categories = category_options(session)
+    return render(
+        request,
+        "product_new.html",
+        user=user,
+        active="products",
+        status=status,
+        form=pf,
+        errors=errors,
+        categories=categories,
+        roles=list(ProductRole),
+    )
+
+
+@router.get("/products/new")
+def new_product_form(request: Request, user: Creator, session: SessionDep) -> Response:
+    blank = ProductForm(
+        {"role": ProductRole.profit.value, "spec_name": ""},
+        [SkuRow(0, {}), SkuRow(1, {})],
+    )
+    return _newproduct_page_response(request, user, session, blank, {})
+
+
+@router.post("/products/new")
+def create_product(
+    request: Request, form: FormDep, user: PostCreator, session: SessionDep, now: NowDep
+) -> Response:
+    locale = request_locale(request)
+    t = translator("console", locale)
+    pf = read_product_form(form)
+    payload = product_payload(pf, with_skus=True)
+    errors = translate_ids(request, pf.errors)
+    try:
+        body = ProductCreate.model_validate(payload)
+    except ValidationError as exc:
+        more = pydantic_field_errors(
+            t, locale, exc.errors(), lambda loc: product_field_for(pf, loc)
+        )
+        errors = more | errors
+    if errors:
+        return _newproduct_page_response(request, user, session, pf, errors, 422)
+    try:
+        with session.begin():
+            product = service.create_product(
+                session,
+                actor_id=user.principal.id,
+                category_id=body.category_id,
+                title=body.title,
+                role=body.role,
+                skus=[_sku_draft(s) for s in body.skus],
+                subtitle=body.subtitle,
+                description=body.description,
+                image_urls=body.image_urls,
+                now=now,
+            )
+            product_id = product.id
+    except DomainError as exc:
+        errors = domain_field_errors(t, locale, exc, PRODUCT_ALIASES)
+        return _newproduct_page_response(request, user, session, pf, errors, exc.http_status)
+    return redirect(f"{PREFIX}/products/{product_id}?notice=product_created")
+
+
+# ---------------------------------------------------------------- product page
+
+
+def product_page_response(
+    request: Request,
+    user: ConsoleUser,
+    session: Session,
+    product_id: int,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    with session.begin():
+        product = service.get_product(session, product_id, on_sale_only=False)
+        return render(
+            request,
+            "product_edit.html",
+            user=user,
+            active="products",
+            status=status,
+            product=product,
+            categories=category_options(session),
+            roles=list(ProductRole),
+            errors=errors or {},
+            values=values or {},
+            add_row=SkuRow(0, {k: (values or {}).get(f"skus-0-{k}", "") for k in SKU_FIELDS}),
+        )
+
+
+@router.get("/products/{product_id}")
+def product_page(product_id: int, request: Request, user: Reader, session: SessionDep) -> Response:
+    return product_page_response(request, user, session, product_id)
+
+
+def failure_page(
+    request: Request,
+    user: ConsoleUser,
+    session: Session,
+    product_id: int,
+    exc: DomainError | ValidationError,
+    name_for: Any,
+    values: dict[str, Any] | None = None,
+) -> Response:
+    locale = request_locale(request)
+    t = translator("console", locale)
+    if isinstance(exc, ValidationError):
+        errors = pydantic_field_errors(t, locale, exc.errors(), name_for)
+        status = 422
+    else:
+        errors = domain_field_errors(t, locale, exc, {k: name_for((k,)) for k in exc.fields})
+        status = exc.http_status
+    return product_page_response(
+        request, user, session, product_id, errors=errors, values=values, status=status
+    )
+
+
+@router.post("/products/{product_id}")
+def update_product(
+    product_id: int,
+    request: Request,
+    form: FormDep,
+    user: PostWriter,
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    pf = read_product_form(form)
+    payload = product_payload(pf, with_skus=False)
+    if pf.errors:
+        errors = translate_ids(request, pf.errors)
+        return product_page_response(
+            request, user, session, product_id, errors=errors, values=pf.values, status=422
+        )
+    try:
+        body = ProductUpdate.model_validate(payload)
+        with session.begin():
+            service.update_product(
+                session,
+                actor_id=user.principal.id,
+                product_id=product_id,
+                changes=body.model_dump(exclude_unset=True),
+                now=now,
+            )
+    except (DomainError, ValidationError) as exc:
+        return failure_page(
+            request, user, session, product_id, exc, lambda loc: str(loc[0]), pf.values
+        )
+    return redirect(f"{PREFIX}/products/{product_id}?notice=saved")
+
+
+@router.post("/products/{product_id}/status")
+def change_status(
+    product_id: int,
+    request: Request,
+    form: FormDep,
+    user: PostWriter,
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    raw = text_field(form, "status", 16)
+    if raw not in (ProductStatus.on_sale.value, ProductStatus.off_sale.value):
+        return product_page_response(request, user, session, product_id, status=422)
+    try:
+        with session.begin():
+            service.set_product_status(
+                session,
+                actor_id=user.principal.id,
+                product_id=product_id,
+                status=ProductStatus(raw),
+                now=now,
+            )
+    except DomainError as exc:
+        return failure_page(request, user, session, product_id, exc, lambda loc: "status")
+    return redirect(f"{PREFIX}/products/{product_id}?notice={raw}")
+
+
+@router.post("/products/{product_id}/skus")
+def add_sku(
+    product_id: int,
+    request: Request,
+    form: FormDep,
+    user: PostCreator,
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    pf = read_product_form(form)
+    row = pf.rows[0] if pf.rows else SkuRow(0, {})
+    pf.rows = [row]
+    payload = sku_payload(row, pf.values["spec_name"], pf.errors)
+    values = {f"skus-0-{k}": v for k, v in row.values.items()} | pf.values
+    if pf.errors:
+        errors = translate_ids(request, pf.errors)
+        return product_page_response(
+            request, user, session, product_id, errors=errors, values=values, status=422
+        )
+    try:
+        body = SkuIn.model_validate(payload)
+        with session.begin():
+            service.add_sku(
+                session,
+                actor_id=user.principal.id,
+                product_id=product_id,
+                draft=_sku_draft(body),
+                now=now,
+            )
+    except (DomainError, ValidationError) as exc:
+        return failure_page(
+            request,
+            user,
+            session,
+            product_id,
+            exc,
+            lambda loc: product_field_for(pf, ("skus", 0, *loc)),
+            values,
+        )
+    return redirect(f"{PREFIX}/products/{product_id}?notice=sku_added")

@@ -1,0 +1,112 @@
+"""The dashboard page: headline numbers with period-over-period change and a trend chart."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib.metadata import version
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from siyu.dashboard.rules import Period
+from siyu.dashboard.service import Dashboard, load_dashboard
+from siyu.identity.rules import Permission
+from siyu.web.console.base import PREFIX, ConsoleUser, render, request_locale
+from siyu.web.console.security import may
+from siyu.web.deps import NowDep, SessionDep
+from siyu.web.i18n import format_shanghai, translator
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+@cache
+def plotly_version() -> str:
+    return version("plotly")
+
+
+Analyst = Annotated[ConsoleUser, Depends(may(Permission.analytics_read))]
+
+# Which metrics are money, which are ratios: decides how a card is formatted.
+MONEY_METRICS = frozenset({"gmv_fen", "aov_fen"})
+RATIO_METRICS = frozenset({"conversion", "refund_rate"})
+
+
+def chart_spec(board: Dashboard, locale: str) -> dict[str, Any]:
+    """A plotly figure as plain JSON: GMV bars (yuan) and order/visitor lines."""
+    t = translator("console", locale)
+    days = [d.isoformat() for d in board.trend.days]
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "name": t("dashboard.chart.gmv"),
+                "x": days,
+                "y": [fen / 100 for fen in board.trend.gmv_fen],
+                "yaxis": "y2",
+                "marker": {"color": "rgba(7,193,96,0.35)"},
+                "hovertemplate": "¥%{y:,.2f}<extra></extra>",
+            },
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": t("dashboard.chart.visitors"),
+                "x": days,
+                "y": board.trend.visitors,
+                "line": {"color": "#1f6feb"},
+            },
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": t("dashboard.chart.orders"),
+                "x": days,
+                "y": board.trend.orders,
+                "line": {"color": "#d4380d"},
+            },
+        ],
+        "layout": {
+            "margin": {"l": 48, "r": 64, "t": 16, "b": 40},
+            "height": 320,
+            "legend": {"orientation": "h", "y": -0.18},
+            "font": {"family": 'system-ui, "WenQuanYi Micro Hei", "Noto Sans CJK SC", sans-serif'},
+            "xaxis": {"type": "date", "tickformat": "%m-%d"},
+            "yaxis": {"title": {"text": t("dashboard.chart.count")}, "rangemode": "tozero"},
+            "yaxis2": {
+                "title": {"text": t("dashboard.chart.gmv_axis")},
+                "overlaying": "y",
+                "side": "right",
+                "rangemode": "tozero",
+                "showgrid": False,
+            },
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+        },
+    }
+
+
+@router.get("/dashboard")
+def dashboard_page(
+    request: Request, user: Analyst, session: SessionDep, now: NowDep
+) -> HTMLResponse:
+    raw = request.query_params.get("period", Period.today.value)
+    period = Period(raw) if raw in {p.value for p in Period} else Period.today
+    with session.begin():
+        board = load_dashboard(session, period=period, now=now)
+    locale = request_locale(request)
+    # "</" cannot end the inline <script> this JSON is written into.
+    chart = json.dumps(chart_spec(board, locale), ensure_ascii=False).replace("</", "<\\/")
+    return render(
+        request,
+        "dashboard.html",
+        user=user,
+        active="dashboard",
+        board=board,
+        periods=list(Period),
+        money_metrics=MONEY_METRICS,
+        ratio_metrics=RATIO_METRICS,
+        chart_json=chart,
+        plotly_version=plotly_version(),
+        window_start=format_shanghai(board.current_window.start),
+        window_end=format_shanghai(board.current_window.end),
+    )

@@ -1,0 +1,199 @@
+"""Order pages: a filtered list, and the order page with its timeline, shipping and
+cancellation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from siyu.errors import DomainError
+from siyu.identity.rules import Permission
+from siyu.order import service
+from siyu.order.rules import OrderStatus
+from siyu.order.schemas import ShipOrder
+from siyu.web.console.base import (
+    PREFIX,
+    ConsoleUser,
+    domain_field_errors,
+    pydantic_field_errors,
+    redirect,
+    render,
+    request_locale,
+)
+from siyu.web.console.forms import parse_int, parse_local_date, parse_yuan
+from siyu.web.console.security import FormDep, may, may_post, text_field
+from siyu.web.deps import CtxDep, NowDep, SessionDep
+from siyu.web.i18n import translator
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+Reader = Annotated[ConsoleUser, Depends(may(Permission.order_read))]
+Shipper = Annotated[ConsoleUser, Depends(may_post(Permission.order_ship))]
+Canceller = Annotated[ConsoleUser, Depends(may_post(Permission.order_cancel))]
+
+PAGE_SIZE = 50
+FILTERS = ("status", "order_no", "shopper_id", "date_from", "date_to", "min_total", "max_total")
+CARRIERS = ("顺丰速运", "中通快递", "圆通速递", "韵达快递", "申通快递", "京东物流", "EMS")
+
+
+def _maybe(parse: Callable[[str], int], text: str) -> int | None:
+    try:
+        return parse(text) if text else None
+    except ValueError:
+        return None
+
+
+def order_filter(values: dict[str, str]) -> tuple[service.OrderFilter, set[str]]:
+    """The service's filter from the query string; malformed entries are ignored and
+    named, so the page can say which ones it did not understand."""
+    bad: set[str] = set()
+    status = values["status"]
+    if status and status not in set(OrderStatus):
+        bad.add("status")
+    numbers: dict[str, int | None] = {}
+    for name, parse in (
+        ("shopper_id", parse_int),
+        ("min_total", parse_yuan),
+        ("max_total", parse_yuan),
+    ):
+        numbers[name] = _maybe(parse, values[name])
+        if values[name] and numbers[name] is None:
+            bad.add(name)
+    placed_from = parse_local_date(values["date_from"]) if values["date_from"] else None
+    placed_to = parse_local_date(values["date_to"], end=True) if values["date_to"] else None
+    for name, parsed in (("date_from", placed_from), ("date_to", placed_to)):
+        if values[name] and parsed is None:
+            bad.add(name)
+    return (
+        service.OrderFilter(
+            status=OrderStatus(status) if status in set(OrderStatus) else None,
+            shopper_id=numbers["shopper_id"],
+            order_no=values["order_no"][:32] or None,
+            placed_from=placed_from,
+            placed_to=placed_to,
+            min_total_fen=numbers["min_total"],
+            max_total_fen=numbers["max_total"],
+        ),
+        bad,
+    )
+
+
+@router.get("/orders")
+def order_list(request: Request, user: Reader, session: SessionDep) -> Response:
+    values = {name: request.query_params.get(name, "").strip()[:40] for name in FILTERS}
+    f, bad = order_filter(values)
+    before_id = _maybe(parse_int, request.query_params.get("before_id", ""))
+    with session.begin():
+        rows = service.search_orders(session, f, limit=PAGE_SIZE + 1, before_id=before_id)
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    t = translator("console", request_locale(request))
+    query = urlencode({k: v for k, v in values.items() if v})
+    return render(
+        request,
+        "orders.html",
+        user=user,
+        active="orders",
+        orders=rows,
+        filters=values,
+        errors={name: t("field.filter_ignored") for name in bad},
+        statuses=list(OrderStatus),
+        next_before=rows[-1].id if more and rows else None,
+        query=query,
+    )
+
+
+def _order_page(
+    request: Request,
+    user: ConsoleUser,
+    session: Session,
+    order_id: int,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    with session.begin():
+        order = service.get_order(session, order_id)
+        timeline = service.order_timeline(session, order_id)
+        return render(
+            request,
+            "order_detail.html",
+            user=user,
+            active="orders",
+            status=status,
+            order=order,
+            timeline=timeline,
+            errors=errors or {},
+            values=values or {},
+            carriers=CARRIERS,
+        )
+
+
+@router.get("/orders/{order_id}")
+def order_page(order_id: int, request: Request, user: Reader, session: SessionDep) -> Response:
+    return _order_page(request, user, session, order_id)
+
+
+@router.post("/orders/{order_id}/ship")
+def ship(
+    order_id: int,
+    request: Request,
+    form: FormDep,
+    user: Shipper,
+    ctx: CtxDep,
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    locale = request_locale(request)
+    t = translator("console", locale)
+    values = {
+        "carrier": text_field(form, "carrier", 64),
+        "tracking_no": text_field(form, "tracking_no", 80),
+    }
+    try:
+        body = ShipOrder.model_validate(values)
+        with session.begin():
+            service.ship_order(
+                session,
+                actor_id=user.principal.id,
+                order_id=order_id,
+                carrier=body.carrier,
+                tracking_no=body.tracking_no,
+                auto_confirm_after=timedelta(days=ctx.settings.auto_confirm_days),
+                now=now,
+            )
+    except ValidationError as exc:
+        errors = pydantic_field_errors(t, locale, exc.errors(), lambda loc: str(loc[0]))
+        return _order_page(
+            request, user, session, order_id, errors=errors, values=values, status=422
+        )
+    except DomainError as exc:
+        errors = domain_field_errors(t, locale, exc)
+        return _order_page(
+            request, user, session, order_id, errors=errors, values=values, status=exc.http_status
+        )
+    return redirect(f"{PREFIX}/orders/{order_id}?notice=shipped")
+
+
+@router.post("/orders/{order_id}/cancel")
+def cancel(
+    order_id: int, request: Request, user: Canceller, session: SessionDep, now: NowDep
+) -> Response:
+    locale = request_locale(request)
+    try:
+        with session.begin():
+            service.cancel_by_operator(
+                session, actor_id=user.principal.id, order_id=order_id, now=now
+            )
+    except DomainError as exc:
+        errors = domain_field_errors(translator("console", locale), locale, exc)
+        return _order_page(request, user, session, order_id, errors=errors, status=exc.http_status)
+    return redirect(f"{PREFIX}/orders/{order_id}?notice=cancelled")

@@ -1,0 +1,177 @@
+"""Staff pages for owners: operator accounts and roles, and the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from siyu.errors import DomainError
+from siyu.identity import audit
+from siyu.identity import operators as operator_service
+from siyu.identity.rules import ROLE_PERMISSIONS, Permission, Role
+from siyu.identity.schemas import OperatorCreate
+from siyu.web.console.base import (
+    PREFIX,
+    ConsoleUser,
+    domain_field_errors,
+    pydantic_field_errors,
+    redirect,
+    render,
+    request_locale,
+)
+from siyu.web.console.forms import parse_int
+from siyu.web.console.security import FormDep, may, may_post, text_field
+from siyu.web.deps import NowDep, SessionDep
+from siyu.web.i18n import translator
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+Manager = Annotated[ConsoleUser, Depends(may(Permission.operator_manage))]
+PostManager = Annotated[ConsoleUser, Depends(may_post(Permission.operator_manage))]
+Auditor = Annotated[ConsoleUser, Depends(may(Permission.audit_read))]
+AUDIT_PAGE = 50
+
+
+def _operators_page(
+    request: Request,
+    user: ConsoleUser,
+    session: Session,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    with session.begin():
+        operators = operator_service.list_operators(session)
+        return render(
+            request,
+            "operators.html",
+            user=user,
+            active="operators",
+            status=status,
+            operators=operators,
+            roles=list(Role),
+            role_permissions={r: sorted(p.value for p in ROLE_PERMISSIONS[r]) for r in Role},
+            errors=errors or {},
+            values=values or {},
+        )
+
+
+@router.get("/operators")
+def operators_page(request: Request, user: Manager, session: SessionDep) -> Response:
+    return _operators_page(request, user, session)
+
+
+@router.post("/operators")
+def create_operator(
+    request: Request, form: FormDep, user: PostManager, session: SessionDep, now: NowDep
+) -> Response:
+    locale = request_locale(request)
+    t = translator("console", locale)
+    values = {k: text_field(form, k, 200) for k in ("username", "display_name", "role")}
+    password = form.get("password")
+    try:
+        body = OperatorCreate.model_validate(
+            values | {"password": password if isinstance(password, str) else ""}
+        )
+        with session.begin():
+            operator_service.create_operator(
+                session,
+                username=body.username,
+                display_name=body.display_name,
+                password=body.password,
+                role=body.role,
+                now=now,
+                actor_id=user.principal.id,
+            )
+    except ValidationError as exc:
+        errors = pydantic_field_errors(t, locale, exc.errors(), lambda loc: str(loc[0]))
+        return _operators_page(request, user, session, errors=errors, values=values, status=422)
+    except DomainError as exc:
+        errors = domain_field_errors(t, locale, exc)
+        return _operators_page(
+            request, user, session, errors=errors, values=values, status=exc.http_status
+        )
+    return redirect(f"{PREFIX}/operators?notice=operator_created")
+
+
+@router.post("/operators/{operator_id}")
+def update_operator(
+    operator_id: int,
+    request: Request,
+    form: FormDep,
+    user: PostManager,
+    session: SessionDep,
+    now: NowDep,
+) -> Response:
+    locale = request_locale(request)
+    raw_role = text_field(form, "role", 16)
+    try:
+        with session.begin():
+            operator_service.update_operator(
+                session,
+                actor_id=user.principal.id,
+                operator_id=operator_id,
+                role=Role(raw_role) if raw_role in set(Role) else None,
+                is_active=text_field(form, "is_active", 4) == "1",
+                display_name=None,
+                now=now,
+            )
+    except DomainError as exc:
+        message = domain_field_errors(translator("console", locale), locale, exc).popitem()[1]
+        return _operators_page(
+            request,
+            user,
+            session,
+            errors={f"operator-{operator_id}": message},
+            status=exc.http_status,
+        )
+    return redirect(f"{PREFIX}/operators?notice=saved")
+
+
+@router.get("/audit")
+def audit_page(request: Request, user: Auditor, session: SessionDep) -> Response:
+    params = request.query_params
+    filters = {
+        k: params.get(k, "").strip()[:64] for k in ("target_type", "target_id", "operator_id")
+    }
+
+    def number(text: str) -> int | None:
+        try:
+            return parse_int(text) if text else None
+        except ValueError:
+            return None
+
+    operator_id = number(filters["operator_id"])
+    before_id = number(params.get("before_id", ""))
+    with session.begin():
+        rows = audit.list_audit_logs(
+            session,
+            target_type=filters["target_type"] or None,
+            target_id=filters["target_id"] or None,
+            operator_id=operator_id,
+            before_id=before_id,
+            limit=AUDIT_PAGE + 1,
+        )
+        names = {o.id: o.display_name for o in operator_service.list_operators(session)}
+    more = len(rows) > AUDIT_PAGE
+    rows = rows[:AUDIT_PAGE]
+    t = translator("console", request_locale(request))
+    errors = {}
+    if filters["operator_id"] and operator_id is None:
+        errors["operator_id"] = t("field.filter_ignored")
+    return render(
+        request,
+        "audit.html",
+        user=user,
+        active="audit",
+        rows=rows,
+        names=names,
+        filters=filters,
+        errors=errors,
+        next_before=rows[-1].id if more and rows else None,
+    )

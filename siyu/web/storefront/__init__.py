@@ -1,0 +1,147 @@
+"""The H5 storefront (/shop): a mobile-first reference client of the public /api/app.
+
+Plain HTML, CSS and JavaScript, no build step, no third-party code. The page is one
+document (``/shop``) with hash routing (``#/product/12``); it talks to the server only
+through ``/api/app/*`` (every call carries ``X-Siyu-Anonymous-Id``), which is the proof
+that a mini-program can be built on the same API. Both string catalogs (domain
+``shop``) are inlined into the page, so switching language needs no request; they are
+also served as ``/shop/i18n/zh-CN.json`` and ``/shop/i18n/en.json``.
+
+Routes: ``GET /shop`` (the page, ``no-cache``), ``GET /shop/static/<file>`` (assets;
+``?v=<version>`` URLs are cached for a year, others for 5 minutes, ETag either way),
+``GET /shop/i18n/<locale>.json``. Pages (hash routes): ``#/`` home, ``#/category[/<id>]``,
+``#/search?q=&sort=``, ``#/product/<id>``, ``#/cart``, ``#/checkout?cart=<item ids>`` or
+``?product=&sku=&qty=`` (buy now), ``#/cashier/<order id>``, ``#/orders?status=``,
+``#/order/<id>``, ``#/aftersales``, ``#/me``, ``#/login?next=<hash>``, ``#/service`` (客服).
+
+Stable selectors (``data-testid``) for browser tests:
+
+``tab-home`` ``tab-category`` ``tab-cart`` ``tab-me``   bottom tab bar links
+``service-link``           客服 entry (header, product action bar)
+``cart-badge``             number of items on the cart tab
+``login-code``             sandbox login code field; ``login-submit`` its button
+                           (``#/login?next=<hash>``; any 401 comes here and goes back)
+``search-input``           search field (header); ``search-submit`` its button
+``category-link``          core-category links on home (``data-category-id``)
+``category-chip``          category buttons on the category page
+``banner``                 home focus banner (a traffic product)
+``product-card``           a product in any list (``data-product-id``)
+``sort-tab``               sort buttons (``data-sort``: featured/price_asc/price_desc/sales/newest)
+``load-more``              next page of a list (cursor)
+``sku-chip``               one spec value (``data-dim``, ``data-value``, ``aria-pressed``)
+``price``                  product price; ``stock-hint`` "仅剩 N 件" when low
+``quantity``               quantity field on the product page
+``add-to-cart`` ``buy-now``  product actions; ``action-cart`` the cart link beside them
+``cart-line``              a cart line (``data-item-id``, ``data-available``)
+``cart-qty``               its quantity field; ``cart-remove`` its remove button
+``cart-problem``           why an unavailable cart line cannot be bought
+``cart-total`` ``cart-checkout``  cart total and checkout button
+``cart-empty`` ``cart-login`` ``orders-empty``  empty states (with a way onwards)
+``address-name`` ``address-phone`` ``address-province`` ``address-city``
+``address-district`` ``address-detail`` ``order-note``  checkout form fields
+``submit-order``           place the order; ``checkout-total`` the summary total
+``cashier-amount``         amount on the sandbox cashier; ``pay-button`` pays
+``pay-result``             shown after a successful payment; ``view-order`` opens it
+``order-tab``              status tabs on the order list (``data-status``)
+``order-card``             an order in the list (``data-order-id``)
+``order-status``           status badge (``data-status`` = API status)
+``order-total``            amount paid on the order detail
+``order-pay`` ``confirm-receipt``  order detail actions
+``order-cancel``           asks to cancel; ``order-cancel-confirm`` cancels
+``aftersale-request``      opens the after-sales form ``aftersale-form``
+``aftersale-kind``         radio inputs (``value`` refund_only/return_refund)
+``aftersale-reason``       reason field (required)
+``aftersale-line``         per-line checkbox (none = whole order); ``aftersale-line-qty``
+``aftersale-submit``       sends the request
+``aftersale-card``         a request (order page, ``#/aftersales``); ``aftersale-status``
+                           its state (``data-status`` = API status)
+``aftersale-cancel``       withdraws a pending request
+``me-login`` ``me-name``  me page: log-in link when logged out, name when logged in
+``phone-code`` ``phone-submit``  phone binding (sandbox: the 11-digit number); ``phone-masked``
+``locale-switch``          language buttons on the me page (``data-locale``)
+``logout``                 log out
+``error``                  the error banner (``role=alert``)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
+from starlette.types import Scope
+
+from siyu.web.i18n import DEFAULT_LOCALE, LOCALES, catalog
+
+HERE = Path(__file__).resolve().parent
+STATIC_DIR = HERE / "static"
+INDEX_TEMPLATE = HERE / "index.html"
+LONG_CACHE = "public, max-age=31536000, immutable"
+SHORT_CACHE = "public, max-age=300"
+
+
+class StorefrontStatic(StaticFiles):
+    """Static files whose versioned URLs (``?v=``) may be cached for good."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code in (200, 304):
+            versioned = b"v=" in scope.get("query_string", b"")
+            response.headers["Cache-Control"] = LONG_CACHE if versioned else SHORT_CACHE
+            response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+def asset_version() -> str:
+    """A digest of every asset, so a changed file gets a new URL."""
+    digest = hashlib.sha256()
+    for path in sorted(STATIC_DIR.iterdir()):
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _script_json(value: object) -> str:
+    """JSON safe to inline in a ``<script>`` element."""
+    return (
+        json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        .replace("</", "<\\/")
+        .replace("<!--", "<\\!--")
+    )
+
+
+def render_index(*, version: str, login_mode: str) -> str:
+    catalogs = {locale: catalog("shop", locale) for locale in LOCALES}
+    return (
+        INDEX_TEMPLATE.read_text(encoding="utf-8")
+        .replace("__VERSION__", version)
+        .replace("__LOGIN_MODE__", login_mode)
+        .replace("__DEFAULT_LOCALE__", DEFAULT_LOCALE)
+        .replace("__TITLE__", catalogs[DEFAULT_LOCALE].get("app.title", "Siyu"))
+        .replace("__CATALOGS__", _script_json(catalogs))
+    )
+
+
+def install_storefront(app: FastAPI) -> None:
+    """Serve the storefront page and its static assets on ``app``."""
+    settings = app.state.ctx.settings
+    page = render_index(version=asset_version(), login_mode=str(settings.wechat_mode.value))
+    page_headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+
+    @app.get("/shop", response_class=HTMLResponse, include_in_schema=False)
+    @app.get("/shop/", response_class=HTMLResponse, include_in_schema=False)
+    def storefront_page() -> HTMLResponse:
+        return HTMLResponse(page, headers=page_headers)
+
+    @app.get("/shop/i18n/{locale}.json", include_in_schema=False)
+    def storefront_catalog(locale: str) -> JSONResponse:
+        if locale not in LOCALES:
+            raise HTTPException(404, f"unknown locale {locale!r}; use one of {', '.join(LOCALES)}")
+        return JSONResponse(catalog("shop", locale), headers={"Cache-Control": SHORT_CACHE})
+
+    app.mount("/shop/static", StorefrontStatic(directory=STATIC_DIR), name="shop-static")

@@ -1,0 +1,19 @@
+/* Boot: render the current route, follow hash changes, show the cart count. */
+(function () {
+  "use strict";
+
+  var SY = window.SY;
+  document.title = SY.t("app.title");
+  window.addEventListener("hashchange", function () {
+    SY.render();
+  });
+  window.addEventListener("unhandledrejection", function (event) {
+    if (event.reason instanceof SY.ApiError) {
+      event.preventDefault();
+      SY.showError(event.reason);
+    }
+  });
+  SY.anonymousId();
+  SY.render();
+  SY.refreshCartCount();
+})();

@@ -1,0 +1,159 @@
+"""The H5 storefront is served by Siyu itself and speaks only the public /api/app."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from siyu.app import create_app
+from siyu.context import build_context
+from siyu.web.i18n import catalog
+from siyu.web.storefront import STATIC_DIR, asset_version
+from tests.conftest import make_settings
+
+JS_FILES = sorted(STATIC_DIR.glob("*.js"))
+API_CALL = re.compile(r"""\bapi\(\s*"(GET|POST|PATCH|PUT|DELETE)",\s*(["'`])(.*?)\2""")
+T_CALL = re.compile(r"""\bt\("([^"]+)"\)?""")
+
+
+@pytest.fixture
+def shop(sqlite_url: str, tmp_path: Path) -> Iterator[TestClient]:
+    context = build_context(make_settings(sqlite_url, tmp_path))
+    with TestClient(create_app(ctx=context, run_worker=False)) as test_client:
+        yield test_client
+    context.close()
+
+
+def _inlined_catalogs(html: str) -> dict[str, dict[str, str]]:
+    match = re.search(
+        r'<script id="sy-catalogs" type="application/json">(.*?)</script>', html, re.S
+    )
+    assert match is not None
+    data: dict[str, dict[str, str]] = json.loads(match.group(1))
+    return data
+
+
+def test_shop_serves_one_page_with_charset_viewport_and_versioned_assets(
+    shop: TestClient,
+) -> None:
+    # when the storefront is opened, with and without the trailing slash
+    page = shop.get("/shop")
+    slash = shop.get("/shop/")
+
+    # then it is one utf-8 HTML page for phones that loads every asset by version
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.headers["cache-control"] == "no-cache"
+    assert slash.text == page.text
+    html = page.text
+    assert html.startswith("<!doctype html>")
+    assert '<meta charset="utf-8">' in html
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1' in html
+    assert '<html lang="zh-CN" data-login-mode="sandbox">' in html
+    version = asset_version()
+    for name in ("shop.css", "core.js", "browse.js", "buy.js", "account.js", "app.js"):
+        assert f'/shop/static/{name}?v={version}"' in html
+    assert "__" not in re.sub(r"<script id=\"sy-catalogs\".*?</script>", "", html, flags=re.S)
+
+
+def test_static_assets_are_served_with_cache_headers(shop: TestClient) -> None:
+    # given every file of the storefront's static folder
+    names = sorted(p.name for p in STATIC_DIR.iterdir() if p.is_file())
+    assert names == ["account.js", "app.js", "browse.js", "buy.js", "core.js", "shop.css"]
+
+    for name in names:
+        # when it is fetched by its versioned and by its plain URL
+        versioned = shop.get(f"/shop/static/{name}?v={asset_version()}")
+        plain = shop.get(f"/shop/static/{name}")
+
+        # then the versioned URL is cached for a year, the plain one for 5 minutes
+        assert versioned.status_code == 200
+        assert versioned.content == (STATIC_DIR / name).read_bytes()
+        assert versioned.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert plain.headers["cache-control"] == "public, max-age=300"
+        assert versioned.headers["x-content-type-options"] == "nosniff"
+        assert "etag" in versioned.headers
+        expected_type = "text/css" if name.endswith(".css") else "text/javascript"
+        assert versioned.headers["content-type"].startswith(expected_type)
+
+
+def test_a_missing_asset_is_a_404_in_the_error_shape(shop: TestClient) -> None:
+    response = shop.get("/shop/static/nope.js")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_both_catalogs_are_served_as_json_and_inlined_in_the_page(shop: TestClient) -> None:
+    # when the catalogs are fetched
+    zh = shop.get("/shop/i18n/zh-CN.json")
+    en = shop.get("/shop/i18n/en.json")
+    unknown = shop.get("/shop/i18n/fr.json")
+
+    # then both locales have the same ids, and the page carries the same catalogs
+    assert zh.status_code == en.status_code == 200
+    assert zh.headers["content-type"] == "application/json"
+    assert zh.json() == catalog("shop", "zh-CN")
+    assert en.json() == catalog("shop", "en")
+    assert set(zh.json()) == set(en.json())
+    assert zh.json()["cart.empty"] == "购物车是空的，去逛逛"
+    assert en.json()["cart.empty"] == "Your cart is empty. Go shopping"
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "not_found"
+    assert _inlined_catalogs(shop.get("/shop").text) == {"zh-CN": zh.json(), "en": en.json()}
+
+
+def test_every_message_id_used_by_the_js_is_in_both_catalogs() -> None:
+    # given the ids the scripts pass to t("...")
+    used = {m.group(1) for path in JS_FILES for m in T_CALL.finditer(path.read_text("utf-8"))}
+
+    # then each one is translated in both locales, and no catalog entry is dead
+    assert len(used) > 150
+    for locale in ("zh-CN", "en"):
+        messages = catalog("shop", locale)
+        assert sorted(used - set(messages)) == []
+        assert sorted(set(messages) - used) == []
+        assert all(text.strip() for text in messages.values())
+
+
+def test_the_js_talks_to_the_server_only_through_api_app(shop: TestClient) -> None:
+    # given every script of the storefront
+    sources = {path.name: path.read_text("utf-8") for path in JS_FILES}
+    app_paths = [p for p in shop.get("/openapi.json").json()["paths"] if p.startswith("/api/app/")]
+
+    # then fetch() is called in exactly one place, api(), which refuses other prefixes
+    fetches = [
+        (name, m.start()) for name, src in sources.items() for m in re.finditer(r"\bfetch\(", src)
+    ]
+    assert [name for name, _ in fetches] == ["core.js"]
+    core = sources["core.js"]
+    api_body = core[core.index("async function api(") : fetches[0][1]]
+    assert 'if (path.indexOf("/api/app/") !== 0) throw' in api_body
+    assert "XMLHttpRequest" not in "".join(sources.values())
+    assert "sendBeacon" not in "".join(sources.values())
+    assert "WebSocket" not in "".join(sources.values())
+
+    # and every api() call names a literal /api/app path that the API really has
+    calls = [m.group(3) for src in sources.values() for m in API_CALL.finditer(src)]
+    all_calls = sum(len(re.findall(r"\bapi\(\s*\"", src)) for src in sources.values())
+    assert len(calls) == all_calls > 20
+    for path in calls:
+        assert path.startswith("/api/app/"), path
+        literal = path.split("?")[0].split("${")[0]
+        assert any(p.startswith(literal) for p in app_paths), path
+
+
+def test_the_page_has_no_third_party_code() -> None:
+    # given the page template and every asset
+    texts = [(STATIC_DIR.parent / "index.html").read_text("utf-8")]
+    texts += [p.read_text("utf-8") for p in STATIC_DIR.iterdir()]
+
+    # then nothing is loaded from another origin
+    for text in texts:
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
+        assert "import(" not in text

@@ -1,0 +1,305 @@
+"""A shopper buys through the H5 storefront in a real Chromium at 375×812.
+
+The app runs under uvicorn in a background thread on a temporary SQLite database
+seeded with the demo store. Product photos of the demo live on another origin: the
+browser is kept on loopback (other requests are aborted), so the page must cope
+with images that never load. Screenshots go to ``test-artifacts/storefront/``.
+
+Needs Debian's ``/usr/bin/chromium``; without it the test is skipped, unless
+CI=true, where it fails.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy import create_engine, select
+
+from siyu.app import create_app
+from siyu.context import Context, build_context
+from siyu.demo import seed_demo
+from siyu.models import metadata
+from siyu.order.models import Order
+from siyu.order.rules import OrderStatus
+from tests.conftest import IN_CI, make_settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "storefront"
+ANONYMOUS_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+
+if not CHROMIUM.exists():
+    message = f"{CHROMIUM} not found: install Debian's chromium to run the storefront browser test"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: the browser test is required)", pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+
+pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import Page, ViewportSize, expect, sync_playwright  # noqa: E402
+
+VIEWPORT: ViewportSize = {"width": 375, "height": 812}
+
+
+@pytest.fixture(scope="module")
+def demo_ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
+    folder = tmp_path_factory.mktemp("storefront")
+    url = f"sqlite:///{folder / 'siyu.db'}"
+    engine = create_engine(url)
+    metadata.create_all(engine)
+    engine.dispose()
+    context = build_context(make_settings(url, folder))
+    seed_demo(context, shoppers=12)
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def base_url(demo_ctx: Context) -> Iterator[str]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(ctx=demo_ctx, run_worker=False),
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=15)
+    sock.close()
+
+
+@pytest.fixture
+def page(base_url: str) -> Iterator[Page]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+        context.set_default_timeout(10_000)
+        tab = context.new_page()
+        tab.route(
+            "**/*",
+            lambda route: (
+                route.continue_() if route.request.url.startswith(base_url) else route.abort()
+            ),
+        )
+        problems: list[str] = []
+        tab.on("pageerror", lambda error: problems.append(str(error)))
+        yield tab
+        browser.close()
+        assert problems == []
+
+
+def _shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def _fits_the_screen(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= VIEWPORT["width"]
+
+
+def test_a_shopper_logs_in_searches_buys_and_pays_at_the_sandbox_cashier(
+    page: Page, base_url: str, demo_ctx: Context
+) -> None:
+    p = page
+    api_calls: list[tuple[str, str | None]] = []
+    p.on(
+        "request",
+        lambda r: (
+            api_calls.append((r.url, r.headers.get("x-siyu-anonymous-id")))
+            if "/api/" in r.url
+            else None
+        ),
+    )
+
+    # given the home page: search, core categories, a traffic banner, the tab bar
+    p.goto(f"{base_url}/shop")
+    expect(p.get_by_test_id("banner")).to_be_visible()
+    expect(p.get_by_test_id("search-input")).to_be_visible()
+    assert p.get_by_test_id("category-link").count() >= 4
+    expect(p.get_by_test_id("banner")).to_contain_text("包邮")
+    for tab in ("tab-home", "tab-category", "tab-cart", "tab-me", "service-link"):
+        expect(p.get_by_test_id(tab)).to_be_visible()
+    _fits_the_screen(p)
+    _shot(p, "01-home")
+
+    # when a logged-out shopper opens their orders, they are sent to log in and back
+    p.get_by_test_id("tab-me").click()
+    expect(p.get_by_test_id("me-login")).to_be_visible()
+    p.goto(f"{base_url}/shop#/orders")
+    expect(p.get_by_test_id("login-code")).to_be_focused()
+    _shot(p, "02-login")
+    p.get_by_test_id("login-code").fill("browser-shopper")
+    p.get_by_test_id("login-submit").click()
+    expect(p.get_by_test_id("orders-empty")).to_be_visible()
+    assert p.url.endswith("#/orders")
+
+    # and searches for lipstick and opens the first result
+    p.get_by_test_id("tab-home").click()
+    p.get_by_test_id("search-input").fill("口红")
+    p.get_by_test_id("search-input").press("Enter")
+    cards = p.get_by_test_id("product-card")
+    expect(cards.first).to_contain_text("口红")
+    _fits_the_screen(p)
+    _shot(p, "03-search")
+    cards.first.click()
+
+    # and picks a SKU by its spec chips, two of them, and adds them to the cart
+    expect(p.get_by_test_id("price")).to_contain_text("起")
+    for dim in p.eval_on_selector_all(
+        "[data-testid=sku-chip]", "els => [...new Set(els.map(e => e.dataset.dim))]"
+    ):
+        p.locator(
+            f'[data-testid=sku-chip][data-dim="{dim}"]:not([aria-disabled=true])'
+        ).first.click()
+    expect(p.get_by_test_id("price")).to_have_text(re.compile(r"^¥\d+\.\d\d$"))
+    unit_price = p.get_by_test_id("price").inner_text()
+    p.get_by_test_id("quantity").fill("2")
+    _fits_the_screen(p)
+    _shot(p, "04-product")
+    p.get_by_test_id("add-to-cart").click()
+    expect(p.get_by_test_id("cart-badge").first).to_have_text("2")
+
+    # and checks out from the cart
+    p.get_by_test_id("action-cart").click()
+    expect(p.get_by_test_id("cart-line")).to_have_count(1)
+    cents = int(unit_price.replace("¥", "").replace(",", "").replace(".", ""))
+    total = f"¥{cents * 2 // 100:,}.{cents * 2 % 100:02d}"
+    expect(p.get_by_test_id("cart-total")).to_have_text(total)
+    _fits_the_screen(p)
+    _shot(p, "05-cart")
+    p.get_by_test_id("cart-checkout").click()
+    p.get_by_test_id("submit-order").click()
+    expect(p.locator("#addr-name-error")).to_have_text("请填写此项")
+    for field, value in {
+        "name": "张三",
+        "phone": "13800138000",
+        "province": "上海市",
+        "city": "上海市",
+        "district": "浦东新区",
+        "detail": "世纪大道 100 号",
+    }.items():
+        p.get_by_label(re.compile(_label(field))).fill(value)
+        assert p.get_by_test_id(f"address-{field}").input_value() == value
+    expect(p.get_by_test_id("checkout-total")).to_have_text(total)
+    _fits_the_screen(p)
+    _shot(p, "06-checkout")
+    p.get_by_test_id("submit-order").click()
+
+    # then the sandbox cashier asks for the order's amount, and paying marks it paid
+    expect(p.get_by_test_id("cashier-amount")).to_have_text(total)
+    _shot(p, "07-cashier")
+    p.get_by_test_id("pay-button").click()
+    expect(p.get_by_test_id("pay-result")).to_be_visible()
+    expect(p.get_by_test_id("order-status")).to_have_attribute("data-status", "paid")
+    _shot(p, "08-paid")
+    p.get_by_test_id("view-order").click()
+    expect(p.get_by_test_id("order-status")).to_have_text("待发货")
+    expect(p.get_by_test_id("order-total")).to_have_text(total)
+    _fits_the_screen(p)
+    _shot(p, "09-order")
+    order_id = int(p.url.rsplit("/", 1)[1])
+    with demo_ctx.db.transaction() as session:
+        order = session.scalars(select(Order).where(Order.id == order_id)).one()
+        assert order.status is OrderStatus.paid
+        assert order.paid_fen == cents * 2
+        assert order.address["detail"] == "世纪大道 100 号"
+    assert p.get_by_test_id("cart-badge").first.is_hidden()
+
+    # and an after-sales request for the whole paid order can be sent and withdrawn
+    p.get_by_test_id("aftersale-request").click()
+    expect(p.get_by_test_id("aftersale-form")).to_be_visible()
+    assert p.locator("[data-testid=aftersale-kind][value=return_refund]").is_disabled()
+    p.get_by_test_id("aftersale-reason").fill("不想要了")
+    _shot(p, "10-aftersale-form")
+    p.get_by_test_id("aftersale-submit").click()
+    expect(p.get_by_test_id("aftersale-status")).to_have_attribute("data-status", "pending")
+    expect(p.get_by_test_id("aftersale-card")).to_contain_text(f"退款金额：{total}")
+    p.get_by_test_id("aftersale-cancel").click()
+    expect(p.get_by_test_id("aftersale-status")).to_have_attribute("data-status", "cancelled")
+
+    # and every API call carried the same anonymous device id and stayed under /api/app
+    assert len(api_calls) > 10
+    assert all(url.startswith(f"{base_url}/api/app/") for url, _ in api_calls)
+    ids = {device for _, device in api_calls}
+    assert len(ids) == 1
+    (device_id,) = ids
+    assert device_id is not None and ANONYMOUS_ID.match(device_id)
+
+
+def test_the_shopper_can_switch_to_english_and_keyboard_through_the_tab_bar(
+    page: Page, base_url: str
+) -> None:
+    p = page
+
+    # given the me page in Chinese
+    p.goto(f"{base_url}/shop#/me")
+    expect(p.get_by_test_id("tab-me")).to_have_attribute("aria-current", "page")
+
+    # when English is chosen
+    p.locator("[data-testid=locale-switch][data-locale=en]").click()
+
+    # then the page, its tab bar and <html lang> switch, and the choice is kept
+    expect(p.get_by_test_id("tab-cart")).to_contain_text("Cart")
+    assert p.evaluate("document.documentElement.lang") == "en"
+    p.reload()
+    expect(p.get_by_test_id("me-login")).to_have_text("Log in / Sign up")
+    _shot(p, "11-me-english")
+
+    # and the cart is reachable with the keyboard alone, showing its empty state
+    p.get_by_test_id("tab-cart").focus()
+    p.keyboard.press("Enter")
+    expect(p.get_by_test_id("cart-login")).to_contain_text("Log in to see your cart")
+    p.locator("[data-testid=cart-login] a").focus()
+    p.keyboard.press("Enter")
+    p.get_by_test_id("login-code").fill("keyboard-shopper")
+    p.keyboard.press("Enter")
+    expect(p.get_by_test_id("cart-empty")).to_contain_text("Your cart is empty")
+    _fits_the_screen(p)
+    _shot(p, "12-cart-empty-english")
+
+    # and binds a phone in the sandbox, where the code is the 11-digit number
+    p.get_by_test_id("tab-me").click()
+    p.get_by_test_id("phone-code").fill("1380013")
+    p.get_by_test_id("phone-submit").click()
+    expect(p.locator("#phone-error")).to_have_text("Enter an 11-digit mobile number")
+    p.get_by_label("Phone code").fill("13800138000")
+    p.get_by_test_id("phone-submit").click()
+    expect(p.get_by_test_id("phone-masked")).to_have_text("Bound: 138****8000")
+    _shot(p, "13-me-phone-english")
+
+
+def _label(field: str) -> str:
+    return {
+        "name": "^收货人",
+        "phone": "^手机号",
+        "province": "^省份",
+        "city": "^城市",
+        "district": "^区县",
+        "detail": "^详细地址",
+    }[field]
