@@ -12,14 +12,9 @@ CI=true, where it fails.
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import create_engine, select
 
 from siyu.app import create_app
@@ -28,27 +23,14 @@ from siyu.demo import seed_demo
 from siyu.models import metadata
 from siyu.order.models import Order
 from siyu.order.rules import OrderStatus
-from tests.conftest import IN_CI, make_settings
+from tests.browser import ARTIFACTS as BROWSER_ARTIFACTS
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
+from tests.conftest import make_settings
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "storefront"
+ARTIFACTS = BROWSER_ARTIFACTS / "storefront"
 ANONYMOUS_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 
-if not CHROMIUM.exists():
-    message = f"{CHROMIUM} not found: install Debian's chromium to run the storefront browser test"
-    if IN_CI:
-        pytest.fail(message + " (CI=true: the browser test is required)", pytrace=False)
-    pytest.skip(message, allow_module_level=True)
-
+require_chromium()
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Page, ViewportSize, expect, sync_playwright  # noqa: E402
 
@@ -70,27 +52,8 @@ def demo_ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
 
 @pytest.fixture(scope="module")
 def base_url(demo_ctx: Context) -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(ctx=demo_ctx, run_worker=False),
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
-    sock.close()
+    with serve(create_app(ctx=demo_ctx, run_worker=False)) as url:
+        yield url
 
 
 @pytest.fixture
