@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./siyu-data")
     database_url: str = ""
     redis_url: str = ""
+    analytics_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
@@ -82,6 +83,10 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'siyu.db'}"
+
+    @property
+    def analytics_store_url(self) -> str:
+        return self.analytics_url or f"chdb://{self.data_dir / 'analytics'}"
 
     @property
     def is_sqlite(self) -> bool:

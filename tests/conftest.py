@@ -20,6 +20,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from siyu.analytics.schema import ensure_schema
+from siyu.analytics.store import AnalyticsStore, ChdbStore, open_store
 from siyu.app import create_app
 from siyu.clock import FrozenClock
 from siyu.config import Settings
@@ -170,3 +172,28 @@ def wechatpay_ctx(
     )
     yield context
     context.close()
+
+
+CLICKHOUSE_URL = os.environ.get("SIYU_TEST_CLICKHOUSE_URL", "")
+_ANALYTICS_KINDS = ["chdb", "clickhouse"] if CLICKHOUSE_URL else ["chdb"]
+
+
+@pytest.fixture(scope="session")
+def chdb_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """chdb allows one data folder per process: tests share it, isolated by database."""
+    return tmp_path_factory.mktemp("chdb")
+
+
+@pytest.fixture(params=_ANALYTICS_KINDS)
+def analytics_store(request: pytest.FixtureRequest, chdb_folder: Path) -> Iterator[AnalyticsStore]:
+    """A fresh analytics database with the schema applied, on chdb (and on a ClickHouse
+    server when SIYU_TEST_CLICKHOUSE_URL is set)."""
+    database = f"t_{uuid.uuid4().hex[:12]}"
+    if request.param == "chdb":
+        store: AnalyticsStore = ChdbStore(chdb_folder, database=database)
+    else:
+        store = open_store(CLICKHOUSE_URL.rstrip("/") + "/" + database)
+    ensure_schema(store)
+    yield store
+    store.command(f"DROP DATABASE IF EXISTS {database}")
+    store.close()

@@ -1,0 +1,1 @@
+"""Analytics: one ClickHouse SQL dialect on embedded chdb or a ClickHouse server."""

@@ -1,0 +1,210 @@
+"""The analytics store: ClickHouse SQL on embedded chdb (default) or a ClickHouse server.
+
+``open_store(url)``:
+
+- ``chdb://./siyu-data/analytics`` — embedded, in-process; the data folder is the path.
+  chdb allows one data folder per *process* at a time ("EmbeddedServer already
+  initialized"), so sessions are shared per process and a second path is refused
+  until the first store is closed. Threads of one process may query concurrently.
+- ``clickhouse://user:password@host:8123/database`` — a server, through
+  clickhouse-connect (HTTP).
+
+Both speak the same SQL; queries take ClickHouse server-side parameters
+(``{name:Type}``), never string formatting of values.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote, urlparse
+
+DEFAULT_DATABASE = "siyu"
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+    def dicts(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+    def scalar(self) -> Any:
+        return self.rows[0][0] if self.rows else None
+
+
+class AnalyticsStore(Protocol):
+    database: str
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None: ...
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult: ...
+
+    def insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        dedup_token: str | None = None,
+    ) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class ChdbStore:
+    """Embedded ClickHouse. One shared session per process (see module docstring)."""
+
+    _lock = threading.Lock()
+    _session: Any = None
+    _path: str | None = None
+    _users = 0
+
+    def __init__(self, path: str | Path, database: str = DEFAULT_DATABASE) -> None:
+        from chdb import session as chdb_session
+
+        resolved = str(Path(path).resolve())
+        with ChdbStore._lock:
+            if ChdbStore._session is not None and ChdbStore._path != resolved:
+                raise RuntimeError(
+                    f"chdb already has {ChdbStore._path} open in this process; "
+                    f"close that store before opening {resolved}"
+                )
+            if ChdbStore._session is None:
+                Path(resolved).mkdir(parents=True, exist_ok=True)
+                ChdbStore._session = chdb_session.Session(resolved)
+                ChdbStore._path = resolved
+            ChdbStore._users += 1
+        self.database = database
+        self._closed = False
+        self.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+
+    def _run(self, sql: str, params: Mapping[str, Any] | None, fmt: str) -> Any:
+        if self._closed:
+            raise RuntimeError("analytics store is closed")
+        return ChdbStore._session.query(sql, fmt, params=dict(params or {}))
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self._run(sql, params, "CSV")
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
+        result = self._run(
+            sql + " SETTINGS output_format_json_quote_64bit_integers = 0, "
+            "output_format_json_quote_decimals = 0",
+            params,
+            "JSONCompact",
+        )
+        raw = result.bytes()
+        if not raw:
+            return QueryResult([], [])
+        data = json.loads(raw)
+        return QueryResult(
+            columns=[m["name"] for m in data["meta"]],
+            rows=[tuple(row) for row in data["data"]],
+        )
+
+    def insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        dedup_token: str | None = None,
+    ) -> int:
+        lines = [
+            json.dumps(dict(zip(columns, row, strict=True)), ensure_ascii=False, default=str)
+            for row in rows
+        ]
+        if not lines:
+            return 0
+        settings = (
+            f" SETTINGS insert_deduplication_token = '{_token(dedup_token)}'" if dedup_token else ""
+        )
+        sql = (
+            f"INSERT INTO {self.database}.{table} ({', '.join(columns)}){settings} "
+            "FORMAT JSONEachRow\n" + "\n".join(lines)
+        )
+        self._run(sql, None, "CSV")
+        return len(lines)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with ChdbStore._lock:
+            ChdbStore._users -= 1
+            if ChdbStore._users == 0 and ChdbStore._session is not None:
+                ChdbStore._session.close()
+                ChdbStore._session = None
+                ChdbStore._path = None
+
+
+class ClickHouseServerStore:
+    """A ClickHouse server (or cluster entry point) over HTTP via clickhouse-connect."""
+
+    def __init__(self, url: str) -> None:
+        import clickhouse_connect
+
+        parsed = urlparse(url)
+        self.database = (parsed.path or "/").strip("/") or DEFAULT_DATABASE
+        bootstrap = clickhouse_connect.get_client(
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port or 8123,
+            username=unquote(parsed.username or "default"),
+            password=unquote(parsed.password or ""),
+        )
+        bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+        bootstrap.close()
+        self._client = clickhouse_connect.get_client(
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port or 8123,
+            username=unquote(parsed.username or "default"),
+            password=unquote(parsed.password or ""),
+            database=self.database,
+        )
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self._client.command(sql, parameters=dict(params or {}))
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
+        result = self._client.query(sql, parameters=dict(params or {}))
+        return QueryResult(list(result.column_names), [tuple(r) for r in result.result_rows])
+
+    def insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        dedup_token: str | None = None,
+    ) -> int:
+        data = [list(r) for r in rows]
+        if not data:
+            return 0
+        settings = {"insert_deduplication_token": dedup_token} if dedup_token else None
+        self._client.insert(
+            f"{self.database}.{table}", data, column_names=list(columns), settings=settings
+        )
+        return len(data)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _token(value: str) -> str:
+    if not all(c.isalnum() or c in "-_:." for c in value):
+        raise ValueError("dedup token must be alphanumeric (with - _ : .)")
+    return value
+
+
+def open_store(url: str, *, database: str = DEFAULT_DATABASE) -> AnalyticsStore:
+    if url.startswith("chdb://"):
+        return ChdbStore(url.removeprefix("chdb://"), database=database)
+    if url.startswith(("clickhouse://", "http://", "https://")):
+        return ClickHouseServerStore(url.replace("clickhouse://", "http://", 1))
+    raise ValueError(f"unsupported analytics URL {url!r}: use chdb://PATH or clickhouse://HOST")
