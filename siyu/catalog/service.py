@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, case, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from siyu.catalog.models import Category, Product, Sku
 from siyu.catalog.rules import (
@@ -222,7 +222,12 @@ def _after_cursor(stmt: Select[Any], sort: ProductSort, cursor: str) -> Select[A
 
 def list_products(session: Session, query: ProductQuery) -> ProductPage:
     limit = max(1, min(query.limit, MAX_PAGE_SIZE))
-    stmt = select(Product).where(Product.status.in_(query.statuses))
+    # A listing shows products, not their SKUs: skip the eager SKU load.
+    stmt = (
+        select(Product)
+        .options(lazyload(Product.skus))
+        .where(Product.status.in_(query.statuses))
+    )
     if query.category_id is not None:
         stmt = stmt.where(
             Product.category_id.in_(descendant_category_ids(session, query.category_id))
