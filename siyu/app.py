@@ -18,6 +18,7 @@ from siyu.context import Context, build_context
 from siyu.identity import api as identity_api
 from siyu.order import api as order_api
 from siyu.payment import api as payment_api
+from siyu.tracking import api as tracking_api
 from siyu.web.console import install_console
 from siyu.web.errors import install_error_handlers
 from siyu.web.storefront import install_storefront
@@ -79,6 +80,7 @@ def create_app(
         payment_api.notify_router,
         aftersale_api.app_router,
         aftersale_api.admin_router,
+        tracking_api.router,
     ):
         app.include_router(router)
 

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session
 
+from siyu.analytics.store import AnalyticsStore
 from siyu.clock import Clock, SystemClock
 from siyu.config import PaymentProviderName, Settings, WeChatMode
 from siyu.db import Database
@@ -24,6 +25,8 @@ from siyu.payment.refunds import SUBMIT_TIMER, check_refund, get_refund, submit_
 from siyu.payment.sandbox import SandboxProvider
 from siyu.payment.service import expire_unpaid_order
 from siyu.timers import TimerRunner
+from siyu.tracking.facts import subscribe_facts
+from siyu.tracking.holder import LazyAnalyticsStore
 from siyu.wechat.login import WeChatApiClient
 
 
@@ -38,6 +41,7 @@ class Context:
     timers: TimerRunner
     relay: EventRelay
     http: httpx.Client
+    analytics: AnalyticsStore  # opened on first use; see siyu.tracking.holder
     owns_http: bool = field(default=True)
 
     @property
@@ -56,6 +60,7 @@ class Context:
     def close(self) -> None:
         if self.owns_http:
             self.http.close()
+        self.analytics.close()
         self.db.dispose()
 
 
@@ -100,6 +105,7 @@ def build_context(
     clock: Clock | None = None,
     http: httpx.Client | None = None,
     payments: dict[str, PaymentProvider] | None = None,
+    analytics: AnalyticsStore | None = None,
 ) -> Context:
     owns_http = http is None
     http = http or httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
@@ -124,8 +130,10 @@ def build_context(
         timers=TimerRunner(db),
         relay=EventRelay(db),
         http=http,
+        analytics=LazyAnalyticsStore(settings.analytics_store_url, store=analytics),
         owns_http=owns_http,
     )
+    subscribe_facts(ctx.relay, ctx.analytics)
     ctx.timers.register(
         PAYMENT_TIMEOUT_TIMER,
         lambda s, p, now: expire_unpaid_order(

@@ -1,0 +1,80 @@
+"""The context's analytics store, opened on first use.
+
+Most commands (migrate, create-operator) never touch analytics, and chdb allows one
+data folder per process, so the store is opened lazily, with its schema applied,
+the first time something queries or inserts. A store handed in (tests, a server
+already connected) is used as is and left open on close: its owner closes it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+from siyu.analytics.schema import ensure_schema
+from siyu.analytics.store import DEFAULT_DATABASE, AnalyticsStore, QueryResult, open_store
+
+
+def _database_of(url: str) -> str:
+    if url.startswith("chdb://"):
+        return DEFAULT_DATABASE
+    return (urlparse(url).path or "/").strip("/") or DEFAULT_DATABASE
+
+
+class LazyAnalyticsStore:
+    """An :class:`AnalyticsStore` that opens ``url`` when first used."""
+
+    def __init__(self, url: str, *, store: AnalyticsStore | None = None) -> None:
+        self.url = url
+        self._store = store
+        self._owned = store is None
+        self._lock = threading.Lock()
+        self._closed = False
+        self.database = store.database if store is not None else _database_of(url)
+
+    @property
+    def is_open(self) -> bool:
+        return self._store is not None and not self._closed
+
+    def _get(self) -> AnalyticsStore:
+        store = self._store
+        if store is not None:
+            return store
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("analytics store is closed")
+            if self._store is None:
+                opened = open_store(self.url, database=self.database)
+                try:
+                    ensure_schema(opened)
+                except Exception:
+                    opened.close()
+                    raise
+                self._store = opened
+            return self._store
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self._get().command(sql, params)
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
+        return self._get().query(sql, params)
+
+    def insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        dedup_token: str | None = None,
+    ) -> int:
+        return self._get().insert(table, columns, rows, dedup_token=dedup_token)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._owned and self._store is not None:
+                self._store.close()

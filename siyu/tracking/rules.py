@@ -1,0 +1,398 @@
+"""Tracking rules: what a client event must look like, when it happened, where it came from.
+
+- **Validation.** An event has an ``event_id`` (8–64 of ``A-Z a-z 0-9 _ . : -``; it is
+  the dedup key, so a retried event is stored once), a name matching
+  ``^[$a-z][a-z0-9_.:$-]{0,63}$``, the device's anonymous id (the rule of
+  :mod:`siyu.identity.rules`) and a client time. Optional: ``shopper_id``, ``page`` and
+  ``referrer`` (≤ 512 characters each), ``scene`` (a WeChat scene value, 1000–9999),
+  ``query`` (≤ 32 string pairs) and ``properties`` (a JSON object ≤ 8 KB). Names of
+  server-side facts (``order.*``, ``refund.*``, ``shopper.*``, ``coupon.*``,
+  ``payment.*``) are reserved: only the server records revenue and registrations.
+  A bad event is rejected on its own; the rest of its batch is kept.
+- **Clock skew.** Phones' clocks are wrong. When a batch says when it was sent, an
+  event happened at ``client_time + (received_at − sent_at)``: the client's clock
+  error cancels out. A time more than 7 days before or 1 hour after receipt is
+  absurd: the event is put at ``received_at`` and marked ``$skew_clamped``.
+- **Channel.** The WeChat scene value of the launch maps to a channel group
+  (``specs/wechat.md`` §4). Visits by WeChat's crawler (scene 1129) are not tracked.
+- **Share chain.** A shared page's query carries the sharer (``sharer_id``) and how
+  many hops from the first share it is (``share_depth``, 1 = shared by the first
+  sharer; capped at 255). A channel code comes from ``c=`` in the query, the
+  mini-program code's ``scene`` parameter (``c=AB12&s=9``) or a plain-link QR's ``q``.
+- **Rate.** Each device may send a burst of 20 batches, refilled at 2 a second
+  (a token bucket).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlparse
+
+from siyu.identity.rules import CHANNEL_CODE_RE, MAX_ID, is_valid_anonymous_id, parse_entry
+
+EVENT_NAME_RE = re.compile(r"^[$a-z][a-z0-9_.:$-]{0,63}$")
+EVENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+RESERVED_PREFIXES = ("order.", "refund.", "shopper.", "coupon.", "payment.")
+MAX_BATCH_EVENTS = 500
+MAX_BODY_BYTES = 1024 * 1024  # decompressed
+MAX_PROPERTIES_BYTES = 8 * 1024
+MAX_TEXT = 512  # page, referrer, query values
+MAX_QUERY_PAIRS = 32
+MAX_QUERY_KEY = 64
+MAX_SHARE_DEPTH = 255
+MAX_PAST = timedelta(days=7)
+MAX_FUTURE = timedelta(hours=1)
+SKEW_CLAMPED = "$skew_clamped"
+# Epoch milliseconds accepted as times: 2000-01-01 .. 2100-01-01.
+_MIN_EPOCH_MS = 946_684_800_000
+_MAX_EPOCH_MS = 4_102_444_800_000
+
+BUCKET_CAPACITY = 20.0
+BUCKET_REFILL_PER_SECOND = 2.0
+
+
+class ChannelGroup(StrEnum):
+    share = "share"
+    group_share = "group_share"
+    qr = "qr"
+    push = "push"
+    official_account = "official_account"
+    app = "app"
+    mini_program = "mini_program"
+    ads = "ads"
+    search = "search"
+    direct = "direct"
+    timeline = "timeline"
+    web = "web"
+    pay = "pay"
+    crawler = "crawler"
+    other = "other"
+
+
+def _scenes(group: ChannelGroup, *scenes: int) -> dict[int, ChannelGroup]:
+    return dict.fromkeys(scenes, group)
+
+
+# specs/wechat.md §4; scenes not listed are "other".
+SCENE_CHANNELS: dict[int, ChannelGroup] = {
+    **_scenes(ChannelGroup.direct, 1001, 1089, 1104),
+    **_scenes(ChannelGroup.search, 1005, 1006, 1053, 1106),
+    **_scenes(ChannelGroup.share, 1007, 1008),
+    **_scenes(ChannelGroup.group_share, 1044),
+    **_scenes(ChannelGroup.qr, 1011, 1012, 1013, 1047, 1048, 1049),
+    **_scenes(ChannelGroup.push, 1014, 1107),
+    **_scenes(ChannelGroup.official_account, 1035, 1043, 1058, 1074, 1082, 1091),
+    **_scenes(ChannelGroup.app, 1036, 1069),
+    **_scenes(ChannelGroup.mini_program, 1037, 1038),
+    **_scenes(ChannelGroup.ads, 1045, 1046, 1067, 1084, 1095),
+    **_scenes(ChannelGroup.timeline, 1154, 1155),
+    **_scenes(ChannelGroup.web, 1065, 1167, 1194),
+    **_scenes(ChannelGroup.pay, 1034, 1060),
+    **_scenes(ChannelGroup.crawler, 1129),
+}
+
+
+def channel_for_scene(scene: int | None) -> str:
+    """The channel group of a launch scene; ``""`` when the client sent none (H5)."""
+    if not scene:
+        return ""
+    return SCENE_CHANNELS.get(scene, ChannelGroup.other).value
+
+
+@dataclass(frozen=True)
+class ShareInfo:
+    channel_code: str = ""
+    sharer_id: int = 0
+    share_depth: int = 0
+
+
+def _positive_id(raw: str | None) -> int:
+    if raw and raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_ID:
+        return int(raw)
+    return 0
+
+
+def read_share(query: Mapping[str, str]) -> ShareInfo:
+    """Channel code, sharer and share depth from a page's query (best effort: malformed
+    values are ignored, never a reason to drop the event)."""
+    qr = parse_entry(None, query.get("scene"), None)
+    code = query.get("c") or query.get("ch") or ""
+    if not code and query.get("q"):
+        link = parse_qsl(urlparse(unquote(query["q"])).query)
+        code = next((v for k, v in link if k in ("c", "ch")), "")
+    if not CHANNEL_CODE_RE.match(code):
+        code = ""
+    sharer = _positive_id(query.get("sharer_id")) or (qr.sharer_id or 0)
+    depth_raw = query.get("share_depth", "")
+    depth = int(depth_raw) if depth_raw.isascii() and depth_raw.isdigit() else 0
+    if sharer and depth == 0:
+        depth = 1
+    return ShareInfo(
+        channel_code=code or qr.channel_code or "",
+        sharer_id=sharer,
+        share_depth=min(depth, MAX_SHARE_DEPTH),
+    )
+
+
+def parse_time(value: object) -> datetime | None:
+    """An ISO 8601 time with an offset, or epoch milliseconds; None if neither."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or not _MIN_EPOCH_MS <= value <= _MAX_EPOCH_MS:
+            return None
+        return datetime.fromtimestamp(value / 1000, UTC)
+    if isinstance(value, str) and 10 <= len(value) <= 40:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            return None  # a local time of an unknown zone
+        return parsed.astimezone(UTC)
+    return None
+
+
+def correct_timestamp(
+    client_time: datetime, *, sent_at: datetime | None, received_at: datetime
+) -> tuple[datetime, bool]:
+    """When the event happened, on the server's clock; the flag says it was clamped."""
+    corrected = client_time if sent_at is None else client_time + (received_at - sent_at)
+    if corrected < received_at - MAX_PAST or corrected > received_at + MAX_FUTURE:
+        return received_at, True
+    return corrected, False
+
+
+@dataclass(frozen=True)
+class TrackedEvent:
+    event_id: str
+    event: str
+    anonymous_id: str
+    shopper_id: int
+    timestamp: datetime
+    client_time: datetime
+    received_at: datetime
+    page: str
+    referrer: str
+    scene: int
+    channel: str
+    channel_code: str
+    sharer_id: int
+    share_depth: int
+    properties: str  # a JSON object
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    code: str
+    message: str
+
+
+MESSAGES: dict[str, str] = {
+    "not_an_object": "事件须为 JSON 对象 / An event must be a JSON object",
+    "bad_event_id": "event_id 须为 8 到 64 位字母数字或 _ . : - / "
+    "event_id must be 8-64 letters, digits, _ . : -",
+    "bad_event_name": "事件名须以小写字母或 $ 开头，最长 64 位 / "
+    "event must start with a-z or $ and be at most 64 of a-z 0-9 _ . : $ -",
+    "reserved_event_name": "该事件名由服务端记录，客户端不可上报 / "
+    "This event name is recorded by the server only",
+    "bad_anonymous_id": "anonymous_id 须为 8 到 64 位字母数字 / "
+    "anonymous_id must be 8-64 letters, digits, _ . : -",
+    "bad_shopper_id": "shopper_id 须为正整数 / shopper_id must be a positive integer",
+    "bad_client_time": "client_time 须为带时区的 ISO 8601 时间或毫秒时间戳 / "
+    "client_time must be ISO 8601 with an offset or epoch milliseconds",
+    "bad_page": "page 须为不超过 512 字的字符串 / page must be a string of at most 512 characters",
+    "bad_referrer": "referrer 须为不超过 512 字的字符串 / "
+    "referrer must be a string of at most 512 characters",
+    "bad_scene": "scene 须为 1000 到 9999 的场景值 / scene must be a WeChat scene value 1000-9999",
+    "bad_query": "query 须为最多 32 个字符串键值对 / query must be at most 32 string pairs",
+    "bad_properties": "properties 须为 JSON 对象 / properties must be a JSON object",
+    "properties_too_large": "properties 不能超过 8 KB / properties must be at most 8 KB of JSON",
+    "duplicate_event_id": "同一批次中 event_id 重复 / event_id repeats an earlier event of this batch",
+    "crawler_excluded": "微信爬虫访问不计入统计 / WeChat crawler visits are not tracked",
+    "shopper_mismatch": "shopper_id 与登录用户不符 / shopper_id is not the logged-in shopper",
+}
+
+
+def _text(value: object) -> str | None:
+    """A bounded optional string: None (absent) → "", too long or not a string → None."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and len(value) <= MAX_TEXT:
+        return value
+    return None
+
+
+def _query(value: object) -> dict[str, str] | None:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > MAX_QUERY_PAIRS:
+        return None
+    for key, item in value.items():
+        if len(key) > MAX_QUERY_KEY or not isinstance(item, str) or len(item) > MAX_TEXT:
+            return None
+    return value
+
+
+def validate_event(
+    raw: object,
+    *,
+    sent_at: datetime | None,
+    received_at: datetime,
+    authenticated_shopper: int | None = None,
+) -> TrackedEvent | str:
+    """The event to store, or the code of the first thing wrong with it."""
+    if not isinstance(raw, dict):
+        return "not_an_object"
+    event_id = raw.get("event_id")
+    if not isinstance(event_id, str) or not EVENT_ID_RE.match(event_id):
+        return "bad_event_id"
+    name = raw.get("event")
+    if not isinstance(name, str) or not EVENT_NAME_RE.match(name):
+        return "bad_event_name"
+    if name.startswith(RESERVED_PREFIXES):
+        return "reserved_event_name"
+    anonymous_id = raw.get("anonymous_id")
+    if not isinstance(anonymous_id, str) or not is_valid_anonymous_id(anonymous_id):
+        return "bad_anonymous_id"
+    shopper_id = raw.get("shopper_id")
+    if shopper_id is None:
+        shopper_id = authenticated_shopper or 0
+    elif (
+        isinstance(shopper_id, bool)
+        or not isinstance(shopper_id, int)
+        or not 0 < shopper_id <= MAX_ID
+    ):
+        return "bad_shopper_id"
+    elif authenticated_shopper is not None and shopper_id != authenticated_shopper:
+        return "shopper_mismatch"
+    client_time = parse_time(raw.get("client_time"))
+    if client_time is None:
+        return "bad_client_time"
+    page = _text(raw.get("page"))
+    if page is None:
+        return "bad_page"
+    referrer = _text(raw.get("referrer"))
+    if referrer is None:
+        return "bad_referrer"
+    scene = raw.get("scene")
+    if scene is None:
+        scene = 0
+    elif isinstance(scene, bool) or not isinstance(scene, int) or not 1000 <= scene <= 9999:
+        return "bad_scene"
+    query = _query(raw.get("query"))
+    if query is None:
+        return "bad_query"
+    properties: Any = raw.get("properties")
+    if properties is None:
+        properties = {}
+    elif not isinstance(properties, dict):
+        return "bad_properties"
+    encoded = json.dumps(properties, ensure_ascii=False, separators=(",", ":"))
+    if len(encoded) > MAX_PROPERTIES_BYTES or len(encoded.encode()) > MAX_PROPERTIES_BYTES:
+        return "properties_too_large"
+    channel = channel_for_scene(scene)
+    if channel == ChannelGroup.crawler:
+        return "crawler_excluded"
+    timestamp, clamped = correct_timestamp(client_time, sent_at=sent_at, received_at=received_at)
+    if clamped:
+        encoded = json.dumps(
+            {**properties, SKEW_CLAMPED: True}, ensure_ascii=False, separators=(",", ":")
+        )
+    share = read_share(query)
+    return TrackedEvent(
+        event_id=event_id,
+        event=name,
+        anonymous_id=anonymous_id,
+        shopper_id=shopper_id,
+        timestamp=timestamp,
+        client_time=client_time,
+        received_at=received_at,
+        page=page,
+        referrer=referrer,
+        scene=scene,
+        channel=channel,
+        channel_code=share.channel_code,
+        sharer_id=share.sharer_id,
+        share_depth=share.share_depth,
+        properties=encoded,
+    )
+
+
+def validate_batch(
+    raw_events: Iterable[object],
+    *,
+    sent_at: datetime | None,
+    received_at: datetime,
+    authenticated_shopper: int | None = None,
+) -> tuple[list[TrackedEvent], list[Rejection]]:
+    """Valid events to store and, one by one, the events rejected and why."""
+    accepted: list[TrackedEvent] = []
+    rejected: list[Rejection] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_events):
+        result = validate_event(
+            raw,
+            sent_at=sent_at,
+            received_at=received_at,
+            authenticated_shopper=authenticated_shopper,
+        )
+        if isinstance(result, TrackedEvent) and result.event_id in seen:
+            result = "duplicate_event_id"
+        if isinstance(result, str):
+            rejected.append(Rejection(index, result, MESSAGES[result]))
+            continue
+        seen.add(result.event_id)
+        accepted.append(result)
+    return accepted, rejected
+
+
+def batch_dedup_token(event_ids: Iterable[str]) -> str:
+    """The same set of events always gets the same token, however it is ordered."""
+    digest = hashlib.sha256("\n".join(sorted(event_ids)).encode()).hexdigest()
+    return f"track-{digest[:40]}"
+
+
+@dataclass(frozen=True)
+class Bucket:
+    tokens: float
+    updated_at: datetime
+
+
+def take_token(
+    bucket: Bucket | None,
+    now: datetime,
+    *,
+    capacity: float = BUCKET_CAPACITY,
+    per_second: float = BUCKET_REFILL_PER_SECOND,
+) -> tuple[Bucket, float]:
+    """Spend one token. Returns the bucket after and 0.0, or, when it is empty, the
+    bucket unchanged and the seconds until a token is back."""
+    if bucket is None:
+        bucket = Bucket(capacity, now)
+    elapsed = max(0.0, (now - bucket.updated_at).total_seconds())
+    tokens = min(capacity, bucket.tokens + elapsed * per_second)
+    if tokens < 1.0:
+        return Bucket(tokens, now), (1.0 - tokens) / per_second
+    return Bucket(tokens - 1.0, now), 0.0
+
+
+def is_bucket_full(
+    bucket: Bucket,
+    now: datetime,
+    *,
+    capacity: float = BUCKET_CAPACITY,
+    per_second: float = BUCKET_REFILL_PER_SECOND,
+) -> bool:
+    """A full bucket carries no information: it can be forgotten."""
+    elapsed = (now - bucket.updated_at).total_seconds()
+    return bucket.tokens + elapsed * per_second >= capacity

@@ -1,0 +1,292 @@
+"""Client event ingestion: decode a batch, rate-limit the device, validate the events
+(:mod:`siyu.tracking.rules`), store the valid ones and link devices to shoppers.
+
+A retried batch never double counts: its insert carries a dedup token made of the
+stored event ids (ClickHouse drops a repeated block), and ``events`` is a
+ReplacingMergeTree on ``event_id`` read through ``siyu.analytics.schema.EVENTS``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from siyu.analytics.store import AnalyticsStore
+from siyu.errors import DomainError, InvalidInput
+from siyu.identity.rules import is_valid_anonymous_id
+from siyu.tracking.rules import (
+    MAX_BATCH_EVENTS,
+    MAX_BODY_BYTES,
+    Bucket,
+    Rejection,
+    TrackedEvent,
+    batch_dedup_token,
+    is_bucket_full,
+    parse_time,
+    take_token,
+    validate_batch,
+)
+
+EVENT_COLUMNS = (
+    "event_id",
+    "event",
+    "anonymous_id",
+    "shopper_id",
+    "timestamp",
+    "client_time",
+    "received_at",
+    "page",
+    "referrer",
+    "scene",
+    "channel",
+    "channel_code",
+    "sharer_id",
+    "share_depth",
+    "properties",
+    "source",
+)
+LINK_COLUMNS = ("anonymous_id", "shopper_id", "linked_at")
+ACCEPTED_TYPES = ("application/json", "text/plain")  # text/plain: navigator.sendBeacon
+MAX_KEYS_PER_BATCH = 50
+
+
+class PayloadTooLarge(DomainError):
+    http_status = 413
+
+
+class UnsupportedMediaType(DomainError):
+    http_status = 415
+
+
+@dataclass(frozen=True)
+class DecodedBatch:
+    sent_at: datetime | None
+    events: list[Any]
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    accepted: int
+    rejected: list[Rejection]
+
+
+def ch_time(value: datetime) -> str:
+    """A UTC time as ClickHouse reads it into DateTime64(3, 'UTC')."""
+    return value.replace(tzinfo=None).isoformat(" ", "milliseconds")
+
+
+def too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(
+        "payload_too_large",
+        "请求体超过 1 MB，请拆分批次 / The request body exceeds 1 MB; send smaller batches",
+    )
+
+
+def read_body(raw: bytes, *, content_type: str | None, content_encoding: str | None) -> bytes:
+    """The request body, decompressed and size-checked (≤ 1 MB after decompression)."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media not in ACCEPTED_TYPES:
+        raise UnsupportedMediaType(
+            "unsupported_media_type",
+            "请以 application/json 提交 / Send the batch as application/json",
+        )
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding == "identity":
+        if len(raw) > MAX_BODY_BYTES:
+            raise too_large()
+        return raw
+    if encoding != "gzip":
+        raise UnsupportedMediaType(
+            "unsupported_encoding",
+            "仅支持 gzip 压缩 / Only gzip Content-Encoding is supported",
+        )
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        body = inflater.decompress(raw, MAX_BODY_BYTES + 1)
+    except zlib.error as exc:
+        raise DomainError("bad_gzip", "gzip 数据损坏 / The gzip body is corrupt") from exc
+    if len(body) > MAX_BODY_BYTES or inflater.unconsumed_tail:
+        raise too_large()
+    return body
+
+
+def decode_batch(body: bytes) -> DecodedBatch:
+    """``{"sent_at"?: ISO 8601 | epoch ms, "batch": [event, …]}`` (≤ 500 events)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DomainError(
+            "malformed_json", "请求体不是合法 JSON / The body is not valid JSON"
+        ) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("batch"), list):
+        raise InvalidInput(
+            "invalid_input",
+            '请求体须为 {"batch": [...]} / The body must be {"batch": [...]}',
+            {"batch": "required list"},
+        )
+    events: list[Any] = data["batch"]
+    if len(events) > MAX_BATCH_EVENTS:
+        raise PayloadTooLarge(
+            "too_many_events",
+            f"每批最多 {MAX_BATCH_EVENTS} 个事件 / At most {MAX_BATCH_EVENTS} events per batch",
+        )
+    sent_at = None
+    if "sent_at" in data:  # optional, but when present it must be a time (not null)
+        sent_at = parse_time(data["sent_at"])
+        if sent_at is None:
+            raise InvalidInput(
+                "bad_sent_at",
+                "sent_at 须为带时区的 ISO 8601 时间或毫秒时间戳 / "
+                "sent_at must be ISO 8601 with an offset or epoch milliseconds",
+                {"sent_at": "invalid"},
+            )
+    return DecodedBatch(sent_at, events)
+
+
+def device_keys(events: Iterable[Any], fallback: str) -> list[str]:
+    """Who is sending: the batch's anonymous ids (a few at most), else the fallback."""
+    keys: list[str] = []
+    for event in events:
+        anonymous_id = event.get("anonymous_id") if isinstance(event, dict) else None
+        if (
+            isinstance(anonymous_id, str)
+            and anonymous_id not in keys
+            and is_valid_anonymous_id(anonymous_id)
+        ):
+            keys.append(anonymous_id)
+            if len(keys) == MAX_KEYS_PER_BATCH:
+                break
+    return keys or [fallback]
+
+
+@dataclass
+class RateLimiter:
+    """In-process token buckets per device (one API process; Redis when there are N)."""
+
+    max_keys: int = 100_000
+    _buckets: dict[str, Bucket] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def acquire(self, keys: Sequence[str], now: datetime) -> float:
+        """Take a token from every key's bucket, or from none: 0.0 when allowed, else
+        the seconds to wait."""
+        with self._lock:
+            taken: dict[str, Bucket] = {}
+            wait = 0.0
+            for key in keys:
+                bucket, retry_after = take_token(self._buckets.get(key), now)
+                taken[key] = bucket
+                wait = max(wait, retry_after)
+            if wait > 0:
+                return wait
+            self._buckets.update(taken)
+            if len(self._buckets) > self.max_keys:
+                self._forget(now)
+            return 0.0
+
+    def _forget(self, now: datetime) -> None:
+        full = [key for key, bucket in self._buckets.items() if is_bucket_full(bucket, now)]
+        for key in full:
+            del self._buckets[key]
+        while len(self._buckets) > self.max_keys:  # all busy: drop the oldest
+            del self._buckets[next(iter(self._buckets))]
+
+
+@dataclass
+class RecentLinks:
+    """Device → shopper pairs linked lately, so each batch does not relink them."""
+
+    max_size: int = 50_000
+    _pairs: OrderedDict[tuple[str, int], None] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def new_pairs(self, pairs: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+        with self._lock:
+            fresh = [p for p in dict.fromkeys(pairs) if p not in self._pairs]
+            for pair in fresh:
+                self._pairs[pair] = None
+            while len(self._pairs) > self.max_size:
+                self._pairs.popitem(last=False)
+            return fresh
+
+    def forget(self, pairs: Iterable[tuple[str, int]]) -> None:
+        with self._lock:
+            for pair in pairs:
+                self._pairs.pop(pair, None)
+
+
+@dataclass
+class TrackingState:
+    """Per-process state of the track endpoint."""
+
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    links: RecentLinks = field(default_factory=RecentLinks)
+
+
+def event_row(event: TrackedEvent) -> tuple[Any, ...]:
+    return (
+        event.event_id,
+        event.event,
+        event.anonymous_id,
+        event.shopper_id,
+        ch_time(event.timestamp),
+        ch_time(event.client_time),
+        ch_time(event.received_at),
+        event.page,
+        event.referrer,
+        event.scene,
+        event.channel,
+        event.channel_code,
+        event.sharer_id,
+        event.share_depth,
+        event.properties,
+        "client",
+    )
+
+
+def store_events(store: AnalyticsStore, events: Sequence[TrackedEvent]) -> int:
+    if not events:
+        return 0
+    token = batch_dedup_token(e.event_id for e in events)
+    store.insert("events", EVENT_COLUMNS, [event_row(e) for e in events], dedup_token=token)
+    return len(events)
+
+
+def link_devices(
+    store: AnalyticsStore, pairs: Iterable[tuple[str, int]], linked_at: datetime
+) -> int:
+    """Record that each device belongs to its shopper (the latest link wins)."""
+    rows = [(anonymous_id, shopper_id, ch_time(linked_at)) for anonymous_id, shopper_id in pairs]
+    return store.insert("person_links", LINK_COLUMNS, rows) if rows else 0
+
+
+def track_batch(
+    store: AnalyticsStore,
+    state: TrackingState,
+    batch: DecodedBatch,
+    *,
+    received_at: datetime,
+    shopper_id: int | None,
+) -> TrackResult:
+    """Store the batch's valid events; a logged-in shopper's devices are linked to them."""
+    events, rejected = validate_batch(
+        batch.events,
+        sent_at=batch.sent_at,
+        received_at=received_at,
+        authenticated_shopper=shopper_id,
+    )
+    store_events(store, events)
+    if shopper_id is not None and events:
+        fresh = state.links.new_pairs((e.anonymous_id, shopper_id) for e in events)
+        try:
+            link_devices(store, fresh, received_at)
+        except Exception:
+            state.links.forget(fresh)  # the next batch tries again
+            raise
+    return TrackResult(len(events), rejected)
