@@ -1,0 +1,45 @@
+"""Insight query runners (PostHog's pattern): a typed query with a ``kind`` → SQL → rows
+→ a typed result. ``run_query`` picks the runner for a query's kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from siyu.analytics.queries.base import EventFilter, InsightQuery, PropertyFilter, QueryRunner
+from siyu.analytics.queries.funnel import FunnelQuery, FunnelResult, FunnelRunner, persons_csv
+from siyu.analytics.queries.retention import RetentionQuery, RetentionResult, RetentionRunner
+from siyu.analytics.store import AnalyticsStore
+
+RUNNERS: dict[str, type[QueryRunner[Any, Any]]] = {
+    FunnelRunner.kind: FunnelRunner,
+    RetentionRunner.kind: RetentionRunner,
+}
+
+
+def get_runner(query: InsightQuery, database: str) -> QueryRunner[Any, Any]:
+    try:
+        runner = RUNNERS[query.kind]
+    except KeyError:
+        raise ValueError(f"no runner for query kind {query.kind!r}") from None
+    return runner(query, database=database)
+
+
+def run_query(query: InsightQuery, store: AnalyticsStore) -> BaseModel:
+    return get_runner(query, store.database).run(store)
+
+
+__all__ = [
+    "EventFilter",
+    "FunnelQuery",
+    "FunnelResult",
+    "FunnelRunner",
+    "PropertyFilter",
+    "RetentionQuery",
+    "RetentionResult",
+    "RetentionRunner",
+    "get_runner",
+    "persons_csv",
+    "run_query",
+]
