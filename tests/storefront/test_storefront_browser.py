@@ -206,10 +206,14 @@ def test_a_shopper_logs_in_searches_buys_and_pays_at_the_sandbox_cashier(
     p.get_by_test_id("aftersale-cancel").click()
     expect(p.get_by_test_id("aftersale-status")).to_have_attribute("data-status", "cancelled")
 
-    # and every API call carried the same anonymous device id and stayed under /api/app
+    # and the shop used only the public API and the tracking endpoint, and every shop API
+    # call carried the same anonymous device id
     assert len(api_calls) > 10
-    assert all(url.startswith(f"{base_url}/api/app/") for url, _ in api_calls)
-    ids = {device for _, device in api_calls}
+    assert all(
+        url.startswith((f"{base_url}/api/app/", f"{base_url}/api/track")) for url, _ in api_calls
+    )
+    assert any(url.startswith(f"{base_url}/api/track") for url, _ in api_calls)
+    ids = {device for url, device in api_calls if url.startswith(f"{base_url}/api/app/")}
     assert len(ids) == 1
     (device_id,) = ids
     assert device_id is not None and ANONYMOUS_ID.match(device_id)

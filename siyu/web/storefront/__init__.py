@@ -9,7 +9,16 @@ also served as ``/shop/i18n/zh-CN.json`` and ``/shop/i18n/en.json``.
 
 Routes: ``GET /shop`` (the page, ``no-cache``), ``GET /shop/static/<file>`` (assets;
 ``?v=<version>`` URLs are cached for a year, others for 5 minutes, ETag either way),
-``GET /shop/i18n/<locale>.json``. Pages (hash routes): ``#/`` home, ``#/category[/<id>]``,
+``GET /shop/static/track.js`` (the tracking SDK, served from ``clients/track/siyu-track.js``
+without a copy), ``GET /shop/i18n/<locale>.json``.
+
+Tracking: ``core.js`` creates a ``SiyuTrack`` tracker (H5 ``fetchTransport``, localStorage
+queue, the storefront's own device id), ``identify``-s after login and ``reset``-s on
+log-out (which also starts a new device id); ``app.js`` turns on ``$launch``/``$show``/
+``$hide``, a ``$pageview`` per hash route and clicks on ``data-track`` elements
+(``add_to_cart``, ``buy_now``, ``submit_order``, ``pay``). The page names the endpoint in
+``<meta name="siyu-track-endpoint">`` only when the app
+has a ``/api/track`` route; otherwise events just queue in the browser. Pages (hash routes): ``#/`` home, ``#/category[/<id>]``,
 ``#/search?q=&sort=``, ``#/product/<id>``, ``#/cart``, ``#/checkout?cart=<item ids>`` or
 ``?product=&sku=&qty=`` (buy now), ``#/cashier/<order id>``, ``#/orders?status=``,
 ``#/order/<id>``, ``#/aftersales``, ``#/me``, ``#/login?next=<hash>``, ``#/service`` (客服).
@@ -70,7 +79,7 @@ import json
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 from starlette.types import Scope
@@ -79,6 +88,8 @@ from siyu.web.i18n import DEFAULT_LOCALE, LOCALES, catalog
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
+TRACK_SDK = HERE.parents[2] / "clients" / "track" / "siyu-track.js"
+TRACK_ENDPOINT = "/api/track"
 INDEX_TEMPLATE = HERE / "index.html"
 LONG_CACHE = "public, max-age=31536000, immutable"
 SHORT_CACHE = "public, max-age=300"
@@ -103,6 +114,9 @@ def asset_version() -> str:
         if path.is_file():
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
+    if TRACK_SDK.is_file():
+        digest.update(b"track.js")
+        digest.update(TRACK_SDK.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -115,12 +129,13 @@ def _script_json(value: object) -> str:
     )
 
 
-def render_index(*, version: str, login_mode: str) -> str:
+def render_index(*, version: str, login_mode: str, track_endpoint: str = "") -> str:
     catalogs = {locale: catalog("shop", locale) for locale in LOCALES}
     return (
         INDEX_TEMPLATE.read_text(encoding="utf-8")
         .replace("__VERSION__", version)
         .replace("__LOGIN_MODE__", login_mode)
+        .replace("__TRACK_ENDPOINT__", track_endpoint)
         .replace("__DEFAULT_LOCALE__", DEFAULT_LOCALE)
         .replace("__TITLE__", catalogs[DEFAULT_LOCALE].get("app.title", "Siyu"))
         .replace("__CATALOGS__", _script_json(catalogs))
@@ -130,13 +145,35 @@ def render_index(*, version: str, login_mode: str) -> str:
 def install_storefront(app: FastAPI) -> None:
     """Serve the storefront page and its static assets on ``app``."""
     settings = app.state.ctx.settings
-    page = render_index(version=asset_version(), login_mode=str(settings.wechat_mode.value))
+    version = asset_version()
+    login_mode = str(settings.wechat_mode.value)
     page_headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    rendered: dict[str, str] = {}
+
+    def has_track_endpoint() -> bool:
+        # the OpenAPI paths see routes inside included routers too (app.routes may not)
+        return TRACK_ENDPOINT in app.openapi().get("paths", {})
 
     @app.get("/shop", response_class=HTMLResponse, include_in_schema=False)
     @app.get("/shop/", response_class=HTMLResponse, include_in_schema=False)
     def storefront_page() -> HTMLResponse:
-        return HTMLResponse(page, headers=page_headers)
+        # rendered on first use: routers included after the storefront count too
+        if "page" not in rendered:
+            endpoint = TRACK_ENDPOINT if has_track_endpoint() else ""
+            rendered["page"] = render_index(
+                version=version, login_mode=login_mode, track_endpoint=endpoint
+            )
+        return HTMLResponse(rendered["page"], headers=page_headers)
+
+    @app.get("/shop/static/track.js", include_in_schema=False)
+    def storefront_track_sdk(v: str | None = None) -> FileResponse:
+        if not TRACK_SDK.is_file():
+            raise HTTPException(404, "the tracking SDK (clients/track) is not installed")
+        headers = {
+            "Cache-Control": LONG_CACHE if v else SHORT_CACHE,
+            "X-Content-Type-Options": "nosniff",
+        }
+        return FileResponse(TRACK_SDK, media_type="text/javascript", headers=headers)
 
     @app.get("/shop/i18n/{locale}.json", include_in_schema=False)
     def storefront_catalog(locale: str) -> JSONResponse:

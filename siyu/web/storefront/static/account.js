@@ -45,6 +45,7 @@
               sharer_id: entry.sharer_id === undefined ? null : entry.sharer_id,
             });
             SY.setToken(result.token);
+            if (SY.tracker && result.shopper) SY.tracker.identify(result.shopper.id);
             SY.toast(result.is_new ? t("login.welcome_new") : t("login.welcome_back"));
             SY.refreshCartCount();
             SY.go(next, true);
@@ -117,7 +118,7 @@
     var links = h("section", { class: "panel" }, h("a", { href: "#/service", class: "row-link" }, t("nav.service")));
     if (profile) {
       links.appendChild(
-        h("button", { type: "button", class: "btn btn-block", testid: "logout", onclick: function () { SY.setToken(null); SY.setCartCount(0); SY.toast(t("me.logged_out")); SY.render(); } }, t("me.logout"))
+        h("button", { type: "button", class: "btn btn-block", testid: "logout", onclick: function () { SY.setToken(null); SY.resetIdentity(); SY.setCartCount(0); SY.toast(t("me.logged_out")); SY.render(); } }, t("me.logout"))
       );
     }
     view.appendChild(links);

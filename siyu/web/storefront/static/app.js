@@ -14,6 +14,7 @@
     }
   });
   SY.anonymousId();
+  if (SY.tracker) SY.tracker.autoTrackBrowser(window); /* $launch, $show, $pageview per route, data-track clicks */
   SY.render();
   SY.refreshCartCount();
 })();

@@ -404,6 +404,8 @@
       type: "button",
       class: "btn btn-cart",
       testid: "add-to-cart",
+      "data-track": "add_to_cart",
+      "data-track-product-id": p.id,
       onclick: async function () {
         var sku = ready();
         if (!sku || !SY.requireLogin()) return;
@@ -423,6 +425,8 @@
       type: "button",
       class: "btn btn-primary",
       testid: "buy-now",
+      "data-track": "buy_now",
+      "data-track-product-id": p.id,
       onclick: function () {
         var sku = ready();
         if (!sku) return;

@@ -238,7 +238,7 @@
         h("input", { id: "order-note", name: "note", maxlength: "200", testid: "order-note", placeholder: t("checkout.note_placeholder") })
       )
     );
-    var submit = h("button", { type: "submit", class: "btn btn-primary", testid: "submit-order" }, t("checkout.submit"));
+    var submit = h("button", { type: "submit", class: "btn btn-primary", testid: "submit-order", "data-track": "submit_order", "data-track-source": cartIds.length ? "cart" : "buy_now", "data-track-lines": lines.length }, t("checkout.submit"));
     form.appendChild(
       h(
         "div",
@@ -336,6 +336,8 @@
         type: "button",
         class: "btn btn-primary btn-block",
         testid: "pay-button",
+        "data-track": "pay",
+        "data-track-order-id": id,
         onclick: async function () {
           SY.busy(pay, true);
           try {

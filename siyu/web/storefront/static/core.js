@@ -201,6 +201,40 @@
     save(KEYS.token, token);
   };
 
+  /* ---------- tracking: the clients/track SDK, served as /shop/static/track.js ----------
+   * Events queue in localStorage and go to the endpoint the page names in
+   * <meta name="siyu-track-endpoint"> (empty while the server has no /api/track: then
+   * they only queue). The SDK never throws; without it the shop works the same. */
+  SY.tracker = null;
+  (function startTracking() {
+    var lib = window.SiyuTrack;
+    if (!lib) return;
+    try {
+      var meta = document.querySelector('meta[name="siyu-track-endpoint"]');
+      var storage = null;
+      try {
+        storage = window.localStorage;
+      } catch (e) {
+        storage = null;
+      }
+      SY.tracker = lib.createTracker({
+        endpoint: (meta && meta.getAttribute("content")) || null,
+        transport: lib.fetchTransport(window.fetch ? window.fetch.bind(window) : null),
+        storage: lib.localStorageAdapter(storage),
+        anonymousId: SY.anonymousId,
+        platform: "h5",
+      });
+    } catch (e) {
+      SY.tracker = null;
+    }
+  })();
+  /* Log-out: a new device id, so the next shopper on this phone is not stitched to the last. */
+  SY.resetIdentity = function () {
+    save(KEYS.anonymousId, null);
+    SY.anonymousId();
+    if (SY.tracker) SY.tracker.reset();
+  };
+
   /* ?scene=1047&qr_scene=c%3DAB12&sharer_id=5 on the landing URL is kept for login. */
   (function rememberEntry() {
     var query = new URLSearchParams(window.location.search);
