@@ -13,6 +13,7 @@ from siyu import __version__
 from siyu.aftersale import api as aftersale_api
 from siyu.cart import api as cart_api
 from siyu.catalog import api as catalog_api
+from siyu.channel import api as channel_api
 from siyu.config import Settings
 from siyu.context import Context, build_context
 from siyu.identity import api as identity_api
@@ -73,6 +74,7 @@ def create_app(
         identity_api.admin_router,
         catalog_api.app_router,
         catalog_api.admin_router,
+        channel_api.router,
         cart_api.router,
         order_api.app_router,
         order_api.admin_router,

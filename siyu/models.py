@@ -4,6 +4,7 @@ from siyu import idempotency, outbox, timers
 from siyu.aftersale import models as aftersale_models
 from siyu.cart import models as cart_models
 from siyu.catalog import models as catalog_models
+from siyu.channel import models as channel_models
 from siyu.db import Base
 from siyu.identity import models as identity_models
 from siyu.order import models as order_models
@@ -14,6 +15,7 @@ __all__ = [
     "aftersale_models",
     "cart_models",
     "catalog_models",
+    "channel_models",
     "identity_models",
     "idempotency",
     "order_models",

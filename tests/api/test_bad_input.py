@@ -105,7 +105,15 @@ def build_world(client: TestClient, ctx: Context) -> World:
     shopper = shopper_headers(client, "sweeper")
     cart = client.post("/api/app/cart/items", json={"sku_id": sku_id}, headers=shopper).json()
     order_id = place_order(client, shopper, product["skus"][1]["id"]).json()["id"]
+    channel = client.post(
+        "/api/admin/channels",
+        json={"code": "SWEEP1", "name": "扫码海报", "group": "qr"},
+        headers=owner,
+    )
+    assert channel.status_code == 201, channel.text
     ids: dict[str, int | str] = {
+        "channel_id": channel.json()["id"],
+        "day": "2026-11-01",
         "product_id": product["id"],
         "sku_id": sku_id,
         "category_id": category_id,
@@ -130,6 +138,9 @@ def build_world(client: TestClient, ctx: Context) -> World:
         },
         ("PATCH", "/api/admin/operators/{operator_id}"): {"display_name": "新名字"},
         ("POST", "/api/admin/categories"): {"name": "新分类"},
+        ("POST", "/api/admin/channels"): {"code": "SWEEP2", "name": "公众号菜单", "group": "qr"},
+        ("PATCH", "/api/admin/channels/{channel_id}"): {"name": "改名"},
+        ("PUT", "/api/admin/channels/{channel_id}/spend/{day}"): {"amount_fen": 1000},
         ("PATCH", "/api/admin/categories/{category_id}"): {"name": "改名"},
         ("POST", "/api/admin/products"): {
             "category_id": category_id,

@@ -8,13 +8,23 @@ from typing import Any
 from pydantic import BaseModel
 
 from siyu.analytics.queries.base import EventFilter, InsightQuery, PropertyFilter, QueryRunner
+from siyu.analytics.queries.channels import ChannelsQuery, ChannelsResult, ChannelsRunner
 from siyu.analytics.queries.funnel import FunnelQuery, FunnelResult, FunnelRunner, persons_csv
+from siyu.analytics.queries.overview import OverviewQuery, OverviewResult, OverviewRunner
+from siyu.analytics.queries.paths import PathsQuery, PathsResult, PathsRunner
+from siyu.analytics.queries.repurchase import RepurchaseQuery, RepurchaseResult, RepurchaseRunner
 from siyu.analytics.queries.retention import RetentionQuery, RetentionResult, RetentionRunner
+from siyu.analytics.queries.sessions import SessionsQuery, SessionsResult, SessionsRunner
 from siyu.analytics.store import AnalyticsStore
 
 RUNNERS: dict[str, type[QueryRunner[Any, Any]]] = {
     FunnelRunner.kind: FunnelRunner,
     RetentionRunner.kind: RetentionRunner,
+    PathsRunner.kind: PathsRunner,
+    SessionsRunner.kind: SessionsRunner,
+    ChannelsRunner.kind: ChannelsRunner,
+    OverviewRunner.kind: OverviewRunner,
+    RepurchaseRunner.kind: RepurchaseRunner,
 }
 
 
@@ -31,14 +41,29 @@ def run_query(query: InsightQuery, store: AnalyticsStore) -> BaseModel:
 
 
 __all__ = [
+    "ChannelsQuery",
+    "ChannelsResult",
+    "ChannelsRunner",
+    "OverviewQuery",
+    "OverviewResult",
+    "OverviewRunner",
+    "RepurchaseQuery",
+    "RepurchaseResult",
+    "RepurchaseRunner",
     "EventFilter",
     "FunnelQuery",
     "FunnelResult",
     "FunnelRunner",
+    "PathsQuery",
+    "PathsResult",
+    "PathsRunner",
     "PropertyFilter",
     "RetentionQuery",
     "RetentionResult",
     "RetentionRunner",
+    "SessionsQuery",
+    "SessionsResult",
+    "SessionsRunner",
     "get_runner",
     "persons_csv",
     "run_query",

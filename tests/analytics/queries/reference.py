@@ -290,3 +290,237 @@ def retention_reference(
 
 def at(base: datetime, seconds: float) -> datetime:
     return base + timedelta(seconds=seconds)
+
+
+# --- sessions and paths ---------------------------------------------------------------
+
+from siyu.analytics.queries.paths import PathsQuery, PathsResult, shape_paths  # noqa: E402
+from siyu.analytics.queries.sessions import (  # noqa: E402
+    SessionRow,
+    SessionsQuery,
+    SessionsResult,
+    session_stats,
+)
+
+
+@dataclass(frozen=True)
+class TrackedEvent:
+    """A client event with a page and JSON properties of any type (for sessions and
+    paths); its ``event_id`` is its position in the inserted list (see ``tracked_id``)."""
+
+    event: str
+    anonymous_id: str
+    at: datetime
+    page: str = ""
+    shopper_id: int = 0
+    channel: str = ""
+    properties: dict[str, object] = field(default_factory=dict)
+    source: str = "client"
+
+
+def tracked_id(index: int) -> str:
+    return f"ev{index:05d}"
+
+
+def insert_tracked_events(
+    store: AnalyticsStore, events: Sequence[TrackedEvent], links: dict[str, int] | None = None
+) -> None:
+    columns = [
+        "event_id",
+        "event",
+        "anonymous_id",
+        "shopper_id",
+        "timestamp",
+        "client_time",
+        "received_at",
+        "page",
+        "channel",
+        "properties",
+        "source",
+    ]
+    rows = []
+    for i, e in enumerate(events):
+        ts = e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        props = json.dumps(e.properties)
+        rows.append(
+            (tracked_id(i), e.event, e.anonymous_id, e.shopper_id, ts, ts, ts, e.page)
+            + (e.channel, props, e.source)
+        )
+    store.insert("events", columns, rows)
+    if links:
+        store.insert(
+            "person_links",
+            ["anonymous_id", "shopper_id", "linked_at"],
+            [(anon, shopper, "2026-01-01 00:00:00.000") for anon, shopper in links.items()],
+        )
+
+
+def tracked_person(e: TrackedEvent, links: dict[str, int]) -> str:
+    if e.shopper_id:
+        return str(e.shopper_id)
+    if links.get(e.anonymous_id):
+        return str(links[e.anonymous_id])
+    return "a:" + e.anonymous_id
+
+
+def split_sessions(
+    date_from: datetime,
+    date_to: datetime,
+    filters: Sequence[PropertyFilter],
+    idle_seconds: int,
+    events: Sequence[TrackedEvent],
+    links: dict[str, int],
+) -> list[tuple[str, list[TrackedEvent]]]:
+    """(person, events) per session: walk each person's events in (time, id) order and
+    start a new session whenever the gap since the previous one is ≥ the idle time."""
+    per_person: dict[str, list[tuple[int, str, TrackedEvent]]] = defaultdict(list)
+    for i, e in enumerate(events):
+        if e.source != "client" or not (date_from <= e.at < date_to):
+            continue
+        if any(
+            (str(e.properties.get(f.key, "")) == f.value) != (f.operator == "exact")
+            for f in filters
+        ):
+            continue
+        per_person[tracked_person(e, links)].append((ms(e.at), tracked_id(i), e))
+    sessions: list[tuple[str, list[TrackedEvent]]] = []
+    for person, rows in sorted(per_person.items()):
+        rows.sort(key=lambda r: (r[0], r[1]))
+        previous: int | None = None
+        for ts, _, e in rows:
+            if previous is None or ts - previous >= idle_seconds * 1000:
+                sessions.append((person, []))
+            sessions[-1][1].append(e)
+            previous = ts
+    return sessions
+
+
+LIFECYCLE = {"$launch", "$show", "$hide", "$page_leave"}
+
+
+def dwell_of(e: TrackedEvent) -> float | None:
+    value = e.properties.get("duration_ms")
+    if e.event != "$page_leave" or isinstance(value, bool):
+        return None
+    if not isinstance(value, int | float) or value < 0:
+        return None
+    return float(value)
+
+
+def sessions_reference(
+    query: SessionsQuery, events: Sequence[TrackedEvent], links: dict[str, int]
+) -> SessionsResult:
+    sessions = split_sessions(
+        query.date_from,
+        query.date_to,
+        query.properties,
+        query.session_idle_seconds,
+        events,
+        links,
+    )
+    groups: dict[str | None, list[list[TrackedEvent]]] = defaultdict(list)
+    for _, evs in sessions:
+        groups[evs[0].channel if query.breakdown else None].append(evs)
+    series = []
+    for key, group in groups.items():
+        durations = [ms(evs[-1].at) - ms(evs[0].at) for evs in group]
+        pageviews = [sum(1 for e in evs if e.event == "$pageview") for evs in group]
+        interactions = [
+            sum(1 for e in evs if e.event != "$pageview" and e.event not in LIFECYCLE)
+            for evs in group
+        ]
+        dwells = [d for evs in group for e in evs if (d := dwell_of(e)) is not None]
+        series.append(
+            session_stats(
+                key,
+                sessions=len(group),
+                total_duration_ms=sum(durations),
+                median_duration_ms=float(statistics.median(durations)),
+                pageviews=sum(pageviews),
+                with_pageviews=sum(1 for p in pageviews if p > 0),
+                bounces=sum(
+                    1 for p, n in zip(pageviews, interactions, strict=True) if p == 1 and n == 0
+                ),
+                dwell_ms=sum(dwells),
+                dwell_count=len(dwells),
+            )
+        )
+    if not series and query.breakdown is None:
+        series = [session_stats(None, 0, 0, None, 0, 0, 0, 0.0, 0)]
+    series.sort(key=lambda s: (-s.sessions, s.breakdown_value or ""))
+    return SessionsResult(series=series)
+
+
+def session_rows_reference(
+    query: SessionsQuery, events: Sequence[TrackedEvent], links: dict[str, int]
+) -> list[SessionRow]:
+    rows = []
+    for person, evs in split_sessions(
+        query.date_from, query.date_to, query.properties, query.session_idle_seconds, events, links
+    ):
+        views = sum(1 for e in evs if e.event == "$pageview")
+        other = sum(1 for e in evs if e.event != "$pageview" and e.event not in LIFECYCLE)
+        rows.append(
+            SessionRow(
+                person_id=person,
+                start_ms=ms(evs[0].at),
+                duration=(ms(evs[-1].at) - ms(evs[0].at)) / 1000,
+                pageviews=views,
+                is_bounce=None if views == 0 else (views == 1 and other == 0),
+                channel=evs[0].channel,
+            )
+        )
+    return sorted(rows, key=lambda r: (r.person_id, r.start_ms))
+
+
+def paths_reference(
+    query: PathsQuery, events: Sequence[TrackedEvent], links: dict[str, int]
+) -> PathsResult:
+    n = query.step_limit
+    link_counts: dict[tuple[int, str, str], int] = defaultdict(int)
+    exit_counts: dict[tuple[int, str], int] = defaultdict(int)
+    total = 0
+    for _, evs in split_sessions(
+        query.date_from, query.date_to, query.properties, query.session_idle_seconds, events, links
+    ):
+        pages: list[str] = []
+        for e in evs:
+            if e.event == "$pageview" and (not pages or pages[-1] != e.page):
+                pages.append(e.page)
+        if not pages:
+            continue
+        if query.start_page is not None:
+            if query.start_page not in pages:
+                continue
+            begin = pages.index(query.start_page)
+            path = pages[begin : begin + n]
+            exited = begin + len(path) == len(pages)
+        elif query.end_page is not None:
+            if query.end_page not in pages:
+                continue
+            end = pages.index(query.end_page) + 1
+            path = pages[max(0, end - n) : end]
+            exited = end == len(pages)
+        else:
+            path = pages[:n]
+            exited = len(path) == len(pages)
+        total += 1
+        for step, (a, b) in enumerate(zip(path, path[1:], strict=False), 1):
+            link_counts[(step, a, b)] += 1
+        if exited:
+            exit_counts[(len(path), path[-1])] += 1
+    kept_links = []
+    for step in sorted({s for s, _, _ in link_counts}):
+        ranked = sorted(
+            ((s, a, b, v) for (s, a, b), v in link_counts.items() if s == step),
+            key=lambda x: (-x[3], x[1], x[2]),
+        )
+        kept_links += ranked[: query.edge_limit]
+    kept_exits = []
+    for step in sorted({s for s, _ in exit_counts}):
+        ranked_exits = sorted(
+            ((s, p, v) for (s, p), v in exit_counts.items() if s == step),
+            key=lambda x: (-x[2], x[1]),
+        )
+        kept_exits += ranked_exits[: query.edge_limit]
+    return shape_paths(total, kept_links, kept_exits)

@@ -1,0 +1,154 @@
+"""Channel admin routes under /api/admin/channels: operators with catalog-write rights
+manage codes and spend; analysts (analytics-read) read them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from siyu.channel import service
+from siyu.channel.models import Channel, ChannelSpend
+from siyu.channel.schemas import ChannelCreate, ChannelOut, ChannelUpdate, SpendIn, SpendOut
+from siyu.errors import InvalidInput
+from siyu.identity.rules import Permission
+from siyu.web.deps import CtxDep, NowDep, OperatorPrincipal, ReadSessionDep, SessionDep, require
+
+router = APIRouter(prefix="/api/admin/channels", tags=["channels admin"])
+
+ChannelReader = Annotated[OperatorPrincipal, Depends(require(Permission.analytics_read))]
+# Channels are store set-up like the catalog: whoever may edit the catalog may edit them.
+ChannelWriter = Annotated[OperatorPrincipal, Depends(require(Permission.catalog_write))]
+MAX_SPEND_DAYS = 366
+
+
+def _out(channel: Channel, public_base_url: str) -> ChannelOut:
+    links = service.links_for(channel, public_base_url)
+    return ChannelOut(
+        id=channel.id,
+        code=channel.code,
+        name=channel.name,
+        group=channel.group,
+        note=channel.note,
+        is_active=channel.is_active,
+        created_at=channel.created_at,
+        updated_at=channel.updated_at,
+        mini_program_scene=links.mini_program_scene,
+        storefront_url=links.storefront_url,
+    )
+
+
+def _spend_out(spend: ChannelSpend, channel: Channel) -> SpendOut:
+    return SpendOut(
+        channel_id=channel.id,
+        code=channel.code,
+        day=spend.day,
+        amount_fen=spend.amount_fen,
+        updated_at=spend.updated_at,
+    )
+
+
+@router.get("/spend", response_model=list[SpendOut])
+def list_spend(
+    session: ReadSessionDep,
+    _: ChannelReader,
+    day_from: date,
+    day_to: date,
+    channel_id: Annotated[int | None, Query(ge=1)] = None,
+) -> list[SpendOut]:
+    """每日花费（day_from..day_to，含两端）/ Daily spend, both days inclusive."""
+    if day_to < day_from or (day_to - day_from).days >= MAX_SPEND_DAYS:
+        raise InvalidInput(
+            "bad_day_range",
+            "日期范围须在 1 到 366 天之间 / The day range must span 1 to 366 days",
+            {"day_to": "invalid"},
+        )
+    with session.begin():
+        rows = service.list_spend(session, day_from=day_from, day_to=day_to, channel_id=channel_id)
+        return [_spend_out(s, c) for s, c in rows]
+
+
+@router.get("", response_model=list[ChannelOut])
+def list_channels(
+    session: ReadSessionDep, ctx: CtxDep, _: ChannelReader, include_inactive: bool = True
+) -> list[ChannelOut]:
+    with session.begin():
+        channels = service.list_channels(session, include_inactive=include_inactive)
+        return [_out(c, ctx.settings.public_base_url) for c in channels]
+
+
+@router.post("", response_model=ChannelOut, status_code=201)
+def create_channel(
+    body: ChannelCreate, session: SessionDep, ctx: CtxDep, now: NowDep, actor: ChannelWriter
+) -> ChannelOut:
+    with session.begin():
+        channel = service.create_channel(
+            session,
+            actor_id=actor.id,
+            code=body.code,
+            name=body.name,
+            group=body.group,
+            note=body.note,
+            now=now,
+        )
+        return _out(channel, ctx.settings.public_base_url)
+
+
+@router.get("/{channel_id}", response_model=ChannelOut)
+def get_channel(
+    channel_id: int, session: ReadSessionDep, ctx: CtxDep, _: ChannelReader
+) -> ChannelOut:
+    with session.begin():
+        return _out(service.get_channel(session, channel_id), ctx.settings.public_base_url)
+
+
+@router.patch("/{channel_id}", response_model=ChannelOut)
+def update_channel(
+    channel_id: int,
+    body: ChannelUpdate,
+    session: SessionDep,
+    ctx: CtxDep,
+    now: NowDep,
+    actor: ChannelWriter,
+) -> ChannelOut:
+    with session.begin():
+        channel = service.update_channel(
+            session,
+            actor_id=actor.id,
+            channel_id=channel_id,
+            changes=body.model_dump(exclude_unset=True),
+            now=now,
+        )
+        return _out(channel, ctx.settings.public_base_url)
+
+
+@router.delete("/{channel_id}", status_code=204)
+def delete_channel(
+    channel_id: int, session: SessionDep, now: NowDep, actor: ChannelWriter
+) -> Response:
+    with session.begin():
+        service.delete_channel(session, actor_id=actor.id, channel_id=channel_id, now=now)
+    return Response(status_code=204)
+
+
+@router.put("/{channel_id}/spend/{day}", response_model=SpendOut)
+def put_spend(
+    channel_id: int,
+    day: date,
+    body: SpendIn,
+    session: SessionDep,
+    now: NowDep,
+    actor: ChannelWriter,
+) -> SpendOut:
+    """设置某渠道某日的花费（覆盖）/ Set one channel's spend on one day (replaces)."""
+    with session.begin():
+        spend = service.upsert_spend(
+            session,
+            actor_id=actor.id,
+            channel_id=channel_id,
+            day=day,
+            amount_fen=body.amount_fen,
+            now=now,
+        )
+        return _spend_out(spend, service.get_channel(session, channel_id))
