@@ -1,17 +1,21 @@
 """Event ingestion: ``POST /api/track`` over HTTP next to raw ``store.insert`` of the
 same rows, on embedded chdb.
 
-- **raw**: the rows the endpoint would write (validated beforehand, not timed), sent
-  with ``AnalyticsStore.insert`` in batches of 200 with a dedup token — the floor
-  the endpoint cannot beat.
-- **http**: Siyu served by uvicorn in a thread of this process; a separate client
-  process (N threads, one keep-alive ``httpx.Client`` each) posts pre-encoded
-  batches of 200 events, each batch from its own device.
+- **raw 200**: the rows the endpoint would write (validated beforehand, not timed),
+  sent with ``AnalyticsStore.insert`` in blocks of 200 with a dedup token — what one
+  insert per request costs.
+- **raw 5000**: the same rows in blocks of 5,000 — what the group commit aims at.
+- **http**: Siyu served by uvicorn in a thread of this process (requests validate,
+  then share inserts through ``siyu.tracking.buffer``); a separate client process
+  (N threads, one raw keep-alive ``http.client`` connection each, so the load
+  generator costs little CPU) posts pre-encoded batches of 200 events, each batch
+  from its own device.
 
-It prints events/s for both and their ratio (these machines are noisy: compare the
-ratio between runs), and checks the count stored equals the count sent.
+It prints events/s for each, the ratios (these machines are noisy: compare ratios
+between runs), how many inserts the endpoint made, and checks the count stored
+equals the count sent through the ``EVENTS`` view (and the raw row count).
 
-    .venv/bin/python bench/ingest_bench.py [--events 100000] [--concurrency 4] [--gzip]
+    .venv/bin/python bench/ingest_bench.py [--events 100000] [--concurrency 32] [--gzip]
 """
 
 from __future__ import annotations
@@ -57,8 +61,10 @@ def make_batch(index: int, *, sent_at: datetime) -> dict[str, Any]:
 
 
 def run_client(url: str, batches: int, concurrency: int, use_gzip: bool) -> None:
-    import httpx
+    import http.client
+    from urllib.parse import urlparse
 
+    target = urlparse(url)
     sent_at = datetime.now(UTC)
     headers = {"Content-Type": "application/json"}
     if use_gzip:
@@ -69,21 +75,40 @@ def run_client(url: str, batches: int, concurrency: int, use_gzip: bool) -> None
         bodies.append(gzip.compress(raw, 5) if use_gzip else raw)
     accepted = 0
     failures = 0
+    retries = 0
     lock = threading.Lock()
 
+    def connect() -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=60)
+
+    def send(conn: http.client.HTTPConnection, body: bytes) -> tuple[int, bytes, str]:
+        conn.request("POST", "/api/track", body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read(), response.getheader("Retry-After") or "1"
+
     def worker(offset: int) -> None:
-        nonlocal accepted, failures
-        with httpx.Client(base_url=url, timeout=60) as client:
+        nonlocal accepted, failures, retries
+        conn = connect()
+        try:
             for i in range(offset, batches, concurrency):
-                response = client.post("/api/track", content=bodies[i], headers=headers)
+                for _attempt in range(5):  # a 503 (busy / failed write) is resent
+                    status, data, retry_after = send(conn, bodies[i])
+                    if status != 503:
+                        break
+                    with lock:
+                        retries += 1
+                    time.sleep(min(float(retry_after), 1.0) / 10)
                 with lock:
-                    if response.status_code == 200:
-                        accepted += response.json()["accepted"]
+                    if status == 200:
+                        accepted += json.loads(data)["accepted"]
                     else:
                         failures += 1
+        finally:
+            conn.close()
 
-    with httpx.Client(base_url=url) as warm:  # not timed: first chdb open, schema
-        warm.post("/api/track", content=bodies[0], headers=headers)
+    warm = connect()  # not timed: first chdb open, schema
+    send(warm, bodies[0])
+    warm.close()
     started = time.perf_counter()
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(concurrency)]
     for thread in threads:
@@ -91,7 +116,11 @@ def run_client(url: str, batches: int, concurrency: int, use_gzip: bool) -> None
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    print(json.dumps({"elapsed": elapsed, "accepted": accepted, "failures": failures}))
+    print(
+        json.dumps(
+            {"elapsed": elapsed, "accepted": accepted, "failures": failures, "retries": retries}
+        )
+    )
 
 
 # ---------------------------------------------------------------- server side
@@ -103,46 +132,57 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def bench_raw(folder: Path, batches: int) -> float:
-    from siyu.analytics.schema import ensure_schema
+def bench_raw(folder: Path, batches: int) -> tuple[float, float]:
+    """events/s of raw inserts in blocks of 200 (with dedup tokens) and of 5,000."""
+    from siyu.analytics.schema import EVENTS, ensure_schema
     from siyu.analytics.store import ChdbStore
     from siyu.tracking.rules import batch_dedup_token, validate_batch
     from siyu.tracking.service import EVENT_COLUMNS, event_row
 
-    store = ChdbStore(folder / "raw")
-    try:
-        ensure_schema(store)
-        now = datetime.now(UTC)
-        prepared = []
-        for i in range(batches):
-            events, rejected = validate_batch(
-                make_batch(i, sent_at=now)["batch"], sent_at=now, received_at=now
-            )
-            assert not rejected
-            prepared.append(
-                ([event_row(e) for e in events], batch_dedup_token(e.event_id for e in events))
-            )
-        started = time.perf_counter()
-        for rows, token in prepared:
-            store.insert("events", EVENT_COLUMNS, rows, dedup_token=token)
-        elapsed = time.perf_counter() - started
-        count = store.query(f"SELECT count() FROM {store.database}.events").scalar()
-        assert count == batches * BATCH, f"raw stored {count}, sent {batches * BATCH}"
-        return batches * BATCH / elapsed
-    finally:
-        store.close()
+    now = datetime.now(UTC)
+    prepared = []
+    for i in range(batches):
+        events, rejected = validate_batch(
+            make_batch(i, sent_at=now)["batch"], sent_at=now, received_at=now
+        )
+        assert not rejected
+        prepared.append(
+            ([event_row(e) for e in events], batch_dedup_token(e.event_id for e in events))
+        )
+    all_rows = [row for rows, _ in prepared for row in rows]
+    rates = []
+    for database, blocks in (
+        ("raw200", prepared),
+        ("raw5000", [(all_rows[k : k + 5000], None) for k in range(0, len(all_rows), 5000)]),
+    ):
+        store = ChdbStore(folder / "raw", database=database)
+        try:
+            ensure_schema(store)
+            started = time.perf_counter()
+            for rows, token in blocks:
+                store.insert("events", EVENT_COLUMNS, rows, dedup_token=token)
+            elapsed = time.perf_counter() - started
+            count = store.query(f"SELECT count() FROM {EVENTS.format(db=database)}").scalar()
+            assert count == batches * BATCH, f"{database} stored {count}, sent {batches * BATCH}"
+            rates.append(batches * BATCH / elapsed)
+        finally:
+            store.close()
+    return rates[0], rates[1]
 
 
-def bench_http(folder: Path, batches: int, concurrency: int, use_gzip: bool) -> float:
+def bench_http(
+    folder: Path, batches: int, concurrency: int, use_gzip: bool
+) -> tuple[float, dict[str, Any]]:
     import uvicorn
 
     from siyu.analytics.schema import EVENTS
     from siyu.app import create_app
-    from siyu.config import Settings
+    from siyu.config import Env, Settings
     from siyu.context import build_context
+    from siyu.tracking.service import ingest_buffer
 
     settings = Settings(
-        env="test",
+        env=Env.test,
         data_dir=folder / "http",
         database_url=f"sqlite:///{folder / 'siyu.db'}",
         run_worker=False,
@@ -183,17 +223,21 @@ def bench_http(folder: Path, batches: int, concurrency: int, use_gzip: bool) -> 
     sent = batches * BATCH
     db = ctx.analytics.database
     count = ctx.analytics.query(f"SELECT count() FROM {EVENTS.format(db=db)}").scalar()
+    physical = ctx.analytics.query(f"SELECT count() FROM {db}.events").scalar()
+    buffer = ingest_buffer(ctx.analytics)
+    assert buffer is not None
+    result.update(flushes=buffer.flushes, rows_written=buffer.rows_written, physical=physical)
     ctx.close()
     assert result["failures"] == 0, f"{result['failures']} batches failed"
     assert result["accepted"] == sent, f"accepted {result['accepted']}, sent {sent}"
     assert count == sent, f"http stored {count}, sent {sent}"  # the warm-up batch is a retry
-    return sent / float(result["elapsed"])
+    return sent / float(result["elapsed"]), result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--gzip", action="store_true")
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--batches", type=int, help=argparse.SUPPRESS)
@@ -204,15 +248,26 @@ def main() -> None:
     batches = max(1, args.events // BATCH)
     with tempfile.TemporaryDirectory(prefix="siyu-ingest-") as tmp:
         folder = Path(tmp)
-        raw = bench_raw(folder, batches)
-        http = bench_http(folder, batches, args.concurrency, args.gzip)
+        raw200, raw5000 = bench_raw(folder, batches)
+        http, stats = bench_http(folder, batches, args.concurrency, args.gzip)
     sent = batches * BATCH
-    print(f"events sent per path: {sent:,} in batches of {BATCH}")
-    print(f"raw store.insert : {raw:>10,.0f} events/s")
+    print(f"events sent per path: {sent:,} in batches of {BATCH}; {args.concurrency} clients")
+    print(f"raw store.insert, blocks of 200  : {raw200:>10,.0f} events/s")
+    print(f"raw store.insert, blocks of 5000 : {raw5000:>10,.0f} events/s")
     label = "HTTP /api/track" + (" (gzip)" if args.gzip else "")
-    print(f"{label:<17}: {http:>10,.0f} events/s")
-    print(f"ratio http/raw   : {http / raw:.2f}")
-    print(f"stored == sent   : yes ({sent:,} each)")
+    print(f"{label:<33}: {http:>10,.0f} events/s")
+    print(f"ratio http / raw 200             : {http / raw200:.2f}")
+    print(f"ratio http / raw 5000            : {http / raw5000:.2f}")
+    flushes = stats["flushes"]
+    print(
+        f"http inserts                     : {flushes:,} "
+        f"(avg {stats['rows_written'] / max(1, flushes):,.0f} rows), "
+        f"503 retries {stats['retries']}"
+    )
+    print(
+        f"stored == sent                   : yes ({sent:,} via EVENTS; "
+        f"{stats['physical']:,} physical rows)"
+    )
 
 
 if __name__ == "__main__":

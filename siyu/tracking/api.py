@@ -6,13 +6,16 @@ import math
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from siyu.context import Context
 from siyu.tracking import service
+from siyu.tracking.buffer import IngestUnavailable
 from siyu.tracking.rules import MAX_BODY_BYTES
 from siyu.tracking.schemas import TrackRejection, TrackResponse, track_body_schema
 from siyu.web.deps import CtxDep, OptionalShopper
+from siyu.web.errors import error_body
 
 router = APIRouter(prefix="/api", tags=["tracking"])
 
@@ -22,6 +25,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     415: {"description": "非 JSON 或非 gzip / Not JSON, or an encoding other than gzip"},
     422: {"description": '请求体结构错误 / The body is not {"batch": [...]}'},
     429: {"description": "该设备上报过于频繁，见 Retry-After / Too many batches; see Retry-After"},
+    503: {
+        "description": "写入繁忙或失败，未确认任何事件，见 Retry-After 后重试 / "
+        "Ingestion busy or failed: nothing was acknowledged; retry after Retry-After"
+    },
 }
 
 
@@ -53,7 +60,7 @@ def _ingest(
     headers: dict[str, str],
     client: str,
     shopper_id: int | None,
-) -> service.TrackResult:
+) -> service.PendingTrack:
     body = service.read_body(
         raw,
         content_type=headers.get("content-type"),
@@ -68,7 +75,15 @@ def _ingest(
             "上报过于频繁，请稍后再试 / Too many batches from this device; retry later",
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
-    return service.track_batch(ctx.analytics, state, batch, received_at=now, shopper_id=shopper_id)
+    return service.submit_batch(ctx.analytics, state, batch, received_at=now, shopper_id=shopper_id)
+
+
+def _unavailable(exc: IngestUnavailable) -> JSONResponse:
+    return JSONResponse(
+        error_body(exc.code, exc.message),
+        503,
+        headers={"Retry-After": str(exc.retry_after)},
+    )
 
 
 @router.post(
@@ -82,24 +97,34 @@ def _ingest(
         }
     },
 )
-async def track(request: Request, ctx: CtxDep, shopper: OptionalShopper) -> TrackResponse:
+async def track(
+    request: Request, ctx: CtxDep, shopper: OptionalShopper
+) -> TrackResponse | JSONResponse:
     """上报埋点事件（每批 ≤ 500 个，可 gzip）；无效事件逐条返回，其余照常入库，重试不重复计数。
 
     Report client events (≤ 500 per batch, gzip welcome). Invalid events are listed one
     by one in ``rejected`` while the valid ones are stored; resending a batch never
     double counts (events dedup on ``event_id``). With a shopper's bearer token, events
     default to that shopper, must not name another, and link the device to them.
+    A 200 means the accepted events are stored; a 503 means none were acknowledged
+    (ingestion busy or a write failed): resend the batch after ``Retry-After``.
     """
     raw = await _read_body(request)
-    result = await run_in_threadpool(
-        _ingest,
-        ctx,
-        tracking_state(request.app),
-        raw,
-        dict(request.headers),
-        request.client.host if request.client else "unknown",
-        shopper.id if shopper else None,
-    )
+    try:
+        pending = await run_in_threadpool(
+            _ingest,
+            ctx,
+            tracking_state(request.app),
+            raw,
+            dict(request.headers),
+            request.client.host if request.client else "unknown",
+            shopper.id if shopper else None,
+        )
+        if pending.buffer is not None:  # group commit: wait for the combined insert
+            await pending.buffer.wait_async(pending.stored)
+    except IngestUnavailable as exc:
+        return _unavailable(exc)
+    result = pending.result
     return TrackResponse(
         accepted=result.accepted,
         rejected=[

@@ -4,6 +4,10 @@ Most commands (migrate, create-operator) never touch analytics, and chdb allows 
 data folder per process, so the store is opened lazily, with its schema applied,
 the first time something queries or inserts. A store handed in (tests, a server
 already connected) is used as is and left open on close: its owner closes it.
+
+The holder also owns the process's :class:`~siyu.tracking.buffer.IngestBuffer` (the
+group commit of ``/api/track``), made on first use with :attr:`ingest_settings`;
+closing the holder first writes the rows still waiting in it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from urllib.parse import urlparse
 
 from siyu.analytics.schema import ensure_schema
 from siyu.analytics.store import DEFAULT_DATABASE, AnalyticsStore, QueryResult, open_store
+from siyu.tracking.buffer import BufferClosed, IngestBuffer, IngestSettings
+from siyu.tracking.service import EVENT_COLUMNS
 
 
 def _database_of(url: str) -> str:
@@ -32,6 +38,9 @@ class LazyAnalyticsStore:
         self._owned = store is None
         self._lock = threading.Lock()
         self._closed = False
+        self._closing = False
+        self._buffer: IngestBuffer | None = None
+        self.ingest_settings = IngestSettings()
         self.database = store.database if store is not None else _database_of(url)
 
     @property
@@ -55,6 +64,20 @@ class LazyAnalyticsStore:
                 self._store = opened
             return self._store
 
+    def ingest_buffer(self) -> IngestBuffer:
+        """The group commit of tracked events into ``events`` (one per process)."""
+        buffer = self._buffer
+        if buffer is not None:
+            return buffer
+        with self._lock:
+            if self._closing:
+                raise BufferClosed("事件写入已停止 / Event ingestion is shutting down")
+            if self._buffer is None:
+                self._buffer = IngestBuffer(
+                    self, "events", EVENT_COLUMNS, settings=self.ingest_settings
+                )
+            return self._buffer
+
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._get().command(sql, params)
 
@@ -73,8 +96,13 @@ class LazyAnalyticsStore:
 
     def close(self) -> None:
         with self._lock:
-            if self._closed:
+            if self._closing:
                 return
+            self._closing = True
+            buffer = self._buffer
+        if buffer is not None:
+            buffer.close()  # writes what is still pending, while the store is open
+        with self._lock:
             self._closed = True
             if self._owned and self._store is not None:
                 self._store.close()

@@ -1,9 +1,15 @@
 """Client event ingestion: decode a batch, rate-limit the device, validate the events
 (:mod:`siyu.tracking.rules`), store the valid ones and link devices to shoppers.
 
-A retried batch never double counts: its insert carries a dedup token made of the
-stored event ids (ClickHouse drops a repeated block), and ``events`` is a
-ReplacingMergeTree on ``event_id`` read through ``siyu.analytics.schema.EVENTS``.
+Storing goes through the process's group commit (:mod:`siyu.tracking.buffer`) when the
+store offers one (the context's analytics holder does): the valid rows join the next
+combined insert and the request is answered once that insert is written. A store
+without one (a bare store in a script) gets its own insert per batch, with a dedup
+token made of the batch's event ids.
+
+A retried batch never double counts: the buffer drops ids it stored lately or holds
+already, and ``events`` is a ReplacingMergeTree on ``event_id`` read through
+``siyu.analytics.schema.EVENTS``.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import threading
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +27,7 @@ from typing import Any
 from siyu.analytics.store import AnalyticsStore
 from siyu.errors import DomainError, InvalidInput
 from siyu.identity.rules import is_valid_anonymous_id
+from siyu.tracking.buffer import IngestBuffer
 from siyu.tracking.rules import (
     MAX_BATCH_EVENTS,
     MAX_BODY_BYTES,
@@ -266,6 +274,61 @@ def link_devices(
     return store.insert("person_links", LINK_COLUMNS, rows) if rows else 0
 
 
+def ingest_buffer(store: AnalyticsStore) -> IngestBuffer | None:
+    """The store's group commit, if it has one (the context's analytics holder does)."""
+    get = getattr(store, "ingest_buffer", None)
+    return get() if callable(get) else None
+
+
+@dataclass(frozen=True)
+class PendingTrack:
+    """A batch handed over: ``stored`` completes once its valid events are durable
+    (already done without a buffer); answer only then."""
+
+    result: TrackResult
+    stored: Future[None]
+    buffer: IngestBuffer | None
+
+
+def _done() -> Future[None]:
+    future: Future[None] = Future()
+    future.set_result(None)
+    return future
+
+
+def submit_batch(
+    store: AnalyticsStore,
+    state: TrackingState,
+    batch: DecodedBatch,
+    *,
+    received_at: datetime,
+    shopper_id: int | None,
+) -> PendingTrack:
+    """Validate the batch and queue its valid events (or insert them, without a
+    buffer); a logged-in shopper's devices are linked to them. Raises
+    :class:`~siyu.tracking.buffer.IngestUnavailable` when the buffer refuses them."""
+    events, rejected = validate_batch(
+        batch.events,
+        sent_at=batch.sent_at,
+        received_at=received_at,
+        authenticated_shopper=shopper_id,
+    )
+    buffer = ingest_buffer(store)
+    if buffer is None:
+        store_events(store, events)
+        stored = _done()
+    else:
+        stored = buffer.submit([event_row(e) for e in events]) if events else _done()
+    if shopper_id is not None and events:
+        fresh = state.links.new_pairs((e.anonymous_id, shopper_id) for e in events)
+        try:
+            link_devices(store, fresh, received_at)
+        except Exception:
+            state.links.forget(fresh)  # the next batch tries again
+            raise
+    return PendingTrack(TrackResult(len(events), rejected), stored, buffer)
+
+
 def track_batch(
     store: AnalyticsStore,
     state: TrackingState,
@@ -274,19 +337,8 @@ def track_batch(
     received_at: datetime,
     shopper_id: int | None,
 ) -> TrackResult:
-    """Store the batch's valid events; a logged-in shopper's devices are linked to them."""
-    events, rejected = validate_batch(
-        batch.events,
-        sent_at=batch.sent_at,
-        received_at=received_at,
-        authenticated_shopper=shopper_id,
-    )
-    store_events(store, events)
-    if shopper_id is not None and events:
-        fresh = state.links.new_pairs((e.anonymous_id, shopper_id) for e in events)
-        try:
-            link_devices(store, fresh, received_at)
-        except Exception:
-            state.links.forget(fresh)  # the next batch tries again
-            raise
-    return TrackResult(len(events), rejected)
+    """Store the batch's valid events, returning once they are durable."""
+    pending = submit_batch(store, state, batch, received_at=received_at, shopper_id=shopper_id)
+    if pending.buffer is not None:
+        pending.buffer.wait(pending.stored)
+    return pending.result
