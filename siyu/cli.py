@@ -1,4 +1,4 @@
-"""The ``siyu`` command: serve, worker, migrate, demo, create-operator."""
+"""The ``siyu`` command: serve, worker, migrate, demo, simulate, create-operator."""
 
 from __future__ import annotations
 
@@ -100,6 +100,22 @@ def demo(
     finally:
         ctx.close()
     typer.echo(report)
+
+
+@app.command()
+def simulate(
+    days: Annotated[int, typer.Option(help="days of history, ending today")] = 30,
+    shoppers: Annotated[int, typer.Option(help="shoppers arriving over those days")] = 300,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same history)")] = 2026,
+    bulk: Annotated[bool, typer.Option("--bulk", help="write straight into analytics")] = False,
+    events: Annotated[int, typer.Option(help="--bulk: events to write")] = 10_000_000,
+    persons: Annotated[int, typer.Option(help="--bulk: distinct persons")] = 500_000,
+) -> None:
+    """Simulate a store history through the public APIs (or --bulk analytics rows)."""
+    from siyu.simulate import run_cli
+
+    typer.echo(run_cli(_settings(), days=days, shoppers=shoppers, seed=seed, bulk=bulk,
+                       events=events, persons=persons))  # fmt: skip
 
 
 @app.command("create-operator")
