@@ -24,7 +24,7 @@ from siyu.analytics.schema import ensure_schema
 from siyu.analytics.store import AnalyticsStore, ChdbStore, open_store
 from siyu.app import create_app
 from siyu.clock import FrozenClock
-from siyu.config import Settings
+from siyu.config import Env, Settings
 from siyu.context import Context, build_context
 from siyu.models import metadata
 from siyu.payment.wechatpay import WeChatPayProvider
@@ -111,7 +111,7 @@ def clock() -> FrozenClock:
 
 def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Settings:
     return Settings(
-        env="test",
+        env=Env.test,
         database_url=database_url,
         data_dir=tmp_path,
         run_worker=False,

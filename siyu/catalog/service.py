@@ -223,11 +223,7 @@ def _after_cursor(stmt: Select[Any], sort: ProductSort, cursor: str) -> Select[A
 def list_products(session: Session, query: ProductQuery) -> ProductPage:
     limit = max(1, min(query.limit, MAX_PAGE_SIZE))
     # A listing shows products, not their SKUs: skip the eager SKU load.
-    stmt = (
-        select(Product)
-        .options(lazyload(Product.skus))
-        .where(Product.status.in_(query.statuses))
-    )
+    stmt = select(Product).options(lazyload(Product.skus)).where(Product.status.in_(query.statuses))
     if query.category_id is not None:
         stmt = stmt.where(
             Product.category_id.in_(descendant_category_ids(session, query.category_id))

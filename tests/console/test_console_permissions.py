@@ -26,11 +26,18 @@ PAGES = {
     "aftersales": "/console/aftersales",
     "operators": "/console/operators",
     "audit": "/console/audit",
+    "analytics_funnel": "/console/analytics/funnel",
+    "analytics_retention": "/console/analytics/retention",
+    "analytics_rfm": "/console/analytics/rfm",
+    "analytics_channels": "/console/analytics/channels",
+    "analytics_paths": "/console/analytics/paths",
+    "analytics_goals": "/console/analytics/goals",
 }
+ANALYTICS = {key for key in PAGES if key.startswith("analytics_")}
 VISIBLE = {
     Role.owner: set(PAGES),
-    Role.operator: {"dashboard", "products", "categories", "orders", "aftersales"},
-    Role.analyst: {"dashboard", "products", "categories", "orders", "aftersales"},
+    Role.operator: {"dashboard", "products", "categories", "orders", "aftersales"} | ANALYTICS,
+    Role.analyst: {"dashboard", "products", "categories", "orders", "aftersales"} | ANALYTICS,
     Role.support: {"products", "categories", "orders", "aftersales"},
 }
 HOME = {
@@ -42,7 +49,7 @@ HOME = {
 
 
 def nav_entries(html: str) -> set[str]:
-    return set(re.findall(r'data-testid="nav-([a-z]+)"', html))
+    return set(re.findall(r'data-testid="nav-([a-z_]+)"', html))
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -38,6 +38,23 @@ Stable selectors for browser tests (``#id`` or ``[data-testid=...]``):
   ``#reject-reason-<id>`` + ``button#reject-<id>``, ``[data-testid=aftersale-status]``.
 - dashboard: ``[data-testid=metric-<key>-value]`` for visitors, new_shoppers, orders,
   gmv_fen, conversion, aov_fen, refund_rate; ``#trend-chart``.
+- analytics (``/console/analytics/…``, see ``analytics.py``): nav ``#nav-analytics_funnel``,
+  ``#nav-analytics_retention``, ``#nav-analytics_rfm``, ``#nav-analytics_channels``,
+  ``#nav-analytics_paths``, ``#nav-analytics_goals``. Funnel:
+  ``form#funnel-form`` with ``#date_from``, ``#date_to``, ``#step-1``…``#step-6`` (selects),
+  ``#window``, ``#window_unit``, ``#breakdown``, ``#prop_key``, ``#prop_value``,
+  ``button#funnel-submit``; ``#funnel-chart``, ``tr[data-testid=funnel-step]`` (``data-step``,
+  ``data-count``), ``a#dropoff-<k>`` → ``[data-testid=dropoff-persons]`` with
+  ``li[data-testid=dropoff-person]`` and ``a#dropoff-csv-<k>``. Retention:
+  ``form#retention-form`` (``#target_event``, ``#returning_event``, ``#retention_type``,
+  ``#period``, ``#intervals``), ``[data-testid=retention-table]``, ``a#retention-csv``. RFM:
+  ``form#rfm-form`` (``#as_of``, ``#segment``), ``[data-testid=rfm-segment-<segment>]``,
+  ``tr[data-testid=rfm-customer]``, ``a#rfm-csv``. Channels: ``form#channels-form``
+  (``#attribution``, ``#breakdown``), ``tr[data-testid=channel-row]`` (``data-channel``),
+  ``a#channels-csv``. Paths: ``form#paths-form`` (``#start_page``, ``#end_page``,
+  ``#step_limit``), ``#paths-chart`` (Sankey), ``tr[data-testid=path-link]``, ``a#paths-csv``.
+  Goals: ``tr[data-testid=goal-<key>]``
+  (``data-met``), ``form#goals-form`` with ``#<key>`` inputs and ``button#goals-submit``.
 """
 
 from __future__ import annotations
@@ -57,6 +74,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from siyu.errors import DomainError, Unauthorized
 from siyu.web.console import (
     aftersales,
+    analytics,
+    analytics_goals,
     auth,
     catalog,
     categories,
@@ -115,6 +134,8 @@ def install_console(app: FastAPI) -> None:
 
     for module in (auth, dashboard, catalog, skus, categories, orders, aftersales, staff):
         app.include_router(module.router)
+    app.include_router(analytics.router)
+    app.include_router(analytics_goals.router)
     _install_error_pages(app)
 
 

@@ -45,6 +45,12 @@ class NavEntry:
 
 NAV: tuple[NavEntry, ...] = (
     NavEntry("dashboard", f"{PREFIX}/dashboard", Permission.analytics_read),
+    NavEntry("analytics_funnel", f"{PREFIX}/analytics/funnel", Permission.analytics_read),
+    NavEntry("analytics_retention", f"{PREFIX}/analytics/retention", Permission.analytics_read),
+    NavEntry("analytics_rfm", f"{PREFIX}/analytics/rfm", Permission.analytics_read),
+    NavEntry("analytics_channels", f"{PREFIX}/analytics/channels", Permission.analytics_read),
+    NavEntry("analytics_paths", f"{PREFIX}/analytics/paths", Permission.analytics_read),
+    NavEntry("analytics_goals", f"{PREFIX}/analytics/goals", Permission.analytics_read),
     NavEntry("products", f"{PREFIX}/products", Permission.catalog_read),
     NavEntry("categories", f"{PREFIX}/categories", Permission.catalog_read),
     NavEntry("orders", f"{PREFIX}/orders", Permission.order_read),

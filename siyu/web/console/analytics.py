@@ -1,0 +1,610 @@
+"""Analytics pages (permission ``analytics.read``): the funnel with drop-off persons, the
+retention cohort heatmap and the RFM grid, each with a Shanghai date range, filters and
+CSV export. All numbers come from the insight runners over the analytics store.
+
+Routes (GET, query-string forms so every view is a shareable link):
+
+- ``/console/analytics/funnel`` (+ ``/funnel/dropoff.csv``)
+- ``/console/analytics/retention`` (+ ``/retention.csv``)
+- ``/console/analytics/rfm`` (+ ``/rfm.csv``)
+- ``/console/analytics/channels`` (+ ``/channels.csv``): attribution and ROI per channel
+- ``/console/analytics/paths`` (+ ``/paths.csv``): page paths as a Sankey
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from siyu.analytics.queries.base import EventFilter
+from siyu.analytics.queries.channels import (
+    ChannelSpendInput,
+    ChannelsQuery,
+    ChannelsResult,
+    ChannelsRunner,
+)
+from siyu.analytics.queries.funnel import (
+    FunnelBreakdown,
+    FunnelQuery,
+    FunnelResult,
+    FunnelRunner,
+    persons_csv,
+)
+from siyu.analytics.queries.paths import PathsQuery, PathsResult, PathsRunner
+from siyu.analytics.queries.retention import RetentionQuery, RetentionResult, RetentionRunner
+from siyu.analytics.rfm import SEGMENT_BY_LEVELS, RfmQuery, RfmResult, Segment
+from siyu.channel.service import spend_totals
+from siyu.web.console.analytics_common import (
+    Analyst,
+    FormState,
+    bad_request,
+    base_layout,
+    chart_json,
+    csv_response,
+    csv_text,
+    first_error,
+    format_seconds,
+    known_events,
+    parse_day,
+    query_string,
+    read_choice,
+    read_day_range,
+    read_int,
+    read_property_filter,
+    today_shanghai,
+)
+from siyu.web.console.base import PREFIX, render, request_locale
+from siyu.web.console.dashboard import plotly_version
+from siyu.web.deps import CtxDep, NowDep, SessionDep
+from siyu.web.i18n import Translator, translator
+
+router = APIRouter(prefix=f"{PREFIX}/analytics", include_in_schema=False)
+
+MIN_STEPS, MAX_STEPS = 2, 6
+WINDOW_UNITS = ("hour", "day")
+BREAKDOWNS = ("", "channel")
+RETENTION_TYPES = ("recurring", "first_time")
+PERIODS = ("day", "week")
+RFM_TABLE_LIMIT = 500
+INVALID_STATUS = 422
+
+
+def _t(request: Request) -> Translator:
+    return translator("console", request_locale(request))
+
+
+# ------------------------------------------------------------------------- funnel
+
+
+@dataclass(frozen=True)
+class FunnelForm:
+    query: FunnelQuery
+    total: FunnelQuery  # the same funnel without a breakdown (drop-offs are over everyone)
+
+
+def read_funnel(
+    request: Request, state: FormState, t: Translator, now: Any, events: list[str]
+) -> FunnelForm | None:
+    days = read_day_range(request, state, t, now, default_days=7)
+    steps = [s.strip() for s in request.query_params.getlist("step") if s.strip()]
+    state.values["steps"] = steps
+    if not MIN_STEPS <= len(steps) <= MAX_STEPS:
+        state.errors["step"] = t("analytics.error.steps", low=MIN_STEPS, high=MAX_STEPS)
+    elif any(s not in events for s in steps):
+        state.errors["step"] = t("analytics.error.unknown_event")
+    window = read_int(request, state, t, "window", 14, 1, 365)
+    unit = read_choice(request, state, t, "window_unit", WINDOW_UNITS, "day")
+    breakdown = read_choice(request, state, t, "breakdown", BREAKDOWNS, "")
+    properties = read_property_filter(request, state, t)
+    if state.errors or days is None:
+        return None
+    common: dict[str, Any] = {
+        "date_from": days.start,
+        "date_to": days.end,
+        "steps": tuple(EventFilter(event=s) for s in steps),
+        "window_interval": window,
+        "window_unit": unit,
+        "properties": properties,
+    }
+    try:
+        total = FunnelQuery(**common)
+        query = FunnelQuery(
+            **common, breakdown=FunnelBreakdown(type="channel") if breakdown else None
+        )
+    except ValidationError:
+        state.errors["_form"] = t("analytics.error.invalid")
+        return None
+    return FunnelForm(query, total)
+
+
+def funnel_chart(result: FunnelResult, total: FunnelResult, t: Translator) -> dict[str, Any]:
+    """A plotly funnel: one trace for everyone, or one per channel with a breakdown."""
+    traces = []
+    by_channel = bool(result.series) and result.series[0].breakdown_value is not None
+    for s in result.series if by_channel else total.series:
+        if by_channel:
+            name = s.breakdown_value or t("analytics.funnel.no_channel")
+        else:
+            name = t("analytics.funnel.persons")
+        traces.append(
+            {
+                "type": "funnel",
+                "name": name,
+                "y": [f"{step.order}. {step.event}" for step in s.steps],
+                "x": [step.count for step in s.steps],
+                "textinfo": "value+percent initial",
+            }
+        )
+    layout = base_layout(height=max(260, 64 * len(total.series[0].steps)))
+    layout["funnelmode"] = "group"
+    return {"data": traces, "layout": layout}
+
+
+def _funnel_pairs(request: Request) -> list[tuple[str, str]]:
+    """The funnel's own query (without any drop-off selection) as pairs."""
+    return [(k, v) for k, v in request.query_params.multi_items() if k != "dropoff"]
+
+
+@router.get("/funnel")
+def funnel_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
+    t = _t(request)
+    store = ctx.analytics
+    events = known_events(store)
+    state = FormState()
+    submitted = "step" in request.query_params
+    form = read_funnel(request, state, t, now, events) if submitted else None
+    if not submitted:  # the first visit: an empty form with the default dates
+        read_day_range(request, state, t, now, default_days=7)
+        state.errors.clear()
+    result: FunnelResult | None = None
+    total: FunnelResult | None = None
+    dropoff: int | None = None
+    dropoff_persons: list[str] = []
+    if form is not None:
+        total = FunnelRunner(form.total, database=store.database).run(store)
+        result = (
+            FunnelRunner(form.query, database=store.database).run(store)
+            if form.query.breakdown
+            else total
+        )
+        raw = request.query_params.get("dropoff")
+        if raw:
+            n = len(form.total.steps)
+            if raw.isdigit() and 2 <= int(raw) <= n:
+                dropoff = int(raw)
+                dropoff_persons = FunnelRunner(form.total, database=store.database).persons_at_step(
+                    store, dropoff
+                )
+            else:
+                state.errors["dropoff"] = t("analytics.error.dropoff", high=n)
+    base_qs = query_string(_funnel_pairs(request))
+    chart = (
+        chart_json(funnel_chart(result, total, t))
+        if result is not None and total is not None and total.series
+        else None
+    )
+    return render(
+        request,
+        "analytics_funnel.html",
+        user=user,
+        status=INVALID_STATUS if state.errors else 200,
+        active="analytics_funnel",
+        tab="funnel",
+        state=state,
+        events=events,
+        max_steps=MAX_STEPS,
+        window_units=WINDOW_UNITS,
+        result=result,
+        total=total,
+        breakdown=bool(form and form.query.breakdown),
+        base_qs=base_qs,
+        dropoff=dropoff,
+        dropoff_persons=dropoff_persons,
+        chart_json=chart,
+        plotly_version=plotly_version(),
+        seconds=format_seconds,
+    )
+
+
+@router.get("/funnel/dropoff.csv")
+def funnel_dropoff_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
+    t = _t(request)
+    store = ctx.analytics
+    state = FormState()
+    form = read_funnel(request, state, t, now, known_events(store))
+    if form is None:
+        raise bad_request(first_error(state))
+    raw = request.query_params.get("dropoff", "")
+    n = len(form.total.steps)
+    if not raw.isdigit() or not 2 <= int(raw) <= n:
+        raise bad_request(t("analytics.error.dropoff", high=n))
+    step = int(raw)
+    persons = FunnelRunner(form.total, database=store.database).persons_at_step(store, step)
+    return csv_response(persons_csv(persons), f"funnel-dropoff-step-{step}.csv")
+
+
+# ---------------------------------------------------------------------- retention
+
+
+def read_retention(
+    request: Request, state: FormState, t: Translator, now: Any, events: list[str]
+) -> RetentionQuery | None:
+    days = read_day_range(request, state, t, now, default_days=14)
+    names = {}
+    for name in ("target_event", "returning_event"):
+        value = (request.query_params.get(name) or "").strip()
+        state.values[name] = value
+        if not value:
+            state.errors[name] = t("analytics.error.required")
+        elif value not in events:
+            state.errors[name] = t("analytics.error.unknown_event")
+        names[name] = value
+    retention_type = read_choice(request, state, t, "retention_type", RETENTION_TYPES, "recurring")
+    period = read_choice(request, state, t, "period", PERIODS, "day")
+    intervals = read_int(request, state, t, "intervals", 8, 1, 60)
+    properties = read_property_filter(request, state, t)
+    if state.errors or days is None:
+        return None
+    try:
+        return RetentionQuery(
+            date_from=days.start,
+            date_to=days.end,
+            target_event=EventFilter(event=names["target_event"]),
+            returning_event=EventFilter(event=names["returning_event"]),
+            retention_type=retention_type,  # type: ignore[arg-type]
+            period=period,  # type: ignore[arg-type]
+            total_intervals=intervals,
+            properties=properties,
+        )
+    except ValidationError:
+        state.errors["_form"] = t("analytics.error.invalid")
+        return None
+
+
+def heat(percentage: float) -> str:
+    """A cell's background: darker green for a higher share (readable text either way)."""
+    alpha = 0.08 + 0.8 * max(0.0, min(percentage, 100.0)) / 100
+    return f"background-color: rgba(7,193,96,{alpha:.2f})"
+
+
+@router.get("/retention")
+def retention_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
+    t = _t(request)
+    store = ctx.analytics
+    events = known_events(store)
+    state = FormState()
+    submitted = "target_event" in request.query_params
+    query = read_retention(request, state, t, now, events) if submitted else None
+    if not submitted:  # the first visit: an empty form with the defaults
+        read_day_range(request, state, t, now, default_days=14)
+        state.errors.clear()
+        state.values.setdefault("retention_type", "recurring")
+        state.values.setdefault("period", "day")
+    result: RetentionResult | None = None
+    if query is not None:
+        result = RetentionRunner(query, database=store.database).run(store)
+    offsets = max((len(c.values) for c in result.cohorts), default=0) if result else 0
+    return render(
+        request,
+        "analytics_retention.html",
+        user=user,
+        status=INVALID_STATUS if state.errors else 200,
+        active="analytics_retention",
+        tab="retention",
+        state=state,
+        events=events,
+        retention_types=RETENTION_TYPES,
+        periods=PERIODS,
+        result=result,
+        offsets=offsets,
+        heat=heat,
+        base_qs=query_string(request.query_params.multi_items()),
+    )
+
+
+@router.get("/retention.csv")
+def retention_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
+    t = _t(request)
+    store = ctx.analytics
+    state = FormState()
+    query = read_retention(request, state, t, now, known_events(store))
+    if query is None:
+        raise bad_request(first_error(state))
+    result = RetentionRunner(query, database=store.database).run(store)
+    rows = [
+        (c.period_start.isoformat(), c.size, cell.offset, cell.count, f"{cell.percentage:.2f}")
+        for c in result.cohorts
+        for cell in c.values
+    ]
+    text = csv_text(["cohort_start", "cohort_size", "offset", "persons", "percentage"], rows)
+    return csv_response(text, "retention.csv")
+
+
+# ---------------------------------------------------------------------------- RFM
+
+
+@dataclass(frozen=True)
+class RfmForm:
+    query: RfmQuery
+    segment: Segment | None
+
+
+def read_rfm(request: Request, state: FormState, t: Translator, now: Any) -> RfmForm | None:
+    days = read_day_range(request, state, t, now, default_days=90)
+    raw_as_of = (request.query_params.get("as_of") or "").strip()
+    state.values["as_of"] = raw_as_of
+    as_of: date | None = None
+    if raw_as_of:
+        as_of = parse_day(raw_as_of, today_shanghai(now))
+        if as_of is None:
+            state.errors["as_of"] = t("analytics.error.date")
+        elif days is not None and as_of < days.first:
+            state.errors["as_of"] = t("analytics.error.as_of")
+    segments = [s.value for s in Segment]
+    segment = read_choice(request, state, t, "segment", ["", *segments], "")
+    if state.errors or days is None:
+        return None
+    query = RfmQuery(date_from=days.first, date_to=days.last, as_of=as_of)
+    return RfmForm(query, Segment(segment) if segment else None)
+
+
+@router.get("/rfm")
+def rfm_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
+    t = _t(request)
+    store = ctx.analytics
+    state = FormState()
+    form = read_rfm(request, state, t, now)
+    result: RfmResult | None = None
+    customers: list[Any] = []
+    if form is not None:
+        result = form.query.run(store)
+        customers = [
+            c for c in result.customers if form.segment is None or c.segment == form.segment
+        ]
+    pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "segment"]
+    return render(
+        request,
+        "analytics_rfm.html",
+        user=user,
+        status=INVALID_STATUS if state.errors else 200,
+        active="analytics_rfm",
+        tab="rfm",
+        state=state,
+        segments=list(SEGMENT_BY_LEVELS.values()),
+        result=result,
+        customers=customers[:RFM_TABLE_LIMIT],
+        customer_count=len(customers),
+        table_limit=RFM_TABLE_LIMIT,
+        selected_segment=form.segment.value if form and form.segment else "",
+        base_qs=query_string(pairs),
+        csv_qs=query_string(request.query_params.multi_items()),
+    )
+
+
+@router.get("/rfm.csv")
+def rfm_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
+    t = _t(request)
+    state = FormState()
+    form = read_rfm(request, state, t, now)
+    if form is None:
+        raise bad_request(first_error(state))
+    result = form.query.run(ctx.analytics)
+    rows = [
+        (
+            c.shopper_id,
+            c.segment.value,
+            c.recency_days,
+            c.frequency,
+            c.monetary_fen,
+            c.r_score,
+            c.f_score,
+            c.m_score,
+        )
+        for c in result.customers
+        if form.segment is None or c.segment == form.segment
+    ]
+    header = [
+        "shopper_id",
+        "segment",
+        "recency_days",
+        "frequency",
+        "monetary_fen",
+        "r_score",
+        "f_score",
+        "m_score",
+    ]
+    return csv_response(csv_text(header, rows), "rfm.csv")
+
+
+# ----------------------------------------------------------------------- channels
+
+ATTRIBUTIONS = ("first_touch", "last_touch")
+CHANNEL_BREAKDOWNS = ("group", "code")
+
+
+def read_channels(
+    request: Request, state: FormState, t: Translator, now: Any, session: Any
+) -> ChannelsQuery | None:
+    days = read_day_range(request, state, t, now, default_days=30)
+    attribution = read_choice(request, state, t, "attribution", ATTRIBUTIONS, "first_touch")
+    breakdown = read_choice(request, state, t, "breakdown", CHANNEL_BREAKDOWNS, "group")
+    if state.errors or days is None:
+        return None
+    with session.begin():
+        spend = spend_totals(
+            session,
+            day_from=days.first,
+            day_to=days.last,
+            by="code" if breakdown == "code" else "group",
+        )
+    return ChannelsQuery(
+        date_from=days.start,
+        date_to=days.end,
+        attribution=attribution,  # type: ignore[arg-type]
+        breakdown=breakdown,  # type: ignore[arg-type]
+        spend=tuple(ChannelSpendInput(channel=k, amount_fen=v) for k, v in spend.items()),
+    )
+
+
+@router.get("/channels")
+def channels_page(
+    request: Request, user: Analyst, ctx: CtxDep, session: SessionDep, now: NowDep
+) -> HTMLResponse:
+    t = _t(request)
+    state = FormState()
+    query = read_channels(request, state, t, now, session)
+    result: ChannelsResult | None = None
+    if query is not None:
+        result = ChannelsRunner(query, database=ctx.analytics.database).run(ctx.analytics)
+    return render(
+        request,
+        "analytics_channels.html",
+        user=user,
+        status=INVALID_STATUS if state.errors else 200,
+        active="analytics_channels",
+        tab="channels",
+        state=state,
+        attributions=ATTRIBUTIONS,
+        breakdowns=CHANNEL_BREAKDOWNS,
+        result=result,
+        base_qs=query_string(request.query_params.multi_items()),
+    )
+
+
+@router.get("/channels.csv")
+def channels_csv(
+    request: Request, user: Analyst, ctx: CtxDep, session: SessionDep, now: NowDep
+) -> Response:
+    t = _t(request)
+    state = FormState()
+    query = read_channels(request, state, t, now, session)
+    if query is None:
+        raise bad_request(first_error(state))
+    result = ChannelsRunner(query, database=ctx.analytics.database).run(ctx.analytics)
+    header = [
+        "channel",
+        "visitors",
+        "new_shoppers",
+        "buyers",
+        "new_buyers",
+        "orders",
+        "gmv_fen",
+        "conversion_rate",
+        "spend_fen",
+        "cac_fen",
+        "roi",
+    ]
+    rows = [
+        (
+            c.channel,
+            c.visitors,
+            c.new_shoppers,
+            c.buyers,
+            c.new_buyers,
+            c.orders,
+            c.gmv_fen,
+            f"{c.conversion_rate:.2f}",
+            c.spend_fen,
+            "" if c.cac_fen is None else c.cac_fen,
+            "" if c.roi is None else f"{c.roi:.4f}",
+        )
+        for c in result.channels
+    ]
+    return csv_response(csv_text(header, rows), "channels.csv")
+
+
+# -------------------------------------------------------------------------- paths
+
+PAGE_MAX = 300
+
+
+def read_paths(request: Request, state: FormState, t: Translator, now: Any) -> PathsQuery | None:
+    days = read_day_range(request, state, t, now, default_days=7)
+    anchors: dict[str, str | None] = {}
+    for name in ("start_page", "end_page"):
+        value = (request.query_params.get(name) or "").strip()
+        state.values[name] = value
+        if len(value) > PAGE_MAX:
+            state.errors[name] = t("analytics.error.too_long")
+        anchors[name] = value or None
+    if anchors["start_page"] and anchors["end_page"]:
+        state.errors["end_page"] = t("analytics.error.one_anchor")
+    steps = read_int(request, state, t, "step_limit", 5, 2, 10)
+    if state.errors or days is None:
+        return None
+    return PathsQuery(
+        date_from=days.start,
+        date_to=days.end,
+        start_page=anchors["start_page"],
+        end_page=anchors["end_page"],
+        step_limit=steps,
+    )
+
+
+def sankey_chart(result: PathsResult, t: Translator) -> dict[str, Any]:
+    index = {node.name: i for i, node in enumerate(result.nodes)}
+    links = [link for link in result.links if link.source in index and link.target in index]
+    layout = base_layout(height=460)
+    layout["margin"] = {"l": 16, "r": 16, "t": 16, "b": 16}
+    return {
+        "data": [
+            {
+                "type": "sankey",
+                "arrangement": "snap",
+                "node": {
+                    "label": [f"{n.step}. {n.page}" for n in result.nodes],
+                    "pad": 14,
+                    "thickness": 14,
+                    "color": "rgba(7,193,96,0.75)",
+                },
+                "link": {
+                    "source": [index[link.source] for link in links],
+                    "target": [index[link.target] for link in links],
+                    "value": [link.value for link in links],
+                    "color": "rgba(31,111,235,0.25)",
+                },
+            }
+        ],
+        "layout": layout,
+    }
+
+
+@router.get("/paths")
+def paths_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
+    t = _t(request)
+    state = FormState()
+    query = read_paths(request, state, t, now)
+    result: PathsResult | None = None
+    if query is not None:
+        result = PathsRunner(query, database=ctx.analytics.database).run(ctx.analytics)
+    chart = chart_json(sankey_chart(result, t)) if result and result.links else None
+    return render(
+        request,
+        "analytics_paths.html",
+        user=user,
+        status=INVALID_STATUS if state.errors else 200,
+        active="analytics_paths",
+        tab="paths",
+        state=state,
+        result=result,
+        chart_json=chart,
+        plotly_version=plotly_version(),
+        base_qs=query_string(request.query_params.multi_items()),
+    )
+
+
+@router.get("/paths.csv")
+def paths_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
+    t = _t(request)
+    state = FormState()
+    query = read_paths(request, state, t, now)
+    if query is None:
+        raise bad_request(first_error(state))
+    result = PathsRunner(query, database=ctx.analytics.database).run(ctx.analytics)
+    rows = [(link.step, link.source, link.target, link.value) for link in result.links]
+    return csv_response(csv_text(["step", "source", "target", "sessions"], rows), "paths.csv")
