@@ -32,12 +32,15 @@ PAGES = {
     "analytics_channels": "/console/analytics/channels",
     "analytics_paths": "/console/analytics/paths",
     "analytics_goals": "/console/analytics/goals",
+    "channels": "/console/channels",
 }
 ANALYTICS = {key for key in PAGES if key.startswith("analytics_")}
 VISIBLE = {
     Role.owner: set(PAGES),
-    Role.operator: {"dashboard", "products", "categories", "orders", "aftersales"} | ANALYTICS,
-    Role.analyst: {"dashboard", "products", "categories", "orders", "aftersales"} | ANALYTICS,
+    Role.operator: {"dashboard", "products", "categories", "orders", "aftersales", "channels"}
+    | ANALYTICS,
+    Role.analyst: {"dashboard", "products", "categories", "orders", "aftersales", "channels"}
+    | ANALYTICS,
     Role.support: {"products", "categories", "orders", "aftersales"},
 }
 HOME = {

@@ -55,6 +55,17 @@ Stable selectors for browser tests (``#id`` or ``[data-testid=...]``):
   ``#step_limit``), ``#paths-chart`` (Sankey), ``tr[data-testid=path-link]``, ``a#paths-csv``.
   Goals: ``tr[data-testid=goal-<key>]``
   (``data-met``), ``form#goals-form`` with ``#<key>`` inputs and ``button#goals-submit``.
+- channel codes (``/console/channels``, nav ``#nav-channels``): rows
+  ``tr[data-testid=channel-item]`` (``data-id``, ``data-code``, ``data-active``) with the
+  read-only ``#scene-<id>`` (``c=CODE``) and ``#url-<id>`` (storefront link); edit
+  ``form#channel-edit-<id>`` with ``#ch-<id>-name``, ``#ch-<id>-group``, ``#ch-<id>-note``,
+  ``button#ch-<id>-save``; ``button#ch-<id>-deactivate`` / ``#ch-<id>-activate``. New:
+  ``form#channel-form`` with ``#code``, ``#name``, ``#group`` (select), ``#note``,
+  ``button#channel-submit``. Spend: ``form#spend-form`` with ``#spend_channel_id``,
+  ``#spend_day``, ``#spend_amount`` (yuan), ``button#spend-submit``; the last 14 days in
+  ``[data-testid=spend-table]``: ``tr[data-testid=spend-row]`` (``data-code``),
+  ``td[data-testid=spend-cell]`` (``data-day``, ``data-fen``), ``[data-testid=spend-total]``.
+  ``a#channels-analytics`` links to the channel analytics.
 """
 
 from __future__ import annotations
@@ -79,6 +90,7 @@ from siyu.web.console import (
     auth,
     catalog,
     categories,
+    channels,
     dashboard,
     orders,
     skus,
@@ -136,6 +148,7 @@ def install_console(app: FastAPI) -> None:
         app.include_router(module.router)
     app.include_router(analytics.router)
     app.include_router(analytics_goals.router)
+    app.include_router(channels.router)
     _install_error_pages(app)
 
 

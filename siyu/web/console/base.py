@@ -51,6 +51,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("analytics_channels", f"{PREFIX}/analytics/channels", Permission.analytics_read),
     NavEntry("analytics_paths", f"{PREFIX}/analytics/paths", Permission.analytics_read),
     NavEntry("analytics_goals", f"{PREFIX}/analytics/goals", Permission.analytics_read),
+    NavEntry("channels", f"{PREFIX}/channels", Permission.analytics_read),
     NavEntry("products", f"{PREFIX}/products", Permission.catalog_read),
     NavEntry("categories", f"{PREFIX}/categories", Permission.catalog_read),
     NavEntry("orders", f"{PREFIX}/orders", Permission.order_read),

@@ -1,0 +1,332 @@
+"""The channel page: channel codes with the mini-program ``scene`` and storefront link
+to print, a form to add one, inline edits and deactivation, and daily spend entry
+with the last 14 days of spend per channel.
+
+Reading needs analytics-read (like the channel analytics it feeds); every change
+needs catalog-write, as on /api/admin/channels, and goes through the same service
+functions (which write the audit log).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from siyu.channel import service
+from siyu.channel.models import Channel
+from siyu.channel.rules import GROUPS, SHANGHAI
+from siyu.channel.schemas import ChannelCreate, ChannelUpdate
+from siyu.errors import DomainError
+from siyu.identity.rules import Permission
+from siyu.web.console.base import (
+    PREFIX,
+    ConsoleUser,
+    domain_field_errors,
+    error_text,
+    pydantic_field_errors,
+    redirect,
+    render,
+    request_locale,
+)
+from siyu.web.console.forms import parse_int, parse_yuan
+from siyu.web.console.security import FormDep, may, may_post, text_field
+from siyu.web.deps import CtxDep, NowDep, SessionDep
+from siyu.web.i18n import translator
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+Reader = Annotated[ConsoleUser, Depends(may(Permission.analytics_read))]
+PostWriter = Annotated[
+    ConsoleUser, Depends(may_post(Permission.analytics_read, Permission.catalog_write))
+]
+SPEND_DAYS = 14
+
+
+@dataclass(frozen=True)
+class ChannelItem:
+    channel: Channel
+    scene: str
+    storefront_url: str
+
+
+@dataclass(frozen=True)
+class SpendRow:
+    channel: Channel
+    by_day: dict[date, int]
+    total_fen: int
+
+
+def _today(now: datetime) -> date:
+    return now.astimezone(SHANGHAI).date()
+
+
+def _page(
+    request: Request,
+    user: ConsoleUser,
+    session: Session,
+    *,
+    base_url: str,
+    now: datetime,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    today = _today(now)
+    days = [today - timedelta(days=n) for n in range(SPEND_DAYS - 1, -1, -1)]
+    with session.begin():
+        channels = service.list_channels(session, include_inactive=True)
+        items = [
+            ChannelItem(c, links.mini_program_scene, links.storefront_url)
+            for c in channels
+            for links in (service.links_for(c, base_url),)
+        ]
+        spend = service.list_spend(session, day_from=days[0], day_to=days[-1])
+        totals = service.spend_totals(session, day_from=days[0], day_to=days[-1], by="code")
+    by_channel: dict[int, dict[date, int]] = {}
+    for row, channel in spend:
+        by_channel.setdefault(channel.id, {})[row.day] = row.amount_fen
+    spend_rows = [
+        SpendRow(c, by_channel.get(c.id, {}), totals.get(c.code, 0))
+        for c in channels
+        if c.is_active or c.id in by_channel
+    ]
+    form_values = {"spend_day": today.isoformat(), **(values or {})}
+    return render(
+        request,
+        "channels.html",
+        user=user,
+        active="channels",
+        status=status,
+        items=items,
+        groups=GROUPS,
+        days=days,
+        spend_rows=spend_rows,
+        errors=errors or {},
+        values=form_values,
+    )
+
+
+@router.get("/channels")
+def channel_page(
+    request: Request, user: Reader, session: SessionDep, ctx: CtxDep, now: NowDep
+) -> Response:
+    return _page(request, user, session, base_url=ctx.settings.public_base_url, now=now)
+
+
+@router.post("/channels")
+def create_channel(
+    request: Request,
+    form: FormDep,
+    user: PostWriter,
+    session: SessionDep,
+    ctx: CtxDep,
+    now: NowDep,
+) -> Response:
+    locale = request_locale(request)
+    t = translator("console", locale)
+    values = {
+        "code": text_field(form, "code", 40),
+        "name": text_field(form, "name", 200),
+        "group": text_field(form, "group", 40),
+        "note": text_field(form, "note", 1000),
+    }
+    try:
+        body = ChannelCreate.model_validate(values)
+        with session.begin():
+            service.create_channel(
+                session,
+                actor_id=user.principal.id,
+                code=body.code,
+                name=body.name,
+                group=body.group,
+                note=body.note,
+                now=now,
+            )
+    except ValidationError as exc:
+        errors = pydantic_field_errors(t, locale, exc.errors(), lambda loc: str(loc[0]))
+        return _page(
+            request,
+            user,
+            session,
+            base_url=ctx.settings.public_base_url,
+            now=now,
+            errors=errors,
+            values=values,
+            status=422,
+        )
+    except DomainError as exc:
+        if exc.code == "channel_code_taken":
+            errors = {"code": error_text(t, locale, exc)}
+        else:
+            errors = domain_field_errors(t, locale, exc)
+        return _page(
+            request,
+            user,
+            session,
+            base_url=ctx.settings.public_base_url,
+            now=now,
+            errors=errors,
+            values=values,
+            status=exc.http_status,
+        )
+    return redirect(f"{PREFIX}/channels?notice=channel_created")
+
+
+# Declared before /channels/{channel_id} so that "spend" is never read as an id.
+@router.post("/channels/spend")
+def enter_spend(
+    request: Request,
+    form: FormDep,
+    user: PostWriter,
+    session: SessionDep,
+    ctx: CtxDep,
+    now: NowDep,
+) -> Response:
+    locale = request_locale(request)
+    t = translator("console", locale)
+    values = {
+        "spend_channel_id": text_field(form, "spend_channel_id", 16),
+        "spend_day": text_field(form, "spend_day", 16),
+        "spend_amount": text_field(form, "spend_amount", 32),
+    }
+    errors: dict[str, str] = {}
+    channel_id = day = amount_fen = None
+    try:
+        channel_id = parse_int(values["spend_channel_id"])
+    except ValueError:
+        errors["spend_channel_id"] = t("field.missing")
+    try:
+        day = date.fromisoformat(values["spend_day"])
+    except ValueError:
+        errors["spend_day"] = t("field.date")
+    try:
+        amount_fen = parse_yuan(values["spend_amount"])
+    except ValueError:
+        errors["spend_amount"] = t("field.missing" if not values["spend_amount"] else "field.money")
+    status = 422
+    if not errors and channel_id is not None and day is not None and amount_fen is not None:
+        try:
+            with session.begin():
+                service.upsert_spend(
+                    session,
+                    actor_id=user.principal.id,
+                    channel_id=channel_id,
+                    day=day,
+                    amount_fen=amount_fen,
+                    now=now,
+                )
+        except DomainError as exc:
+            aliases = {"amount_fen": "spend_amount"}
+            errors = domain_field_errors(t, locale, exc, aliases)
+            if exc.code == "channel_not_found":
+                errors = {"spend_channel_id": errors.pop("_form", error_text(t, locale, exc))}
+            status = exc.http_status
+        else:
+            return redirect(f"{PREFIX}/channels?notice=spend_saved#spend")
+    return _page(
+        request,
+        user,
+        session,
+        base_url=ctx.settings.public_base_url,
+        now=now,
+        errors=errors,
+        values=values,
+        status=status,
+    )
+
+
+def _update(
+    request: Request,
+    user: ConsoleUser,
+    session: Session,
+    *,
+    base_url: str,
+    now: datetime,
+    channel_id: int,
+    changes: dict[str, object],
+    notice: str,
+) -> Response:
+    locale = request_locale(request)
+    t = translator("console", locale)
+    prefix = f"ch-{channel_id}-"
+    try:
+        body = ChannelUpdate.model_validate(changes)
+        with session.begin():
+            service.update_channel(
+                session,
+                actor_id=user.principal.id,
+                channel_id=channel_id,
+                changes=body.model_dump(exclude_unset=True),
+                now=now,
+            )
+    except ValidationError as exc:
+        errors = pydantic_field_errors(t, locale, exc.errors(), lambda loc: prefix + str(loc[0]))
+        return _page(request, user, session, base_url=base_url, now=now, errors=errors, status=422)
+    except DomainError as exc:
+        errors = domain_field_errors(t, locale, exc, {"group": prefix + "group"})
+        return _page(
+            request,
+            user,
+            session,
+            base_url=base_url,
+            now=now,
+            errors=errors,
+            status=exc.http_status,
+        )
+    return redirect(f"{PREFIX}/channels?notice={notice}")
+
+
+@router.post("/channels/{channel_id}")
+def update_channel(
+    channel_id: int,
+    request: Request,
+    form: FormDep,
+    user: PostWriter,
+    session: SessionDep,
+    ctx: CtxDep,
+    now: NowDep,
+) -> Response:
+    changes: dict[str, object] = {
+        "name": text_field(form, "name", 200),
+        "group": text_field(form, "group", 40),
+        "note": text_field(form, "note", 1000),
+    }
+    return _update(
+        request,
+        user,
+        session,
+        base_url=ctx.settings.public_base_url,
+        now=now,
+        channel_id=channel_id,
+        changes=changes,
+        notice="saved",
+    )
+
+
+@router.post("/channels/{channel_id}/active")
+def set_channel_active(
+    channel_id: int,
+    request: Request,
+    form: FormDep,
+    user: PostWriter,
+    session: SessionDep,
+    ctx: CtxDep,
+    now: NowDep,
+) -> Response:
+    active = text_field(form, "is_active", 4) == "1"
+    return _update(
+        request,
+        user,
+        session,
+        base_url=ctx.settings.public_base_url,
+        now=now,
+        channel_id=channel_id,
+        changes={"is_active": active},
+        notice="channel_activated" if active else "channel_deactivated",
+    )
