@@ -19,9 +19,12 @@ import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
+
+import orjson
 
 DEFAULT_DATABASE = "siyu"
 
@@ -116,21 +119,23 @@ class ChdbStore:
         *,
         dedup_token: str | None = None,
     ) -> int:
-        lines = [
-            json.dumps(dict(zip(columns, row, strict=True)), ensure_ascii=False, default=str)
-            for row in rows
-        ]
-        if not lines:
+        rows = list(rows)
+        if not rows:
             return 0
         settings = (
             f" SETTINGS insert_deduplication_token = '{_token(dedup_token)}'" if dedup_token else ""
         )
-        sql = (
-            f"INSERT INTO {self.database}.{table} ({', '.join(columns)}){settings} "
-            "FORMAT JSONEachRow\n" + "\n".join(lines)
-        )
-        self._run(sql, None, "CSV")
-        return len(lines)
+        head = f"INSERT INTO {self.database}.{table} ({', '.join(columns)}){settings} FORMAT "
+        data = _compact_columns(columns, rows)
+        if data is not None:
+            self._run(head + "JSONCompactColumns\n" + data, None, "CSV")
+        else:
+            lines = [
+                json.dumps(dict(zip(columns, row, strict=True)), ensure_ascii=False, default=str)
+                for row in rows
+            ]
+            self._run(head + "JSONEachRow\n" + "\n".join(lines), None, "CSV")
+        return len(rows)
 
     def close(self) -> None:
         if self._closed:
@@ -194,6 +199,26 @@ class ClickHouseServerStore:
 
     def close(self) -> None:
         self._client.close()
+
+
+# Values orjson writes as json.dumps(..., default=str) does (floats are not: orjson
+# writes 1e-05 as 0.00001 and NaN as null; datetimes, Decimals, enums… go through str).
+_PLAIN_TYPES = frozenset((str, int, bool, type(None)))
+
+
+def _compact_columns(columns: Sequence[str], rows: list[Sequence[Any]]) -> str | None:
+    """The rows as one ``JSONCompactColumns`` document (``[[column 1 values], …]``), or
+    None when a value is not a plain str / int / bool / None or the rows do not all
+    have one value per column: then the exact ``json.dumps`` path writes (or raises)."""
+    values = list(zip(*rows, strict=True)) if rows else []
+    if len(values) != len(columns) or not _PLAIN_TYPES.issuperset(
+        map(type, chain.from_iterable(values))
+    ):
+        return None
+    try:
+        return orjson.dumps(values).decode()
+    except orjson.JSONEncodeError:  # ints beyond 64 bits, lone surrogates
+        return None
 
 
 def _token(value: str) -> str:

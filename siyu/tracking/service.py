@@ -21,8 +21,10 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from siyu.analytics.store import AnalyticsStore
 from siyu.errors import DomainError, InvalidInput
@@ -35,6 +37,7 @@ from siyu.tracking.rules import (
     Rejection,
     TrackedEvent,
     batch_dedup_token,
+    holds_float,
     is_bucket_full,
     parse_time,
     take_token,
@@ -124,14 +127,40 @@ def read_body(raw: bytes, *, content_type: str | None, content_encoding: str | N
     return body
 
 
-def decode_batch(body: bytes) -> DecodedBatch:
-    """``{"sent_at"?: ISO 8601 | epoch ms, "batch": [event, …]}`` (≤ 500 events)."""
+def _json_loads(body: bytes) -> Any:
     try:
-        data = json.loads(body)
+        return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise DomainError(
             "malformed_json", "请求体不是合法 JSON / The body is not valid JSON"
         ) from exc
+
+
+def _float_properties(data: Any) -> bool:
+    """Whether some event's properties hold a float. orjson reads an integer beyond 64
+    bits as a float, json as an int, and properties are stored as written: such a
+    body is read again by json (the path of every other body json reads and orjson
+    does not: NaN, lone surrogates, a byte-order mark, UTF-16)."""
+    events = data.get("batch") if isinstance(data, dict) else None
+    if not isinstance(events, list):
+        return False
+    for event in events:
+        if isinstance(event, dict):
+            properties = event.get("properties")
+            if isinstance(properties, dict) and holds_float(properties):
+                return True
+    return False
+
+
+def decode_batch(body: bytes) -> DecodedBatch:
+    """``{"sent_at"?: ISO 8601 | epoch ms, "batch": [event, …]}`` (≤ 500 events)."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        data = _json_loads(body)  # what orjson refuses, json may read: it decides
+    else:
+        if _float_properties(data):
+            data = _json_loads(body)
     if not isinstance(data, dict) or not isinstance(data.get("batch"), list):
         raise InvalidInput(
             "invalid_input",
@@ -237,15 +266,24 @@ class TrackingState:
     links: RecentLinks = field(default_factory=RecentLinks)
 
 
-def event_row(event: TrackedEvent) -> tuple[Any, ...]:
+def _ch_time_utc(value: datetime) -> str:
+    """:func:`ch_time`, quicker for a UTC time (what validation produces)."""
+    if value.tzinfo is UTC:
+        return value.isoformat(" ", "milliseconds")[:23]  # drop "+00:00"
+    return ch_time(value)
+
+
+def event_row(event: TrackedEvent, received_at: str | None = None) -> tuple[Any, ...]:
+    """The row of ``EVENT_COLUMNS``; ``received_at``: ``ch_time(event.received_at)``
+    when the caller has it already (one per batch)."""
     return (
         event.event_id,
         event.event,
         event.anonymous_id,
         event.shopper_id,
-        ch_time(event.timestamp),
-        ch_time(event.client_time),
-        ch_time(event.received_at),
+        _ch_time_utc(event.timestamp),
+        _ch_time_utc(event.client_time),
+        received_at if received_at is not None else _ch_time_utc(event.received_at),
         event.page,
         event.referrer,
         event.scene,
@@ -258,11 +296,22 @@ def event_row(event: TrackedEvent) -> tuple[Any, ...]:
     )
 
 
+def event_rows(events: Sequence[TrackedEvent]) -> list[tuple[Any, ...]]:
+    """``event_row`` of each event, formatting a batch's shared receipt time once."""
+    rows: list[tuple[Any, ...]] = []
+    received: tuple[datetime, str] | None = None
+    for event in events:
+        if received is None or event.received_at is not received[0]:
+            received = (event.received_at, _ch_time_utc(event.received_at))
+        rows.append(event_row(event, received[1]))
+    return rows
+
+
 def store_events(store: AnalyticsStore, events: Sequence[TrackedEvent]) -> int:
     if not events:
         return 0
     token = batch_dedup_token(e.event_id for e in events)
-    store.insert("events", EVENT_COLUMNS, [event_row(e) for e in events], dedup_token=token)
+    store.insert("events", EVENT_COLUMNS, event_rows(events), dedup_token=token)
     return len(events)
 
 
@@ -318,7 +367,7 @@ def submit_batch(
         store_events(store, events)
         stored = _done()
     else:
-        stored = buffer.submit([event_row(e) for e in events]) if events else _done()
+        stored = buffer.submit(event_rows(events)) if events else _done()
     if shopper_id is not None and events:
         fresh = state.links.new_pairs((e.anonymous_id, shopper_id) for e in events)
         try:
