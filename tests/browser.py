@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -61,3 +62,45 @@ def serve(app: FastAPI) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
+
+
+@contextmanager
+def launch_chromium() -> Iterator[Any]:
+    """Debian's Chromium under Playwright, with the flags this machine needs."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def open_page(
+    browser: Any,
+    base_url: str,
+    *,
+    width: int,
+    height: int,
+    errors: list[str],
+    accept_downloads: bool = False,
+    timeout_ms: int = 10_000,
+) -> Any:
+    """A zh-CN tab kept on the app's origin (nothing else is fetched), collecting
+    script errors into ``errors``."""
+    context = browser.new_context(
+        viewport={"width": width, "height": height},
+        locale="zh-CN",
+        accept_downloads=accept_downloads,
+    )
+    context.set_default_timeout(timeout_ms)
+    page = context.new_page()
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_() if route.request.url.startswith(base_url) else route.abort()
+        ),
+    )
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return page

@@ -24,12 +24,12 @@ from siyu.context import Context, build_context
 from siyu.identity.operators import create_operator
 from siyu.identity.rules import Role
 from siyu.models import metadata
-from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
+from tests.browser import ARTIFACTS, open_page, require_chromium, serve
 from tests.conftest import make_settings
 
 require_chromium()
 pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 SHOTS = ARTIFACTS / "e2e"
 PASSWORD = "funnel-e2e-2026x"
@@ -106,31 +106,6 @@ def shop(tmp_path: Path, analytics_store: AnalyticsStore) -> Iterator[tuple[Cont
     ctx.close()
 
 
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def _page(browser: Browser, base_url: str, errors: list[str]) -> Page:
-    context = browser.new_context(
-        viewport={"width": 1366, "height": 768}, locale="zh-CN", accept_downloads=True
-    )
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.route(
-        "**/*",
-        lambda route: (
-            route.continue_() if route.request.url.startswith(base_url) else route.abort()
-        ),
-    )
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return page
-
-
 def _shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
@@ -141,7 +116,15 @@ def test_an_operator_downloads_the_persons_who_left_the_funnel(
     ctx, base = shop
     dropped = simulate(analytics_store)
     errors: list[str] = []
-    page = _page(browser, base, errors)
+    page = open_page(
+        browser,
+        base,
+        width=1366,
+        height=768,
+        errors=errors,
+        accept_downloads=True,
+        timeout_ms=15_000,
+    )
 
     # given an operator who logs in and opens the funnel page
     page.goto(f"{base}/console/login")

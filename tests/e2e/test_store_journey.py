@@ -22,12 +22,12 @@ from siyu.identity.rules import Role
 from siyu.models import metadata
 from siyu.order.models import Order
 from siyu.order.rules import OrderStatus
-from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
+from tests.browser import ARTIFACTS, open_page, require_chromium, serve
 from tests.conftest import make_settings
 
 require_chromium()
 pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 SHOTS = ARTIFACTS / "e2e"
 PASSWORD = "console-e2e-2026x"
@@ -55,29 +55,6 @@ def shop(tmp_path: Path) -> Iterator[tuple[Context, str]]:
     ctx.close()
 
 
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def _page(browser: Browser, base_url: str, width: int, height: int, errors: list[str]) -> Page:
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.route(
-        "**/*",
-        lambda route: (
-            route.continue_() if route.request.url.startswith(base_url) else route.abort()
-        ),
-    )
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return page
-
-
 def _shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
@@ -87,8 +64,8 @@ def test_a_product_goes_from_console_to_shopper_and_back_through_a_refund(
 ) -> None:
     ctx, base = shop
     errors: list[str] = []
-    operator = _page(browser, base, 1366, 768, errors)
-    shopper = _page(browser, base, 375, 812, errors)
+    operator = open_page(browser, base, width=1366, height=768, errors=errors)
+    shopper = open_page(browser, base, width=375, height=812, errors=errors)
 
     # given an operator who logs in to the console
     operator.goto(f"{base}/console/login")
