@@ -7,9 +7,10 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from siyu.analytics.store import AnalyticsStore
+from tests.analytics.queries.reference import ch_time, insert_links, person_key
 
 SERVER_EVENTS = ("shopper.registered", "order.paid", "refund.succeeded")
 
@@ -47,7 +48,7 @@ def insert_facts(
     ]
     rows = []
     for f in facts:
-        ts = f.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        ts = ch_time(f.at)
         rows.append(
             (
                 uuid.uuid4().hex,
@@ -64,20 +65,11 @@ def insert_facts(
             )
         )
     store.insert("events", columns, rows)
-    if links:
-        store.insert(
-            "person_links",
-            ["anonymous_id", "shopper_id", "linked_at"],
-            [(anon, shopper, "2026-01-01 00:00:00.000") for anon, shopper in links.items()],
-        )
+    insert_links(store, links)
 
 
 def person(f: Fact, links: dict[str, int]) -> str:
-    if f.shopper_id:
-        return str(f.shopper_id)
-    if links.get(f.anonymous_id):
-        return str(links[f.anonymous_id])
-    return "a:" + f.anonymous_id
+    return person_key(f.shopper_id, f.anonymous_id, links)
 
 
 def reference_channels(

@@ -37,6 +37,29 @@ class Event:
     properties: dict[str, str] = field(default_factory=dict)
 
 
+def ch_time(at: datetime) -> str:
+    """A UTC DateTime64(3) literal for inserts."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def insert_links(store: AnalyticsStore, links: dict[str, int] | None) -> None:
+    if links:
+        store.insert(
+            "person_links",
+            ["anonymous_id", "shopper_id", "linked_at"],
+            [(anon, shopper, "2026-01-01 00:00:00.000") for anon, shopper in links.items()],
+        )
+
+
+def person_key(shopper_id: int, anonymous_id: str, links: dict[str, int]) -> str:
+    """The reference's PERSON_ID: the shopper, via the event or a device link, else the device."""
+    if shopper_id:
+        return str(shopper_id)
+    if links.get(anonymous_id):
+        return str(links[anonymous_id])
+    return "a:" + anonymous_id
+
+
 def insert_events(
     store: AnalyticsStore, events: Sequence[Event], links: dict[str, int] | None = None
 ) -> None:
@@ -53,26 +76,17 @@ def insert_events(
     ]
     rows = []
     for e in events:
-        ts = e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        ts = ch_time(e.at)
         props = json.dumps(e.properties)
         rows.append(
             (uuid.uuid4().hex, e.event, e.anonymous_id, e.shopper_id, ts, ts, ts, e.channel, props)
         )
     store.insert("events", columns, rows)
-    if links:
-        store.insert(
-            "person_links",
-            ["anonymous_id", "shopper_id", "linked_at"],
-            [(anon, shopper, "2026-01-01 00:00:00.000") for anon, shopper in links.items()],
-        )
+    insert_links(store, links)
 
 
 def person_of(e: Event, links: dict[str, int]) -> str:
-    if e.shopper_id:
-        return str(e.shopper_id)
-    if links.get(e.anonymous_id):
-        return str(links[e.anonymous_id])
-    return "a:" + e.anonymous_id
+    return person_key(e.shopper_id, e.anonymous_id, links)
 
 
 def matches_properties(e: Event, filters: Sequence[PropertyFilter]) -> bool:
@@ -340,27 +354,18 @@ def insert_tracked_events(
     ]
     rows = []
     for i, e in enumerate(events):
-        ts = e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        ts = ch_time(e.at)
         props = json.dumps(e.properties)
         rows.append(
             (tracked_id(i), e.event, e.anonymous_id, e.shopper_id, ts, ts, ts, e.page)
             + (e.channel, props, e.source)
         )
     store.insert("events", columns, rows)
-    if links:
-        store.insert(
-            "person_links",
-            ["anonymous_id", "shopper_id", "linked_at"],
-            [(anon, shopper, "2026-01-01 00:00:00.000") for anon, shopper in links.items()],
-        )
+    insert_links(store, links)
 
 
 def tracked_person(e: TrackedEvent, links: dict[str, int]) -> str:
-    if e.shopper_id:
-        return str(e.shopper_id)
-    if links.get(e.anonymous_id):
-        return str(links[e.anonymous_id])
-    return "a:" + e.anonymous_id
+    return person_key(e.shopper_id, e.anonymous_id, links)
 
 
 def split_sessions(
