@@ -28,11 +28,13 @@ events, §2.5):
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from siyu.analytics.queries.base import (
+    TIMEZONE,
     InsightQuery,
     QueryRunner,
     SqlParams,
@@ -245,3 +247,64 @@ def session_stats(
         pages_per_session=round(pageviews / sessions, 3) if sessions else None,
         average_dwell_per_page=(round(dwell_ms / dwell_count / 1000, 3) if dwell_count else None),
     )
+
+
+# ------------------------------------------------------------------ per-day helper
+
+DAILY_AGGREGATES = (
+    "    count() AS sessions,\n"
+    "    sum(duration_ms) AS total_duration_ms,\n"
+    "    quantileExactInclusive(0.5)(duration_ms) AS median_duration_ms,\n"
+    "    sum(pageviews) AS total_pageviews,\n"
+    "    countIf(pageviews > 0) AS with_pageviews,\n"
+    "    countIf(pageviews = 1 AND interactions = 0) AS bounces,\n"
+    "    sum(arraySum(dwells)) AS dwell_ms,\n"
+    "    sum(length(dwells)) AS dwell_count\n"
+)
+
+
+class SessionsDay(BaseModel):
+    """The sessions that *started* on one Shanghai calendar day (no breakdown)."""
+
+    day: date
+    stats: SessionStats
+
+
+def build_daily_sql(runner: SessionsRunner) -> tuple[str, dict[str, Any]]:
+    """The same sessions and aggregates as :meth:`SessionsRunner.build_sql`, grouped by
+    the Shanghai day of each session's first event (the breakdown is ignored)."""
+    query = runner.query
+    ctes, values = bind_sessions(query, query.session_idle_seconds, SqlParams(), runner.database)
+    sql = (
+        f"WITH\n{ctes},\nper_session AS (\n{PER_SESSION}\n)\n"
+        f"SELECT toDate(fromUnixTimestamp64Milli(start_ms), '{TIMEZONE}') AS day,\n"
+        f"{DAILY_AGGREGATES}"
+        "FROM per_session\n"
+        "GROUP BY day\n"
+        "ORDER BY day"
+    )
+    return sql, values
+
+
+def run_daily(runner: SessionsRunner, store: AnalyticsStore) -> list[SessionsDay]:
+    """Per-day session stats for the runner's range and filters, days with sessions only."""
+    runner.check_store(store)
+    sql, params = build_daily_sql(runner)
+    return [
+        SessionsDay(
+            day=date.fromisoformat(str(row[0])),
+            stats=session_stats(
+                None,
+                sessions=int(row[1]),
+                total_duration_ms=int(row[2] or 0),
+                median_duration_ms=optional_float(row[3]),
+                pageviews=int(row[4] or 0),
+                with_pageviews=int(row[5] or 0),
+                bounces=int(row[6] or 0),
+                dwell_ms=float(row[7] or 0),
+                dwell_count=int(row[8] or 0),
+            ),
+        )
+        for row in store.query(sql, params).rows
+        if int(row[1]) > 0
+    ]

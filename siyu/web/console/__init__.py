@@ -87,6 +87,7 @@ from siyu.web.console import (
     aftersales,
     analytics,
     analytics_goals,
+    analytics_more,
     auth,
     catalog,
     categories,
@@ -148,6 +149,7 @@ def install_console(app: FastAPI) -> None:
         app.include_router(module.router)
     app.include_router(analytics.router)
     app.include_router(analytics_goals.router)
+    app.include_router(analytics_more.router)
     app.include_router(channels.router)
     _install_error_pages(app)
 
