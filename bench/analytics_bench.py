@@ -8,7 +8,10 @@
    executed with ``store.query``), interleaved, after one untimed warm-up each:
    a 4-step funnel (``$pageview → product_view → add_to_cart → order.paid``) with a
    7-day window over the 60 days, 30-day daily retention (``$pageview`` → ``$pageview``),
-   and RFM over the ~1 M orders. It prints the median seconds and runner/bare (goal
+   and RFM over the ~1 M orders twice: what the console's RFM page needs (the eight
+   segments and the first page of customers, ``RfmQuery.page``; bare: its
+   ``build_page_sql()``), and the export of every customer (``customer_rows``; bare:
+   ``build_sql()``, the full list). It prints the median seconds and runner/bare (goal
    ≤ 1.3).
 3. **Ingestion**: ``POST /api/track`` over HTTP (uvicorn on loopback, batches of 200)
    next to raw ``store.insert`` of the same rows: bench/ingest_bench.py's two paths,
@@ -44,6 +47,7 @@ from siyu.analytics.rfm import RfmQuery  # noqa: E402
 from siyu.analytics.store import AnalyticsStore, ChdbStore  # noqa: E402
 from siyu.clock import SHANGHAI  # noqa: E402
 from siyu.simulate_bulk import bulk_generate  # noqa: E402
+from siyu.web.console.analytics import RFM_TABLE_LIMIT  # noqa: E402
 
 END = datetime(2026, 11, 1, tzinfo=SHANGHAI)
 DAYS = 60
@@ -82,6 +86,7 @@ def cases(store: AnalyticsStore) -> list[tuple[str, Callable[[], Any], Callable[
     db = store.database
     funnel_sql = FunnelRunner(funnel_query(), database=db).build_sql()
     retention_sql = RetentionRunner(retention_query(), database=db).build_sql()
+    rfm_page_sql = rfm_query().build_page_sql(db, limit=RFM_TABLE_LIMIT)
     rfm_sql = rfm_query().build_sql(db)
     return [
         (
@@ -95,8 +100,13 @@ def cases(store: AnalyticsStore) -> list[tuple[str, Callable[[], Any], Callable[
             lambda: store.query(*retention_sql),
         ),
         (
-            "RFM over the order.paid facts",
-            lambda: rfm_query().run(store),
+            "RFM page: segments + 500",
+            lambda: rfm_query().page(store, limit=RFM_TABLE_LIMIT),
+            lambda: store.query(*rfm_page_sql),
+        ),
+        (
+            "RFM export: every customer",
+            lambda: list(rfm_query().customer_rows(store)),
             lambda: store.query(*rfm_sql),
         ),
     ]
@@ -131,9 +141,15 @@ def describe(result: Any) -> str:
         return f"{len(sizes)} cohorts, avg size {statistics.mean(sizes):,.0f}, " + (
             f"day-1 {statistics.mean(day1):.1f}%"
         )
-    if hasattr(result, "customers"):
-        orders = sum(c.frequency for c in result.customers)
-        return f"{len(result.customers):,} customers, {orders:,} orders"
+    if hasattr(result, "segments"):  # RfmPage
+        revenue = sum(s.revenue_fen for s in result.segments)
+        return (
+            f"{result.total:,} customers in 8 segments, revenue {revenue / 100:,.0f} yuan; "
+            f"page of {len(result.customers)}"
+        )
+    if isinstance(result, list):  # RfmQuery.customer_rows
+        orders = sum(row[3] for row in result)
+        return f"{len(result):,} customers, {orders:,} orders"
     return type(result).__name__
 
 

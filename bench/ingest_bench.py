@@ -13,7 +13,12 @@ same rows, on embedded chdb.
 
 It prints events/s for each, the ratios (these machines are noisy: compare ratios
 between runs), how many inserts the endpoint made, and checks the count stored
-equals the count sent through the ``EVENTS`` view (and the raw row count).
+equals the count sent through the ``EVENTS`` view (and the raw row count). It also
+prints the CPU time per event of the server process (all its threads: requests,
+group commit, chdb) and of the client process while it sends: on a shared machine,
+CPU per event moves far less than events/s, and the client's share shows it is not
+the bottleneck. The server runs uvicorn's defaults, so httptools and uvloop when
+installed (``uvicorn[standard]``); the line "server" names what it used.
 
     .venv/bin/python bench/ingest_bench.py [--events 100000] [--concurrency 32] [--gzip]
 """
@@ -23,6 +28,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -110,15 +116,23 @@ def run_client(url: str, batches: int, concurrency: int, use_gzip: bool) -> None
     send(warm, bodies[0])
     warm.close()
     started = time.perf_counter()
+    cpu_started = time.process_time()
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(concurrency)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    client_cpu = time.process_time() - cpu_started
     print(
         json.dumps(
-            {"elapsed": elapsed, "accepted": accepted, "failures": failures, "retries": retries}
+            {
+                "elapsed": elapsed,
+                "accepted": accepted,
+                "failures": failures,
+                "retries": retries,
+                "client_cpu": client_cpu,
+            }
         )
     )
 
@@ -202,6 +216,9 @@ def bench_http(
     thread.start()
     while not server.started:
         time.sleep(0.05)
+    ingest_buffer(ctx.analytics)  # not timed: open chdb (schema) and start the group commit
+    ctx.analytics.query("SELECT 1")
+    cpu_before = os.times()
     try:
         command = [
             sys.executable,
@@ -218,9 +235,14 @@ def bench_http(
         out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=900)
         result = json.loads(out.stdout.strip().splitlines()[-1])
     finally:
+        cpu_after = os.times()
         server.should_exit = True
         thread.join(10)
     sent = batches * BATCH
+    result["server_cpu"] = (cpu_after.user - cpu_before.user) + (
+        cpu_after.system - cpu_before.system
+    )
+    result["server"] = _implementations(server)
     db = ctx.analytics.database
     count = ctx.analytics.query(f"SELECT count() FROM {EVENTS.format(db=db)}").scalar()
     physical = ctx.analytics.query(f"SELECT count() FROM {db}.events").scalar()
@@ -232,6 +254,19 @@ def bench_http(
     assert result["accepted"] == sent, f"accepted {result['accepted']}, sent {sent}"
     assert count == sent, f"http stored {count}, sent {sent}"  # the warm-up batch is a retry
     return sent / float(result["elapsed"]), result
+
+
+def _implementations(server: Any) -> str:
+    """The event loop and HTTP parser uvicorn ran ("auto" picks uvloop and httptools
+    when they are installed)."""
+    from importlib.util import find_spec
+
+    loop = server.config.loop
+    if loop == "auto":
+        loop = "uvloop" if find_spec("uvloop") else "asyncio"
+    http = server.config.http_protocol_class
+    parser = getattr(http, "__module__", str(http)).rsplit(".", 1)[-1].removesuffix("_impl")
+    return f"loop {loop}, http {parser}"
 
 
 def main() -> None:
@@ -268,6 +303,12 @@ def main() -> None:
         f"stored == sent                   : yes ({sent:,} via EVENTS; "
         f"{stats['physical']:,} physical rows)"
     )
+    print(
+        f"CPU per event                    : server {stats['server_cpu'] / sent * 1e6:.1f} µs "
+        f"(all threads), client {stats['client_cpu'] / sent * 1e6:.1f} µs "
+        f"({stats['client_cpu'] / float(stats['elapsed']):.0%} of a core while sending)"
+    )
+    print(f"server                           : uvicorn, {stats['server']}")
 
 
 if __name__ == "__main__":

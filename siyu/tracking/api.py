@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from siyu.context import Context
 from siyu.tracking import service
 from siyu.tracking.buffer import IngestUnavailable
 from siyu.tracking.rules import MAX_BODY_BYTES
-from siyu.tracking.schemas import TrackRejection, TrackResponse, track_body_schema
-from siyu.web.deps import CtxDep, OptionalShopper
+from siyu.tracking.schemas import TrackResponse, track_body_schema
+from siyu.web.deps import get_optional_shopper
 from siyu.web.errors import error_body
 
 router = APIRouter(prefix="/api", tags=["tracking"])
@@ -53,14 +55,11 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _ingest(
-    ctx: Context,
-    state: service.TrackingState,
-    raw: bytes,
-    headers: dict[str, str],
-    client: str,
-    shopper_id: int | None,
-) -> service.PendingTrack:
+def _decode(
+    ctx: Context, state: service.TrackingState, request: Request, raw: bytes
+) -> tuple[service.DecodedBatch, datetime]:
+    """The batch and its receipt time, once the device's rate allows it."""
+    headers = request.headers
     body = service.read_body(
         raw,
         content_type=headers.get("content-type"),
@@ -68,6 +67,7 @@ def _ingest(
     )
     batch = service.decode_batch(body)
     now = ctx.clock.now()
+    client = request.client.host if request.client else "unknown"
     wait = state.limiter.acquire(service.device_keys(batch.events, f"ip:{client}"), now)
     if wait > 0:
         raise HTTPException(
@@ -75,7 +75,7 @@ def _ingest(
             "上报过于频繁，请稍后再试 / Too many batches from this device; retry later",
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
-    return service.submit_batch(ctx.analytics, state, batch, received_at=now, shopper_id=shopper_id)
+    return batch, now
 
 
 def _unavailable(exc: IngestUnavailable) -> JSONResponse:
@@ -86,20 +86,38 @@ def _unavailable(exc: IngestUnavailable) -> JSONResponse:
     )
 
 
+def _answer(result: service.TrackResult) -> Response:
+    """``TrackResponse`` as JSON, written directly (the same bytes FastAPI would write)."""
+    rejected = [{"index": r.index, "code": r.code, "message": r.message} for r in result.rejected]
+    return Response(
+        orjson.dumps({"accepted": result.accepted, "rejected": rejected}),
+        media_type="application/json",
+    )
+
+
+# The bearer token is read from the header by hand (no dependency injection on this
+# hot route); it is documented as the OptionalShopper dependency documented it.
+_AUTHORIZATION_PARAMETER = {
+    "in": "header",
+    "name": "authorization",
+    "required": False,
+    "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "Authorization"},
+}
+
+
 @router.post(
     "/track",
     response_model=TrackResponse,
     responses=_ERRORS,
     openapi_extra={
+        "parameters": [_AUTHORIZATION_PARAMETER],
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": track_body_schema()}},
-        }
+        },
     },
 )
-async def track(
-    request: Request, ctx: CtxDep, shopper: OptionalShopper
-) -> TrackResponse | JSONResponse:
+async def track(request: Request) -> Response:
     """上报埋点事件（每批 ≤ 500 个，可 gzip）；无效事件逐条返回，其余照常入库，重试不重复计数。
 
     Report client events (≤ 500 per batch, gzip welcome). Invalid events are listed one
@@ -109,25 +127,33 @@ async def track(
     A 200 means the accepted events are stored; a 503 means none were acknowledged
     (ingestion busy or a write failed): resend the batch after ``Retry-After``.
     """
+    # Decoding, validating and queueing are CPU work without I/O: they run here, on the
+    # event loop (a worker thread would only add a hand-over: the GIL serialises them
+    # anyway). What writes to the store (linking devices, a store without group commit)
+    # runs in the thread pool.
+    ctx: Context = request.app.state.ctx
+    authorization = request.headers.get("authorization")
+    shopper = get_optional_shopper(ctx, authorization) if authorization else None
+    shopper_id = shopper.id if shopper else None
     raw = await _read_body(request)
+    state = tracking_state(request.app)
+    batch, now = _decode(ctx, state, request, raw)
+    store = ctx.analytics
     try:
-        pending = await run_in_threadpool(
-            _ingest,
-            ctx,
-            tracking_state(request.app),
-            raw,
-            dict(request.headers),
-            request.client.host if request.client else "unknown",
-            shopper.id if shopper else None,
-        )
+        buffer = service.ingest_buffer(store)
+        if buffer is None:
+            pending = await run_in_threadpool(
+                service.submit_batch, store, state, batch, received_at=now, shopper_id=shopper_id
+            )
+        else:
+            queued = service.queue_batch(
+                buffer, state, batch, received_at=now, shopper_id=shopper_id
+            )
+            if queued.links:
+                await run_in_threadpool(service.link_new_devices, store, state, queued.links, now)
+            pending = queued.pending
         if pending.buffer is not None:  # group commit: wait for the combined insert
             await pending.buffer.wait_async(pending.stored)
     except IngestUnavailable as exc:
         return _unavailable(exc)
-    result = pending.result
-    return TrackResponse(
-        accepted=result.accepted,
-        rejected=[
-            TrackRejection(index=r.index, code=r.code, message=r.message) for r in result.rejected
-        ],
-    )
+    return _answer(pending.result)

@@ -34,6 +34,7 @@ from siyu.tracking.rules import (
     MAX_BATCH_EVENTS,
     MAX_BODY_BYTES,
     Bucket,
+    EventFields,
     Rejection,
     TrackedEvent,
     batch_dedup_token,
@@ -42,6 +43,7 @@ from siyu.tracking.rules import (
     parse_time,
     take_token,
     validate_batch,
+    validate_batch_fields,
 )
 
 EVENT_COLUMNS = (
@@ -266,11 +268,25 @@ class TrackingState:
     links: RecentLinks = field(default_factory=RecentLinks)
 
 
+_SECOND_TEXT = tuple(f"{second:02d}." for second in range(60))
+_MILLI_TEXT = tuple(f"{milli:03d}" for milli in range(1000))
+_MINUTES_KEPT = 4096
+_minutes: dict[tuple[int, int, int], str] = {}  # (day ordinal, hour, minute) → "YYYY-MM-DD HH:MM:"
+
+
 def _ch_time_utc(value: datetime) -> str:
-    """:func:`ch_time`, quicker for a UTC time (what validation produces)."""
-    if value.tzinfo is UTC:
-        return value.isoformat(" ", "milliseconds")[:23]  # drop "+00:00"
-    return ch_time(value)
+    """:func:`ch_time`, quicker for a UTC time (what validation produces): the text up to
+    the minute is shared by the events of that minute, so it is written once, and the
+    rest comes from tables (an aware ``isoformat`` costs ≈ 1.5 µs, this ≈ 0.4 µs)."""
+    if value.tzinfo is not UTC:
+        return ch_time(value)
+    key = (value.toordinal(), value.hour, value.minute)
+    prefix = _minutes.get(key)
+    if prefix is None:
+        if len(_minutes) >= _MINUTES_KEPT:
+            _minutes.clear()  # bounded; a race only means writing a prefix twice
+        prefix = _minutes[key] = value.isoformat(" ", "minutes")[:16] + ":"
+    return prefix + _SECOND_TEXT[value.second] + _MILLI_TEXT[value.microsecond // 1000]
 
 
 def event_row(event: TrackedEvent, received_at: str | None = None) -> tuple[Any, ...]:
@@ -305,6 +321,49 @@ def event_rows(events: Sequence[TrackedEvent]) -> list[tuple[Any, ...]]:
             received = (event.received_at, _ch_time_utc(event.received_at))
         rows.append(event_row(event, received[1]))
     return rows
+
+
+def field_rows(events: Sequence[EventFields], received_at: datetime) -> list[tuple[Any, ...]]:
+    """The rows of ``EVENT_COLUMNS`` of events validated by ``validate_batch_fields``:
+    ``event_rows`` of the same events as TrackedEvents, without making them."""
+    received = _ch_time_utc(received_at)
+    time_text = _ch_time_utc
+    return [
+        (
+            event_id,
+            name,
+            anonymous_id,
+            shopper_id,
+            time_text(timestamp),
+            time_text(client_time),
+            received,
+            page,
+            referrer,
+            scene,
+            channel,
+            channel_code,
+            sharer_id,
+            share_depth,
+            properties,
+            "client",
+        )
+        for (
+            event_id,
+            name,
+            anonymous_id,
+            shopper_id,
+            timestamp,
+            client_time,
+            page,
+            referrer,
+            scene,
+            channel,
+            channel_code,
+            sharer_id,
+            share_depth,
+            properties,
+        ) in events
+    ]
 
 
 def store_events(store: AnalyticsStore, events: Sequence[TrackedEvent]) -> int:
@@ -345,6 +404,55 @@ def _done() -> Future[None]:
     return future
 
 
+@dataclass(frozen=True)
+class QueuedTrack:
+    """A batch validated and queued in the group commit (:func:`queue_batch`); the
+    devices in ``links`` are still to be linked to the shopper (:func:`link_new_devices`,
+    which writes, so it may block)."""
+
+    pending: PendingTrack
+    links: list[tuple[str, int]]
+
+
+def queue_batch(
+    buffer: IngestBuffer,
+    state: TrackingState,
+    batch: DecodedBatch,
+    *,
+    received_at: datetime,
+    shopper_id: int | None,
+) -> QueuedTrack:
+    """Validate the batch and queue its valid events in ``buffer``. Only CPU and a
+    short lock: it never waits for the store, so an async handler may call it. Raises
+    :class:`~siyu.tracking.buffer.IngestUnavailable` when the buffer refuses them."""
+    events, rejected = validate_batch_fields(
+        batch.events,
+        sent_at=batch.sent_at,
+        received_at=received_at,
+        authenticated_shopper=shopper_id,
+    )
+    stored = buffer.submit(field_rows(events, received_at)) if events else _done()
+    links: list[tuple[str, int]] = []
+    if shopper_id is not None and events:
+        links = state.links.new_pairs((e[2], shopper_id) for e in events)  # anonymous_id
+    return QueuedTrack(PendingTrack(TrackResult(len(events), rejected), stored, buffer), links)
+
+
+def link_new_devices(
+    store: AnalyticsStore,
+    state: TrackingState,
+    pairs: list[tuple[str, int]],
+    linked_at: datetime,
+) -> None:
+    """:func:`link_devices` for the pairs :meth:`RecentLinks.new_pairs` handed out; on
+    failure they are forgotten, so the next batch tries again."""
+    try:
+        link_devices(store, pairs, linked_at)
+    except Exception:
+        state.links.forget(pairs)
+        raise
+
+
 def submit_batch(
     store: AnalyticsStore,
     state: TrackingState,
@@ -356,26 +464,23 @@ def submit_batch(
     """Validate the batch and queue its valid events (or insert them, without a
     buffer); a logged-in shopper's devices are linked to them. Raises
     :class:`~siyu.tracking.buffer.IngestUnavailable` when the buffer refuses them."""
+    buffer = ingest_buffer(store)
+    if buffer is not None:
+        queued = queue_batch(buffer, state, batch, received_at=received_at, shopper_id=shopper_id)
+        if queued.links:
+            link_new_devices(store, state, queued.links, received_at)
+        return queued.pending
     events, rejected = validate_batch(
         batch.events,
         sent_at=batch.sent_at,
         received_at=received_at,
         authenticated_shopper=shopper_id,
     )
-    buffer = ingest_buffer(store)
-    if buffer is None:
-        store_events(store, events)
-        stored = _done()
-    else:
-        stored = buffer.submit(event_rows(events)) if events else _done()
+    store_events(store, events)
     if shopper_id is not None and events:
         fresh = state.links.new_pairs((e.anonymous_id, shopper_id) for e in events)
-        try:
-            link_devices(store, fresh, received_at)
-        except Exception:
-            state.links.forget(fresh)  # the next batch tries again
-            raise
-    return PendingTrack(TrackResult(len(events), rejected), stored, buffer)
+        link_new_devices(store, state, fresh, received_at)
+    return PendingTrack(TrackResult(len(events), rejected), _done(), None)
 
 
 def track_batch(

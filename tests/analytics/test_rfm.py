@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from siyu.analytics.rfm import SEGMENT_BY_LEVELS, RfmQuery, RfmResult, Segment
+from siyu.analytics.rfm import SEGMENT_BY_LEVELS, RfmCustomer, RfmQuery, RfmResult, Segment
 from siyu.analytics.store import AnalyticsStore
 
 COLUMNS = [
@@ -203,10 +203,94 @@ def test_the_same_events_give_the_same_result_twice(analytics_store: AnalyticsSt
 
 def test_an_empty_store_has_eight_empty_segments(analytics_store: AnalyticsStore) -> None:
     result = OCTOBER.run(analytics_store)
+    page = OCTOBER.page(analytics_store)
     assert result.customers == []
     assert [(s.segment, s.customers, s.revenue_fen) for s in result.segments] == [
         (segment, 0, 0) for segment in SEGMENT_BY_LEVELS.values()
     ]
+    assert page.segments == result.segments
+    assert (page.customers, page.total) == ([], 0)
+    assert list(OCTOBER.customer_rows(analytics_store)) == []
+
+
+def as_rows(
+    customers: Sequence[RfmCustomer],
+) -> list[tuple[int, Segment, int, int, int, int, int, int]]:
+    """Customers as the export's tuples (``RfmQuery.customer_rows``)."""
+    return [
+        (
+            c.shopper_id,
+            c.segment,
+            c.recency_days,
+            c.frequency,
+            c.monetary_fen,
+            c.r_score,
+            c.f_score,
+            c.m_score,
+        )
+        for c in customers
+    ]
+
+
+def assert_pages_and_rows_match_the_full_list(
+    store: AnalyticsStore, query: RfmQuery, offsets: Sequence[int], limits: Sequence[int]
+) -> None:
+    """Every page and every export equals the matching slice of ``run()``'s list."""
+    full = query.run(store)
+    for segment in [None, *SEGMENT_BY_LEVELS.values()]:
+        expected = [c for c in full.customers if segment is None or c.segment == segment]
+        assert list(query.customer_rows(store, segment=segment)) == as_rows(expected)
+        for offset in offsets:
+            for limit in limits:
+                page = query.page(store, segment=segment, offset=offset, limit=limit)
+                assert page.customers == expected[offset : offset + limit]
+                assert page.segments == full.segments
+                assert (page.segment, page.total, page.offset, page.limit) == (
+                    segment,
+                    len(expected),
+                    offset,
+                    limit,
+                )
+
+
+def test_pages_of_customers_are_slices_of_the_full_list_with_its_segments(
+    analytics_store: AnalyticsStore,
+) -> None:
+    # given the hand-checked store
+    insert_facts(analytics_store, HAND_FACTS)
+
+    # when: pages of one to seven customers from every offset, of everyone and of each
+    # segment, and the export of each
+    # then each is the matching slice of the full list, with the same eight segments
+    assert_pages_and_rows_match_the_full_list(
+        analytics_store, OCTOBER, offsets=[0, 1, 5, 7], limits=[1, 2, 7]
+    )
+    page = OCTOBER.page(analytics_store, segment=Segment.important_retain, limit=1)
+    assert [c.shopper_id for c in page.customers] == [2]
+    assert page.total == 2
+    assert [(s.customers, s.revenue_fen) for s in page.segments][3] == (2, 11000)
+
+
+def test_the_page_query_returns_at_most_one_row_per_segment(
+    analytics_store: AnalyticsStore,
+) -> None:
+    # given the hand-checked store (six customers in four segments)
+    insert_facts(analytics_store, HAND_FACTS)
+
+    # when the page's SQL runs on its own
+    sql, params = OCTOBER.build_page_sql(analytics_store.database, offset=0, limit=2)
+    rows = analytics_store.query(sql, params).rows
+
+    # then the summary comes back per segment, each with only its first two customers
+    assert len(rows) == 4
+    assert sum(row[3] for row in rows) == 6
+    assert all(len(row[5]) <= 2 for row in rows)
+
+
+def test_a_page_must_have_a_sensible_offset_and_limit() -> None:
+    for offset, limit in [(-1, 10), (0, 0), (0, 5001)]:
+        with pytest.raises(ValueError, match="offset|limit"):
+            OCTOBER.build_page_sql("shop", offset=offset, limit=limit)
 
 
 def test_the_query_binds_its_dates_and_timezone_as_parameters() -> None:
@@ -282,3 +366,25 @@ def test_the_runner_equals_a_brute_force_reference(
         )
         for segment in SEGMENT_BY_LEVELS.values()
     ]
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    facts=fact_lists(),
+    offset=st.integers(min_value=0, max_value=9),
+    limit=st.integers(min_value=1, max_value=4),
+)
+def test_pages_and_exports_equal_slices_of_the_runner_s_list(
+    analytics_store: AnalyticsStore, facts: list[Fact], offset: int, limit: int
+) -> None:
+    # given random paid and refund facts
+    analytics_store.command(f"TRUNCATE TABLE {analytics_store.database}.events")
+    insert_facts(analytics_store, facts)
+    query = RfmQuery(date_from=date(2026, 10, 3), date_to=date(2026, 10, 30))
+
+    # when pages and exports are read, then they are slices of the full list
+    assert_pages_and_rows_match_the_full_list(
+        analytics_store, query, offsets=[0, offset], limits=[limit]
+    )

@@ -18,6 +18,7 @@ from siyu.app import create_app
 from siyu.clock import SHANGHAI, FrozenClock
 from siyu.context import Context, build_context
 from siyu.identity.rules import Role
+from siyu.web.console import analytics as console_analytics
 from tests.conftest import make_settings
 from tests.console.conftest import csrf_of, new_operator, sign_in
 
@@ -248,6 +249,45 @@ def test_rfm_grid_lists_eight_segments_and_exports_customers(
         "8,general_retain,7,1,500,1,1,1\n"
     )
     assert only.text.splitlines()[1:] == ["8,general_retain,7,1,500,1,1,1"]
+
+
+def test_rfm_customers_come_in_pages_and_the_csv_streams_them_all(
+    aclient: TestClient, actx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given pages of one customer and a CSV written one row at a time
+    monkeypatch.setattr(console_analytics, "RFM_TABLE_LIMIT", 1)
+    monkeypatch.setattr(console_analytics, "RFM_CSV_CHUNK", 1)
+    sign_in(aclient, new_operator(actx, Role.analyst))
+
+    # when the analyst opens the first page, follows its link to the next, and exports
+    first = aclient.get(f"/console/analytics/rfm?{RFM}")
+    second = aclient.get(f"/console/analytics/rfm?{RFM}&offset=1")
+    csv = aclient.get(f"/console/analytics/rfm.csv?{RFM}&offset=1")
+
+    # then each page holds one customer in shopper order, with the segments of everyone
+    assert first.status_code == second.status_code == 200
+    assert first.text.count('data-testid="rfm-customer"') == 1
+    assert 'data-shopper-id="7"' in first.text
+    next_link = f"/console/analytics/rfm?{RFM}&offset=1".replace("&", "&amp;")
+    assert f'href="{next_link}"' in first.text
+    assert 'data-testid="rfm-prev"' not in first.text
+    assert second.text.count('data-testid="rfm-customer"') == 1
+    assert 'data-shopper-id="8"' in second.text
+    assert 'data-testid="rfm-next"' not in second.text
+    assert 'data-testid="rfm-prev"' in second.text
+    for page in (first, second):
+        assert (
+            'data-testid="rfm-segment-important_value" data-customers="1" data-revenue="3000"'
+            in page.text
+        )
+    # and the export is the whole list, whatever page it was asked from
+    assert csv.headers["content-type"] == "text/csv; charset=utf-8"
+    assert csv.headers["content-disposition"].startswith('attachment; filename="rfm.csv"')
+    assert csv.text == (
+        "shopper_id,segment,recency_days,frequency,monetary_fen,r_score,f_score,m_score\n"
+        "7,important_value,2,2,3000,2,2,2\n"
+        "8,general_retain,7,1,500,1,1,1\n"
+    )
 
 
 def test_channels_and_paths_render_and_export(aclient: TestClient, actx: Context) -> None:

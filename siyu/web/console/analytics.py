@@ -13,12 +13,16 @@ Routes (GET, query-string forms so every view is a shareable link):
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from itertools import islice
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from siyu.analytics.queries.base import EventFilter
@@ -37,7 +41,7 @@ from siyu.analytics.queries.funnel import (
 )
 from siyu.analytics.queries.paths import PathsQuery, PathsResult, PathsRunner
 from siyu.analytics.queries.retention import RetentionQuery, RetentionResult, RetentionRunner
-from siyu.analytics.rfm import SEGMENT_BY_LEVELS, RfmQuery, RfmResult, Segment
+from siyu.analytics.rfm import SEGMENT_BY_LEVELS, RfmPage, RfmQuery, RfmRow, Segment
 from siyu.channel.service import spend_totals
 from siyu.web.console.analytics_common import (
     Analyst,
@@ -327,11 +331,24 @@ def retention_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> 
 
 # ---------------------------------------------------------------------------- RFM
 
+RFM_CSV_HEADER = [
+    "shopper_id",
+    "segment",
+    "recency_days",
+    "frequency",
+    "monetary_fen",
+    "r_score",
+    "f_score",
+    "m_score",
+]
+RFM_CSV_CHUNK = 5_000  # rows per piece of the streamed CSV
+
 
 @dataclass(frozen=True)
 class RfmForm:
     query: RfmQuery
     segment: Segment | None
+    offset: int
 
 
 def read_rfm(request: Request, state: FormState, t: Translator, now: Any) -> RfmForm | None:
@@ -347,10 +364,11 @@ def read_rfm(request: Request, state: FormState, t: Translator, now: Any) -> Rfm
             state.errors["as_of"] = t("analytics.error.as_of")
     segments = [s.value for s in Segment]
     segment = read_choice(request, state, t, "segment", ["", *segments], "")
+    offset = read_int(request, state, t, "offset", 0, 0, 100_000_000)
     if state.errors or days is None:
         return None
     query = RfmQuery(date_from=days.first, date_to=days.last, as_of=as_of)
-    return RfmForm(query, Segment(segment) if segment else None)
+    return RfmForm(query, Segment(segment) if segment else None, offset)
 
 
 @router.get("/rfm")
@@ -359,14 +377,17 @@ def rfm_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLR
     store = ctx.analytics
     state = FormState()
     form = read_rfm(request, state, t, now)
-    result: RfmResult | None = None
-    customers: list[Any] = []
+    page: RfmPage | None = None
     if form is not None:
-        result = form.query.run(store)
-        customers = [
-            c for c in result.customers if form.segment is None or c.segment == form.segment
-        ]
-    pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "segment"]
+        # the eight segments and one page of customers: one query, no per-customer list
+        page = form.query.page(
+            store, segment=form.segment, offset=form.offset, limit=RFM_TABLE_LIMIT
+        )
+    pairs = [
+        (k, v) for k, v in request.query_params.multi_items() if k not in ("segment", "offset")
+    ]
+    page_pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "offset"]
+    offset = page.offset if page else 0
     return render(
         request,
         "analytics_rfm.html",
@@ -376,14 +397,36 @@ def rfm_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLR
         tab="rfm",
         state=state,
         segments=list(SEGMENT_BY_LEVELS.values()),
-        result=result,
-        customers=customers[:RFM_TABLE_LIMIT],
-        customer_count=len(customers),
+        result=page,
+        customers=page.customers if page else [],
+        customer_count=page.total if page else 0,
         table_limit=RFM_TABLE_LIMIT,
+        offset=offset,
+        next_offset=offset + RFM_TABLE_LIMIT
+        if page and page.total > offset + RFM_TABLE_LIMIT
+        else None,
         selected_segment=form.segment.value if form and form.segment else "",
         base_qs=query_string(pairs),
-        csv_qs=query_string(request.query_params.multi_items()),
+        page_qs=query_string(page_pairs),
+        csv_qs=query_string(page_pairs),
     )
+
+
+def _rfm_csv_chunks(rows: Iterator[RfmRow]) -> Iterator[str]:
+    """The CSV of the customers, a few thousand rows at a time (as ``csv_text`` writes it)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(RFM_CSV_HEADER)
+    while True:
+        chunk = list(islice(rows, RFM_CSV_CHUNK))
+        writer.writerows(chunk)
+        text = out.getvalue()
+        if text:
+            yield text
+        if len(chunk) < RFM_CSV_CHUNK:
+            return
+        out.seek(0)
+        out.truncate()
 
 
 @router.get("/rfm.csv")
@@ -393,32 +436,17 @@ def rfm_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Respon
     form = read_rfm(request, state, t, now)
     if form is None:
         raise bad_request(first_error(state))
-    result = form.query.run(ctx.analytics)
-    rows = [
-        (
-            c.shopper_id,
-            c.segment.value,
-            c.recency_days,
-            c.frequency,
-            c.monetary_fen,
-            c.r_score,
-            c.f_score,
-            c.m_score,
-        )
-        for c in result.customers
-        if form.segment is None or c.segment == form.segment
-    ]
-    header = [
-        "shopper_id",
-        "segment",
-        "recency_days",
-        "frequency",
-        "monetary_fen",
-        "r_score",
-        "f_score",
-        "m_score",
-    ]
-    return csv_response(csv_text(header, rows), "rfm.csv")
+    # the query runs here (its errors are still an error response); the rows are then
+    # written out in chunks, as plain tuples
+    rows = form.query.customer_rows(ctx.analytics, segment=form.segment)
+    return StreamingResponse(
+        _rfm_csv_chunks(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": "attachment; filename=\"rfm.csv\"; filename*=UTF-8''rfm.csv",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 # ----------------------------------------------------------------------- channels
