@@ -16,9 +16,11 @@ from siyu.catalog import api as catalog_api
 from siyu.channel import api as channel_api
 from siyu.config import Settings
 from siyu.context import Context, build_context
+from siyu.coupon import api as coupon_api
 from siyu.identity import api as identity_api
 from siyu.order import api as order_api
 from siyu.payment import api as payment_api
+from siyu.promotion import api as promotion_api
 from siyu.tracking import api as tracking_api
 from siyu.web.console import install_console
 from siyu.web.errors import install_error_handlers
@@ -78,6 +80,10 @@ def create_app(
         cart_api.router,
         order_api.app_router,
         order_api.admin_router,
+        order_api.checkout_router,
+        coupon_api.app_router,
+        coupon_api.admin_router,
+        promotion_api.router,
         payment_api.app_router,
         payment_api.notify_router,
         aftersale_api.app_router,

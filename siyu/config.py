@@ -74,6 +74,12 @@ class Settings(BaseSettings):
 
     # Order rules.
     payment_timeout_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # Pricing: flat shipping (0 = free shipping store), free above a shelf subtotal,
+    # and points redemption (100 points = ¥1, at most half of the goods by default).
+    shipping_fen: int = Field(default=0, ge=0, le=100_000)
+    free_shipping_threshold_fen: int = Field(default=0, ge=0)
+    points_per_yuan: int = Field(default=100, ge=1, le=100_000)
+    points_max_percent: int = Field(default=50, ge=0, le=100)
     auto_confirm_days: int = Field(default=7, ge=1, le=60)
     aftersale_window_days: int = Field(default=7, ge=0, le=90)
     idempotency_ttl_hours: int = Field(default=48, ge=24)

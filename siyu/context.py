@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from siyu.analytics.store import AnalyticsStore
 from siyu.clock import Clock, SystemClock
 from siyu.config import PaymentProviderName, Settings, WeChatMode
+from siyu.coupon.service import subscribe_gifts
 from siyu.db import Database
 from siyu.identity.crypto import PersonalDataCipher
 from siyu.identity.service import SandboxWeChatIdentity, WeChatIdentityGateway
@@ -134,6 +135,7 @@ def build_context(
         owns_http=owns_http,
     )
     subscribe_facts(ctx.relay, ctx.analytics)
+    subscribe_gifts(ctx.relay)
     ctx.timers.register(
         PAYMENT_TIMEOUT_TIMER,
         lambda s, p, now: expire_unpaid_order(

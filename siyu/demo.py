@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from random import Random
 from typing import Any, TypeVar
@@ -34,7 +35,10 @@ from siyu.catalog import service as catalog
 from siyu.catalog.models import Category, Product, Sku
 from siyu.catalog.rules import ProductStatus
 from siyu.context import Context
+from siyu.coupon import service as coupons
+from siyu.coupon.rules import GiftTrigger, ValidityKind
 from siyu.demo_data import DEMO_PASSWORD, STAFF
+from siyu.errors import DomainError
 from siyu.identity.models import Operator, Shopper
 from siyu.identity.operators import create_operator
 from siyu.identity.rules import parse_entry
@@ -47,6 +51,8 @@ from siyu.order.service import ship_order as ship
 from siyu.payment.refunds import submit_refund
 from siyu.payment.sandbox import SandboxProvider
 from siyu.payment.service import expire_unpaid_order, handle_notification, start_payment
+from siyu.pricing.info import CouponKind, PromotionKind, Scope
+from siyu.promotion import service as promotions
 
 SEED = 2026
 DAY = timedelta(days=1)
@@ -71,6 +77,7 @@ class Seeder:
     now: datetime
     staff: dict[str, int]
     skus: list[tuple[int, str]]  # (sku id, product role) of what shoppers may buy
+    coupon_center: list[int] = field(default_factory=list)  # claimable template ids
 
     def step(self, work: Callable[[Session], S]) -> S:
         with self.ctx.db.transaction() as session:
@@ -96,6 +103,7 @@ def seed_demo(ctx: Context, *, shoppers: int = 60) -> str:
     seeder = Seeder(ctx, sandbox, Random(SEED), now, {}, [])
     seed_staff(seeder, now - timedelta(days=45))
     seed_catalog(seeder, now - timedelta(days=44))
+    seed_marketing(seeder, now - timedelta(days=40))
     people = seed_shoppers(seeder, shoppers)
     seed_orders(seeder, people)
     seed_aftersales(seeder, people)
@@ -173,6 +181,115 @@ def seed_catalog(seeder: Seeder, at: datetime) -> None:
         seeder.skus.extend((sku_id, product.role.value) for sku_id in sku_ids[first:])
 
 
+# ---------------------------------------------------------------- marketing
+
+
+def seed_marketing(seeder: Seeder, at: datetime) -> None:
+    """The playbooks' opening set: 满减 tiers, 2件9折 on snacks, a lipstick + eye
+    shadow bundle, the new-shopper gift pack and a first-order reward, and coupons in
+    the claim center."""
+    actor = seeder.staff["operator"]
+    ends = seeder.now + timedelta(days=30)
+
+    def category(name: str) -> int:
+        return seeder.step(
+            lambda s: s.scalars(select(Category.id).where(Category.name == name)).one()
+        )
+
+    def product(title: str) -> int:
+        return seeder.step(
+            lambda s: s.scalars(select(Product.id).where(Product.title == title)).one()
+        )
+
+    for values in (
+        {
+            "name": "全场满199减30 满299减50",
+            "kind": PromotionKind.full_reduction,
+            "tiers": [
+                {"threshold_fen": 19900, "amount_fen": 3000},
+                {"threshold_fen": 29900, "amount_fen": 5000},
+            ],
+        },
+        {
+            "name": "零食2件9折",
+            "kind": PromotionKind.n_item_discount,
+            "scope_kind": Scope.categories,
+            "category_ids": [category("零食")],
+            "min_items": 2,
+            "percent_off": 10,
+            "priority": 10,
+        },
+        {
+            "name": "口红+眼影盘 组合立减30",
+            "kind": PromotionKind.bundle,
+            "bundle_product_ids": [product("丝绒雾面口红"), product("九色大地色眼影盘")],
+            "amount_off_fen": 3000,
+            "priority": 20,
+        },
+    ):
+        seeder.call(
+            promotions.create_promotion,
+            actor_id=actor,
+            values={"starts_at": at, "ends_at": ends, **values},
+            now=at,
+        )
+    for values in (
+        {
+            "name": "新人礼包 无门槛5元",
+            "kind": CouponKind.cash_off,
+            "amount_fen": 500,
+            "valid_days": 7,
+            "gift_trigger": GiftTrigger.register,
+            "claimable": False,
+        },
+        {
+            "name": "首单回馈 满50减10",
+            "kind": CouponKind.cash_off,
+            "threshold_fen": 5000,
+            "amount_fen": 1000,
+            "valid_days": 14,
+            "gift_trigger": GiftTrigger.first_order,
+            "claimable": False,
+        },
+        {
+            "name": "领券中心 满100减20",
+            "kind": CouponKind.cash_off,
+            "threshold_fen": 10000,
+            "amount_fen": 2000,
+            "valid_days": 7,
+            "total_quantity": 500,
+        },
+        {
+            "name": "美妆9折券 最高减30",
+            "kind": CouponKind.percent_off,
+            "percent_off": 10,
+            "cap_fen": 3000,
+            "valid_days": 10,
+            "scope_kind": Scope.categories,
+            "category_ids": [category(c) for c in ("口红", "眼影", "面膜", "精华")],
+            "total_quantity": 300,
+        },
+    ):
+        seeder.call(
+            coupons.create_template,
+            actor_id=actor,
+            values={"validity_kind": ValidityKind.relative, **values},
+            now=at,
+        )
+    seeder.coupon_center = [
+        t.id for t, _ in seeder.step(lambda s: coupons.claim_center(s, None, at))
+    ]
+
+
+def claim_some(seeder: Seeder, shopper: DemoShopper, at: datetime) -> None:
+    """Now and then a shopper visits the claim center before buying."""
+    for template_id in seeder.coupon_center:
+        if seeder.rng.random() < 0.35:
+            # Already holding one, or the batch ran out: as in the real store.
+            with suppress(DomainError):
+                seeder.call(coupons.claim, shopper_id=shopper.id, template_id=template_id, now=at)
+
+
 # ---------------------------------------------------------------- shoppers
 
 
@@ -240,6 +357,7 @@ def buy(
             anonymous_id=None,
             now=placed - rng.randint(3, 30) * MINUTE,
         )
+    claim_some(seeder, shopper, placed - 5 * MINUTE)
     items, source = _pick_items(seeder), "buy_now"
     if rng.random() < 0.3:
         for sku_id, quantity in items:

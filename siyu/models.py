@@ -5,10 +5,12 @@ from siyu.aftersale import models as aftersale_models
 from siyu.cart import models as cart_models
 from siyu.catalog import models as catalog_models
 from siyu.channel import models as channel_models
+from siyu.coupon import models as coupon_models
 from siyu.db import Base
 from siyu.identity import models as identity_models
 from siyu.order import models as order_models
 from siyu.payment import models as payment_models
+from siyu.promotion import models as promotion_models
 
 __all__ = [
     "Base",
@@ -16,11 +18,13 @@ __all__ = [
     "cart_models",
     "catalog_models",
     "channel_models",
+    "coupon_models",
     "identity_models",
     "idempotency",
     "order_models",
     "outbox",
     "payment_models",
+    "promotion_models",
     "timers",
 ]
 

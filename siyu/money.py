@@ -21,9 +21,15 @@ def allocate_proportionally(total: int, weights: list[int]) -> list[int]:
             return [0] * len(weights)
         raise ValueError("cannot allocate a positive total over zero weights")
     floors = [total * w // weight_sum for w in weights]
-    remainders = [total * w % weight_sum for w in weights]
-    short = total - sum(floors)
-    order = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
-    for i in order[:short]:
-        floors[i] += 1
+    short = total - sum(floors)  # 0 <= short < len(weights)
+    if short:
+        # The ``short`` largest remainders get one fen more; ties to the earlier line
+        # (a reverse sort is stable, so equal remainders keep their order).
+        remainders = [total * w % weight_sum for w in weights]
+        if short == 1:
+            floors[remainders.index(max(remainders))] += 1
+        else:
+            order = sorted(range(len(weights)), key=remainders.__getitem__, reverse=True)
+            for i in order[:short]:
+                floors[i] += 1
     return floors

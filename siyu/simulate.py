@@ -14,7 +14,10 @@ mini-program would send and call:
    ``$identify``; later events carry the bearer token, which links the device;
 3. the cart, an order (``Idempotency-Key``), the payment started and completed at the
    sandbox cashier; some orders are cancelled or left to time out;
-4. shares (``$share``) that bring later arrivals by scene 1007/1008, a deeper hop each
+4. the coupon center now and then before checkout, the new-shopper gift pop-up, the
+   checkout quote whose total the order must match (``expected_total_fen``), and a
+   few refunds of received orders approved by the staff;
+5. shares (``$share``) that bring later arrivals by scene 1007/1008, a deeper hop each
    time, and return visits — payers come back and buy again more often.
 
 Every step can drop off, with rates that give a realistic funnel. The staff ship paid
@@ -78,6 +81,7 @@ PRODUCT = "pages/product/detail"
 CART = "pages/cart/index"
 CHECKOUT = "pages/order/confirm"
 ORDER = "pages/order/detail"
+COUPONS = "pages/coupon/center"
 FUNNEL_STEPS = ("$pageview", "product_view", "add_to_cart", "order.paid")
 
 
@@ -134,7 +138,11 @@ class SimulationReport:
             f"  订单 / orders: placed {c['orders_placed']}, paid {c['orders_paid']} "
             f"(repurchases {c['repurchases']}), cancelled {c['orders_cancelled']}, "
             f"left unpaid {c['orders_unpaid']}",
-            f"  发货 / shipped {c['shipped']}, 确认收货 / confirmed {c['confirmed']}",
+            f"  发货 / shipped {c['shipped']}, 确认收货 / confirmed {c['confirmed']}, "
+            f"退款 / refunds {c['refunds']}",
+            f"  优惠 / gift packs {c['gift_packs']}, coupons claimed {c['coupons_claimed']}, "
+            f"orders with a coupon {c['orders_with_coupon']}, "
+            f"discounts ¥{c['discount_fen'] / 100:,.2f}",
             f"  分享 / shares: {c['shares']}, arrivals by share: {c['share_arrivals']}",
             f"  埋点 / events sent {c['events_sent']}, accepted {c['events_accepted']}"
             + (f", API errors {c['api_errors']}" if c["api_errors"] else ""),
@@ -347,6 +355,11 @@ class Simulation:
         person.token = str(result["token"])
         self.counts["logins"] += 1
         self.counts["registrations"] += bool(result["is_new"])
+        if result["is_new"]:  # the gift pop-up, shown once
+            gift = self.call("GET", "/api/app/coupons/gift", person=person)
+            if gift and gift["show"]:
+                self.counts["gift_packs"] += 1
+                self.call("POST", "/api/app/coupons/gift/seen", person=person)
         return True
 
     def visit(self, person: Person, start: datetime) -> None:
@@ -471,6 +484,19 @@ class Simulation:
             )
         )  # fmt: skip
         self.at(t)
+        if rng.random() < 0.3:  # a detour to the claim center first
+            queue.append(self.event(person, "$pageview", t, page=COUPONS))
+            for coupon in self.call("GET", "/api/app/coupons/center", person=person) or []:
+                if coupon["can_claim"] and rng.random() < 0.6:
+                    path = f"/api/app/coupons/center/{coupon['template_id']}/claim"
+                    if self.call("POST", path, person=person) is not None:
+                        counts["coupons_claimed"] += 1
+        quote = self.call(
+            "GET", "/api/app/checkout/quote", person=person,
+            params={"cart_item_ids": cart_item_ids},
+        )  # fmt: skip
+        if quote is None:
+            return
         self.keys += 1
         placed = self.call(
             "POST", "/api/app/orders", person=person,
@@ -478,6 +504,8 @@ class Simulation:
                 "cart_item_ids": cart_item_ids,
                 "address": person.address,
                 "note": rng.choice(data.ORDER_NOTES),
+                "coupon_ids": quote["quote"]["applied_coupon_ids"],
+                "expected_total_fen": quote["total_fen"],
             },
             headers={"Idempotency-Key": f"sim-{self.seed}-{person.index}-{self.keys}"},
         )  # fmt: skip
@@ -485,6 +513,8 @@ class Simulation:
             return
         order_id = int(placed["id"])
         counts["orders_placed"] += 1
+        counts["orders_with_coupon"] += bool(quote["quote"]["applied_coupon_ids"])
+        counts["discount_fen"] += int(placed["discount_fen"])
         roll = rng.random()
         if roll < 0.10:  # walked away from the cashier: the payment timeout closes it
             counts["orders_unpaid"] += 1
@@ -565,9 +595,27 @@ class Simulation:
                 path = f"/api/app/orders/{order_id}/confirm"
                 if self.call("POST", path, person=person) is not None:
                     self.counts["confirmed"] += 1
+                    if token and rng.random() < 0.05:  # not as hoped: a refund
+                        at += timedelta(minutes=rng.uniform(5, 60))
+                        self.refund(order_id, person, token, at)
             elif at - shipped_at < 5 * DAY:
                 waiting.append((order_id, person, shipped_at))
         self.shipped = waiting  # the auto-confirm timer takes the rest
+
+    def refund(self, order_id: int, person: Person, token: str, at: datetime) -> None:
+        """The shopper asks for a refund of the whole order; the staff approve it."""
+        self.at(at)
+        body = {"order_id": order_id, "kind": "refund_only", "reason": "不想要了"}
+        request = self.call("POST", "/api/app/aftersales", person=person, json_body=body)
+        if request is None:
+            return
+        self.at(at + timedelta(hours=self.rng.uniform(0.5, 3)))
+        approved = self.call(
+            "POST", f"/api/admin/aftersales/{request['id']}/approve",
+            headers={"Authorization": f"Bearer {token}"},
+        )  # fmt: skip
+        if approved is not None:
+            self.counts["refunds"] += 1
 
     def drain(self) -> None:
         while self.worker.tick() != (0, 0):

@@ -9,6 +9,7 @@ import threading
 from datetime import timedelta
 
 from siyu.context import Context
+from siyu.coupon.service import expire_due
 from siyu.idempotency import purge_expired_keys
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ class Worker:
         published = self.ctx.relay.relay_batch(self.ctx.clock.now())
         self._ticks += 1
         if self._ticks % 600 == 1:
+            with self.ctx.db.transaction() as session:
+                expire_due(session, now=now)
             with self.ctx.db.transaction() as session:
                 purge_expired_keys(
                     session,

@@ -557,3 +557,33 @@ def adjust_stock(
         now=now,
     )
     return sku
+
+
+def check_catalog_refs(
+    session: Session, *, product_fields: dict[str, list[int]], category_ids: list[int]
+) -> None:
+    """Refuse references to products or categories that do not exist (offers, coupon
+    scopes): ``product_fields`` maps a request field name to the product ids it holds."""
+    wanted = {i for ids in product_fields.values() for i in ids}
+    known = (
+        set(session.scalars(select(Product.id).where(Product.id.in_(wanted)))) if wanted else set()
+    )
+    for name, ids in product_fields.items():
+        unknown = sorted(set(ids) - known)
+        if unknown:
+            raise InvalidInput(
+                "unknown_product",
+                f"商品不存在：{unknown} / Unknown products: {unknown}",
+                {name: "unknown"},
+            )
+    if category_ids:
+        known_categories = set(
+            session.scalars(select(Category.id).where(Category.id.in_(category_ids)))
+        )
+        unknown = sorted(set(category_ids) - known_categories)
+        if unknown:
+            raise InvalidInput(
+                "unknown_category",
+                f"分类不存在：{unknown} / Unknown categories: {unknown}",
+                {"category_ids": "unknown"},
+            )

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import parse_qsl, unquote
 
+from siyu.fields import MAX_ID
+
 ANONYMOUS_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
-MAX_ID = 2**63 - 1  # ids are 64-bit signed integers in every database
+
 CHANNEL_CODE_RE = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
 QR_SCENE_RE = re.compile(r"^[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}$")
 
@@ -84,6 +86,8 @@ class Permission(StrEnum):
     aftersale_decide = "aftersale.decide"
     shopper_read = "shopper.read"
     analytics_read = "analytics.read"
+    marketing_read = "marketing.read"
+    marketing_write = "marketing.write"
     operator_manage = "operator.manage"
     audit_read = "audit.read"
 
@@ -98,6 +102,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.aftersale_read,
             Permission.shopper_read,
             Permission.analytics_read,
+            Permission.marketing_read,
         }
     ),
     Role.support: frozenset(

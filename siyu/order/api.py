@@ -11,16 +11,35 @@ from pydantic import AwareDatetime
 from sqlalchemy.exc import IntegrityError
 
 from siyu import idempotency
-from siyu.cart.service import checkout_items
-from siyu.errors import Conflict
+from siyu.cart.service import checkout_items, view_cart
+from siyu.errors import Conflict, InvalidInput
 from siyu.identity.rules import Permission
 from siyu.order import service
 from siyu.order.rules import OrderStatus
-from siyu.order.schemas import AdminOrderOut, OrderEventOut, OrderOut, PlaceOrder, ShipOrder
-from siyu.web.deps import CtxDep, CurrentShopper, NowDep, OperatorPrincipal, SessionDep, require
+from siyu.order.schemas import (
+    AdminOrderOut,
+    CheckoutQuoteOut,
+    OrderEventOut,
+    OrderOut,
+    PlaceOrder,
+    QuoteCoupon,
+    ShipOrder,
+)
+from siyu.pricing.fetch import pricing_settings
+from siyu.pricing.serialize import quote_to_dict
+from siyu.web.deps import (
+    CtxDep,
+    CurrentShopper,
+    NowDep,
+    OperatorPrincipal,
+    ReadSessionDep,
+    SessionDep,
+    require,
+)
 
 app_router = APIRouter(prefix="/api/app/orders", tags=["orders"])
 admin_router = APIRouter(prefix="/api/admin/orders", tags=["orders admin"])
+checkout_router = APIRouter(prefix="/api/app/checkout", tags=["checkout"])
 
 PLACE_SCOPE = "order.place"
 
@@ -70,6 +89,10 @@ def place_order(
                 source=source,
                 payment_timeout=timedelta(minutes=ctx.settings.payment_timeout_minutes),
                 now=now,
+                pricing=pricing_settings(ctx.settings),
+                coupon_ids=body.coupon_ids,
+                use_points=body.use_points,
+                expected_total_fen=body.expected_total_fen,
             )
             result = OrderOut.model_validate(order).model_dump(mode="json")
             idempotency.store_response(record, 201, result)
@@ -220,3 +243,77 @@ def cancel_order(
         return AdminOrderOut.model_validate(
             service.cancel_by_operator(session, actor_id=actor.id, order_id=order_id, now=now)
         )
+
+
+@checkout_router.get("/quote", response_model=CheckoutQuoteOut)
+def checkout_quote(
+    ctx: CtxDep,
+    session: ReadSessionDep,
+    now: NowDep,
+    shopper: CurrentShopper,
+    cart_item_ids: Annotated[list[int] | None, Query(max_length=100)] = None,
+    sku_id: Annotated[int | None, Query(ge=1)] = None,
+    quantity: Annotated[int, Query(ge=1, le=99)] = 1,
+    coupon_ids: Annotated[list[int] | None, Query(max_length=5)] = None,
+    no_coupon: bool = False,
+    use_points: bool = False,
+) -> CheckoutQuoteOut:
+    """结算报价：购物车（cart_item_ids，省略则为购物车中全部可购买商品）或立即购买
+    （sku_id + quantity）。默认自动选择最优优惠券；coupon_ids 指定券，no_coupon=true 不用券。
+    返回每行优惠分摊、优惠明细、提示（如「再买 ¥12 可减 ¥30」）与可用/不可用券及原因。
+    下单时把 total_fen 作为 expected_total_fen 传入：价格变化会被拒绝而不是多扣。"""
+    if sku_id is not None and cart_item_ids:
+        raise InvalidInput(
+            "ambiguous_items",
+            "请只指定购物车商品或立即购买商品之一 / Give cart_item_ids or sku_id, not both",
+            {"sku_id": "conflict"},
+        )
+    with session.begin():
+        if sku_id is not None:
+            items = [(sku_id, quantity)]
+        elif cart_item_ids:
+            items = checkout_items(session, shopper.id, cart_item_ids)
+        else:
+            items = [
+                (line.sku_id, line.quantity)
+                for line in view_cart(session, shopper.id).lines
+                if line.available
+            ]
+        quote, owned = service.checkout_quote(
+            session,
+            shopper_id=shopper.id,
+            items=items,
+            pricing=pricing_settings(ctx.settings),
+            coupon_ids=[] if no_coupon else coupon_ids,
+            use_points=use_points,
+            now=now,
+        )
+    applied = set(quote.applied_coupon_ids)
+    coupons = []
+    for status in quote.coupon_statuses:
+        coupon = owned.get(status.coupon_id)
+        if coupon is None:
+            continue
+        coupons.append(
+            QuoteCoupon(
+                coupon_id=coupon.coupon_id,
+                template_id=coupon.template_id,
+                name=coupon.name,
+                kind=coupon.kind.value,
+                valid_until=coupon.valid_until,
+                usable=status.usable,
+                applied=coupon.coupon_id in applied,
+                saving_fen=status.saving_fen,
+                reason_zh=status.reason_zh,
+                reason_en=status.reason_en,
+                missing_fen=status.missing_fen,
+            )
+        )
+    coupons.sort(key=lambda c: (not c.applied, not c.usable, -c.saving_fen, c.coupon_id))
+    return CheckoutQuoteOut(
+        quote=quote_to_dict(quote),
+        coupons=coupons,
+        total_fen=quote.total_fen,
+        discount_fen=quote.discount_fen,
+        shipping_fen=quote.shipping_fen,
+    )

@@ -49,6 +49,9 @@ class Order(Base):
     # At most one after-sales request open per order; set and cleared conditionally.
     open_aftersale_id: Mapped[int | None]
 
+    # The quote the shopper was charged (siyu.pricing): discounts, allocations, hints.
+    pricing: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.id", lazy="selectin"
     )
@@ -77,3 +80,19 @@ class OrderLine(Base):
     refunded_quantity: Mapped[int] = mapped_column(default=0)
 
     order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class OrderDiscount(Base):
+    """One saving an order received, by source: redemption stats read these rows."""
+
+    __tablename__ = "order_discounts"
+    __table_args__ = (Index("ix_order_discounts_source", "source", "source_id"),)
+
+    id: Mapped[IdPk]
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # DiscountSource
+    source_id: Mapped[int]  # promotion id or shopper coupon id (0: points, shipping)
+    template_id: Mapped[int | None]  # coupons: their template
+    kind: Mapped[str] = mapped_column(String(24))
+    name: Mapped[str] = mapped_column(String(64))
+    amount_fen: Mapped[int]

@@ -61,25 +61,9 @@ class LineInput:
     quantity: int
 
 
-@dataclass(frozen=True)
-class OrderAmounts:
-    subtotal_fen: int
-    discount_fen: int
-    shipping_fen: int
-    total_fen: int
-
-
 def merge_quantities(items: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Same SKU twice in one request becomes one line; order of first appearance kept."""
     merged: dict[int, int] = {}
     for sku_id, quantity in items:
         merged[sku_id] = merged.get(sku_id, 0) + quantity
     return list(merged.items())
-
-
-def compute_amounts(lines: list[LineInput], *, shipping_fen: int = 0) -> OrderAmounts:
-    subtotal = sum(line.unit_price_fen * line.quantity for line in lines)
-    total = max(0, subtotal + shipping_fen)
-    return OrderAmounts(
-        subtotal_fen=subtotal, discount_fen=0, shipping_fen=shipping_fen, total_fen=total
-    )

@@ -29,6 +29,17 @@ class PlaceOrder(BaseModel):
     cart_item_ids: list[int] | None = Field(default=None, min_length=1, max_length=100)
     address: AddressIn
     note: str = Field(default="", max_length=200)
+    coupon_ids: list[int] | None = Field(
+        default=None,
+        max_length=5,
+        description="要用的优惠券（我的优惠券 id）；省略则自动选最优，[] 表示不用券",
+    )
+    use_points: bool = False
+    expected_total_fen: int | None = Field(
+        default=None,
+        ge=0,
+        description="结算页显示的应付金额；与重新计算的结果不一致时拒绝下单（409 quote_changed）",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> PlaceOrder:
@@ -79,6 +90,7 @@ class OrderOut(BaseModel):
     tracking_no: str | None
     open_aftersale_id: int | None
     lines: list[OrderLineOut]
+    pricing: dict[str, Any]
 
 
 class AdminOrderOut(OrderOut):
@@ -100,3 +112,29 @@ class OrderEventOut(BaseModel):
     event_type: str
     occurred_at: datetime
     payload: dict[str, Any]
+
+
+class QuoteCoupon(BaseModel):
+    """One of the shopper's coupons as the checkout sees it."""
+
+    coupon_id: int
+    template_id: int
+    name: str
+    kind: str
+    valid_until: datetime | None
+    usable: bool
+    applied: bool
+    saving_fen: int
+    reason_zh: str
+    reason_en: str
+    missing_fen: int
+
+
+class CheckoutQuoteOut(BaseModel):
+    """The quote (siyu.pricing.info.Quote as JSON) and the coupon picker."""
+
+    quote: dict[str, Any]
+    coupons: list[QuoteCoupon]
+    total_fen: int
+    discount_fen: int
+    shipping_fen: int

@@ -14,21 +14,26 @@ from sqlalchemy.orm import Session
 from siyu.cart.service import remove_skus_from_cart
 from siyu.catalog.models import Product, Sku
 from siyu.catalog.rules import ProductStatus
+from siyu.coupon.service import lock_for_order, release_for_order
 from siyu.db import rowcount
 from siyu.errors import Conflict, InvalidInput, NotFound
 from siyu.identity.audit import record_audit
-from siyu.order.models import Order, OrderLine
+from siyu.money import format_yuan
+from siyu.order.models import Order, OrderDiscount, OrderLine
 from siyu.order.rules import (
     MAX_ORDER_LINES,
     LineInput,
     OrderAction,
     OrderStatus,
-    compute_amounts,
     merge_quantities,
     next_status,
     source_status,
 )
 from siyu.outbox import OutboxEvent, append_event
+from siyu.pricing.fetch import cart_lines, load_offers, pricing_input
+from siyu.pricing.info import Coupon, DiscountSource, PricingSettings, Quote
+from siyu.pricing.quote import quote as price
+from siyu.pricing.serialize import quote_to_dict
 from siyu.timers import cancel_timer, schedule_timer
 
 PAYMENT_TIMEOUT_TIMER = "order.payment_timeout"
@@ -96,7 +101,15 @@ def place_order(
     source: str,
     payment_timeout: timedelta,
     now: datetime,
+    pricing: PricingSettings | None = None,
+    coupon_ids: list[int] | None = None,
+    use_points: bool = False,
+    expected_total_fen: int | None = None,
 ) -> Order:
+    """Place an order charged exactly what the pricing engine quotes for these items,
+    this shopper and ``now``. ``expected_total_fen`` is what the shopper was shown: if
+    the quote changed since (a promotion ended, a coupon expired) nothing is written
+    and the shopper gets ``quote_changed`` with the new total."""
     if not items:
         raise InvalidInput(
             "empty_order", "请选择要购买的商品 / Choose something to buy", {"items": "required"}
@@ -140,6 +153,18 @@ def place_order(
                 {"items": f"sku {sku_id} unavailable"},
             )
         inputs.append(LineInput(sku_id=sku_id, unit_price_fen=sku.price_fen, quantity=quantity))
+    offers = load_offers(session, shopper_id, now)
+    quote = price(
+        pricing_input(
+            cart_lines(session, [(line.sku_id, line.quantity) for line in inputs]),
+            offers,
+            settings=pricing or PricingSettings(shipping_fen=0, free_shipping_threshold_fen=0),
+            now=now,
+            coupon_ids=coupon_ids,
+            use_points=use_points,
+        )
+    )
+    _check_quote(quote, coupon_ids=coupon_ids, expected_total_fen=expected_total_fen)
     # Reserve in id order so concurrent multi-line orders lock rows in the same order.
     for line in sorted(inputs, key=lambda x: x.sku_id):
         reserved = session.execute(
@@ -155,21 +180,22 @@ def place_order(
                 f"「{title}」库存不足 / Not enough stock for {title}",
                 {"items": f"sku {line.sku_id} insufficient stock"},
             )
-    amounts = compute_amounts(inputs)
     order = Order(
         order_no=new_order_no(now),
         shopper_id=shopper_id,
         status=OrderStatus.pending_payment,
         source=source,
-        subtotal_fen=amounts.subtotal_fen,
-        discount_fen=amounts.discount_fen,
-        shipping_fen=amounts.shipping_fen,
-        total_fen=amounts.total_fen,
+        subtotal_fen=quote.subtotal_fen,
+        discount_fen=quote.discount_fen,
+        shipping_fen=quote.shipping_fen,
+        total_fen=quote.total_fen,
         address=address.__dict__,
         note=note,
         placed_at=now,
         pay_deadline=now + payment_timeout,
+        pricing=quote_to_dict(quote),
     )
+    priced = {q.line_id: q for q in quote.lines}
     for line in inputs:
         sku = skus[line.sku_id]
         product = products[sku.product_id]
@@ -182,11 +208,21 @@ def place_order(
                 image_url=sku.image_url or (product.image_urls or [""])[0],
                 unit_price_fen=line.unit_price_fen,
                 quantity=line.quantity,
-                payable_fen=line.unit_price_fen * line.quantity,
+                discount_fen=priced[line.sku_id].discount_fen,
+                payable_fen=priced[line.sku_id].payable_fen,
             )
         )
     session.add(order)
     session.flush()
+    _record_discounts(session, order, quote, {c.coupon_id: c.template_id for c in offers.coupons})
+    if quote.applied_coupon_ids:
+        lock_for_order(
+            session,
+            shopper_id=shopper_id,
+            coupon_ids=quote.applied_coupon_ids,
+            order_id=order.id,
+            now=now,
+        )
     if source == "cart":
         remove_skus_from_cart(session, shopper_id, [line.sku_id for line in inputs])
     schedule_timer(
@@ -208,6 +244,9 @@ def place_order(
             "order_no": order.order_no,
             "shopper_id": shopper_id,
             "total_fen": order.total_fen,
+            "discount_fen": order.discount_fen,
+            "coupon_ids": list(quote.applied_coupon_ids),
+            "promotion_ids": list(quote.applied_promotion_ids),
             "lines": [
                 {"sku_id": li.sku_id, "quantity": li.quantity, "unit_price_fen": li.unit_price_fen}
                 for li in inputs
@@ -215,6 +254,94 @@ def place_order(
         },
     )
     return order
+
+
+def checkout_quote(
+    session: Session,
+    *,
+    shopper_id: int,
+    items: list[tuple[int, int]],
+    pricing: PricingSettings,
+    coupon_ids: list[int] | None,
+    use_points: bool,
+    now: datetime,
+) -> tuple[Quote, dict[int, Coupon]]:
+    """What placing these items now would charge: the same engine, inputs and choice
+    as :func:`place_order`, so the quote shown is the amount charged. Lines that
+    cannot be bought (off sale, unknown) are left out. Returns the quote and the
+    shopper's usable coupons by id (for the coupon picker)."""
+    merged = [(sku, min(max(qty, 1), 99)) for sku, qty in merge_quantities(items)]
+    sellable = set(
+        session.scalars(
+            select(Sku.id)
+            .join(Product, Product.id == Sku.product_id)
+            .where(
+                Sku.id.in_([sku for sku, _ in merged]),
+                Sku.is_active.is_(True),
+                Product.status == ProductStatus.on_sale,
+            )
+        )
+    )
+    offers = load_offers(session, shopper_id, now)
+    quote = price(
+        pricing_input(
+            cart_lines(session, [(sku, qty) for sku, qty in merged if sku in sellable]),
+            offers,
+            settings=pricing,
+            now=now,
+            coupon_ids=coupon_ids,
+            use_points=use_points,
+        )
+    )
+    return quote, {c.coupon_id: c for c in offers.coupons}
+
+
+def _check_quote(
+    quote: Quote, *, coupon_ids: list[int] | None, expected_total_fen: int | None
+) -> None:
+    if coupon_ids:
+        unusable = [s for s in quote.coupon_statuses if s.coupon_id in coupon_ids and not s.usable]
+        missing = set(coupon_ids) - {s.coupon_id for s in quote.coupon_statuses}
+        if missing or unusable:
+            reason = unusable[0].reason_zh if unusable else "优惠券不可用"
+            reason_en = unusable[0].reason_en if unusable else "coupon not available"
+            raise Conflict(
+                "coupon_unavailable",
+                f"优惠券不可用：{reason} / The coupon cannot be used: {reason_en}",
+                {
+                    "coupon_ids": ",".join(
+                        str(c) for c in sorted(missing) or [unusable[0].coupon_id]
+                    )
+                },
+            )
+    if expected_total_fen is not None and expected_total_fen != quote.total_fen:
+        raise Conflict(
+            "quote_changed",
+            f"价格已变化，应付 {format_yuan(quote.total_fen)}，请确认后再下单 / The price "
+            f"changed: you now pay {format_yuan(quote.total_fen)}; please review",
+            {"expected_total_fen": str(quote.total_fen)},
+        )
+
+
+def _record_discounts(
+    session: Session, order: Order, quote: Quote, templates: dict[int, int]
+) -> None:
+    for d in quote.discounts:
+        if d.amount_fen <= 0:
+            continue
+        session.add(
+            OrderDiscount(
+                order_id=order.id,
+                source=d.source.value,
+                source_id=d.source_id,
+                template_id=templates.get(d.source_id)
+                if d.source is DiscountSource.coupon
+                else None,
+                kind=d.kind,
+                name=d.name[:64],
+                amount_fen=d.amount_fen,
+            )
+        )
 
 
 def cancel_order(session: Session, order: Order, *, reason: str, now: datetime) -> bool:
@@ -233,6 +360,7 @@ def cancel_order(session: Session, order: Order, *, reason: str, now: datetime) 
             .execution_options(synchronize_session=False)
         )
     cancel_timer(session, PAYMENT_TIMEOUT_TIMER, order.id)
+    release_for_order(session, order_id=order.id, now=now)
     append_event(
         session,
         "order.cancelled",

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from siyu.aftersale.models import AfterSale
 from siyu.aftersale.rules import AfterSaleStatus
 from siyu.catalog.models import Sku
+from siyu.coupon.service import restore_for_order
 from siyu.db import rowcount
 from siyu.order.models import Order, OrderLine
 from siyu.outbox import append_event
@@ -231,6 +232,9 @@ def _apply_refund_effects(session: Session, refund: Refund, now: datetime) -> No
         session.refresh(order)
         for line in order.lines:
             session.refresh(line)
+        if all(line.refunded_quantity >= line.quantity for line in order.lines):
+            # Everything came back: coupons still valid go back to the shopper.
+            restore_for_order(session, order_id=order.id, now=now)
     _set_aftersale_status(session, refund, AfterSaleStatus.refunded, now)
     append_event(
         session,

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from siyu.catalog.models import Product
+from siyu.coupon.service import coupon_savings, use_for_order
 from siyu.errors import Conflict, Unauthorized, UpstreamUnavailable
 from siyu.identity.models import Shopper
 from siyu.order.models import Order
@@ -183,6 +184,7 @@ def apply_payment(
     )
     if paid:
         cancel_timer(session, PAYMENT_TIMEOUT_TIMER, order.id)
+        use_for_order(session, order_id=order.id, discounts=coupon_savings(order.pricing), now=now)
         for line in sorted(order.lines, key=lambda li: li.product_id):
             session.execute(
                 update(Product)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from siyu.catalog.models import Product, Sku
 from siyu.config import Settings
 from siyu.context import Context
+from siyu.coupon.schemas import NULLABLE as NULLABLE_TEMPLATE_FIELDS
 from siyu.identity.models import AuditLog
 from siyu.identity.rules import Role
 from siyu.models import metadata
@@ -29,6 +30,13 @@ from tests.helpers import (
 )
 
 HUGE = 10**30  # past every 64-bit column
+PROMOTION = {
+    "name": "满199减30",
+    "kind": "full_reduction",
+    "tiers": [{"threshold_fen": 19900, "amount_fen": 3000}],
+    "starts_at": "2026-11-01T00:00:00+08:00",
+    "ends_at": "2026-12-31T00:00:00+08:00",
+}
 UNKNOWN_ID = 987654
 
 
@@ -67,6 +75,11 @@ NO_INPUT = {
     ("GET", "/api/admin/categories"),
     ("POST", "/api/admin/logout"),
     ("GET", "/api/health"),
+    ("GET", "/api/app/coupons/center"),
+    ("GET", "/api/app/coupons/gift"),
+    ("POST", "/api/app/coupons/gift/seen"),
+    ("GET", "/api/admin/coupon-templates"),
+    ("GET", "/api/admin/promotions"),
 }
 # Body fields where null is a meaningful value (absent, "move to the root", "clear").
 NULL_ALLOWED = {
@@ -76,7 +89,9 @@ NULL_ALLOWED = {
     "CategoryUpdate": {"parent_id"},
     "SkuIn": {"original_price_fen", "cost_fen", "sku_code"},
     "SkuUpdate": {"original_price_fen", "cost_fen"},
-    "PlaceOrder": {"cart_item_ids"},
+    "PlaceOrder": {"cart_item_ids", "coupon_ids", "expected_total_fen"},
+    "TemplateCreate": set(NULLABLE_TEMPLATE_FIELDS),
+    "TemplateFields": set(NULLABLE_TEMPLATE_FIELDS),
     "AfterSaleCreate": {"lines"},
 }
 # Entry attribution is best effort (identity/rules.py): a nonsense scene or sharer is
@@ -111,7 +126,23 @@ def build_world(client: TestClient, ctx: Context) -> World:
         headers=owner,
     )
     assert channel.status_code == 201, channel.text
+    template = client.post(
+        "/api/admin/coupon-templates",
+        json={
+            "name": "满100减20",
+            "kind": "cash_off",
+            "threshold_fen": 10000,
+            "amount_fen": 2000,
+            "valid_days": 7,
+        },
+        headers=owner,
+    )
+    assert template.status_code == 201, template.text
+    promotion = client.post("/api/admin/promotions", json=PROMOTION, headers=owner)
+    assert promotion.status_code == 201, promotion.text
     ids: dict[str, int | str] = {
+        "template_id": template.json()["id"],
+        "promotion_id": promotion.json()["id"],
         "channel_id": channel.json()["id"],
         "day": "2026-11-01",
         "product_id": product["id"],
@@ -163,6 +194,21 @@ def build_world(client: TestClient, ctx: Context) -> World:
             "items": [{"sku_id": sku_id, "quantity": 1}],
             "address": ADDRESS,
         },
+        ("POST", "/api/admin/coupon-templates"): {
+            "name": "无门槛5元",
+            "kind": "cash_off",
+            "amount_fen": 500,
+            "valid_days": 7,
+        },
+        ("PATCH", "/api/admin/coupon-templates/{template_id}"): {"description": "新人专享"},
+        ("POST", "/api/admin/coupon-templates/{template_id}/status"): {"status": "paused"},
+        ("POST", "/api/admin/coupon-templates/{template_id}/issue"): {
+            "shopper_ids": [1],
+            "batch_key": "sweep",
+        },
+        ("POST", "/api/admin/promotions"): PROMOTION,
+        ("PATCH", "/api/admin/promotions/{promotion_id}"): {"name": "改名"},
+        ("POST", "/api/admin/promotions/{promotion_id}/status"): {"status": "paused"},
         ("POST", "/api/admin/orders/{order_id}/ship"): {
             "carrier": "顺丰",
             "tracking_no": "SF1234567890",

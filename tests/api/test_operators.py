@@ -56,6 +56,7 @@ def test_an_operator_created_by_the_owner_logs_in_with_an_argon2_hashed_password
         "aftersale.read",
         "analytics.read",
         "catalog.read",
+        "marketing.read",
         "order.read",
         "shopper.read",
     ]

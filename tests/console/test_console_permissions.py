@@ -32,15 +32,25 @@ PAGES = {
     "analytics_channels": "/console/analytics/channels",
     "analytics_paths": "/console/analytics/paths",
     "analytics_goals": "/console/analytics/goals",
+    "analytics_overview": "/console/analytics/overview",
+    "analytics_sessions": "/console/analytics/sessions",
+    "analytics_repurchase": "/console/analytics/repurchase",
+    "analytics_portfolio": "/console/analytics/portfolio",
+    "analytics_clv": "/console/analytics/clv",
     "channels": "/console/channels",
+    "promotions": "/console/promotions",
+    "coupons": "/console/coupons",
 }
+MARKETING = {"promotions", "coupons"}
 ANALYTICS = {key for key in PAGES if key.startswith("analytics_")}
 VISIBLE = {
     Role.owner: set(PAGES),
     Role.operator: {"dashboard", "products", "categories", "orders", "aftersales", "channels"}
-    | ANALYTICS,
+    | ANALYTICS
+    | MARKETING,
     Role.analyst: {"dashboard", "products", "categories", "orders", "aftersales", "channels"}
-    | ANALYTICS,
+    | ANALYTICS
+    | MARKETING,
     Role.support: {"products", "categories", "orders", "aftersales"},
 }
 HOME = {

@@ -119,6 +119,8 @@ def test_a_shopper_logs_in_searches_buys_and_pays_at_the_sandbox_cashier(
     _shot(p, "02-login")
     p.get_by_test_id("login-code").fill("browser-shopper")
     p.get_by_test_id("login-submit").click()
+    expect(p.get_by_test_id("gift-popup")).to_contain_text("新人礼包")  # the demo's gift pack
+    p.get_by_test_id("gift-close").click()
     expect(p.get_by_test_id("orders-empty")).to_be_visible()
     assert p.url.endswith("#/orders")
 
@@ -152,8 +154,11 @@ def test_a_shopper_logs_in_searches_buys_and_pays_at_the_sandbox_cashier(
     p.get_by_test_id("action-cart").click()
     expect(p.get_by_test_id("cart-line")).to_have_count(1)
     cents = int(unit_price.replace("¥", "").replace(",", "").replace(".", ""))
-    total = f"¥{cents * 2 // 100:,}.{cents * 2 % 100:02d}"
-    expect(p.get_by_test_id("cart-total")).to_have_text(total)
+    subtotal = f"¥{cents * 2 // 100:,}.{cents * 2 % 100:02d}"
+    expect(p.get_by_test_id("quote-subtotal")).to_have_text(subtotal)
+    expect(p.get_by_test_id("cart-total")).to_have_text(re.compile(r"^¥[\d,]+\.\d\d$"))
+    total = p.get_by_test_id("cart-total").inner_text()  # the quote: the demo's offers apply
+    paid = int(total.replace("¥", "").replace(",", "").replace(".", ""))
     _fits_the_screen(p)
     _shot(p, "05-cart")
     p.get_by_test_id("cart-checkout").click()
@@ -190,7 +195,8 @@ def test_a_shopper_logs_in_searches_buys_and_pays_at_the_sandbox_cashier(
     with demo_ctx.db.transaction() as session:
         order = session.scalars(select(Order).where(Order.id == order_id)).one()
         assert order.status is OrderStatus.paid
-        assert order.paid_fen == cents * 2
+        assert order.paid_fen == paid
+        assert order.subtotal_fen - order.discount_fen == paid
         assert order.address["detail"] == "世纪大道 100 号"
     assert p.get_by_test_id("cart-badge").first.is_hidden()
 
@@ -246,6 +252,9 @@ def test_the_shopper_can_switch_to_english_and_keyboard_through_the_tab_bar(
     p.keyboard.press("Enter")
     p.get_by_test_id("login-code").fill("keyboard-shopper")
     p.keyboard.press("Enter")
+    expect(p.get_by_test_id("gift-popup")).to_contain_text("Welcome gift")
+    p.keyboard.press("Escape")
+    expect(p.get_by_test_id("gift-popup")).to_have_count(0)
     expect(p.get_by_test_id("cart-empty")).to_contain_text("Your cart is empty")
     _fits_the_screen(p)
     _shot(p, "12-cart-empty-english")

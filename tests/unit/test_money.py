@@ -40,3 +40,33 @@ def test_allocation_sums_exactly_and_never_goes_negative(total: int, weights: li
     # each part is within one fen of its exact share
     weight_sum = sum(weights)
     assert all(abs(p - total * w / weight_sum) < 1 for p, w in zip(parts, weights, strict=True))
+
+
+def reference_allocation(total: int, weights: list[int]) -> list[int]:
+    """The first implementation (a full sort on (-remainder, index)), kept as the oracle."""
+    weight_sum = sum(weights)
+    floors = [total * w // weight_sum for w in weights]
+    remainders = [total * w % weight_sum for w in weights]
+    short = total - sum(floors)
+    order = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
+    for i in order[:short]:
+        floors[i] += 1
+    return floors
+
+
+@given(
+    total=st.one_of(st.integers(0, 50), st.integers(0, 10_000_000)),
+    weights=st.lists(
+        st.one_of(st.integers(0, 5), st.sampled_from([100, 990, 1000]), st.integers(0, 10**6)),
+        min_size=1,
+        max_size=25,
+    ).filter(lambda ws: sum(ws) > 0),
+)
+def test_allocation_matches_the_reference_implementation(total: int, weights: list[int]) -> None:
+    assert allocate_proportionally(total, weights) == reference_allocation(total, weights)
+
+
+def test_allocation_ties_and_zero_weights_match_the_reference() -> None:
+    for total, weights in [(3, [1, 1, 1, 1]), (2, [0, 5, 5, 5]), (5, [7, 7, 0, 7, 7, 7, 7])]:
+        assert allocate_proportionally(total, weights) == reference_allocation(total, weights)
+    assert allocate_proportionally(0, [0, 0]) == [0, 0]

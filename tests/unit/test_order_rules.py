@@ -4,10 +4,8 @@ import pytest
 
 from siyu.order.rules import (
     TRANSITIONS,
-    LineInput,
     OrderAction,
     OrderStatus,
-    compute_amounts,
     merge_quantities,
     next_status,
     source_status,
@@ -54,8 +52,3 @@ def test_cancelled_and_completed_are_final() -> None:
 
 def test_the_same_sku_twice_becomes_one_line_in_first_seen_order() -> None:
     assert merge_quantities([(7, 1), (3, 2), (7, 4)]) == [(7, 5), (3, 2)]
-
-
-def test_amounts_add_lines_and_shipping() -> None:
-    amounts = compute_amounts([LineInput(1, 5900, 2), LineInput(2, 990, 3)], shipping_fen=800)
-    assert (amounts.subtotal_fen, amounts.shipping_fen, amounts.total_fen) == (14770, 800, 15570)

@@ -66,6 +66,8 @@ Stable selectors for browser tests (``#id`` or ``[data-testid=...]``):
   ``[data-testid=spend-table]``: ``tr[data-testid=spend-row]`` (``data-code``),
   ``td[data-testid=spend-cell]`` (``data-day``, ``data-fen``), ``[data-testid=spend-total]``.
   ``a#channels-analytics`` links to the channel analytics.
+- promotions (``/console/promotions``, nav ``#nav-promotions``) and coupons
+  (``/console/coupons``, nav ``#nav-coupons``): see ``promotions.py`` and ``coupons.py``.
 """
 
 from __future__ import annotations
@@ -92,8 +94,10 @@ from siyu.web.console import (
     catalog,
     categories,
     channels,
+    coupons,
     dashboard,
     orders,
+    promotions,
     skus,
     staff,
 )
@@ -151,6 +155,8 @@ def install_console(app: FastAPI) -> None:
     app.include_router(analytics_goals.router)
     app.include_router(analytics_more.router)
     app.include_router(channels.router)
+    app.include_router(promotions.router)
+    app.include_router(coupons.router)
     _install_error_pages(app)
 
 

@@ -21,7 +21,16 @@ log-out (which also starts a new device id); ``app.js`` turns on ``$launch``/``$
 has a ``/api/track`` route; otherwise events just queue in the browser. Pages (hash routes): ``#/`` home, ``#/category[/<id>]``,
 ``#/search?q=&sort=``, ``#/product/<id>``, ``#/cart``, ``#/checkout?cart=<item ids>`` or
 ``?product=&sku=&qty=`` (buy now), ``#/cashier/<order id>``, ``#/orders?status=``,
-``#/order/<id>``, ``#/aftersales``, ``#/me``, ``#/login?next=<hash>``, ``#/service`` (客服).
+``#/order/<id>``, ``#/aftersales``, ``#/me``, ``#/login?next=<hash>``, ``#/service`` (客服),
+``#/coupons/center`` (领券中心), ``#/coupons?status=issued|used|expired`` (我的优惠券).
+
+Prices: the cart and checkout show ``GET /api/app/checkout/quote`` for the chosen lines
+(discounts with reasons, hints such as "再买 ¥12.00 可减 ¥30.00", shipping, total) and
+re-quote on every change; an order is placed with exactly the coupons and the total on
+screen (``coupon_ids``, ``expected_total_fen``), and a 409 ``quote_changed`` /
+``coupon_unavailable`` shows the message and the new quote. The new-shopper gift pop-up
+(``/api/app/coupons/gift``) opens after log-in and on start when logged in; closing it
+posts ``/gift/seen``.
 
 Stable selectors (``data-testid``) for browser tests:
 
@@ -44,7 +53,25 @@ Stable selectors (``data-testid``) for browser tests:
 ``cart-line``              a cart line (``data-item-id``, ``data-available``)
 ``cart-qty``               its quantity field; ``cart-remove`` its remove button
 ``cart-problem``           why an unavailable cart line cannot be bought
-``cart-total`` ``cart-checkout``  cart total and checkout button
+``cart-select``            a cart line's tick box (ticked lines are quoted and checked out);
+                           ``cart-select-all`` ticks all
+``cart-total`` ``cart-checkout``  cart total payable (the quote's) and checkout button
+``cart-quote``             the quote panel under the cart lines; ``cart-saving`` the saving
+``quote-hint``             a hint (``data-missing-fen``, ``data-benefit-fen``)
+``quote-discount``         one discount with its reason (``data-source``: promotion/coupon/…)
+``quote-subtotal`` ``quote-shipping``  quote rows; ``cart-payable`` ``checkout-payable`` totals
+``coupon-picker``          checkout coupon picker; ``coupon-status`` its summary
+``coupon-option``          a coupon (``data-coupon-id``, ``data-usable``, ``data-applied``,
+                           ``aria-pressed``; unusable ones are disabled and show why)
+``coupon-none``            "不使用优惠券"
+``home-coupon-center`` ``me-coupon-center`` ``me-coupons``  links to the coupon pages
+``center-coupon``          a claim-center coupon (``data-template-id``, ``data-state``:
+                           claimable/claimed/sold_out); ``coupon-claim`` its button,
+                           ``coupon-message`` the API's refusal (sold out, limit)
+``coupon-tab``             my-coupon tabs (``data-status`` issued/used/expired)
+``my-coupon``              one of my coupons (``data-coupon-id``, ``data-status``)
+``gift-popup``             the new-shopper gift modal; ``gift-coupon`` its coupons,
+                           ``gift-accept`` / ``gift-close`` close it (both mark it seen)
 ``cart-empty`` ``cart-login`` ``orders-empty``  empty states (with a way onwards)
 ``address-name`` ``address-phone`` ``address-province`` ``address-city``
 ``address-district`` ``address-detail`` ``order-note``  checkout form fields

@@ -49,6 +49,7 @@
             SY.toast(result.is_new ? t("login.welcome_new") : t("login.welcome_back"));
             SY.refreshCartCount();
             SY.go(next, true);
+            SY.checkGift();
           } catch (err) {
             SY.busy(submit, false);
             error.textContent = err.message;
@@ -103,6 +104,15 @@
       h("div", { class: "section-head" }, h("h2", null, t("me.orders")), h("a", { href: "#/orders", class: "more", testid: "me-orders" }, t("me.all_orders")))
     );
     view.appendChild(shortcuts);
+
+    view.appendChild(
+      h(
+        "nav",
+        { class: "panel coupon-links", "aria-label": t("coupon.section") },
+        h("a", { href: "#/coupons", class: "coupon-link", testid: "me-coupons" }, h("strong", null, t("coupon.mine")), h("span", { class: "muted" }, t("coupon.mine_sub"))),
+        h("a", { href: "#/coupons/center", class: "coupon-link", testid: "me-coupon-center" }, h("strong", null, t("coupon.center")), h("span", { class: "muted" }, t("coupon.center_sub")))
+      )
+    );
 
     if (profile) view.appendChild(phonePanel(profile));
 
@@ -539,10 +549,253 @@
     view.appendChild(faq);
   }
 
+  /* ---------- coupons: claim center, my coupons, the new-shopper gift ---------- */
+  function couponTitle(c) {
+    return SY.pickText(c.title_zh, c.title_en) || c.name;
+  }
+  function couponCondition(c) {
+    return c.threshold_fen > 0 ? t("coupon.threshold", { amount: SY.money(c.threshold_fen) }) : t("coupon.no_threshold");
+  }
+  function couponFace(c) {
+    return h("div", { class: "coupon-face" }, h("strong", { class: "coupon-title", testid: "coupon-title" }, couponTitle(c)), h("span", { class: "coupon-cond" }, couponCondition(c)));
+  }
+
+  function centerState(c) {
+    if (c.can_claim) return "claimable";
+    if (c.remaining === 0 && !c.held) return "sold_out";
+    return "claimed";
+  }
+
+  function centerCard(c, refresh) {
+    var state = centerState(c);
+    var message = h("p", { class: "coupon-message", testid: "coupon-message", "aria-live": "polite" });
+    var validity = c.valid_until ? t("coupon.valid_until", { time: SY.formatTime(c.valid_until) }) : c.valid_days ? t("coupon.valid_days", { days: c.valid_days }) : "";
+    var button = h(
+      "button",
+      {
+        type: "button",
+        class: "btn btn-small" + (state === "claimable" ? " btn-primary" : ""),
+        testid: "coupon-claim",
+        "data-state": state,
+        disabled: state !== "claimable",
+        "aria-describedby": "coupon-msg-" + c.template_id,
+        onclick: async function () {
+          if (!SY.requireLogin()) return;
+          SY.busy(button, true);
+          try {
+            await SY.api("POST", "/api/app/coupons/center/" + c.template_id + "/claim");
+            SY.toast(t("coupon.claimed_toast"));
+            await refresh(c.template_id, null);
+          } catch (error) {
+            if (error.status === 401) return;
+            SY.busy(button, false);
+            message.textContent = error.message;
+            if (error.code === "coupon_sold_out" || error.code === "coupon_limit_reached") {
+              await refresh(c.template_id, error.message).catch(function () {});
+            }
+          }
+        },
+      },
+      state === "claimable" ? (c.held ? t("coupon.claim_again") : t("coupon.claim")) : state === "sold_out" ? t("coupon.sold_out") : t("coupon.claimed")
+    );
+    message.id = "coupon-msg-" + c.template_id;
+    return h(
+      "li",
+      { class: "coupon-card" + (state === "claimable" ? "" : " coupon-" + state), testid: "center-coupon", "data-template-id": c.template_id, "data-state": state },
+      couponFace(c),
+      h(
+        "div",
+        { class: "coupon-body" },
+        h("p", { class: "coupon-name" }, c.name),
+        c.description ? h("p", { class: "muted" }, c.description) : null,
+        validity ? h("p", { class: "muted" }, validity) : null,
+        c.remaining !== null && c.remaining !== undefined && c.remaining > 0 ? h("p", { class: "muted" }, t("coupon.remaining", { count: c.remaining })) : null,
+        c.held ? h("p", { class: "muted", testid: "coupon-held" }, t("coupon.held", { count: c.held })) : null,
+        message
+      ),
+      h("div", { class: "coupon-action" }, button)
+    );
+  }
+
+  async function centerPage(view) {
+    var list = h("ul", { class: "coupon-list", testid: "coupon-center" });
+    async function refresh(templateId, note) {
+      var fresh = await SY.api("GET", "/api/app/coupons/center");
+      var found = fresh.filter(function (c) { return c.template_id === templateId; })[0];
+      var old = list.querySelector('[data-testid="center-coupon"][data-template-id="' + templateId + '"]');
+      if (!old) return;
+      if (!found) {
+        /* gone from the center (ended, or sold out and hidden): keep it, marked sold out */
+        var button = old.querySelector('[data-testid="coupon-claim"]');
+        button.disabled = true;
+        button.setAttribute("data-state", "sold_out");
+        button.textContent = t("coupon.sold_out");
+        old.setAttribute("data-state", "sold_out");
+        return;
+      }
+      var card = centerCard(found, refresh);
+      if (note) card.querySelector('[data-testid="coupon-message"]').textContent = note;
+      list.replaceChild(card, old);
+      var next = card.querySelector('[data-testid="coupon-claim"]');
+      if (next && !next.disabled) next.focus();
+    }
+    var coupons = await SY.api("GET", "/api/app/coupons/center");
+    if (!coupons.length) {
+      view.appendChild(SY.empty(t("coupon.center_empty"), t("empty.go_shopping"), "#/", "coupon-center-empty"));
+      return;
+    }
+    if (!SY.isLoggedIn()) view.appendChild(h("p", { class: "note" }, t("coupon.login_to_claim")));
+    coupons.forEach(function (c) {
+      list.appendChild(centerCard(c, refresh));
+    });
+    view.appendChild(list);
+    view.appendChild(h("a", { class: "row-link", href: "#/coupons", testid: "center-mine" }, t("coupon.view_mine")));
+  }
+
+  var COUPON_TABS = [
+    ["issued", function () { return t("coupon.tab.unused"); }],
+    ["used", function () { return t("coupon.tab.used"); }],
+    ["expired", function () { return t("coupon.tab.expired"); }],
+  ];
+  function tabOf(status) {
+    return status === "locked" ? "issued" : status;
+  }
+
+  function myCouponCard(c) {
+    var note = null;
+    if (c.status === "locked") note = t("coupon.locked");
+    else if (c.status === "used") note = c.used_at ? t("coupon.used_at", { time: SY.formatTime(c.used_at) }) : t("coupon.tab.used");
+    else if (c.status === "expired") note = t("coupon.expired_at", { time: SY.formatTime(c.valid_until) });
+    return h(
+      "li",
+      { class: "coupon-card" + (tabOf(c.status) === "issued" ? "" : " coupon-dim"), testid: "my-coupon", "data-coupon-id": c.id, "data-status": c.status },
+      couponFace(c),
+      h(
+        "div",
+        { class: "coupon-body" },
+        h("p", { class: "coupon-name" }, c.name),
+        c.status === "issued" ? h("p", { class: "muted" }, t("coupon.valid_until", { time: SY.formatTime(c.valid_until) })) : null,
+        note ? h("p", { class: "muted" }, note) : null
+      ),
+      c.status === "issued" ? h("div", { class: "coupon-action" }, h("a", { class: "btn btn-small btn-primary", href: "#/", testid: "coupon-use" }, t("coupon.use"))) : null
+    );
+  }
+
+  async function myCouponsPage(view, params, query) {
+    if (!SY.requireLogin()) return;
+    var wanted = query.get("status") || "issued";
+    if (!COUPON_TABS.some(function (tab) { return tab[0] === wanted; })) wanted = "issued";
+    var coupons = await SY.api("GET", "/api/app/coupons/mine");
+    var tabs = h("nav", { class: "tabs-row", "aria-label": t("coupon.tabs") });
+    COUPON_TABS.forEach(function (tab) {
+      var active = tab[0] === wanted;
+      var count = coupons.filter(function (c) { return tabOf(c.status) === tab[0]; }).length;
+      tabs.appendChild(
+        h(
+          "a",
+          { href: "#/coupons?status=" + tab[0], class: "tab-link" + (active ? " active" : ""), testid: "coupon-tab", "data-status": tab[0], "aria-current": active ? "page" : null },
+          tab[1](),
+          count ? " (" + count + ")" : ""
+        )
+      );
+    });
+    view.appendChild(tabs);
+    var shown = coupons.filter(function (c) { return tabOf(c.status) === wanted; });
+    if (!shown.length) {
+      view.appendChild(SY.empty(t("coupon.mine_empty"), t("coupon.center"), "#/coupons/center", "coupons-empty"));
+      return;
+    }
+    var list = h("ul", { class: "coupon-list" });
+    shown.forEach(function (c) {
+      list.appendChild(myCouponCard(c));
+    });
+    view.appendChild(list);
+    view.appendChild(h("a", { class: "row-link", href: "#/coupons/center", testid: "mine-center" }, t("coupon.more_in_center")));
+  }
+
+  /* The new-shopper gift: shown once after log-in (or on start when logged in);
+   * closing it in any way tells the server it was seen. */
+  var giftOpen = false;
+  SY.checkGift = async function () {
+    if (!SY.isLoggedIn() || giftOpen) return;
+    var gift;
+    try {
+      gift = await SY.api("GET", "/api/app/coupons/gift");
+    } catch (error) {
+      return; /* the gift is a bonus: never an error on the page */
+    }
+    if (!gift || !gift.show || !gift.coupons.length || giftOpen || !SY.isLoggedIn()) return;
+    openGift(gift.coupons);
+  };
+
+  function openGift(coupons) {
+    giftOpen = true;
+    var before = document.activeElement;
+    var list = h("ul", { class: "gift-list" });
+    coupons.forEach(function (c) {
+      list.appendChild(
+        h(
+          "li",
+          { class: "gift-coupon", testid: "gift-coupon", "data-coupon-id": c.id },
+          h("strong", { class: "coupon-title" }, couponTitle(c)),
+          h("span", { class: "gift-coupon-body" }, h("span", null, c.name), h("span", { class: "muted" }, couponCondition(c) + " · " + t("coupon.valid_until", { time: SY.formatTime(c.valid_until) })))
+        )
+      );
+    });
+    var close = h("button", { type: "button", class: "btn-close gift-x", testid: "gift-close", "aria-label": t("action.close"), onclick: function () { done(); } }, "×");
+    var accept = h("button", { type: "button", class: "btn btn-primary btn-block", testid: "gift-accept", onclick: function () { done(); SY.toast(t("gift.accepted")); } }, t("gift.accept"));
+    var mine = h("a", { href: "#/coupons", class: "row-link gift-mine", testid: "gift-mine", onclick: function () { done(); } }, t("coupon.view_mine"));
+    var dialog = h(
+      "div",
+      { class: "modal", role: "dialog", "aria-modal": "true", "aria-labelledby": "gift-title", "aria-describedby": "gift-intro" },
+      close,
+      h("p", { class: "gift-kicker", "aria-hidden": "true" }, t("gift.kicker")),
+      h("h2", { id: "gift-title" }, t("gift.title")),
+      h("p", { id: "gift-intro", class: "muted" }, t("gift.intro", { count: coupons.length })),
+      list,
+      accept,
+      mine
+    );
+    var backdrop = h("div", { class: "modal-backdrop", testid: "gift-popup" }, dialog);
+    backdrop.addEventListener("click", function (event) {
+      if (event.target === backdrop) done();
+    });
+    function onKey(event) {
+      if (event.key === "Escape") {
+        done();
+      } else if (event.key === "Tab") {
+        var focusable = [close, accept, mine];
+        var i = focusable.indexOf(document.activeElement);
+        if (event.shiftKey && i <= 0) {
+          event.preventDefault();
+          focusable[focusable.length - 1].focus();
+        } else if (!event.shiftKey && (i === focusable.length - 1 || i < 0)) {
+          event.preventDefault();
+          focusable[0].focus();
+        }
+      }
+    }
+    function done() {
+      if (!backdrop.parentNode) return;
+      backdrop.parentNode.removeChild(backdrop);
+      document.removeEventListener("keydown", onKey);
+      document.body.classList.remove("modal-open");
+      giftOpen = false;
+      if (before && before.isConnected && before.focus) before.focus();
+      SY.api("POST", "/api/app/coupons/gift/seen").catch(function () {});
+    }
+    document.body.appendChild(backdrop);
+    document.body.classList.add("modal-open");
+    document.addEventListener("keydown", onKey);
+    accept.focus();
+  }
+
   SY.route("/login", loginPage, { name: "login", tabbar: false, title: function () { return t("login.title"); } });
   SY.route("/me", mePage, { name: "me", tab: "me", back: false, title: function () { return t("nav.me"); } });
   SY.route("/orders", ordersPage, { name: "orders", tab: "me", title: function () { return t("me.orders"); } });
   SY.route("/order/:id", orderPage, { name: "order", tab: "me", title: function () { return t("order.title"); } });
   SY.route("/aftersales", aftersalesPage, { name: "aftersales", tab: "me", title: function () { return t("me.aftersales"); } });
+  SY.route("/coupons/center", centerPage, { name: "coupon-center", tab: "me", title: function () { return t("coupon.center"); } });
+  SY.route("/coupons", myCouponsPage, { name: "coupons", tab: "me", title: function () { return t("coupon.mine"); } });
   SY.route("/service", servicePage, { name: "service", title: function () { return t("service.title"); } });
 })();

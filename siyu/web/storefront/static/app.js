@@ -17,4 +17,5 @@
   if (SY.tracker) SY.tracker.autoTrackBrowser(window); /* $launch, $show, $pageview per route, data-track clicks */
   SY.render();
   SY.refreshCartCount();
+  SY.checkGift();
 })();

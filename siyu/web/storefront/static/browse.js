@@ -71,6 +71,14 @@
       )
     );
     view.appendChild(nav);
+    view.appendChild(
+      h(
+        "a",
+        { class: "coupon-entry", href: "#/coupons/center", testid: "home-coupon-center" },
+        h("span", { class: "coupon-entry-text" }, h("strong", null, t("coupon.center")), h("span", null, t("coupon.center_sub"))),
+        h("span", { class: "coupon-entry-cta" }, t("coupon.center_cta"))
+      )
+    );
 
     var focus = traffic[0];
     if (focus) {

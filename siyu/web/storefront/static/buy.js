@@ -14,64 +14,179 @@
     return line.problem ? t("cart.problem.other") : "";
   }
 
+  /* ---------- the quote: GET /api/app/checkout/quote ----------
+   * What the server will charge for these lines: every discount with its reason,
+   * hints such as "再买 ¥12.00 可减 ¥30.00", shipping and the payable total. choice:
+   * null lets the engine pick the best coupons, [] asks for none, [ids] names them. */
+  function quotePath(source, choice) {
+    var parts = [];
+    if (source.cartIds) {
+      source.cartIds.forEach(function (id) { parts.push("cart_item_ids=" + encodeURIComponent(id)); });
+    } else {
+      parts.push("sku_id=" + encodeURIComponent(source.skuId), "quantity=" + encodeURIComponent(source.qty));
+    }
+    if (choice && choice.length) choice.forEach(function (id) { parts.push("coupon_ids=" + encodeURIComponent(id)); });
+    else if (choice) parts.push("no_coupon=true");
+    return parts.join("&");
+  }
+  function fetchQuote(source, choice) {
+    return SY.api("GET", "/api/app/checkout/quote?" + quotePath(source, choice));
+  }
+
+  function hintList(quote, withLink) {
+    if (!quote.hints || !quote.hints.length) return null;
+    var list = h("ul", { class: "hints", "aria-label": t("quote.hints") });
+    quote.hints.forEach(function (hint) {
+      list.appendChild(
+        h(
+          "li",
+          { class: "hint", testid: "quote-hint", "data-missing-fen": hint.missing_fen, "data-benefit-fen": hint.benefit_fen },
+          h("span", { class: "hint-tag" }, t("quote.hint_tag")),
+          h("strong", { class: "hint-text" }, SY.pickText(hint.message_zh, hint.message_en)),
+          withLink ? h("a", { class: "hint-link", href: "#/", testid: "quote-hint-link" }, t("quote.add_more")) : null
+        )
+      );
+    });
+    return list;
+  }
+
+  function row(label, value, testid, cls) {
+    return h("div", { class: "amount-row" + (cls ? " " + cls : "") }, h("dt", null, label), h("dd", { testid: testid || null }, value));
+  }
+
+  function quoteAmounts(quote, totalTestid) {
+    var dl = h("dl", { class: "amounts", testid: "quote-amounts" });
+    dl.appendChild(row(t("quote.subtotal"), SY.money(quote.subtotal_fen), "quote-subtotal"));
+    quote.discounts.forEach(function (d) {
+      if (d.amount_fen <= 0) return;
+      var reason = SY.pickText(d.reason_zh, d.reason_en) || d.name;
+      dl.appendChild(
+        h(
+          "div",
+          { class: "amount-row discount", testid: "quote-discount", "data-source": d.source, "data-source-id": d.source_id, "data-amount-fen": d.amount_fen },
+          h("dt", null, h("span", { class: "discount-reason" }, reason), d.name && d.name !== reason ? h("span", { class: "discount-name" }, d.name) : null),
+          h("dd", null, d.source === "shipping" ? t("quote.shipping_free") : SY.money(-d.amount_fen))
+        )
+      );
+    });
+    dl.appendChild(row(t("quote.shipping"), quote.shipping_fen ? SY.money(quote.shipping_fen) : t("quote.shipping_free"), "quote-shipping"));
+    dl.appendChild(row(t("quote.total"), SY.money(quote.total_fen), totalTestid, "total"));
+    return dl;
+  }
+
   /* ---------- cart ---------- */
+  var unticked = {}; /* cart item ids the shopper left out of this checkout */
+  var cartQuoteSeq = 0;
+
   async function cartPage(view) {
     if (!SY.isLoggedIn()) {
       view.appendChild(SY.empty(t("cart.login_first"), t("me.login"), "#/login?next=" + encodeURIComponent("#/cart"), "cart-login"));
       return;
     }
     var cart = await SY.api("GET", "/api/app/cart");
-    drawCart(view, cart);
+    await drawCart(view, cart);
   }
 
   function drawCart(view, cart) {
     SY.clear(view);
     SY.setCartCount(cart.item_count);
+    cartQuoteSeq++;
     if (!cart.lines.length) {
       view.appendChild(SY.empty(t("cart.empty"), t("empty.go_shopping"), "#/", "cart-empty"));
-      return;
+      return Promise.resolve();
+    }
+    var available = cart.lines.filter(function (l) { return l.available; });
+    var picked = available.filter(function (l) { return !unticked[l.item_id]; });
+    function redraw() {
+      drawCart(view, cart);
     }
     var list = h("ul", { class: "lines" });
     cart.lines.forEach(function (line) {
-      list.appendChild(cartLine(view, line));
+      list.appendChild(cartLine(view, line, redraw));
     });
     view.appendChild(list);
-    var available = cart.lines.filter(function (l) { return l.available; });
     if (available.length < cart.lines.length) {
       view.appendChild(h("p", { class: "note warn" }, t("cart.unavailable_note")));
     }
+    var quoteSlot = h("section", { class: "panel quote", testid: "cart-quote", "aria-live": "polite", "aria-label": t("quote.title") });
+    view.appendChild(quoteSlot);
+    var total = h("strong", { class: "price", testid: "cart-total" }, "—");
+    var saving = h("span", { class: "pay-saving", testid: "cart-saving", hidden: true });
     var checkout = h(
       "button",
       {
         type: "button",
         class: "btn btn-primary",
         testid: "cart-checkout",
-        disabled: available.length === 0,
+        disabled: picked.length === 0,
         onclick: function () {
-          var ids = available.map(function (l) { return l.item_id; });
-          SY.go("#/checkout?cart=" + ids.join(","));
+          SY.go("#/checkout?cart=" + picked.map(function (l) { return l.item_id; }).join(","));
         },
       },
-      t("cart.checkout", { count: available.reduce(function (n, l) { return n + l.quantity; }, 0) })
+      t("cart.checkout", { count: picked.reduce(function (n, l) { return n + l.quantity; }, 0) })
     );
+    var allBox = h("input", {
+      type: "checkbox",
+      id: "cart-select-all",
+      testid: "cart-select-all",
+      checked: available.length > 0 && picked.length === available.length,
+      disabled: available.length === 0,
+      onchange: function () {
+        available.forEach(function (l) {
+          if (allBox.checked) delete unticked[l.item_id];
+          else unticked[l.item_id] = true;
+        });
+        redraw();
+      },
+    });
     view.appendChild(
       h(
         "div",
         { class: "pay-bar" },
-        h("p", { class: "pay-total" }, t("cart.total"), " ", h("strong", { class: "price", testid: "cart-total" }, SY.money(cart.total_fen))),
+        h("label", { class: "select-all", for: "cart-select-all" }, allBox, t("cart.select_all")),
+        h("p", { class: "pay-total" }, t("cart.total"), " ", total, saving),
         checkout
       )
     );
+    return cartQuote(picked, quoteSlot, total, saving);
   }
 
-  function cartLine(view, line) {
+  async function cartQuote(picked, slot, total, saving) {
+    var seq = cartQuoteSeq;
+    if (!picked.length) {
+      SY.clear(slot).appendChild(h("p", { class: "muted", testid: "cart-none-selected" }, t("cart.none_selected")));
+      total.textContent = SY.money(0);
+      return;
+    }
+    slot.appendChild(SY.loading());
+    var data;
+    try {
+      data = await fetchQuote({ cartIds: picked.map(function (l) { return l.item_id; }) }, null);
+    } catch (error) {
+      if (seq !== cartQuoteSeq || error.status === 401) return;
+      SY.clear(slot).appendChild(h("p", { class: "note warn", testid: "cart-quote-error" }, error.message));
+      return;
+    }
+    if (seq !== cartQuoteSeq) return; /* the cart changed meanwhile: a newer quote is coming */
+    var quote = data.quote;
+    SY.clear(slot);
+    slot.appendChild(h("div", { class: "quote-body" }, hintList(quote, true), quoteAmounts(quote, "cart-payable")));
+    total.textContent = SY.money(data.total_fen);
+    if (data.discount_fen > 0) {
+      saving.textContent = t("cart.saving", { amount: SY.money(data.discount_fen) });
+      saving.hidden = false;
+    }
+  }
+
+  function cartLine(view, line, redraw) {
     var qtyId = "cart-qty-" + line.item_id;
     var input = h("input", { id: qtyId, type: "number", inputmode: "numeric", min: "1", max: "99", value: String(line.quantity), testid: "cart-qty", class: "qty-input" });
     async function update(n) {
       try {
-        drawCart(view, await SY.api("PATCH", "/api/app/cart/items/" + line.item_id, { quantity: n }));
+        var quoted = drawCart(view, await SY.api("PATCH", "/api/app/cart/items/" + line.item_id, { quantity: n }));
         var again = document.getElementById(qtyId);
         if (again) again.focus();
+        await quoted;
       } catch (error) {
         input.value = String(line.quantity);
         SY.showError(error);
@@ -88,6 +203,7 @@
           SY.busy(remove, true);
           try {
             await SY.api("DELETE", "/api/app/cart/items/" + line.item_id);
+            delete unticked[line.item_id];
             drawCart(view, await SY.api("GET", "/api/app/cart"));
             SY.toast(t("cart.removed"));
           } catch (error) {
@@ -98,9 +214,24 @@
       },
       t("cart.remove")
     );
+    var tick = line.available
+      ? h("input", {
+          type: "checkbox",
+          class: "line-check",
+          testid: "cart-select",
+          checked: !unticked[line.item_id],
+          "aria-label": t("cart.select_item", { title: line.title }),
+          onchange: function () {
+            if (tick.checked) delete unticked[line.item_id];
+            else unticked[line.item_id] = true;
+            redraw();
+          },
+        })
+      : h("span", { class: "line-check-space", "aria-hidden": "true" });
     return h(
       "li",
-      { class: "line" + (line.available ? "" : " unavailable"), testid: "cart-line", "data-item-id": line.item_id, "data-available": String(line.available) },
+      { class: "line" + (line.available ? "" : " unavailable"), testid: "cart-line", "data-item-id": line.item_id, "data-available": String(line.available), "data-selected": String(line.available && !unticked[line.item_id]) },
+      tick,
       h("a", { href: "#/product/" + line.product_id, class: "line-img-link", tabindex: "-1", "aria-hidden": "true" }, SY.image(line.image_url, line.title, "line-img")),
       h(
         "div",
@@ -207,10 +338,7 @@
 
     var summary = h("section", { class: "panel", "aria-labelledby": "summary-title" }, h("h2", { id: "summary-title" }, t("checkout.summary")));
     var list = h("ul", { class: "lines compact" });
-    var known = lines.every(function (l) { return l.unit_price_fen !== null; });
-    var subtotal = 0;
     lines.forEach(function (l) {
-      if (known) subtotal += l.unit_price_fen * l.quantity;
       list.appendChild(
         h(
           "li",
@@ -227,8 +355,12 @@
       );
     });
     summary.appendChild(list);
-    summary.appendChild(h("p", { class: "note" }, t("checkout.price_note")));
     form.appendChild(summary);
+
+    var couponPanel = h("section", { class: "panel coupons", testid: "coupon-picker", "aria-labelledby": "coupon-title" });
+    var quotePanel = h("section", { class: "panel quote", testid: "checkout-quote", "aria-labelledby": "quote-title", "aria-live": "polite" });
+    form.appendChild(couponPanel);
+    form.appendChild(quotePanel);
 
     form.appendChild(
       h(
@@ -239,15 +371,138 @@
       )
     );
     var submit = h("button", { type: "submit", class: "btn btn-primary", testid: "submit-order", "data-track": "submit_order", "data-track-source": cartIds.length ? "cart" : "buy_now", "data-track-lines": lines.length }, t("checkout.submit"));
-    form.appendChild(
-      h(
-        "div",
-        { class: "pay-bar" },
-        h("p", { class: "pay-total" }, t("checkout.total"), " ", h("strong", { class: "price", testid: "checkout-total" }, known ? SY.money(subtotal) : "—")),
-        submit
-      )
-    );
+    var totalEl = h("strong", { class: "price", testid: "checkout-total" }, "—");
+    var savingEl = h("span", { class: "pay-saving", testid: "checkout-saving", hidden: true });
+    form.appendChild(h("div", { class: "pay-bar" }, h("p", { class: "pay-total" }, t("checkout.total"), " ", totalEl, savingEl), submit));
     view.appendChild(form);
+
+    /* The quote on screen is what the order is placed with: its coupons and its total. */
+    var source = cartIds.length ? { cartIds: lines.map(function (l) { return l.item_id; }) } : { skuId: skuId, qty: qty };
+    var choice = null;
+    var shown = null;
+    var quoteSeq = 0;
+    var placing = false;
+
+    async function requote() {
+      var seq = ++quoteSeq;
+      shown = null;
+      SY.busy(submit, true);
+      quotePanel.setAttribute("aria-busy", "true");
+      var data = await fetchQuote(source, choice);
+      if (seq !== quoteSeq) return;
+      shown = data;
+      quotePanel.removeAttribute("aria-busy");
+      drawQuote(data);
+      drawCoupons(data);
+      totalEl.textContent = SY.money(data.total_fen);
+      savingEl.textContent = data.discount_fen > 0 ? t("cart.saving", { amount: SY.money(data.discount_fen) }) : "";
+      savingEl.hidden = !(data.discount_fen > 0);
+      if (!placing) SY.busy(submit, false);
+    }
+    function requoteLater() {
+      requote().catch(function (error) {
+        SY.showError(error, requoteLater);
+      });
+    }
+
+    function drawQuote(data) {
+      SY.clear(quotePanel);
+      quotePanel.appendChild(h("h2", { id: "quote-title" }, t("quote.title")));
+      var hints = hintList(data.quote, false);
+      if (hints) quotePanel.appendChild(hints);
+      quotePanel.appendChild(quoteAmounts(data.quote, "checkout-payable"));
+      quotePanel.appendChild(h("p", { class: "note" }, t("checkout.price_note")));
+    }
+
+    function pick(coupon) {
+      var applied = shown ? shown.coupons.filter(function (c) { return c.applied; }) : [];
+      var ids;
+      if (coupon.applied) {
+        ids = applied.filter(function (c) { return c.coupon_id !== coupon.coupon_id; });
+      } else {
+        /* one discount coupon and one free-shipping coupon at most: swap the same kind */
+        var shipping = coupon.kind === "free_shipping";
+        ids = applied.filter(function (c) { return (c.kind === "free_shipping") !== shipping; }).concat([coupon]);
+      }
+      choice = ids.map(function (c) { return c.coupon_id; });
+      requoteLater();
+    }
+
+    function drawCoupons(data) {
+      SY.clear(couponPanel);
+      var usable = data.coupons.filter(function (c) { return c.usable; });
+      var applied = data.coupons.filter(function (c) { return c.applied; });
+      var status = applied.length
+        ? t("checkout.coupons_applied", { count: applied.length, amount: SY.money(data.quote.discounts.reduce(function (n, d) { return n + (d.source === "coupon" ? d.amount_fen : 0); }, 0)) })
+        : usable.length
+          ? t("checkout.coupons_usable", { count: usable.length })
+          : t("checkout.coupons_none");
+      couponPanel.appendChild(
+        h("div", { class: "section-head" }, h("h2", { id: "coupon-title" }, t("checkout.coupons")), h("span", { class: "muted", testid: "coupon-status" }, status))
+      );
+      if (!data.coupons.length) {
+        couponPanel.appendChild(h("a", { class: "row-link", href: "#/coupons/center", testid: "checkout-coupon-center" }, t("checkout.coupon_center")));
+        return;
+      }
+      var options = h("ul", { class: "coupon-options", role: "group", "aria-labelledby": "coupon-title" });
+      data.coupons.forEach(function (c) {
+        /* an applied coupon shows its own share; another one what its best combination saves */
+        var own = data.quote.discounts.filter(function (d) { return d.source === "coupon" && d.source_id === c.coupon_id; })[0];
+        var detail = c.usable
+          ? c.applied
+            ? t("checkout.coupon_saves", { amount: SY.money(own ? own.amount_fen : c.saving_fen) })
+            : t("checkout.coupon_could_save", { amount: SY.money(c.saving_fen) })
+          : SY.pickText(c.reason_zh, c.reason_en) || t("checkout.coupon_unusable");
+        options.appendChild(
+          h(
+            "li",
+            null,
+            h(
+              "button",
+              {
+                type: "button",
+                class: "coupon-option" + (c.applied ? " applied" : "") + (c.usable ? "" : " unusable"),
+                testid: "coupon-option",
+                "data-coupon-id": c.coupon_id,
+                "data-usable": String(c.usable),
+                "data-applied": String(c.applied),
+                "aria-pressed": c.applied ? "true" : "false",
+                disabled: !c.usable,
+                onclick: function () { pick(c); },
+              },
+              h("span", { class: "coupon-check", "aria-hidden": "true" }, c.applied ? "✓" : ""),
+              h("span", { class: "coupon-option-body" }, h("span", { class: "coupon-option-name" }, c.name), h("span", { class: "coupon-option-detail" }, detail)),
+              c.valid_until ? h("span", { class: "coupon-option-until" }, t("coupon.valid_until", { time: SY.formatTime(c.valid_until) })) : null
+            )
+          )
+        );
+      });
+      var none = !applied.length;
+      options.appendChild(
+        h(
+          "li",
+          null,
+          h(
+            "button",
+            {
+              type: "button",
+              class: "coupon-option" + (none ? " applied" : ""),
+              testid: "coupon-none",
+              "aria-pressed": none ? "true" : "false",
+              onclick: function () {
+                choice = [];
+                requoteLater();
+              },
+            },
+            h("span", { class: "coupon-check", "aria-hidden": "true" }, none ? "✓" : ""),
+            h("span", { class: "coupon-option-body" }, h("span", { class: "coupon-option-name" }, t("checkout.no_coupon")))
+          )
+        )
+      );
+      couponPanel.appendChild(options);
+    }
+
+    await requote();
 
     /* One Idempotency-Key per checkout attempt: a retry of the same request reuses it,
      * so a lost response never creates a second order. */
@@ -255,12 +510,15 @@
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
       var address = readAddress(form);
-      if (!address) return;
+      if (!address || !shown) return;
       var body = { address: address, note: form.elements.note.value.trim() };
       if (cartIds.length) body.cart_item_ids = lines.map(function (l) { return l.item_id; });
       else body.items = [{ sku_id: skuId, quantity: qty }];
+      body.coupon_ids = shown.quote.applied_coupon_ids.slice();
+      body.expected_total_fen = shown.total_fen;
       var signature = JSON.stringify(body);
       if (!attempt || attempt.signature !== signature) attempt = { key: SY.newKey(), signature: signature };
+      placing = true;
       SY.busy(submit, true);
       try {
         var order = await SY.api("POST", "/api/app/orders", body, { "Idempotency-Key": attempt.key });
@@ -268,10 +526,16 @@
         SY.refreshCartCount();
         SY.go("#/cashier/" + order.id, true);
       } catch (error) {
+        placing = false;
         SY.busy(submit, false);
         showFieldErrors(form, error.fields || {});
         if (error.status !== 0 && error.status < 500) attempt = null;
         SY.showError(error.status === 0 ? { message: t("checkout.retry_same") } : error);
+        if (error.code === "quote_changed" || error.code === "coupon_unavailable") {
+          /* the price moved under the shopper: show the new one before they try again */
+          if (error.code === "coupon_unavailable") choice = null;
+          requoteLater();
+        }
       }
     });
   }

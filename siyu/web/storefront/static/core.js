@@ -77,6 +77,10 @@
     return locale === "en" ? message.slice(cut + 3) : message.slice(0, cut);
   }
   SY.localizeMessage = localizeMessage;
+  /* Server texts that come in both languages (reason_zh / reason_en, title_zh / title_en). */
+  SY.pickText = function (zh, en) {
+    return locale === "en" ? en || zh || "" : zh || en || "";
+  };
 
   /* ---------- formatting ---------- */
   SY.money = function (fen) {

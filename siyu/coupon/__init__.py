@@ -1,0 +1,1 @@
+"""Coupon templates and the coupons shoppers own."""

@@ -1,0 +1,245 @@
+"""Coupon routes: the shopper's claim center, wallet and gift pop-up under
+/api/app/coupons; templates, bulk issue and redemption stats under
+/api/admin/coupon-templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from siyu.coupon import service
+from siyu.coupon.models import CouponTemplate, ShopperCoupon
+from siyu.coupon.rules import CouponStatus, coupon_title
+from siyu.coupon.schemas import (
+    BulkIssue,
+    BulkIssueOut,
+    CenterCoupon,
+    GiftPopup,
+    MyCoupon,
+    StatusChange,
+    TemplateCreate,
+    TemplateFields,
+    TemplateOut,
+    TemplateStats,
+)
+from siyu.identity.rules import Permission
+from siyu.web.deps import (
+    CurrentShopper,
+    NowDep,
+    OperatorPrincipal,
+    OptionalShopper,
+    ReadSessionDep,
+    SessionDep,
+    require,
+)
+
+app_router = APIRouter(prefix="/api/app/coupons", tags=["coupons"])
+admin_router = APIRouter(prefix="/api/admin/coupon-templates", tags=["coupons admin"])
+
+MarketingReader = Annotated[OperatorPrincipal, Depends(require(Permission.marketing_read))]
+MarketingWriter = Annotated[OperatorPrincipal, Depends(require(Permission.marketing_write))]
+
+
+def _titles(t: CouponTemplate) -> tuple[str, str]:
+    return coupon_title(t.kind, t.threshold_fen, t.amount_fen, t.percent_off, t.cap_fen)
+
+
+def template_out(t: CouponTemplate, stats: service.RedemptionStats | None = None) -> TemplateOut:
+    zh, en = _titles(t)
+    out = TemplateOut.model_validate(
+        {
+            **{c: getattr(t, c) for c in TemplateOut.model_fields if hasattr(t, c)},
+            "title_zh": zh,
+            "title_en": en,
+        }
+    )
+    if stats is not None:
+        out.stats = TemplateStats(**{k: getattr(stats, k) for k in TemplateStats.model_fields})
+    elif t.id is not None:
+        out.stats = TemplateStats()
+    return out
+
+
+def my_coupon(c: ShopperCoupon, t: CouponTemplate, now: datetime) -> MyCoupon:
+    zh, en = _titles(t)
+    return MyCoupon(
+        id=c.id,
+        template_id=t.id,
+        name=t.name,
+        title_zh=zh,
+        title_en=en,
+        description=t.description,
+        kind=t.kind,
+        threshold_fen=t.threshold_fen,
+        amount_fen=t.amount_fen,
+        percent_off=t.percent_off,
+        cap_fen=t.cap_fen,
+        scope_kind=t.scope_kind,
+        status=service.display_status(c, now),
+        source=c.source,
+        valid_from=c.valid_from,
+        valid_until=c.valid_until,
+        order_id=c.order_id,
+        used_at=c.used_at,
+        discount_fen=c.discount_fen,
+    )
+
+
+# ---------------------------------------------------------------- shopper
+
+
+@app_router.get("/center", response_model=list[CenterCoupon])
+def claim_center(
+    session: ReadSessionDep, now: NowDep, shopper: OptionalShopper
+) -> list[CenterCoupon]:
+    """领券中心：当前可领取的优惠券。"""
+    with session.begin():
+        rows = service.claim_center(session, shopper.id if shopper else None, now)
+        out = []
+        for t, held in rows:
+            zh, en = _titles(t)
+            remaining = None if t.total_quantity is None else t.total_quantity - t.issued_count
+            out.append(
+                CenterCoupon(
+                    template_id=t.id,
+                    name=t.name,
+                    title_zh=zh,
+                    title_en=en,
+                    description=t.description,
+                    kind=t.kind,
+                    threshold_fen=t.threshold_fen,
+                    amount_fen=t.amount_fen,
+                    percent_off=t.percent_off,
+                    cap_fen=t.cap_fen,
+                    scope_kind=t.scope_kind,
+                    validity_kind=t.validity_kind,
+                    valid_until=t.valid_until,
+                    valid_days=t.valid_days,
+                    remaining=remaining,
+                    held=held,
+                    can_claim=held < t.per_shopper_limit and remaining != 0,
+                )
+            )
+        return out
+
+
+@app_router.post("/center/{template_id}/claim", response_model=MyCoupon, status_code=201)
+def claim(template_id: int, session: SessionDep, now: NowDep, shopper: CurrentShopper) -> MyCoupon:
+    """领取一张优惠券。领完（409 coupon_sold_out）或达到个人上限（409 coupon_limit_reached）。"""
+    with session.begin():
+        coupon = service.claim(session, shopper_id=shopper.id, template_id=template_id, now=now)
+        return my_coupon(coupon, service.get_template(session, template_id), now)
+
+
+@app_router.get("/mine", response_model=list[MyCoupon])
+def mine(
+    session: ReadSessionDep,
+    now: NowDep,
+    shopper: CurrentShopper,
+    status: CouponStatus | None = None,
+) -> list[MyCoupon]:
+    """我的优惠券（按到期时间排序）。status=expired 包括已过有效期但尚未标记的券。"""
+    with session.begin():
+        wanted = CouponStatus.issued if status is CouponStatus.expired else status
+        rows = service.shopper_coupons(session, shopper.id, status=wanted, limit=200)
+        out = [my_coupon(c, t, now) for c, t in rows]
+        if status is not None:
+            out = [c for c in out if c.status is status]
+            if status is CouponStatus.expired:
+                out += [
+                    my_coupon(c, t, now)
+                    for c, t in service.shopper_coupons(
+                        session, shopper.id, status=CouponStatus.expired, limit=200
+                    )
+                ]
+        return out
+
+
+@app_router.get("/gift", response_model=GiftPopup)
+def gift(session: SessionDep, now: NowDep, shopper: CurrentShopper) -> GiftPopup:
+    """新人礼包弹窗：未展示过的新人券；展示后调用 POST /gift/seen。"""
+    with session.begin():
+        rows = service.gift_popup(session, shopper.id, now=now)
+        coupons = [my_coupon(c, t, now) for c, t in rows]
+        return GiftPopup(show=bool(coupons), coupons=coupons)
+
+
+@app_router.post("/gift/seen", status_code=204)
+def gift_seen(session: SessionDep, now: NowDep, shopper: CurrentShopper) -> None:
+    with session.begin():
+        service.mark_gifts_seen(session, shopper.id, now=now)
+
+
+# ---------------------------------------------------------------- operator
+
+
+@admin_router.get("", response_model=list[TemplateOut])
+def list_templates(session: ReadSessionDep, now: NowDep, _: MarketingReader) -> list[TemplateOut]:
+    """优惠券列表及核销统计（已发、已领、已用、已过期、用券 GMV、优惠成本）。"""
+    with session.begin():
+        stats = service.redemption_stats(session, now)
+        return [template_out(t, stats.get(t.id)) for t in service.list_templates(session)]
+
+
+@admin_router.post("", response_model=TemplateOut, status_code=201)
+def create_template(
+    body: TemplateCreate, session: SessionDep, now: NowDep, actor: MarketingWriter
+) -> TemplateOut:
+    with session.begin():
+        t = service.create_template(session, actor_id=actor.id, values=body.values(), now=now)
+        return template_out(t)
+
+
+@admin_router.get("/{template_id}", response_model=TemplateOut)
+def get_template(
+    template_id: int, session: ReadSessionDep, now: NowDep, _: MarketingReader
+) -> TemplateOut:
+    with session.begin():
+        t = service.get_template(session, template_id)
+        return template_out(t, service.redemption_stats(session, now).get(t.id))
+
+
+@admin_router.patch("/{template_id}", response_model=TemplateOut)
+def update_template(
+    template_id: int, body: TemplateFields, session: SessionDep, now: NowDep, actor: MarketingWriter
+) -> TemplateOut:
+    with session.begin():
+        t = service.update_template(
+            session,
+            actor_id=actor.id,
+            template_id=template_id,
+            changes=body.model_dump(exclude_unset=True),
+            now=now,
+        )
+        return template_out(t, service.redemption_stats(session, now).get(t.id))
+
+
+@admin_router.post("/{template_id}/status", response_model=TemplateOut)
+def change_status(
+    template_id: int, body: StatusChange, session: SessionDep, now: NowDep, actor: MarketingWriter
+) -> TemplateOut:
+    """暂停（paused）、恢复（active）或结束（ended，不可恢复）发放。已发出的券不受影响。"""
+    with session.begin():
+        t = service.set_template_status(
+            session, actor_id=actor.id, template_id=template_id, status=body.status, now=now
+        )
+        return template_out(t, service.redemption_stats(session, now).get(t.id))
+
+
+@admin_router.post("/{template_id}/issue", response_model=BulkIssueOut)
+def bulk_issue(
+    template_id: int, body: BulkIssue, session: SessionDep, now: NowDep, actor: MarketingWriter
+) -> BulkIssueOut:
+    """向一批顾客发券；每人一张，受总量与个人上限约束。同一 batch_key 重复提交不会重复发。"""
+    with session.begin():
+        result = service.bulk_issue(
+            session,
+            actor_id=actor.id,
+            template_id=template_id,
+            shopper_ids=body.shopper_ids,
+            batch_key=body.batch_key,
+            now=now,
+        )
+        return BulkIssueOut(issued=result.issued, refused=result.refused, unknown=result.unknown)

@@ -1,0 +1,133 @@
+"""Coupon rules: the lifecycle of a shopper's coupon and what a template allows.
+
+A shopper's coupon moves through a fixed table, each step a conditional update:
+
+    issued --lock (order placed)--> locked --use (order paid)--> used
+    locked --release (order cancelled)--> issued   (or expired when no longer valid)
+    used --restore (order fully refunded, still valid)--> issued
+    issued --expire (valid_until passed)--> expired
+
+Quotas are guarded too: a template's ``issued_count`` only grows by
+``UPDATE … SET issued_count = issued_count + 1 WHERE issued_count < total_quantity``
+and a shopper's claims by an upsert whose update is guarded by ``count < limit``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from siyu.money import format_yuan
+from siyu.pricing.info import CouponKind
+
+
+class TemplateStatus(StrEnum):
+    active = "active"
+    paused = "paused"
+    ended = "ended"
+
+
+class ValidityKind(StrEnum):
+    fixed = "fixed"  # valid_from .. valid_until
+    relative = "relative"  # valid_days after the claim
+
+
+class Audience(StrEnum):
+    everyone = "everyone"
+    new_shoppers = "new_shoppers"  # no paid order yet
+
+
+class GiftTrigger(StrEnum):
+    none = "none"
+    register = "register"  # part of the new-shopper gift pack
+    first_order = "first_order"  # reward after the first paid order
+
+
+class CouponStatus(StrEnum):
+    issued = "issued"
+    locked = "locked"
+    used = "used"
+    expired = "expired"
+
+
+class IssueSource(StrEnum):
+    claim = "claim"  # the shopper claimed it in the claim center
+    bulk = "bulk"  # an operator issued it to a list
+    gift_register = "gift_register"
+    gift_first_order = "gift_first_order"
+
+
+class IssueRefusal(StrEnum):
+    not_active = "not_active"
+    not_claimable = "not_claimable"
+    claim_window = "claim_window"
+    audience = "audience"
+    sold_out = "sold_out"
+    limit_reached = "limit_reached"
+    already_granted = "already_granted"
+    expired_template = "expired_template"
+
+
+REFUSAL_MESSAGES: dict[IssueRefusal, str] = {
+    IssueRefusal.not_active: "该优惠券未在发放中 / This coupon is not being issued",
+    IssueRefusal.not_claimable: "该优惠券不能领取 / This coupon cannot be claimed",
+    IssueRefusal.claim_window: "不在领取时间内 / Outside the claim period",
+    IssueRefusal.audience: "仅限新人领取 / For new shoppers only",
+    IssueRefusal.sold_out: "优惠券已领完 / All coupons have been claimed",
+    IssueRefusal.limit_reached: "已达到领取上限 / You have reached the claim limit",
+    IssueRefusal.already_granted: "已发放过 / Already issued",
+    IssueRefusal.expired_template: "优惠券已过期 / This coupon has expired",
+}
+
+
+@dataclass(frozen=True)
+class Validity:
+    valid_from: datetime
+    valid_until: datetime
+
+
+def validity_for(
+    kind: ValidityKind,
+    *,
+    now: datetime,
+    valid_from: datetime | None,
+    valid_until: datetime | None,
+    valid_days: int | None,
+) -> Validity:
+    """When a coupon issued at ``now`` may be used."""
+    if kind is ValidityKind.relative:
+        assert valid_days is not None and valid_days > 0
+        return Validity(now, now + timedelta(days=valid_days))
+    assert valid_from is not None and valid_until is not None
+    return Validity(valid_from, valid_until)
+
+
+def coupon_title(
+    kind: CouponKind, threshold_fen: int, amount_fen: int, percent_off: int, cap_fen: int
+) -> tuple[str, str]:
+    """The short face value printed on a coupon: 满100减20, 无门槛减5, 8折, 包邮."""
+
+    def yuan(fen: int) -> str:
+        text = format_yuan(fen)[1:]
+        return text[:-3] if text.endswith(".00") else text
+
+    if kind is CouponKind.cash_off:
+        if threshold_fen <= 0:
+            return f"无门槛减{yuan(amount_fen)}", f"¥{yuan(amount_fen)} off"
+        return (
+            f"满{yuan(threshold_fen)}减{yuan(amount_fen)}",
+            f"¥{yuan(amount_fen)} off ¥{yuan(threshold_fen)}",
+        )
+    if kind is CouponKind.percent_off:
+        rate = 100 - percent_off
+        zhe = f"{rate // 10}.{rate % 10}" if rate % 10 else str(rate // 10)
+        zh = f"{zhe}折" + (f" 最高减{yuan(cap_fen)}" if cap_fen else "")
+        en = f"{percent_off}% off" + (f" up to ¥{yuan(cap_fen)}" if cap_fen else "")
+        if threshold_fen > 0:
+            zh = f"满{yuan(threshold_fen)} " + zh
+            en += f" over ¥{yuan(threshold_fen)}"
+        return zh, en
+    if threshold_fen > 0:
+        return f"满{yuan(threshold_fen)}包邮", f"Free shipping over ¥{yuan(threshold_fen)}"
+    return "包邮券", "Free shipping"

@@ -1,0 +1,114 @@
+"""The pricing engine's only I/O: load cart lines, the shopper, running promotions and
+owned coupons into the plain objects of ``info.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from siyu.catalog.models import Product, Sku
+from siyu.config import Settings
+from siyu.coupon.service import is_new_shopper, usable_coupons
+from siyu.pricing.info import (
+    CartLine,
+    Coupon,
+    CouponChoice,
+    PricingInput,
+    PricingSettings,
+    Promotion,
+    ShopperInfo,
+)
+from siyu.promotion.service import running
+
+
+@dataclass(frozen=True)
+class Offers:
+    """Everything about the shopper and the store that prices a cart at ``now``."""
+
+    shopper: ShopperInfo
+    promotions: tuple[Promotion, ...]
+    coupons: tuple[Coupon, ...]
+
+
+def pricing_settings(settings: Settings) -> PricingSettings:
+    return PricingSettings(
+        shipping_fen=settings.shipping_fen,
+        free_shipping_threshold_fen=settings.free_shipping_threshold_fen,
+        points_per_yuan=settings.points_per_yuan,
+        points_max_percent=settings.points_max_percent,
+    )
+
+
+def load_offers(session: Session, shopper_id: int | None, now: datetime) -> Offers:
+    if shopper_id is None:
+        return Offers(ShopperInfo(), tuple(running(session, now)), ())
+    # Tiers and points balances arrive with the loyalty features; until then every
+    # shopper is tier 0 with no points.
+    shopper = ShopperInfo(shopper_id=shopper_id, is_new=is_new_shopper(session, shopper_id))
+    return Offers(
+        shopper, tuple(running(session, now)), tuple(usable_coupons(session, shopper_id, now))
+    )
+
+
+def cart_lines(session: Session, items: Sequence[tuple[int, int]]) -> tuple[CartLine, ...]:
+    """(sku id, quantity) → priced lines, in the given order; unknown SKUs are skipped
+    (callers check availability before pricing)."""
+    rows = {
+        sku.id: (sku, product)
+        for sku, product in session.execute(
+            select(Sku, Product)
+            .join(Product, Product.id == Sku.product_id)
+            .where(Sku.id.in_([sku_id for sku_id, _ in items]))
+        ).all()
+    }
+    lines = []
+    for sku_id, quantity in items:
+        if sku_id not in rows:
+            continue
+        sku, product = rows[sku_id]
+        lines.append(
+            CartLine(
+                line_id=sku.id,
+                product_id=product.id,
+                category_id=product.category_id,
+                title=product.title,
+                unit_price_fen=sku.price_fen,
+                quantity=quantity,
+                role=product.role.value,
+            )
+        )
+    return tuple(lines)
+
+
+def pricing_input(
+    lines: tuple[CartLine, ...],
+    offers: Offers,
+    *,
+    settings: PricingSettings,
+    now: datetime,
+    coupon_ids: Sequence[int] | None,
+    use_points: bool = False,
+) -> PricingInput:
+    """``coupon_ids`` None: the engine picks the best coupon; [] no coupon; else those."""
+    chosen: tuple[int, ...] = ()
+    if coupon_ids is None:
+        choice = CouponChoice.best
+    elif not coupon_ids:
+        choice = CouponChoice.none
+    else:
+        choice, chosen = CouponChoice.chosen, tuple(dict.fromkeys(coupon_ids))
+    return PricingInput(
+        lines=lines,
+        shopper=offers.shopper,
+        promotions=offers.promotions,
+        coupons=offers.coupons,
+        now=now,
+        settings=settings,
+        coupon_choice=choice,
+        chosen_coupon_ids=chosen,
+        use_points=use_points,
+    )

@@ -1,0 +1,147 @@
+"""The words of a quote, in Chinese and English: discount reasons, hints, why a coupon
+cannot be used. Pure formatting; ``quote.py`` calls these only for what it returns.
+
+The reasons depend on an offer's settings only, which repeat from quote to quote, so
+they are memoised (formatting money is a good part of the cost of a quote)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from siyu.money import format_yuan
+from siyu.pricing.info import CouponKind, PromotionKind
+
+_FULL_REDUCTION, _N_ITEM = PromotionKind.full_reduction.value, PromotionKind.n_item_discount.value
+_BUNDLE = PromotionKind.bundle.value
+_CASH_OFF, _FREE_SHIPPING = CouponKind.cash_off.value, CouponKind.free_shipping.value
+
+Words = tuple[str, str]  # zh, en
+
+# Why a coupon cannot be used (the threshold gap is ``threshold_gap``).
+NOT_VALID_YET: Words = ("未到使用时间", "Not valid yet")
+EXPIRED: Words = ("已过期", "Expired")
+NEW_SHOPPERS_ONLY: Words = ("仅限新人使用", "New shoppers only")
+TIER_TOO_LOW: Words = ("会员等级不足", "Member tier too low")
+NO_ELIGIBLE_ITEMS: Words = ("购物车中没有适用商品", "No eligible items in the cart")
+SHIPPING_ALREADY_FREE: Words = ("本单已免运费", "Shipping is already free")
+POINTS_NAME = "积分抵扣"
+FREE_SHIPPING_NAME = "满额包邮"
+
+
+def threshold_gap(gap: int) -> Words:
+    return f"还差 {format_yuan(gap)} 可用", f"{format_yuan(gap)} more to use"
+
+
+@lru_cache(maxsize=1024)
+def cannot_combine(name: str) -> Words:
+    return f"不可与「{name}」同享", f"Cannot be combined with “{name}”"
+
+
+def not_owned(coupon_id: int) -> str:
+    return f"coupon {coupon_id} is not one of the shopper's coupons"
+
+
+# ---------------------------------------------------------------- hints
+
+
+def spend_more_hint(gap: int, get: int) -> Words:
+    return f"再买 {format_yuan(gap)} 可减 {format_yuan(get)}", (
+        f"Spend {format_yuan(gap)} more to save {format_yuan(get)}"
+    )
+
+
+def more_items_hint(short: int, percent: int) -> Words:
+    return f"再买 {short} 件可享 {zhe(percent)} 折", (
+        f"Add {short} more {items(short)} for {percent} % off"
+    )
+
+
+def bundle_hint(short: int, get: int) -> Words:
+    return f"再加 {short} 件组合商品可减 {format_yuan(get)}", (
+        f"Add {short} more bundle {items(short)} to save {format_yuan(get)}"
+    )
+
+
+def free_shipping_hint(gap: int) -> Words:
+    return f"再买 {format_yuan(gap)} 可免运费", f"Spend {format_yuan(gap)} more for free shipping"
+
+
+# ---------------------------------------------------------------- discount reasons
+
+
+@lru_cache(maxsize=128)
+def member_price_reason(percent: int) -> Words:
+    return f"会员价{zhe(percent)}折", f"Member price: {percent} % off"
+
+
+def points_reason(points: int) -> Words:
+    return f"积分抵扣 {points} 积分", f"{points} points redeemed"
+
+
+@lru_cache(maxsize=128)
+def free_shipping_reason(threshold_fen: int) -> Words:
+    return (
+        f"满{yuan_short(threshold_fen)}免运费",
+        f"Free shipping over {format_yuan(threshold_fen)}",
+    )
+
+
+@lru_cache(maxsize=4096)
+def offer_reason(
+    kind: str,
+    amount: int,
+    threshold_fen: int,
+    fixed_fen: int,
+    percent: int,
+    min_items: int,
+    cap_fen: int,
+) -> Words:
+    """Why a promotion or coupon saved ``amount``: 满199减30, 2件9折, 优惠券：8折…"""
+    t = threshold_fen
+    if kind == _FULL_REDUCTION:
+        a = fixed_fen
+        if t <= 0:
+            return f"立减{yuan_short(a)}", f"{format_yuan(a)} off"
+        return (
+            f"满{yuan_short(t)}减{yuan_short(a)}",
+            f"{format_yuan(a)} off orders over {format_yuan(t)}",
+        )
+    if kind == _N_ITEM:
+        return f"{min_items}件{zhe(percent)}折", f"{percent} % off {min_items} or more items"
+    if kind == _BUNDLE:
+        return f"组合购立减{format_yuan(amount)}", f"Bundle: {format_yuan(amount)} off"
+    if kind == _FREE_SHIPPING:
+        return "优惠券：免运费", "Coupon: free shipping"
+    if kind == _CASH_OFF:
+        a = fixed_fen
+        if t <= 0:
+            return f"优惠券：无门槛减{yuan_short(a)}", f"Coupon: {format_yuan(a)} off"
+        return (
+            f"优惠券：满{yuan_short(t)}减{yuan_short(a)}",
+            f"Coupon: {format_yuan(a)} off orders over {format_yuan(t)}",
+        )
+    zh = f"优惠券：{f'满{yuan_short(t)}' if t > 0 else ''}{zhe(percent)}折"
+    en = f"Coupon: {percent} % off" + (f" orders over {format_yuan(t)}" if t > 0 else "")
+    if cap_fen > 0:
+        zh += f"，最高减{yuan_short(cap_fen)}"
+        en += f", up to {format_yuan(cap_fen)}"
+    return zh, en
+
+
+# ---------------------------------------------------------------- amounts
+
+
+def yuan_short(fen: int) -> str:
+    """``19900`` → ``"199"``, ``990`` → ``"9.9"``: how amounts read in 满199减30."""
+    whole, cents = divmod(fen, 100)
+    return str(whole) if cents == 0 else f"{whole}.{cents:02d}".rstrip("0")
+
+
+def zhe(percent_off: int) -> str:
+    """Percent off as 折: 10 → "9", 15 → "8.5", 62 → "3.8"."""
+    tenths = 100 - percent_off
+    return str(tenths // 10) if tenths % 10 == 0 else f"{tenths // 10}.{tenths % 10}"
+
+
+def items(count: int) -> str:
+    return "item" if count == 1 else "items"

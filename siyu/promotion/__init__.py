@@ -1,0 +1,1 @@
+"""Store promotions: full reduction, N-item discount, bundle, member price."""
