@@ -9,7 +9,7 @@ import threading
 from datetime import timedelta
 
 from siyu.context import Context
-from siyu.coupon.service import expire_due
+from siyu.coupon.redemption import expire_due
 from siyu.idempotency import purge_expired_keys
 
 log = logging.getLogger(__name__)

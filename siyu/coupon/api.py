@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from siyu.coupon import service
+from siyu.coupon import redemption, service
 from siyu.coupon.models import CouponTemplate, ShopperCoupon
 from siyu.coupon.rules import CouponStatus, coupon_title
 from siyu.coupon.schemas import (
@@ -46,7 +46,7 @@ def _titles(t: CouponTemplate) -> tuple[str, str]:
     return coupon_title(t.kind, t.threshold_fen, t.amount_fen, t.percent_off, t.cap_fen)
 
 
-def template_out(t: CouponTemplate, stats: service.RedemptionStats | None = None) -> TemplateOut:
+def template_out(t: CouponTemplate, stats: redemption.RedemptionStats | None = None) -> TemplateOut:
     zh, en = _titles(t)
     out = TemplateOut.model_validate(
         {
@@ -179,7 +179,7 @@ def gift_seen(session: SessionDep, now: NowDep, shopper: CurrentShopper) -> None
 def list_templates(session: ReadSessionDep, now: NowDep, _: MarketingReader) -> list[TemplateOut]:
     """优惠券列表及核销统计（已发、已领、已用、已过期、用券 GMV、优惠成本）。"""
     with session.begin():
-        stats = service.redemption_stats(session, now)
+        stats = redemption.redemption_stats(session, now)
         return [template_out(t, stats.get(t.id)) for t in service.list_templates(session)]
 
 
@@ -198,7 +198,7 @@ def get_template(
 ) -> TemplateOut:
     with session.begin():
         t = service.get_template(session, template_id)
-        return template_out(t, service.redemption_stats(session, now).get(t.id))
+        return template_out(t, redemption.redemption_stats(session, now).get(t.id))
 
 
 @admin_router.patch("/{template_id}", response_model=TemplateOut)
@@ -213,7 +213,7 @@ def update_template(
             changes=body.model_dump(exclude_unset=True),
             now=now,
         )
-        return template_out(t, service.redemption_stats(session, now).get(t.id))
+        return template_out(t, redemption.redemption_stats(session, now).get(t.id))
 
 
 @admin_router.post("/{template_id}/status", response_model=TemplateOut)
@@ -225,7 +225,7 @@ def change_status(
         t = service.set_template_status(
             session, actor_id=actor.id, template_id=template_id, status=body.status, now=now
         )
-        return template_out(t, service.redemption_stats(session, now).get(t.id))
+        return template_out(t, redemption.redemption_stats(session, now).get(t.id))
 
 
 @admin_router.post("/{template_id}/issue", response_model=BulkIssueOut)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from siyu.cart.service import remove_skus_from_cart
 from siyu.catalog.models import Product, Sku
 from siyu.catalog.rules import ProductStatus
-from siyu.coupon.service import lock_for_order, release_for_order
+from siyu.coupon.redemption import lock_for_order, release_for_order
 from siyu.db import rowcount
 from siyu.errors import Conflict, InvalidInput, NotFound
 from siyu.identity.audit import record_audit

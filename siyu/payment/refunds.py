@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from siyu.aftersale.models import AfterSale
 from siyu.aftersale.rules import AfterSaleStatus
 from siyu.catalog.models import Sku
-from siyu.coupon.service import restore_for_order
+from siyu.coupon.redemption import restore_for_order
 from siyu.db import rowcount
 from siyu.order.models import Order, OrderLine
 from siyu.outbox import append_event

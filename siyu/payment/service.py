@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from siyu.catalog.models import Product
-from siyu.coupon.service import coupon_savings, use_for_order
+from siyu.coupon.redemption import coupon_savings, use_for_order
 from siyu.errors import Conflict, Unauthorized, UpstreamUnavailable
 from siyu.identity.models import Shopper
 from siyu.order.models import Order

@@ -40,7 +40,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from siyu.coupon import service
+from siyu.coupon import redemption, service
 from siyu.coupon.models import CouponTemplate
 from siyu.coupon.rules import (
     Audience,
@@ -128,11 +128,11 @@ def face_value(t: CouponTemplate, locale: str) -> str:
     return zh if locale == "zh-CN" else en
 
 
-def zero_stats(template_id: int) -> service.RedemptionStats:
-    return service.RedemptionStats(template_id, 0, 0, 0, 0, 0, 0, 0, 0)
+def zero_stats(template_id: int) -> redemption.RedemptionStats:
+    return redemption.RedemptionStats(template_id, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
-def usage_rate(stats: service.RedemptionStats) -> float | None:
+def usage_rate(stats: redemption.RedemptionStats) -> float | None:
     return stats.used / stats.issued if stats.issued else None
 
 
@@ -151,7 +151,7 @@ class CouponItem:
     face: str
     validity: str
     scope: str
-    stats: service.RedemptionStats
+    stats: redemption.RedemptionStats
     usage_rate: float | None
 
 
@@ -161,7 +161,7 @@ def coupon_list(request: Request, user: Reader, session: SessionDep, now: NowDep
     t = translator("console", locale)
     with session.begin():
         templates = service.list_templates(session)
-        stats = service.redemption_stats(session, now)
+        stats = redemption.redemption_stats(session, now)
         products, categories = names_for(session, templates)
         items = []
         for tpl in templates:
@@ -359,7 +359,7 @@ def edit_page(
         tpl = stats = None
         if template_id is not None:
             tpl = service.get_template(session, template_id)
-            stats = service.redemption_stats(session, now).get(tpl.id) or zero_stats(tpl.id)
+            stats = redemption.redemption_stats(session, now).get(tpl.id) or zero_stats(tpl.id)
         return render(
             request,
             "coupon_edit.html",
