@@ -2,20 +2,7 @@
 
 The rules are those of ``info.py``: shelf (member) price first, then the best legal
 combination of offers, each benefit taken from what earlier ones left, then points.
-
-How the best combination is found without trying every subset: an offer's condition
-reads shelf amounts only, and every benefit takes at most what is left of its lines,
-so adding an applicable promotion never lowers the total saving. The candidates are
-therefore, per stack group, *all* its applicable non-exclusive promotions together ×
-(no coupon | each discount coupon of the group) × (a free-shipping coupon or not),
-plus each applicable exclusive offer alone. A group's promotions are applied once
-and its coupons are priced on what they left.
-
-Speed (a quote is priced on every cart view): splitting an amount over lines is the
-costly step, and a step only has to be split at once when a later offer's amount
-depends on how it was split, i.e. when a later scope partly overlaps it. A step that
-is contained in or disjoint from every later scope is kept as a lump sum and split
-only if its combination wins (see ``_run``); the result is identical.
+The offers are found here and the best combination in ``search.py``.
 
 The words (reasons, hints, why a coupon is not usable) are in ``texts.py``; the
 result objects are built by ``_quote_line``, ``_discount`` and ``_status`` (see there).
@@ -27,12 +14,12 @@ gives an equal Quote.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import MISSING, dataclass, fields
-from datetime import UTC, datetime
+from dataclasses import MISSING, fields
+from datetime import datetime
 from inspect import Parameter, signature
 from itertools import repeat
 from math import gcd
-from operator import itemgetter, sub
+from operator import itemgetter
 
 from siyu.money import allocate_proportionally
 from siyu.pricing import texts
@@ -52,6 +39,16 @@ from siyu.pricing.info import (
     ScopeRule,
     Tier,
 )
+from siyu.pricing.search import (
+    FAR_FUTURE,
+    Candidate,
+    Offer,
+    Search,
+    best,
+    clash,
+    coupon_savings,
+    take,
+)
 
 # Enum members looked up once: attribute access on an Enum class is slow in 3.11.
 _ALL, _CATEGORIES = Scope.all, Scope.categories
@@ -66,7 +63,6 @@ _BY_COUPON, _BY_POINTS, _BY_SHIPPING = (
     DiscountSource.shipping,
 )
 _PART = itemgetter(2)  # of an allocation (source, source id, part)
-_FAR_FUTURE = datetime.max.replace(tzinfo=UTC)  # only ever compared with itself
 _Lines = tuple[tuple[int, ...], frozenset[int]]
 _Problem = tuple[texts.Words, int]  # why, missing fen
 
@@ -120,6 +116,25 @@ def _status(
     return status
 
 
+def _quote(
+    lines: tuple[QuoteLine, ...], discounts: tuple[Discount, ...], subtotal_fen: int,
+    discount_fen: int, shipping_fen: int, points_used: int, points_fen: int, total_fen: int,
+    applied_coupon_ids: tuple[int, ...], applied_promotion_ids: tuple[int, ...],
+    coupon_statuses: tuple[CouponStatus, ...], hints: tuple[Hint, ...],
+    points_available: int = 0, notes: tuple[str, ...] = (),
+) -> Quote:  # fmt: skip
+    result: Quote = _NEW(Quote)
+    _SET(result, "__dict__", {
+        "lines": lines, "discounts": discounts, "subtotal_fen": subtotal_fen,
+        "discount_fen": discount_fen, "shipping_fen": shipping_fen, "points_used": points_used,
+        "points_fen": points_fen, "total_fen": total_fen,
+        "applied_coupon_ids": applied_coupon_ids, "applied_promotion_ids": applied_promotion_ids,
+        "coupon_statuses": coupon_statuses, "hints": hints,
+        "points_available": points_available, "notes": notes,
+    })  # fmt: skip
+    return result
+
+
 def _check_builder(cls: type, build: Callable[..., object]) -> None:
     """``build`` takes exactly the fields of ``cls``, in order, with the same defaults,
     and ``cls`` does nothing in ``__init__`` beyond setting them."""
@@ -130,7 +145,12 @@ def _check_builder(cls: type, build: Callable[..., object]) -> None:
         raise TypeError(f"{build.__name__} no longer builds a {cls.__name__}")
 
 
-for _cls, _build_it in ((QuoteLine, _quote_line), (Discount, _discount), (CouponStatus, _status)):
+for _cls, _build_it in (
+    (QuoteLine, _quote_line),
+    (Discount, _discount),
+    (CouponStatus, _status),
+    (Quote, _quote),
+):
     _check_builder(_cls, _build_it)
 
 
@@ -238,38 +258,12 @@ def _clamp_percent(percent: int) -> int:
 # ---------------------------------------------------------------- offers
 
 
-@dataclass(slots=True, eq=False)
-class _Offer:
-    """An applicable promotion or coupon, reduced to what pricing needs."""
-
-    source: DiscountSource
-    source_id: int
-    name: str
-    kind: str
-    lines: tuple[int, ...]
-    members: frozenset[int]  # the same lines, as a set
-    exclusive: bool
-    group: str
-    fixed_fen: int = 0  # full reduction tier, bundle amount × sets, cash off
-    percent: int = 0  # n-item discount, percent-off coupon
-    cap_fen: int = 0
-    threshold_fen: int = 0  # for the reason text
-    min_items: int = 0
-    until: tuple[bool, datetime] = (True, _FAR_FUTURE)  # coupons: earliest expiry first
-    is_shipping: bool = False
-
-    def benefit(self, left_fen: int) -> int:
-        if self.percent:
-            amount = left_fen * self.percent // 100
-            return min(amount, self.cap_fen) if self.cap_fen > 0 else amount
-        return min(self.fixed_fen, left_fen)
-
-
-def _promotion_offers(inp: PricingInput, cart: _Cart) -> tuple[list[_Offer], list[Hint]]:
+def _promotion_offers(inp: PricingInput, cart: _Cart) -> tuple[list[Offer], list[Hint]]:
     """Applicable promotions in application order, and hints for those not met yet."""
-    offers: list[_Offer] = []
+    offers: list[Offer] = []
     hints: list[Hint] = []
     now, shelf, quantities, has_lines = inp.now, cart.shelf, cart.quantities, bool(cart.shelf)
+    n, shelf_total, lines_of = len(shelf), cart.shelf_total, cart.lines_of
     active = [
         p
         for p in inp.promotions
@@ -277,40 +271,46 @@ def _promotion_offers(inp: PricingInput, cart: _Cart) -> tuple[list[_Offer], lis
         and (p.starts_at is None or p.starts_at <= now)
         and (p.ends_at is None or now < p.ends_at)
     ]
-    active.sort(key=_application_order)
+    if len(active) > 1:
+        active.sort(key=_application_order)
     for p in active:
         kind = p.kind
-        lines, members = cart.lines_of(p.scope)
+        lines, members = lines_of(p.scope)
         if kind is _FULL_REDUCTION:
-            total = _sum_over(shelf, lines)
-            tiers = sorted(p.tiers, key=_threshold) if len(p.tiers) > 1 else p.tiers
+            total = shelf_total if len(lines) == n else sum([shelf[i] for i in lines])
+            # The best tier met; the lowest one not met yet (the first listed of equals).
+            tiers = p.tiers
             met = [t for t in tiers if t.threshold_fen <= total]
             if lines and met:
                 tier = met[0] if len(met) == 1 else max(met, key=_best_tier)
                 offers.append(
-                    _Offer(_BY_PROMOTION, p.promotion_id, p.name, str(kind), lines, members,
-                           p.exclusive, p.stack_group, fixed_fen=max(tier.amount_fen, 0),
-                           threshold_fen=tier.threshold_fen)
+                    Offer(_BY_PROMOTION, p.promotion_id, p.name, str(kind), lines, members,
+                          total, p.exclusive, p.stack_group, fixed_fen=max(tier.amount_fen, 0),
+                          threshold_fen=tier.threshold_fen)
                 )  # fmt: skip
-            if has_lines:
+            if has_lines and len(met) < len(tiers):
                 upcoming = [t for t in tiers if t.threshold_fen > total and t.amount_fen > 0]
                 if upcoming:
-                    gap, get = upcoming[0].threshold_fen - total, upcoming[0].amount_fen
+                    nxt = upcoming[0] if len(upcoming) == 1 else min(upcoming, key=_threshold)
+                    gap, get = nxt.threshold_fen - total, nxt.amount_fen
                     hints.append(
                         Hint(_BY_PROMOTION, p.promotion_id, gap, 0, get,
                              *texts.spend_more_hint(gap, get))
                     )  # fmt: skip
         elif kind is _N_ITEM:
-            units = _sum_over(quantities, lines)
+            full = len(lines) == n
+            units = sum(quantities) if full else sum([quantities[i] for i in lines])
             percent = _clamp_percent(p.percent_off)
             if lines and units >= p.min_items:
+                total = shelf_total if full else sum([shelf[i] for i in lines])
                 offers.append(
-                    _Offer(_BY_PROMOTION, p.promotion_id, p.name, str(kind), lines, members,
-                           p.exclusive, p.stack_group, percent=percent, min_items=p.min_items)
+                    Offer(_BY_PROMOTION, p.promotion_id, p.name, str(kind), lines, members,
+                          total, p.exclusive, p.stack_group, percent=percent,
+                          min_items=p.min_items)
                 )  # fmt: skip
             elif has_lines and percent:
                 short = p.min_items - units  # > 0: not met
-                get = _sum_over(shelf, lines) * percent // 100
+                get = (shelf_total if full else sum([shelf[i] for i in lines])) * percent // 100
                 hints.append(
                     Hint(_BY_PROMOTION, p.promotion_id, 0, short, get,
                          *texts.more_items_hint(short, percent))
@@ -324,8 +324,9 @@ def _promotion_offers(inp: PricingInput, cart: _Cart) -> tuple[list[_Offer], lis
             sets, get = min(units_of.values(), default=0), max(p.amount_off_fen, 0)
             if sets > 0:
                 offers.append(
-                    _Offer(_BY_PROMOTION, p.promotion_id, p.name, str(kind), lines,
-                           frozenset(lines), p.exclusive, p.stack_group, fixed_fen=get * sets)
+                    Offer(_BY_PROMOTION, p.promotion_id, p.name, str(kind), lines,
+                          frozenset(lines), sum([shelf[i] for i in lines]), p.exclusive,
+                          p.stack_group, fixed_fen=get * sets)
                 )  # fmt: skip
             elif lines and get:
                 short = sum(1 for units in units_of.values() if units == 0)
@@ -348,20 +349,16 @@ def _best_tier(t: Tier) -> tuple[int, int]:
     return t.amount_fen, -t.threshold_fen
 
 
-def _sum_over(values: list[int], lines: tuple[int, ...]) -> int:
-    """The sum of ``values`` over some lines (often all of them)."""
-    return sum(values) if len(lines) == len(values) else sum([values[i] for i in lines])
-
-
-def _coupon_offers(inp: PricingInput, cart: _Cart) -> tuple[dict[int, _Offer], dict[int, _Problem]]:
+def _coupon_offers(inp: PricingInput, cart: _Cart) -> tuple[dict[int, Offer], dict[int, _Problem]]:
     """Applicable coupons by id, and why each other one is not."""
-    offers: dict[int, _Offer] = {}
+    offers: dict[int, Offer] = {}
     problems: dict[int, _Problem] = {}
-    now, shopper, shelf = inp.now, inp.shopper, cart.shelf
+    now, shopper, shelf, shelf_total = inp.now, inp.shopper, cart.shelf, cart.shelf_total
+    n, fee, lines_of = len(shelf), cart.fee, cart.lines_of
     for c in inp.coupons:
         if c.coupon_id in offers or c.coupon_id in problems:
             continue  # one shopper coupon is one coupon, however often it is listed
-        lines, members = cart.lines_of(c.scope)
+        lines, members = lines_of(c.scope)
         is_shipping = c.kind is _FREE_SHIPPING
         problem: _Problem | None = None
         if c.valid_from is not None and now < c.valid_from:
@@ -374,251 +371,26 @@ def _coupon_offers(inp: PricingInput, cart: _Cart) -> tuple[dict[int, _Offer], d
             problem = (texts.TIER_TOO_LOW, 0)
         elif not lines:
             problem = (texts.NO_ELIGIBLE_ITEMS, 0)
-        elif is_shipping and cart.fee == 0:
+        elif is_shipping and fee == 0:
             problem = (texts.SHIPPING_ALREADY_FREE, 0)
         else:
-            gap = c.threshold_fen - _sum_over(shelf, lines)
+            total = shelf_total if len(lines) == n else sum([shelf[i] for i in lines])
+            gap = c.threshold_fen - total
             if gap > 0:
                 problem = (texts.threshold_gap(gap), gap)
         if problem is not None:
             problems[c.coupon_id] = problem
             continue
-        offers[c.coupon_id] = _Offer(
-            _BY_COUPON, c.coupon_id, c.name, str(c.kind), lines, members, c.exclusive,
+        offers[c.coupon_id] = Offer(
+            _BY_COUPON, c.coupon_id, c.name, str(c.kind), lines, members, total, c.exclusive,
             c.stack_group,
             fixed_fen=max(c.amount_fen, 0) if c.kind is _CASH_OFF else 0,
             percent=_clamp_percent(c.percent_off) if c.kind is _PERCENT_OFF else 0,
             cap_fen=c.cap_fen, threshold_fen=c.threshold_fen,
-            until=(c.valid_until is None, c.valid_until or _FAR_FUTURE),
+            until=(c.valid_until is None, c.valid_until or FAR_FUTURE),
             is_shipping=is_shipping,
         )  # fmt: skip
     return offers, problems
-
-
-# ---------------------------------------------------------------- search
-
-
-@dataclass(slots=True, eq=False)
-class _Stage:
-    """Promotions applied in order on the shelf amounts. ``left`` reflects the split
-    steps only; ``lumps`` are the steps kept whole (lines, amount)."""
-
-    left: list[int]
-    lumps: list[tuple[frozenset[int], int]]
-    applied: list[tuple[_Offer, int, list[int] | None]]  # offer, amount, parts if split
-    saving: int
-
-    def left_of(self, offer: _Offer) -> int:
-        """What is left on an offer's lines: every lump is inside them or outside."""
-        left, lines = self.left, offer.lines
-        total = sum(left) if len(lines) == len(left) else sum([left[i] for i in lines])
-        if self.lumps:
-            members = offer.members
-            total -= sum([amount for lines, amount in self.lumps if lines <= members])
-        return total
-
-
-def _run(offers: list[_Offer], shelf: list[int], readers: list[frozenset[int]]) -> _Stage:
-    """Apply promotions in order. ``readers`` are the scopes of the coupons that will be
-    priced on the result. A step is split at once only if a later step or reader sees
-    part of its lines, or a later split step shares lines with it; otherwise its split
-    cannot change any later amount and waits (``_settle``)."""
-    split = [False] * len(offers)
-    if len(offers) > 1 or readers:
-        later = list(readers)
-        split_lines: frozenset[int] = frozenset()  # all lines of the later split steps
-        for k in range(len(offers) - 1, -1, -1):
-            mine = offers[k].members
-            if not mine.isdisjoint(split_lines) or any(
-                not (mine <= s or mine.isdisjoint(s)) for s in later
-            ):
-                split[k] = True
-                split_lines |= mine
-            later.append(mine)
-    stage = _Stage(shelf.copy(), [], [], 0)
-    left = stage.left
-    for offer, now in zip(offers, split, strict=True):
-        lines = offer.lines
-        full = len(lines) == len(left)
-        if now:
-            weights = left if full else [left[i] for i in lines]
-            amount = offer.benefit(sum(weights))
-        else:
-            amount = offer.benefit(stage.left_of(offer))
-        if amount <= 0:
-            continue
-        parts: list[int] | None = None
-        if now:
-            parts = allocate_proportionally(amount, weights)
-            _take(left, lines, parts, full)
-        else:
-            stage.lumps.append((offer.members, amount))
-        stage.applied.append((offer, amount, parts))
-        stage.saving += amount
-    return stage
-
-
-def _settle(
-    stage: _Stage, shelf: list[int]
-) -> tuple[list[tuple[_Offer, int, list[int]]], list[int]]:
-    """Every step split over its lines, in order: the same parts a full run gives,
-    since a step kept whole shares no line with any later split step."""
-    left = shelf.copy()
-    settled = []
-    for offer, amount, parts in stage.applied:
-        lines = offer.lines
-        full = len(lines) == len(left)
-        if parts is None:
-            parts = allocate_proportionally(amount, left if full else [left[i] for i in lines])
-        _take(left, lines, parts, full)
-        settled.append((offer, amount, parts))
-    return settled, left
-
-
-def _take(left: list[int], lines: tuple[int, ...], parts: list[int], full: bool) -> None:
-    """Take each line's part from what is left of it (``full``: lines are all lines)."""
-    if full:
-        left[:] = map(sub, left, parts)
-    else:
-        for i, part in zip(lines, parts, strict=True):
-            left[i] -= part
-
-
-@dataclass(slots=True, eq=False)
-class _Candidate:
-    stage: _Stage
-    discount: _Offer | None  # the discount coupon, priced on what the stage left
-    discount_fen: int
-    shipping: _Offer | None  # the free-shipping coupon
-    saving: int  # goods taken by the offers + shipping fee saved by the coupon
-
-    def coupons(self) -> list[_Offer]:
-        return [c for c in (self.discount, self.shipping) if c is not None]
-
-    def key(self) -> tuple[int, int, list[tuple[bool, datetime]], list[int], list[int]]:
-        # Largest saving; then fewer coupons, the one expiring first, lowest ids.
-        coupons = self.coupons()
-        return (
-            -self.saving,
-            len(coupons),
-            sorted(c.until for c in coupons),
-            sorted(c.source_id for c in coupons),
-            [offer.source_id for offer, _, _ in self.stage.applied],
-        )
-
-
-class _Search:
-    """The candidate combinations; each group's promotions are applied once."""
-
-    def __init__(self, cart: _Cart, promotions: list[_Offer], coupons: dict[int, _Offer]):
-        self.cart = cart
-        self.promotions = promotions
-        self.coupons = coupons
-        self.empty = _Stage(cart.shelf, [], [], 0)
-        self._stages: dict[str, _Stage] = {}
-
-    def stage(self, group: str) -> _Stage:
-        found = self._stages.get(group)
-        if found is None:
-            mine = [p for p in self.promotions if not p.exclusive and p.group == group]
-            readers = [
-                c.members
-                for c in self.coupons.values()
-                if not (c.exclusive or c.is_shipping) and c.group == group
-            ]
-            found = self._stages[group] = (
-                _run(mine, self.cart.shelf, readers) if mine else self.empty
-            )
-        return found
-
-    def candidate(
-        self, stage: _Stage, discount: _Offer | None, shipping: _Offer | None
-    ) -> _Candidate:
-        discount_fen = 0 if discount is None else discount.benefit(stage.left_of(discount))
-        saving = stage.saving + discount_fen + (self.cart.fee if shipping is not None else 0)
-        return _Candidate(stage, discount, discount_fen, shipping, saving)
-
-    def all_candidates(self) -> list[_Candidate]:
-        found = [self.candidate(self.empty, None, None)]
-        for p in self.promotions:
-            if p.exclusive:
-                found.append(self.candidate(_run([p], self.cart.shelf, []), None, None))
-        coupons = list(self.coupons.values())
-        for group in sorted({o.group for o in self.promotions + coupons if not o.exclusive}):
-            stage = self.stage(group)
-            mine = [c for c in coupons if not c.exclusive and c.group == group]
-            shipping = min(
-                (c for c in mine if c.is_shipping),
-                key=lambda c: (c.until, c.source_id),
-                default=None,
-            )
-            fee = self.cart.fee
-            for discount in [None, *(c for c in mine if not c.is_shipping)]:
-                cand = self.candidate(stage, discount, None)
-                found.append(cand)
-                if shipping is not None:  # the same goods saving, plus the fee
-                    found.append(
-                        _Candidate(stage, discount, cand.discount_fen, shipping, cand.saving + fee)
-                    )
-        for c in coupons:
-            if c.exclusive:
-                found.append(
-                    self.candidate(self.empty, *((None, c) if c.is_shipping else (c, None)))
-                )
-        return found
-
-    def chosen(self, ids: tuple[int, ...]) -> tuple[_Candidate | None, dict[int, _Offer]]:
-        """The named coupons that can be applied together (the first named wins a
-        clash) with every promotion they stack with; and who blocked the others."""
-        kept: list[_Offer] = []
-        blocked: dict[int, _Offer] = {}
-        for coupon_id in dict.fromkeys(ids):
-            c = self.coupons.get(coupon_id)
-            if c is None:
-                continue
-            rival = next((k for k in kept if _clash(k, c) or k.is_shipping == c.is_shipping), None)
-            if rival is None:
-                kept.append(c)
-            else:
-                blocked[coupon_id] = rival
-        if not kept:
-            return None, blocked
-        stage = self.empty if kept[0].exclusive else self.stage(kept[0].group)
-        discount = next((c for c in kept if not c.is_shipping), None)
-        shipping = next((c for c in kept if c.is_shipping), None)
-        return self.candidate(stage, discount, shipping), blocked
-
-
-def _best(candidates: list[_Candidate]) -> _Candidate:
-    most = max([c.saving for c in candidates])
-    ties = [c for c in candidates if c.saving == most]
-    return ties[0] if len(ties) == 1 else min(ties, key=_Candidate.key)
-
-
-def _clash(a: _Offer, b: _Offer) -> bool:
-    return a.exclusive or b.exclusive or a.group != b.group
-
-
-def _coupon_savings(candidates: list[_Candidate], coupons: dict[int, _Offer]) -> dict[int, int]:
-    """Each usable coupon's saving in the best combination that uses it. The free-
-    shipping coupons of a group are interchangeable, so they share the group's best."""
-    best: dict[int, int] = {}
-    by_slot: dict[tuple[str, int], int] = {}
-    for cand in candidates:
-        if cand.discount is not None:
-            cid = cand.discount.source_id
-            best[cid] = max(best.get(cid, 0), cand.saving)
-        if cand.shipping is not None:
-            slot = _shipping_slot(cand.shipping)
-            by_slot[slot] = max(by_slot.get(slot, 0), cand.saving)
-    for c in coupons.values():
-        if c.is_shipping:
-            best[c.source_id] = by_slot.get(_shipping_slot(c), 0)
-    return best
-
-
-def _shipping_slot(c: _Offer) -> tuple[str, int]:
-    return ("", c.source_id) if c.exclusive else (c.group, 0)
 
 
 # ---------------------------------------------------------------- the quote
@@ -629,14 +401,14 @@ def quote(inp: PricingInput) -> Quote:
     cart = _Cart(inp)
     promotions, hints = _promotion_offers(inp, cart)
     coupons, problems = _coupon_offers(inp, cart)
-    search = _Search(cart, promotions, coupons)
+    search = Search(cart.shelf, cart.shelf_total, cart.fee, promotions, coupons)
     candidates = search.all_candidates()
     notes: list[str] = []
-    blocked: dict[int, _Offer] = {}
+    blocked: dict[int, Offer] = {}
 
-    winner: _Candidate | None = None
+    winner: Candidate | None = None
     if inp.coupon_choice is CouponChoice.best:
-        winner = _best(candidates)
+        winner = best(candidates)
     elif inp.coupon_choice is CouponChoice.chosen:
         owned = {c.coupon_id for c in inp.coupons}
         notes.extend(
@@ -644,7 +416,7 @@ def quote(inp: PricingInput) -> Quote:
         )
         winner, blocked = search.chosen(inp.chosen_coupon_ids)
     if winner is None:  # no coupon wanted, or none of the named ones applies
-        winner = _best([c for c in candidates if c.discount is None and c.shipping is None])
+        winner = best([c for c in candidates if c.discount is None and c.shipping is None])
 
     statuses = _coupon_statuses(inp, coupons, problems, candidates, winner, blocked)
     if cart.fee > 0 and winner.shipping is None:
@@ -658,14 +430,14 @@ def quote(inp: PricingInput) -> Quote:
 
 def _coupon_statuses(
     inp: PricingInput,
-    coupons: dict[int, _Offer],
+    coupons: dict[int, Offer],
     problems: dict[int, _Problem],
-    candidates: list[_Candidate],
-    winner: _Candidate,
-    blocked: dict[int, _Offer],
+    candidates: list[Candidate],
+    winner: Candidate,
+    blocked: dict[int, Offer],
 ) -> tuple[CouponStatus, ...]:
-    savings = _coupon_savings(candidates, coupons)
-    applied = [offer for offer, _, _ in winner.stage.applied] + winner.coupons()
+    savings = coupon_savings(candidates, coupons)
+    applied = [offer for offer, _, _ in winner.stage.steps] + winner.coupons()
     statuses: list[CouponStatus] = []
     for cid in dict.fromkeys(c.coupon_id for c in inp.coupons):
         problem = problems.get(cid)
@@ -676,7 +448,7 @@ def _coupon_statuses(
         offer = coupons[cid]
         rival = blocked.get(cid)
         if rival is None and offer not in applied:
-            rival = next((a for a in applied if _clash(a, offer)), None)
+            rival = next((a for a in applied if clash(a, offer)), None)
         if rival is None:
             statuses.append(_status(cid, True, savings.get(cid, 0)))
         else:
@@ -688,7 +460,7 @@ def _coupon_statuses(
 def _build(
     inp: PricingInput,
     cart: _Cart,
-    winner: _Candidate,
+    winner: Candidate,
     statuses: tuple[CouponStatus, ...],
     hints: tuple[Hint, ...],
     notes: tuple[str, ...],
@@ -713,13 +485,13 @@ def _build(
                      _MEMBER_PRICE.value)
         )  # fmt: skip
 
-    settled, left = _settle(winner.stage, cart.shelf)
+    settled, left = winner.stage.settle()
     coupon, coupon_fen = winner.discount, winner.discount_fen
     if coupon is not None and coupon_fen > 0:
         lines = coupon.lines
         full = len(lines) == n
         parts = allocate_proportionally(coupon_fen, left if full else [left[i] for i in lines])
-        _take(left, lines, parts, full)
+        take(left, lines, parts, full)
         settled.append((coupon, coupon_fen, parts))
     for offer, amount, parts in settled:
         sources.append((offer.source, offer.source_id))
@@ -739,7 +511,7 @@ def _build(
     points_used = points_available if inp.use_points else 0
     if points_used:
         parts = allocate_proportionally(points_fen, left)
-        _take(left, cart.all_lines[0], parts, True)
+        take(left, cart.all_lines[0], parts, True)
         sources.append((_BY_POINTS, 0))
         columns.append(parts)
         discounts.append(
@@ -778,7 +550,7 @@ def _build(
     ]  # fmt: skip
     goods = sum(left)
     subtotal = sum(cart.subtotals)
-    return Quote(
+    return _quote(
         lines=tuple(quote_lines),
         discounts=tuple(discounts),
         subtotal_fen=subtotal,
@@ -790,7 +562,7 @@ def _build(
         applied_coupon_ids=tuple(
             c.source_id for c in winner.coupons() if c.is_shipping or coupon_fen > 0
         ),
-        applied_promotion_ids=tuple(offer.source_id for offer, _, _ in winner.stage.applied),
+        applied_promotion_ids=tuple(offer.source_id for offer, _, _ in winner.stage.steps),
         coupon_statuses=statuses,
         hints=hints,
         points_available=points_available,
@@ -810,7 +582,7 @@ def _points(inp: PricingInput, goods_left: int) -> tuple[int, int]:
     return fen, fen * per_yuan // 100
 
 
-def _reason(offer: _Offer, amount: int) -> texts.Words:
+def _reason(offer: Offer, amount: int) -> texts.Words:
     return texts.offer_reason(
         offer.kind, amount, offer.threshold_fen, offer.fixed_fen, offer.percent,
         offer.min_items, offer.cap_fen,
