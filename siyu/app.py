@@ -72,6 +72,7 @@ def create_app(
     app.state.worker = worker
     install_error_handlers(app)
     for router in (
+        tracking_api.router,  # first: the hottest route is matched before ~150 others
         identity_api.app_router,
         identity_api.admin_router,
         catalog_api.app_router,
@@ -88,7 +89,6 @@ def create_app(
         payment_api.notify_router,
         aftersale_api.app_router,
         aftersale_api.admin_router,
-        tracking_api.router,
     ):
         app.include_router(router)
 
