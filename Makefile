@@ -33,7 +33,7 @@ test: $(STAMP)
 	$(BIN)/ruff check siyu tests bench migrations
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 bench: $(STAMP)
 	$(BIN)/python bench/api_bench.py
