@@ -32,7 +32,7 @@ from siyu.coupon.rules import (
 )
 from siyu.db import rowcount
 from siyu.errors import Conflict, InvalidInput, NotFound
-from siyu.identity.audit import record_audit
+from siyu.identity.audit import apply_audited, record_audit
 from siyu.identity.models import Shopper
 from siyu.order.models import Order
 from siyu.outbox import DomainEvent, EventRelay
@@ -163,44 +163,32 @@ def update_template(
             )
     check_template(merged)
     _check_refs(session, changes)
-    for key, value in changes.items():
-        setattr(template, key, value)
-    template.updated_at = now
-    record_audit(
+    apply_audited(
         session,
+        template,
+        changes,
         operator_id=actor_id,
         action="coupon_template.update",
         target_type="coupon_template",
-        target_id=template.id,
-        before={k: _plain(current[k]) for k in changes},
-        after={k: _plain(v) for k, v in changes.items()},
         now=now,
     )
     session.flush()
     return template
 
 
-def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
 def set_template_status(
     session: Session, *, actor_id: int, template_id: int, status: TemplateStatus, now: datetime
 ) -> CouponTemplate:
     template = get_template(session, template_id)
-    before = str(template.status)
     if template.status is TemplateStatus.ended and status is not TemplateStatus.ended:
         raise Conflict("coupon_template_ended", "已结束的优惠券不能恢复 / An ended coupon is final")
-    template.status = status
-    template.updated_at = now
-    record_audit(
+    apply_audited(
         session,
+        template,
+        {"status": status},
         operator_id=actor_id,
         action="coupon_template.status",
         target_type="coupon_template",
-        target_id=template.id,
-        before={"status": before},
-        after={"status": str(status)},
         now=now,
     )
     return template

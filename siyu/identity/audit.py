@@ -55,3 +55,36 @@ def list_audit_logs(
     if before_id:
         stmt = stmt.where(AuditLog.id < before_id)
     return list(session.scalars(stmt.order_by(AuditLog.id.desc()).limit(limit)))
+
+
+def _plain(value: Any) -> Any:
+    """A value as the audit log's JSON stores it."""
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def apply_audited(
+    session: Session,
+    target: Any,
+    changes: dict[str, Any],
+    *,
+    operator_id: int,
+    action: str,
+    target_type: str,
+    now: datetime,
+) -> None:
+    """Set ``changes`` on ``target`` (a row with ``id`` and ``updated_at``) and record
+    the changed fields before and after in the audit log."""
+    before = {k: _plain(getattr(target, k)) for k in changes}
+    for key, value in changes.items():
+        setattr(target, key, value)
+    target.updated_at = now
+    record_audit(
+        session,
+        operator_id=operator_id,
+        action=action,
+        target_type=target_type,
+        target_id=target.id,
+        before=before,
+        after={k: _plain(v) for k, v in changes.items()},
+        now=now,
+    )

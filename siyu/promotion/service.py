@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from siyu.catalog.service import check_catalog_refs
 from siyu.errors import InvalidInput, NotFound
-from siyu.identity.audit import record_audit
+from siyu.identity.audit import apply_audited, record_audit
 from siyu.order.models import Order, OrderDiscount
 from siyu.pricing import info
 from siyu.pricing.info import DiscountSource, PromotionKind
@@ -127,42 +127,30 @@ def update_promotion(
     current = {k: getattr(promotion, k) for k in FIELDS}
     check_promotion({**current, **changes})
     _check_refs(session, changes)
-    for key, value in changes.items():
-        setattr(promotion, key, value)
-    promotion.updated_at = now
-    record_audit(
+    apply_audited(
         session,
+        promotion,
+        changes,
         operator_id=actor_id,
         action="promotion.update",
         target_type="promotion",
-        target_id=promotion.id,
-        before={k: _plain(current[k]) for k in changes},
-        after={k: _plain(v) for k, v in changes.items()},
         now=now,
     )
     session.flush()
     return promotion
 
 
-def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
 def set_status(
     session: Session, *, actor_id: int, promotion_id: int, status: PromotionStatus, now: datetime
 ) -> Promotion:
     promotion = get_promotion(session, promotion_id)
-    before = str(promotion.status)
-    promotion.status = status
-    promotion.updated_at = now
-    record_audit(
+    apply_audited(
         session,
+        promotion,
+        {"status": status},
         operator_id=actor_id,
         action="promotion.status",
         target_type="promotion",
-        target_id=promotion.id,
-        before={"status": before},
-        after={"status": str(status)},
         now=now,
     )
     return promotion
