@@ -64,6 +64,7 @@ from siyu.web.console.base import (
 )
 from siyu.web.console.promotions import (
     SCOPE_ID_FIELDS,
+    Refusal,
     checkbox,
     ids_text,
     marketing_errors,
@@ -74,6 +75,7 @@ from siyu.web.console.promotions import (
     read_moment,
     read_number,
     read_scope,
+    save_form,
     scope_words,
     words,
     yuan_input,
@@ -399,29 +401,26 @@ def create_coupon(
     t = translator("console", locale)
     cf, payload = read_coupon_form(form, text_field(form, "kind", 32))
     body, errors = validate(t, locale, cf, payload, create=True)
-    if body is None:
-        return edit_page(
-            request, user, session, cf, template_id=None, now=now, errors=errors, status=422
-        )
-    try:
-        with session.begin():
-            created = service.create_template(
-                session, actor_id=user.principal.id, values=body, now=now
-            )
-            created_id = created.id
-    except DomainError as exc:
-        errors = marketing_errors(t, locale, exc, ALIASES)
-        return edit_page(
-            request,
-            user,
+    status = 422
+    if body is not None:
+        values = body
+        saved = save_form(
             session,
-            cf,
-            template_id=None,
-            now=now,
-            errors=errors,
-            status=exc.http_status,
+            t,
+            locale,
+            ALIASES,
+            lambda: (
+                service.create_template(
+                    session, actor_id=user.principal.id, values=values, now=now
+                ).id
+            ),
         )
-    return redirect(f"{PREFIX}/coupons?notice=coupon_created#coupon-{created_id}")
+        if not isinstance(saved, Refusal):
+            return redirect(f"{PREFIX}/coupons?notice=coupon_created#coupon-{saved}")
+        errors, status = saved.errors, saved.status
+    return edit_page(
+        request, user, session, cf, template_id=None, now=now, errors=errors, status=status
+    )
 
 
 def _current_form(session: Session, template_id: int) -> CouponForm:
@@ -452,35 +451,35 @@ def update_coupon(
         kind = str(service.get_template(session, template_id).kind)
     cf, payload = read_coupon_form(form, kind)
     body, errors = validate(t, locale, cf, payload, create=False)
-    if body is None:
-        return edit_page(
-            request,
-            user,
+    status = 422
+    if body is not None:
+        changes = body
+        saved = save_form(
             session,
-            cf,
-            template_id=template_id,
-            now=now,
-            errors=errors,
-            status=422,
+            t,
+            locale,
+            ALIASES,
+            lambda: service.update_template(
+                session,
+                actor_id=user.principal.id,
+                template_id=template_id,
+                changes=changes,
+                now=now,
+            ),
         )
-    try:
-        with session.begin():
-            service.update_template(
-                session, actor_id=user.principal.id, template_id=template_id, changes=body, now=now
-            )
-    except DomainError as exc:
-        errors = marketing_errors(t, locale, exc, ALIASES)
-        return edit_page(
-            request,
-            user,
-            session,
-            cf,
-            template_id=template_id,
-            now=now,
-            errors=errors,
-            status=exc.http_status,
-        )
-    return redirect(f"{PREFIX}/coupons/{template_id}?notice=saved")
+        if not isinstance(saved, Refusal):
+            return redirect(f"{PREFIX}/coupons/{template_id}?notice=saved")
+        errors, status = saved.errors, saved.status
+    return edit_page(
+        request,
+        user,
+        session,
+        cf,
+        template_id=template_id,
+        now=now,
+        errors=errors,
+        status=status,
+    )
 
 
 @router.post("/coupons/{template_id}/status")

@@ -33,10 +33,10 @@ category pick lists, scope words, and domain errors in the operator's language.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -170,6 +170,32 @@ def marketing_errors(
     if not errors:
         errors["_form"] = text
     return errors
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a marketing form was not saved: errors by field, and the status to answer."""
+
+    errors: dict[str, str]
+    status: int
+
+
+def save_form(
+    session: Session,
+    t: Translator,
+    locale: str,
+    aliases: Mapping[str, str],
+    work: Callable[[], T],
+) -> T | Refusal:
+    """Run ``work`` in one transaction; a domain error becomes words next to fields."""
+    try:
+        with session.begin():
+            return work()
+    except DomainError as exc:
+        return Refusal(marketing_errors(t, locale, exc, aliases), exc.http_status)
 
 
 def checkbox(form: FormData, name: str) -> bool:
@@ -648,29 +674,26 @@ def create_promotion(
     t = translator("console", locale)
     pf, payload = read_promotion_form(form, text_field(form, "kind", 32))
     body, errors = validate(t, locale, pf, payload, create=True)
-    if body is None:
-        return edit_page(
-            request, user, session, pf, promotion_id=None, now=now, errors=errors, status=422
-        )
-    try:
-        with session.begin():
-            created = service.create_promotion(
-                session, actor_id=user.principal.id, values=body, now=now
-            )
-            created_id = created.id
-    except DomainError as exc:
-        errors = marketing_errors(t, locale, exc, ALIASES)
-        return edit_page(
-            request,
-            user,
+    status = 422
+    if body is not None:
+        values = body
+        saved = save_form(
             session,
-            pf,
-            promotion_id=None,
-            now=now,
-            errors=errors,
-            status=exc.http_status,
+            t,
+            locale,
+            ALIASES,
+            lambda: (
+                service.create_promotion(
+                    session, actor_id=user.principal.id, values=values, now=now
+                ).id
+            ),
         )
-    return redirect(f"{PREFIX}/promotions?notice=promotion_created#promotion-{created_id}")
+        if not isinstance(saved, Refusal):
+            return redirect(f"{PREFIX}/promotions?notice=promotion_created#promotion-{saved}")
+        errors, status = saved.errors, saved.status
+    return edit_page(
+        request, user, session, pf, promotion_id=None, now=now, errors=errors, status=status
+    )
 
 
 @router.get("/promotions/{promotion_id}")
@@ -697,39 +720,35 @@ def update_promotion(
         kind = str(service.get_promotion(session, promotion_id).kind)
     pf, payload = read_promotion_form(form, kind)
     body, errors = validate(t, locale, pf, payload, create=False)
-    if body is None:
-        return edit_page(
-            request,
-            user,
+    status = 422
+    if body is not None:
+        changes = body
+        saved = save_form(
             session,
-            pf,
-            promotion_id=promotion_id,
-            now=now,
-            errors=errors,
-            status=422,
-        )
-    try:
-        with session.begin():
-            service.update_promotion(
+            t,
+            locale,
+            ALIASES,
+            lambda: service.update_promotion(
                 session,
                 actor_id=user.principal.id,
                 promotion_id=promotion_id,
-                changes=body,
+                changes=changes,
                 now=now,
-            )
-    except DomainError as exc:
-        errors = marketing_errors(t, locale, exc, ALIASES)
-        return edit_page(
-            request,
-            user,
-            session,
-            pf,
-            promotion_id=promotion_id,
-            now=now,
-            errors=errors,
-            status=exc.http_status,
+            ),
         )
-    return redirect(f"{PREFIX}/promotions/{promotion_id}?notice=saved")
+        if not isinstance(saved, Refusal):
+            return redirect(f"{PREFIX}/promotions/{promotion_id}?notice=saved")
+        errors, status = saved.errors, saved.status
+    return edit_page(
+        request,
+        user,
+        session,
+        pf,
+        promotion_id=promotion_id,
+        now=now,
+        errors=errors,
+        status=status,
+    )
 
 
 @router.post("/promotions/{promotion_id}/status")
