@@ -18,7 +18,8 @@ prints the CPU time per event of the server process (all its threads: requests,
 group commit, chdb) and of the client process while it sends: on a shared machine,
 CPU per event moves far less than events/s, and the client's share shows it is not
 the bottleneck. The server runs uvicorn's defaults, so httptools and uvloop when
-installed (``uvicorn[standard]``); the line "server" names what it used.
+installed (``uvicorn[standard]``), through ``siyu.server.build_server`` as ``siyu serve``
+does (so the heap is settled after startup); the line "server" names what it used.
 
     .venv/bin/python bench/ingest_bench.py [--events 100000] [--concurrency 32] [--gzip]
 """
@@ -187,12 +188,11 @@ def bench_raw(folder: Path, batches: int) -> tuple[float, float]:
 def bench_http(
     folder: Path, batches: int, concurrency: int, use_gzip: bool
 ) -> tuple[float, dict[str, Any]]:
-    import uvicorn
-
     from siyu.analytics.schema import EVENTS
     from siyu.app import create_app
     from siyu.config import Env, Settings
     from siyu.context import build_context
+    from siyu.server import build_server
     from siyu.tracking.service import ingest_buffer
 
     settings = Settings(
@@ -203,14 +203,12 @@ def bench_http(
     )
     ctx = build_context(settings)
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(ctx=ctx, run_worker=False),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            access_log=False,
-        )
+    server = build_server(  # what `siyu serve` runs
+        create_app(ctx=ctx, run_worker=False),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -266,7 +264,7 @@ def _implementations(server: Any) -> str:
         loop = "uvloop" if find_spec("uvloop") else "asyncio"
     http = server.config.http_protocol_class
     parser = getattr(http, "__module__", str(http)).rsplit(".", 1)[-1].removesuffix("_impl")
-    return f"loop {loop}, http {parser}"
+    return f"loop {loop}, http {parser}, {server.frozen:,} objects frozen after startup"
 
 
 def main() -> None:

@@ -38,16 +38,16 @@ def serve(
     no_worker: Annotated[bool, typer.Option("--no-worker", help="run without the worker")] = False,
 ) -> None:
     """Serve the API, its docs and the pages (with the worker as a thread)."""
-    import uvicorn
-
     from siyu.app import create_app
+    from siyu.server import build_server
 
     settings = _settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     application = create_app(settings, run_worker=not no_worker)
-    uvicorn.run(
+    server = build_server(
         application, host=host or settings.host, port=port or settings.port, log_level="info"
     )
+    server.run()
 
 
 @app.command()
