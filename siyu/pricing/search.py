@@ -52,10 +52,13 @@ class Offer:
 
     def benefit(self, left_fen: int) -> int:
         """What the offer takes from ``left_fen`` (never more; more left never less)."""
+        # Comparisons pick exactly what min() would (the first of equals), without the
+        # builtin call: this runs for every offer of every candidate.
         if self.percent:
-            amount = left_fen * self.percent // 100
-            return min(amount, self.cap_fen) if self.cap_fen > 0 else amount
-        return min(self.fixed_fen, left_fen)
+            amount, cap = left_fen * self.percent // 100, self.cap_fen
+            return cap if cap > 0 and cap < amount else amount
+        fixed = self.fixed_fen
+        return left_fen if left_fen < fixed else fixed
 
 
 Step = tuple[Offer, int, int]  # offer, amount, a lower bound of what was left on its lines
@@ -111,6 +114,9 @@ class Stage:
 
     def amount(self, offer: Offer) -> tuple[int, int]:
         """What ``offer`` would take next, and a lower bound of what is left on its lines."""
+        if len(offer.lines) == len(self.left):  # exact (``bracket``'s first case, inlined)
+            low = self.total - self.lumped
+            return offer.benefit(low), low
         low, high = self.bracket(offer)
         got = offer.benefit(low)
         if low != high and got != offer.benefit(high):
@@ -211,14 +217,18 @@ class Search:
         self.coupons = coupons
         self.empty = Stage(shelf, shelf_total)
         self._stages: dict[str, Stage] = {}
+        # Each group's non-exclusive promotions, in order (one pass, not one per group).
+        self._stacking: dict[str, list[Offer]] = {}
+        for p in promotions:
+            if not p.exclusive:
+                self._stacking.setdefault(p.group, []).append(p)
 
     def stage(self, group: str) -> Stage:
         found = self._stages.get(group)
         if found is None:
             found = self._stages[group] = Stage(self.shelf, self.shelf_total)
-            for p in self.promotions:
-                if p.group == group and not p.exclusive:
-                    found.apply(p)
+            for p in self._stacking.get(group, ()):
+                found.apply(p)
         return found
 
     def candidate(self, stage: Stage, discount: Offer | None, shipping: Offer | None) -> Candidate:
@@ -229,34 +239,38 @@ class Search:
     def all_candidates(self) -> list[Candidate]:
         empty, fee = self.empty, self.fee
         found = [Candidate(empty, None, 0, None, 0)]
-        groups: set[str] = set()
         for p in self.promotions:
             if p.exclusive:
                 stage = Stage(self.shelf, self.shelf_total)
                 stage.apply(p)
                 found.append(Candidate(stage, None, 0, None, stage.saving))
+        # The coupons sorted out in one pass: per group its discount coupons (in order)
+        # and its free-shipping coupon (the one expiring first, then the lowest id: the
+        # first of equals, as ``min`` keeps it); the exclusive ones apart.
+        discounts: dict[str, list[Offer]] = {}
+        shipping_of: dict[str, Offer] = {}
+        exclusive: list[Offer] = []
+        for c in self.coupons.values():
+            if c.exclusive:
+                exclusive.append(c)
+            elif not c.is_shipping:
+                discounts.setdefault(c.group, []).append(c)
             else:
-                groups.add(p.group)
-        coupons = list(self.coupons.values())
-        groups.update([c.group for c in coupons if not c.exclusive])
-        for group in sorted(groups):
+                rival = shipping_of.get(c.group)
+                if rival is None or (c.until, c.source_id) < (rival.until, rival.source_id):
+                    shipping_of[c.group] = c
+        for group in sorted({*self._stacking, *discounts, *shipping_of}):
             stage = self.stage(group)
-            mine = [c for c in coupons if not c.exclusive and c.group == group]
-            shipping = min(
-                (c for c in mine if c.is_shipping),
-                key=lambda c: (c.until, c.source_id),
-                default=None,
-            )
-            for discount in [None, *(c for c in mine if not c.is_shipping)]:
+            shipping = shipping_of.get(group)
+            for discount in [None, *discounts.get(group, ())]:
                 cand = self.candidate(stage, discount, None)
                 found.append(cand)
                 if shipping is not None:  # the same goods saving, plus the fee
                     found.append(
                         Candidate(stage, discount, cand.discount_fen, shipping, cand.saving + fee)
                     )
-        for c in coupons:
-            if c.exclusive:
-                found.append(self.candidate(empty, *((None, c) if c.is_shipping else (c, None))))
+        for c in exclusive:
+            found.append(self.candidate(empty, *((None, c) if c.is_shipping else (c, None))))
         return found
 
     def chosen(self, ids: tuple[int, ...]) -> tuple[Candidate | None, dict[int, Offer]]:
