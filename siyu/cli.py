@@ -88,11 +88,20 @@ def worker(
 @app.command()
 def demo(
     shoppers: Annotated[int, typer.Option(help="number of demo shoppers")] = 60,
+    history_days: Annotated[
+        int, typer.Option(help="days of simulated visits for the analytics (0: none)")
+    ] = 30,
+    history_shoppers: Annotated[int, typer.Option(help="shoppers arriving over those days")] = 200,
 ) -> None:
-    """Seed a believable demo store (idempotent: does nothing if already seeded)."""
+    """Seed a believable demo store, then simulate the last days of visits, orders and
+    shares so the analytics pages have data (idempotent: a seeded store with a tracked
+    history is left as it is)."""
     from siyu.context import build_context
     from siyu.demo import seed_demo
+    from siyu.simulate import seed_history
 
+    if history_days < 0 or (history_days and history_shoppers < 1):
+        raise typer.BadParameter("history days must be ≥ 0 and history shoppers ≥ 1")
     settings = _settings()
     ctx = build_context(settings)
     try:
@@ -100,6 +109,9 @@ def demo(
     finally:
         ctx.close()
     typer.echo(report)
+    if history_days:
+        typer.echo("模拟近期访问与订单… / Simulating recent visits and orders…")
+        typer.echo(seed_history(settings, days=history_days, shoppers=history_shoppers))
 
 
 @app.command()

@@ -36,6 +36,7 @@ analytics store instead, for benchmarks.
 from __future__ import annotations
 
 import json
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -43,7 +44,6 @@ from random import Random
 from typing import Any
 from urllib.parse import quote
 
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from siyu import demo_data as data
@@ -56,6 +56,13 @@ from siyu.demo import seed_demo
 from siyu.demo_data import DEMO_PASSWORD
 from siyu.identity.models import Operator
 from siyu.worker import Worker
+
+with warnings.catch_warnings():
+    # Starlette's TestClient (the in-process client the simulation drives the app with)
+    # warns once that it would rather have the ``httpx2`` fork; plain httpx works the
+    # same, and an operator running ``siyu simulate`` should not see a developer warning.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from fastapi.testclient import TestClient
 
 DEFAULT_SEED = 2026
 MINUTE = timedelta(minutes=1)
@@ -733,3 +740,32 @@ def run_cli(
         return simulate(ctx, days=days, shoppers=shoppers, seed=seed).summary()
     finally:
         ctx.close()
+
+
+def seed_history(settings: Settings, *, days: int, shoppers: int, seed: int = DEFAULT_SEED) -> str:
+    """``siyu demo``'s history: the simulation of the ``days`` days before today, once.
+    A store whose analytics already hold client events keeps what it has (so the demo
+    stays idempotent); the message says which happened."""
+    from siyu.analytics.store import open_store
+
+    store = open_store(settings.analytics_store_url)
+    try:
+        seen = has_client_events(store)
+    finally:
+        store.close()
+    if seen:
+        return "历史数据已存在，未再模拟 / The store has a tracked history already: not simulated again"
+    return run_cli(
+        settings, days=days, shoppers=shoppers, seed=seed, bulk=False, events=0, persons=0
+    )
+
+
+def has_client_events(store: AnalyticsStore) -> bool:
+    """Whether the analytics store holds any event a client tracked."""
+    from siyu.analytics.schema import ensure_schema
+
+    ensure_schema(store)
+    found = store.query(
+        f"SELECT count() > 0 FROM {store.database}.events WHERE source = 'client'"
+    ).scalar()
+    return bool(found)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,3 +79,53 @@ def test_the_demo_seeds_a_whole_store_and_a_second_run_changes_nothing(
     # then nothing changed
     assert "already seeded" in again
     assert _row_counts(demo_ctx) == before
+
+
+def _siyu(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The ``siyu`` command in its own process (chdb holds one data folder per process)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIYU_")} | {
+        "SIYU_DATA_DIR": str(data_dir),
+        "SIYU_ENV": "development",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "siyu.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_the_demo_command_seeds_a_tracked_history_once(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    assert _siyu(data_dir, "migrate").returncode == 0
+    first = _siyu(data_dir, "demo", "--shoppers", "4", "--history-days", "2",
+                  "--history-shoppers", "6")  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    assert "Simulated 2 days" in first.stdout
+    assert "Warning" not in first.stderr  # no developer warnings for an operator
+
+    def client_events() -> int:
+        probe = (
+            "import sys; from siyu.analytics.store import open_store; "
+            "s = open_store(sys.argv[1]); "
+            "print(s.query(\"SELECT count() FROM siyu.events WHERE source = 'client'\").scalar())"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", probe, f"chdb://{data_dir / 'analytics'}"],
+            capture_output=True, text=True, timeout=120, check=True,
+        )  # fmt: skip
+        return int(out.stdout.strip())
+
+    tracked = client_events()
+    assert tracked > 0
+
+    again = _siyu(data_dir, "demo", "--history-days", "2", "--history-shoppers", "6")
+    assert again.returncode == 0, again.stderr
+    assert "not simulated again" in again.stdout
+    assert client_events() == tracked
+
+    refused = _siyu(data_dir, "demo", "--history-days", "-1")
+    assert refused.returncode == 2
+    assert "history days" in refused.stderr
