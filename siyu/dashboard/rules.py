@@ -5,8 +5,10 @@
   period is compared with the one just before it, of the same length and cut at the
   same time of day, so this morning is compared with yesterday morning, not with the
   whole of yesterday. Both ends of a window are included.
-- Until browsing is tracked, a *visitor* is a shopper who logged in or placed an order
-  in the period (login-based, so every paying shopper is also a visitor).
+- A *visitor* is a person (a shopper, or a device not linked to one) with a tracked
+  client event in the period — the analytics overview's visitors — once the store has
+  tracked any. Before that, visitors are login-based: shoppers who logged in or placed
+  an order in the period (so every paying shopper is also a visitor).
 - *New shoppers* registered in the period. *Orders* were placed in it. *GMV* is what
   shoppers paid for orders paid in it; *AOV* is GMV per paid order; *conversion* is
   paying shoppers per visitor; *refund rate* is the refunded share of the amount paid
@@ -17,7 +19,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -157,13 +159,20 @@ def collect_facts(
     registrations: Iterable[Activity],
     placements: Iterable[Activity],
     payments: Iterable[Payment],
+    tracked_visitors: int | None = None,
 ) -> PeriodFacts:
+    """The period's facts; ``tracked_visitors``: the visitors tracking counted, which
+    replace the login-based ones."""
     placed = [a for a in placements if window.contains(a.at)]
     paid = [p for p in payments if window.contains(p.at)]
-    visitors = {a.shopper_id for a in logins if window.contains(a.at)}
-    visitors |= {a.shopper_id for a in placed}
+    if tracked_visitors is None:
+        visitors = {a.shopper_id for a in logins if window.contains(a.at)}
+        visitors |= {a.shopper_id for a in placed}
+        visitor_count = len(visitors)
+    else:
+        visitor_count = tracked_visitors
     return PeriodFacts(
-        visitors=len(visitors),
+        visitors=visitor_count,
         new_shoppers=sum(1 for a in registrations if window.contains(a.at)),
         orders=len(placed),
         paid_orders=len(paid),
@@ -210,7 +219,10 @@ def build_trend(
     logins: Iterable[Activity],
     placements: Iterable[Activity],
     payments: Iterable[Payment],
+    tracked_visitors: Mapping[date, int] | None = None,
 ) -> Trend:
+    """Visitors, orders and GMV per day; ``tracked_visitors``: tracking's visitors per
+    Shanghai day, which replace the login-based ones."""
     index = {d: i for i, d in enumerate(days)}
     visitors: list[set[int]] = [set() for _ in days]
     orders = [0] * len(days)
@@ -228,4 +240,6 @@ def build_trend(
         i = index.get(local_date(payment.at))
         if i is not None:
             gmv[i] += payment.paid_fen
+    if tracked_visitors is not None:
+        return Trend(days, [tracked_visitors.get(d, 0) for d in days], orders, gmv)
     return Trend(days, [len(v) for v in visitors], orders, gmv)

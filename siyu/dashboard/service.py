@@ -1,20 +1,25 @@
 """Dashboard queries: fetch the facts for the current and previous periods and the
 trend in one pass, then let :mod:`siyu.dashboard.rules` do the arithmetic.
 
-Logins come from the ``shopper.logged_in`` outbox events (one per login), so past
-days keep their visitors; ``shoppers.last_login_at`` would only remember the latest.
-Rows are bucketed in Python by Shanghai day, which keeps the SQL identical on SQLite
-and PostgreSQL; the analytics store takes this over once tracking exists.
+Visitors come from the analytics store (:func:`count_tracked_visitors`: persons with a
+client event, as the analytics overview counts them) once it holds tracked events.
+Before that they are login-based: logins come from the ``shopper.logged_in`` outbox
+events (one per login), so past days keep their visitors; ``shoppers.last_login_at``
+would only remember the latest. Rows are bucketed in Python by Shanghai day, which
+keeps the SQL identical on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from siyu.analytics.queries.base import TIMEZONE, SqlParams, persons_events
+from siyu.analytics.schema import PERSON_ID
+from siyu.analytics.store import AnalyticsStore
 from siyu.clock import as_utc
 from siyu.dashboard.rules import (
     Activity,
@@ -40,6 +45,15 @@ LOGIN_EVENT = "shopper.logged_in"
 
 
 @dataclass(frozen=True)
+class TrackedVisitors:
+    """Visitors as tracking counts them, for the dashboard's windows and trend days."""
+
+    current: int
+    previous: int
+    by_day: dict[date, int]
+
+
+@dataclass(frozen=True)
 class Dashboard:
     period: Period
     current_window: Window
@@ -48,12 +62,76 @@ class Dashboard:
     previous: Metrics
     changes: list[MetricChange]
     trend: Trend
+    visitors_tracked: bool  # visitors from tracking, not from logins
 
 
-def load_dashboard(session: Session, *, period: Period, now: datetime) -> Dashboard:
+def _span(period: Period, now: datetime) -> tuple[Window, Window, list[date], datetime]:
+    """The current and previous windows, the trend's days and the earliest moment any
+    of them needs."""
     current_window, previous_window = period_windows(period, now)
     days = trend_days(period, now)
     since = min(previous_window.start, local_midnight(now) - timedelta(days=len(days) - 1))
+    return current_window, previous_window, days, since
+
+
+def count_tracked_visitors(
+    store: AnalyticsStore, *, period: Period, now: datetime
+) -> TrackedVisitors | None:
+    """Persons with a client event in each window and on each trend day (the analytics
+    overview's visitors); None while the store holds no client event at all."""
+    db = store.database
+    if not store.query(f"SELECT count() > 0 FROM {db}.events WHERE source = 'client'").scalar():
+        return None
+    current, previous, days, since = _span(period, now)
+    params = SqlParams()
+    bounds = {
+        name: params.timestamp(name, value)
+        for name, value in (
+            ("since", since),
+            ("until", as_utc(now)),
+            ("current_start", current.start),
+            ("current_end", current.end),
+            ("previous_start", previous.start),
+            ("previous_end", previous.end),
+        )
+    }
+    source = persons_events(
+        db,
+        f"source = 'client' AND timestamp >= {bounds['since']} AND timestamp <= {bounds['until']}",
+    )
+    per_event = f"SELECT {PERSON_ID} AS person_id, e.timestamp AS ts FROM {source}"
+    windows = store.query(
+        "SELECT "
+        f"uniqExactIf(person_id, ts >= {bounds['current_start']} AND ts <= {bounds['current_end']}), "
+        f"uniqExactIf(person_id, ts >= {bounds['previous_start']} AND ts <= {bounds['previous_end']}) "
+        f"FROM ({per_event})",
+        params.values,
+    ).rows
+    per_day = store.query(
+        f"SELECT toString(toDate(ts, '{TIMEZONE}')) AS day, uniqExact(person_id) "
+        f"FROM ({per_event}) GROUP BY day",
+        params.values,
+    ).rows
+    wanted = set(days)
+    by_day = {
+        day: int(count)
+        for day, count in ((date.fromisoformat(str(d)), c) for d, c in per_day)
+        if day in wanted
+    }
+    first = windows[0] if windows else (0, 0)
+    return TrackedVisitors(int(first[0]), int(first[1]), by_day)
+
+
+def load_dashboard(
+    session: Session,
+    *,
+    period: Period,
+    now: datetime,
+    tracked: TrackedVisitors | None = None,
+) -> Dashboard:
+    """The dashboard; ``tracked``: visitors from :func:`count_tracked_visitors` (without
+    them, visitors are login-based)."""
+    current_window, previous_window, days, since = _span(period, now)
     until = as_utc(now)
 
     logins = [
@@ -92,7 +170,7 @@ def load_dashboard(session: Session, *, period: Period, now: datetime) -> Dashbo
         if at is not None
     ]
 
-    def metrics(window: Window) -> Metrics:
+    def metrics(window: Window, visitors: int | None) -> Metrics:
         return compute_metrics(
             collect_facts(
                 window,
@@ -100,10 +178,12 @@ def load_dashboard(session: Session, *, period: Period, now: datetime) -> Dashbo
                 registrations=registrations,
                 placements=placements,
                 payments=payments,
+                tracked_visitors=visitors,
             )
         )
 
-    current, previous = metrics(current_window), metrics(previous_window)
+    current = metrics(current_window, tracked.current if tracked else None)
+    previous = metrics(previous_window, tracked.previous if tracked else None)
     return Dashboard(
         period=period,
         current_window=current_window,
@@ -111,5 +191,12 @@ def load_dashboard(session: Session, *, period: Period, now: datetime) -> Dashbo
         current=current,
         previous=previous,
         changes=compare(current, previous),
-        trend=build_trend(days, logins=logins, placements=placements, payments=payments),
+        trend=build_trend(
+            days,
+            logins=logins,
+            placements=placements,
+            payments=payments,
+            tracked_visitors=tracked.by_day if tracked else None,
+        ),
+        visitors_tracked=tracked is not None,
     )

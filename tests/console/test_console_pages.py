@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from siyu.context import Context
 from siyu.demo import seed_demo
 from siyu.demo_data import DEMO_PASSWORD
 from siyu.identity.rules import Role
+from tests.analytics.queries.reference import Event, insert_events
+from tests.conftest import START
 from tests.console.conftest import (
     aftersale_request,
     csrf_of,
@@ -191,6 +195,65 @@ def test_the_dashboard_counts_todays_paid_order(
     plotly = client.get("/console/static/plotly.min.js")
     assert plotly.status_code == 200
     assert "max-age=31536000" in plotly.headers["cache-control"]
+
+
+def test_once_tracking_has_data_the_dashboard_counts_tracked_visitors(
+    client: TestClient, ctx: Context
+) -> None:
+    # given tracked events (now is 10:00 on a Monday in Shanghai): today two persons —
+    # a device, and shopper 7 on two devices (one linked, one naming them) — plus a
+    # device whose event lies after now; yesterday one person before 10:00 and one after
+    hour = timedelta(hours=1)
+    insert_events(
+        ctx.analytics,
+        [
+            Event("$pageview", "dev-a", START - hour),
+            Event("product_view", "dev-a", START - hour / 2),
+            Event("$pageview", "dev-b", START - 2 * hour),
+            Event("$pageview", "dev-c", START - 3 * hour, shopper_id=7),
+            Event("$pageview", "dev-d", START + hour),
+            Event("$pageview", "dev-e", START - timedelta(days=1) - 2 * hour),
+            Event("$pageview", "dev-f", START - timedelta(days=1) + hour),
+        ],
+        links={"dev-b": 7},
+    )
+    sign_in(client, new_operator(ctx, Role.analyst))
+
+    # when
+    page = client.get("/console/dashboard").text
+
+    # then today counts persons with a client event, against yesterday until 10:00
+    def metric(key: str, part: str = "value") -> str:
+        match = re.search(rf'data-testid="metric-{key}-{part}">\s*(.+?)\s*</p>', page, re.S)
+        assert match, key
+        return re.sub(r"<[^>]+>|\s+", " ", match.group(1)).strip()
+
+    assert metric("visitors") == "2"
+    assert "+100.0%" in metric("visitors", "change") and "(1)" in metric("visitors", "change")
+    assert metric("conversion") == "0.0%"  # nobody paid
+    assert "有埋点行为的人数" in page and "接入行为埋点之前" not in page
+    # and the trend table has tracking's visitors per Shanghai day
+    table = page[page.index('data-testid="trend-table"') :]
+    assert "<tr><td>2026-11-01</td><td>2</td>" in table  # dev-e and dev-f
+    assert "<tr><td>2026-11-02</td><td>2</td>" in table  # dev-a and shopper 7
+
+
+def test_the_dashboard_shows_login_based_visitors_when_analytics_fails(
+    client: TestClient, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an analytics store that cannot answer
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("analytics store down")
+
+    monkeypatch.setattr(ctx.analytics, "query", broken)
+    sign_in(client, new_operator(ctx, Role.analyst))
+
+    # when
+    page = client.get("/console/dashboard")
+
+    # then the page still shows, with visitors from logins (and says so)
+    assert page.status_code == 200
+    assert "接入行为埋点之前" in page.text
 
 
 # ---------------------------------------------------------------- catalog

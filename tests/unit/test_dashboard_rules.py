@@ -154,6 +154,34 @@ def test_metrics_count_login_based_visitors_and_payers_within_the_window() -> No
     assert metrics.refund_rate == pytest.approx(1000 / 12000)
 
 
+def test_tracked_visitors_replace_the_login_based_ones() -> None:
+    # given a login, an order and a payment in the window, and tracking's count
+    window = Window(utc(2026, 11, 1, 16, 0), NOW)
+    inside = utc(2026, 11, 1, 20, 0)
+    days = [date(2026, 11, 1), date(2026, 11, 2)]
+    facts = collect_facts(
+        window,
+        logins=[Activity(1, inside)],
+        registrations=[],
+        placements=[Activity(1, inside)],
+        payments=[Payment(1, inside, 5900, 0)],
+        tracked_visitors=40,
+    )
+    trend = build_trend(
+        days,
+        logins=[Activity(1, inside)],
+        placements=[Activity(1, inside)],
+        payments=[Payment(1, inside, 5900, 0)],
+        tracked_visitors={date(2026, 11, 2): 40, date(2026, 10, 1): 5},
+    )
+
+    # then visitors, conversion and the trend's visitors are tracking's
+    assert facts.visitors == 40
+    assert compute_metrics(facts).conversion == pytest.approx(1 / 40)
+    assert trend.visitors == [0, 40]
+    assert trend.orders == [0, 1]  # orders and GMV still come from the orders
+
+
 def test_an_empty_period_has_zero_counts_and_no_ratios() -> None:
     window = Window(utc(2026, 11, 1, 16, 0), NOW)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from datetime import datetime
 from functools import cache
 from importlib.metadata import version
 from typing import Annotated, Any
@@ -10,15 +12,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from siyu.context import Context
 from siyu.dashboard.rules import Period
-from siyu.dashboard.service import Dashboard, load_dashboard
+from siyu.dashboard.service import (
+    Dashboard,
+    TrackedVisitors,
+    count_tracked_visitors,
+    load_dashboard,
+)
 from siyu.identity.rules import Permission
 from siyu.web.console.base import PREFIX, ConsoleUser, render, request_locale
 from siyu.web.console.security import may
-from siyu.web.deps import NowDep, SessionDep
+from siyu.web.deps import CtxDep, NowDep, SessionDep
 from siyu.web.i18n import format_shanghai, translator
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
+log = logging.getLogger(__name__)
 
 
 @cache
@@ -85,14 +94,25 @@ def chart_spec(board: Dashboard, locale: str) -> dict[str, Any]:
     }
 
 
+def tracked_visitors(ctx: Context, period: Period, now: datetime) -> TrackedVisitors | None:
+    """Tracking's visitors; when the analytics store cannot answer, the dashboard still
+    shows (with login-based visitors, and says so) rather than failing."""
+    try:
+        return count_tracked_visitors(ctx.analytics, period=period, now=now)
+    except Exception:
+        log.exception("dashboard: the analytics store did not answer; visitors from logins")
+        return None
+
+
 @router.get("/dashboard")
 def dashboard_page(
-    request: Request, user: Analyst, session: SessionDep, now: NowDep
+    request: Request, user: Analyst, session: SessionDep, ctx: CtxDep, now: NowDep
 ) -> HTMLResponse:
     raw = request.query_params.get("period", Period.today.value)
     period = Period(raw) if raw in {p.value for p in Period} else Period.today
+    tracked = tracked_visitors(ctx, period, now)
     with session.begin():
-        board = load_dashboard(session, period=period, now=now)
+        board = load_dashboard(session, period=period, now=now, tracked=tracked)
     locale = request_locale(request)
     # "</" cannot end the inline <script> this JSON is written into.
     chart = json.dumps(chart_spec(board, locale), ensure_ascii=False).replace("</", "<\\/")
