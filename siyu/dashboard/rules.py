@@ -6,8 +6,8 @@
   same time of day, so this morning is compared with yesterday morning, not with the
   whole of yesterday. Both ends of a window are included.
 - A *visitor* is a person (a shopper, or a device not linked to one) with a tracked
-  client event in the period — the analytics overview's visitors — once the store has
-  tracked any. Before that, visitors are login-based: shoppers who logged in or placed
+  client event, a login or an order placed or paid in the period — the analytics
+  overview's visitors — once the store has tracked client events. Before that, visitors are login-based: shoppers who logged in or placed
   an order in the period (so every paying shopper is also a visitor).
 - *New shoppers* registered in the period. *Orders* were placed in it. *GMV* is what
   shoppers paid for orders paid in it; *AOV* is GMV per paid order; *conversion* is

@@ -2,7 +2,7 @@
 trend in one pass, then let :mod:`siyu.dashboard.rules` do the arithmetic.
 
 Visitors come from the analytics store (:func:`count_tracked_visitors`: persons with a
-client event, as the analytics overview counts them) once it holds tracked events.
+visit, as the analytics overview counts them) once it holds tracked client events.
 Before that they are login-based: logins come from the ``shopper.logged_in`` outbox
 events (one per login), so past days keep their visitors; ``shoppers.last_login_at``
 would only remember the latest. Rows are bucketed in Python by Shanghai day, which
@@ -77,8 +77,9 @@ def _span(period: Period, now: datetime) -> tuple[Window, Window, list[date], da
 def count_tracked_visitors(
     store: AnalyticsStore, *, period: Period, now: datetime
 ) -> TrackedVisitors | None:
-    """Persons with a client event in each window and on each trend day (the analytics
-    overview's visitors); None while the store holds no client event at all."""
+    """Persons with a visit (``IS_VISIT``: a client event, a login, an order placed or
+    paid) in each window and on each trend day — the analytics overview's visitors; None
+    while the store holds no client event at all (tracking is not connected)."""
     db = store.database
     if not store.query(f"SELECT count() > 0 FROM {db}.events WHERE source = 'client'").scalar():
         return None

@@ -236,12 +236,15 @@ def test_the_overview_shows_the_runner_kpis_against_the_previous_period(
         metric = getattr(expected, key)
         assert float(attr(page.text, f"overview-{key}", "data-value")) == metric.value
         assert float(attr(page.text, f"overview-{key}", "data-previous")) == metric.previous
-    # visitors: d1, d2 and shopper 7 on 1 Nov, d3 on 31 Oct → +200 %, an up arrow
-    assert (expected.visitors.value, expected.visitors.previous) == (3, 1)
+    # visitors: d1, d2 and shopper 7 on 1 Nov; d3 and the payers 7 and 8 on 31 Oct
+    # (paying is a visit) → no change
+    assert (expected.visitors.value, expected.visitors.previous) == (3, 3)
     assert expected.orders.value == 2 and expected.orders.change == 0.0
-    assert attr(page.text, "overview-visitors", "data-change") == "200.0"
-    change = re.search(r'data-testid="overview-visitors-change">(.*?)</p>', page.text, re.S)
-    assert change and "▲" in change.group(1) and "+200.0%" in change.group(1)
+    assert attr(page.text, "overview-visitors", "data-change") == "0.0"
+    # GMV: ¥50.00 against ¥10.00 (¥15.00 paid, ¥5.00 refunded) → +400 %, an up arrow
+    assert attr(page.text, "overview-gmv_fen", "data-change") == "400.0"
+    change = re.search(r'data-testid="overview-gmv_fen-change">(.*?)</p>', page.text, re.S)
+    assert change and "▲" in change.group(1) and "+400.0%" in change.group(1)
     assert 'data-testid="overview-gmv_fen-value">¥50.00<' in page.text
     # and the CSV has one row per metric with the same values
     assert export.status_code == 200
@@ -251,8 +254,8 @@ def test_the_overview_shows_the_runner_kpis_against_the_previous_period(
     assert rows["visitors"] == {
         "metric": "visitors",
         "value": "3.0",
-        "previous": "1.0",
-        "change_pct": "200.00",
+        "previous": "3.0",
+        "change_pct": "0.00",
     }
     assert rows["gmv_fen"]["value"] == "5000.0" and rows["gmv_fen"]["change_pct"] == "400.00"
 

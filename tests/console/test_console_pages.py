@@ -200,9 +200,10 @@ def test_the_dashboard_counts_todays_paid_order(
 def test_once_tracking_has_data_the_dashboard_counts_tracked_visitors(
     client: TestClient, ctx: Context
 ) -> None:
-    # given tracked events (now is 10:00 on a Monday in Shanghai): today two persons —
-    # a device, and shopper 7 on two devices (one linked, one naming them) — plus a
-    # device whose event lies after now; yesterday one person before 10:00 and one after
+    # given tracked events (now is 10:00 on a Monday in Shanghai): today three persons —
+    # a device, shopper 7 on two devices (one linked, one naming them) and shopper 9 who
+    # placed an order — plus a device whose event lies after now; yesterday one person
+    # before 10:00 and one after
     hour = timedelta(hours=1)
     insert_events(
         ctx.analytics,
@@ -212,6 +213,7 @@ def test_once_tracking_has_data_the_dashboard_counts_tracked_visitors(
             Event("$pageview", "dev-b", START - 2 * hour),
             Event("$pageview", "dev-c", START - 3 * hour, shopper_id=7),
             Event("$pageview", "dev-d", START + hour),
+            Event("order.placed", "", START - 4 * hour, shopper_id=9),  # a visit too
             Event("$pageview", "dev-e", START - timedelta(days=1) - 2 * hour),
             Event("$pageview", "dev-f", START - timedelta(days=1) + hour),
         ],
@@ -228,14 +230,15 @@ def test_once_tracking_has_data_the_dashboard_counts_tracked_visitors(
         assert match, key
         return re.sub(r"<[^>]+>|\s+", " ", match.group(1)).strip()
 
-    assert metric("visitors") == "2"
-    assert "+100.0%" in metric("visitors", "change") and "(1)" in metric("visitors", "change")
+    assert metric("visitors") == "3"
+    assert "+200.0%" in metric("visitors", "change") and "(1)" in metric("visitors", "change")
     assert metric("conversion") == "0.0%"  # nobody paid
-    assert "有埋点行为的人数" in page and "接入行为埋点之前" not in page
+    assert "与「概览」一致" in page and "接入行为埋点之前" not in page
+    assert "访客数（按登录）" not in page
     # and the trend table has tracking's visitors per Shanghai day
     table = page[page.index('data-testid="trend-table"') :]
     assert "<tr><td>2026-11-01</td><td>2</td>" in table  # dev-e and dev-f
-    assert "<tr><td>2026-11-02</td><td>2</td>" in table  # dev-a and shopper 7
+    assert "<tr><td>2026-11-02</td><td>3</td>" in table  # dev-a, shoppers 7 and 9
 
 
 def test_the_dashboard_shows_login_based_visitors_when_analytics_fails(

@@ -136,6 +136,13 @@ def persons_events(database: str, where: str) -> str:
     )
 
 
+# A *visit*: a client event, or a login or an order placed or paid (server facts), so a
+# shopper who logs in or buys counts as a visitor even where the client does not track
+# (every buyer is a visitor: conversion never exceeds 100 %).
+VISIT_FACTS = ("shopper.logged_in", "order.placed", "order.paid")
+IS_VISIT = "(source = 'client' OR event IN ('" + "', '".join(VISIT_FACTS) + "'))"
+
+
 def property_condition(filter_: PropertyFilter, prefix: str, params: SqlParams) -> str:
     key = params.add(f"{prefix}_key", "String", filter_.key)
     value = params.add(f"{prefix}_value", "String", filter_.value)

@@ -12,7 +12,8 @@ Semantics:
   their touches in the range. **First touch** takes the earliest, **last touch** the
   latest (ties broken by the smaller value). A person without a touch is ``direct``
   (group breakdown) or ``""`` (code breakdown: no code).
-- Per channel: ``visitors`` are persons with a client event, ``new_shoppers`` persons
+- Per channel: ``visitors`` are persons with a visit (a client event, or a login or an
+  order placed or paid: ``base.IS_VISIT``), ``new_shoppers`` persons
   with ``shopper.registered``, ``buyers`` persons with a paid order, ``new_buyers``
   buyers whose first paid order ever is in the range, ``orders`` paid orders, ``gmv_fen``
   paid − refunded (refunds in the range, whatever the order's date). Conversion =
@@ -31,6 +32,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from siyu.analytics.queries.base import (
+    IS_VISIT,
     InsightQuery,
     QueryRunner,
     SqlParams,
@@ -113,8 +115,8 @@ class ChannelsRunner(QueryRunner[ChannelsQuery, ChannelsResult]):
         )
         in_range = persons_events(
             self.database,
-            f"timestamp >= {date_from} AND timestamp < {date_to} AND (source = 'client' OR "
-            "event IN ('shopper.registered', 'order.paid', 'refund.succeeded'))",
+            f"timestamp >= {date_from} AND timestamp < {date_to} AND ({IS_VISIT} OR "
+            "event IN ('shopper.registered', 'refund.succeeded'))",
         )
         ever_paid = persons_events(self.database, f"event = 'order.paid' AND timestamp < {date_to}")
         sql = (
@@ -128,7 +130,7 @@ class ChannelsRunner(QueryRunner[ChannelsQuery, ChannelsResult]):
             "),\n"
             "per_person AS (\n"
             "    SELECT person_id,\n"
-            "        max(source = 'client') AS visited,\n"
+            f"        max({IS_VISIT}) AS visited,\n"
             "        max(event = 'shopper.registered') AS registered,\n"
             "        countIf(event = 'order.paid') AS orders,\n"
             "        sumIf(amount, event = 'order.paid') AS paid_fen,\n"

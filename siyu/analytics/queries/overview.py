@@ -2,8 +2,9 @@
 
 Definitions (the playbooks' 访问量 / 转化率 / 客单价 / 复购率, seeds 001 §四):
 
-- ``visitors``: persons with any client event in the period; ``dau``: persons with a
-  client event per Shanghai calendar day, averaged over the days the period touches.
+- ``visitors``: persons with a visit in the period (a client event, or a login or an
+  order placed or paid: ``base.IS_VISIT``); ``dau``: persons with a visit per Shanghai
+  calendar day, averaged over the days the period touches.
 - ``new_shoppers``: ``shopper.registered`` persons. ``buyers``: persons with a paid
   order; ``orders``: paid orders.
 - ``gmv_fen``: paid − refunded in the period (refunds counted when they happen).
@@ -22,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from siyu.analytics.queries.base import (
+    IS_VISIT,
     TIMEZONE,
     InsightQuery,
     QueryRunner,
@@ -124,8 +126,8 @@ class OverviewRunner(QueryRunner[OverviewQuery, OverviewResult]):
         where = properties_condition(q.properties, "p", params)
         source = persons_events(
             self.database,
-            f"timestamp >= {previous_from} AND timestamp < {date_to} AND (source = 'client' OR "
-            "event IN ('shopper.registered', 'order.paid', 'refund.succeeded'))",
+            f"timestamp >= {previous_from} AND timestamp < {date_to} AND ({IS_VISIT} OR "
+            "event IN ('shopper.registered', 'refund.succeeded'))",
         )
         sql = (
             "WITH\n"
@@ -139,12 +141,12 @@ class OverviewRunner(QueryRunner[OverviewQuery, OverviewResult]):
             "),\n"
             "per_person AS (\n"
             "    SELECT period, person_id,\n"
-            "        max(source = 'client') AS visited,\n"
+            f"        max({IS_VISIT}) AS visited,\n"
             "        max(event = 'shopper.registered') AS registered,\n"
             "        countIf(event = 'order.paid') AS paid_orders,\n"
             "        sumIf(amount, event = 'order.paid') AS paid,\n"
             "        sumIf(amount, event = 'refund.succeeded') AS refunded,\n"
-            "        uniqExactIf(day, source = 'client') AS active_days\n"
+            f"        uniqExactIf(day, {IS_VISIT}) AS active_days\n"
             "    FROM per_event\n"
             "    GROUP BY period, person_id\n"
             ")\n"

@@ -12,7 +12,13 @@ from datetime import datetime
 from siyu.analytics.store import AnalyticsStore
 from tests.analytics.queries.reference import ch_time, insert_links, person_key
 
-SERVER_EVENTS = ("shopper.registered", "order.paid", "refund.succeeded")
+SERVER_EVENTS = (
+    "shopper.registered",
+    "shopper.logged_in",
+    "order.placed",
+    "order.paid",
+    "refund.succeeded",
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,11 @@ def insert_facts(
     insert_links(store, links)
 
 
+def is_visit(f: Fact) -> bool:
+    """A visit: any client event, or a login, an order placed or an order paid."""
+    return f.source == "client" or f.event in ("shopper.logged_in", "order.placed", "order.paid")
+
+
 def person(f: Fact, links: dict[str, int]) -> str:
     return person_key(f.shopper_id, f.anonymous_id, links)
 
@@ -112,7 +123,7 @@ def reference_channels(
         else:
             channel = "direct" if breakdown == "group" else ""
         row = table[channel]
-        row[0] += any(f.source == "client" for f in events)
+        row[0] += any(is_visit(f) for f in events)
         row[1] += any(f.event == "shopper.registered" for f in events)
         row[2] += bool(paid)
         row[3] += bool(paid) and first_paid[p] >= date_from

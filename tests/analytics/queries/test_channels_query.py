@@ -149,13 +149,15 @@ def test_random_events_match_the_brute_force_reference(
         device = f"d{rng.randrange(12)}"
         at = day(rng.uniform(-3, 9))
         shopper = links.get(device, 0) if rng.random() < 0.5 else 0
-        kind = rng.choice(["view", "view", "view", "reg", "paid", "paid", "refund"])
+        kind = rng.choice(["view", "view", "view", "reg", "paid", "paid", "refund", "login"])
         if kind == "view":
             facts.append(
                 Fact("page_view", device, at, shopper, rng.choice(groups), rng.choice(codes))
             )
         elif kind == "reg":
             facts.append(Fact("shopper.registered", device, at, links.get(device, 0)))
+        elif kind == "login":  # a visit without a client event
+            facts.append(Fact("shopper.logged_in", device, at, links.get(device, 0)))
         else:
             event = "order.paid" if kind == "paid" else "refund.succeeded"
             facts.append(Fact(event, device, at, shopper, amount_fen=rng.randrange(1, 9000)))

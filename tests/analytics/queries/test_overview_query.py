@@ -12,7 +12,7 @@ from siyu.analytics.queries.overview import (
 )
 from siyu.analytics.store import AnalyticsStore
 from siyu.clock import SHANGHAI
-from tests.analytics.queries.growth_reference import Fact, insert_facts, person
+from tests.analytics.queries.growth_reference import Fact, insert_facts, is_visit, person
 
 MONDAY = datetime(2026, 11, 1, 16, 0, tzinfo=UTC)  # 2026-11-02 00:00 in Shanghai
 
@@ -54,7 +54,9 @@ def test_the_overview_compares_this_week_with_the_week_before(
     assert {n: (m.value, m.previous, m.change) for n, m in result} == {
         "visitors": (2, 2, 0.0),
         "new_shoppers": (1, 0, None),
-        "dau": (0.43, 0.43, 0.0),  # 3 person-days / 7 in both weeks
+        # person-days / 7: this week d1 on days 0 and 2 (paying is a visit), d3 on days
+        # 1 and 2; last week d1 on two days, d2 on one
+        "dau": (0.57, 0.43, 32.56),
         "orders": (3, 1, 200.0),
         "gmv_fen": (10001, 4000, 150.03),
         "conversion_rate": (100.0, 50.0, 100.0),
@@ -90,7 +92,10 @@ def test_random_events_match_the_brute_force_reference(analytics_store: Analytic
     for _ in range(150):
         device = f"d{rng.randrange(8)}"
         at = day(rng.uniform(-8, 8))
-        kind = rng.choice(["page_view", "page_view", "shopper.registered", "order.paid"])
+        kind = rng.choice(
+            ["page_view", "page_view", "shopper.registered", "order.paid", "shopper.logged_in",
+             "order.placed"]
+        )  # fmt: skip
         kind = rng.choice([kind, "refund.succeeded"]) if rng.random() < 0.2 else kind
         amount = rng.randrange(1, 5000) if kind in ("order.paid", "refund.succeeded") else 0
         facts.append(
@@ -108,11 +113,9 @@ def test_random_events_match_the_brute_force_reference(analytics_store: Analytic
         "previous": (day(-7), day(0)),
     }.items():
         events = [f for f in facts if start <= f.at < end]
-        visitors = {person(f, links) for f in events if f.source == "client"}
+        visitors = {person(f, links) for f in events if is_visit(f)}
         active = {
-            (person(f, links), f.at.astimezone(SHANGHAI).date())
-            for f in events
-            if f.source == "client"
+            (person(f, links), f.at.astimezone(SHANGHAI).date()) for f in events if is_visit(f)
         }
         orders: dict[str, int] = defaultdict(int)
         for f in events:
