@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from siyu.analytics.queries.base import TIMEZONE, SqlParams, persons_events
+from siyu.analytics.queries.base import IS_VISIT, TIMEZONE, SqlParams, persons_events
 from siyu.analytics.schema import PERSON_ID
 from siyu.analytics.store import AnalyticsStore
 from siyu.clock import as_utc
@@ -98,7 +98,7 @@ def count_tracked_visitors(
     }
     source = persons_events(
         db,
-        f"source = 'client' AND timestamp >= {bounds['since']} AND timestamp <= {bounds['until']}",
+        f"{IS_VISIT} AND timestamp >= {bounds['since']} AND timestamp <= {bounds['until']}",
     )
     per_event = f"SELECT {PERSON_ID} AS person_id, e.timestamp AS ts FROM {source}"
     windows = store.query(

@@ -13,7 +13,7 @@ from siyu.context import Context
 from siyu.demo import seed_demo
 from siyu.demo_data import DEMO_PASSWORD
 from siyu.identity.rules import Role
-from tests.analytics.queries.reference import Event, insert_events
+from tests.analytics.queries.reference import Event, ch_time, insert_events
 from tests.conftest import START
 from tests.console.conftest import (
     aftersale_request,
@@ -213,12 +213,18 @@ def test_once_tracking_has_data_the_dashboard_counts_tracked_visitors(
             Event("$pageview", "dev-b", START - 2 * hour),
             Event("$pageview", "dev-c", START - 3 * hour, shopper_id=7),
             Event("$pageview", "dev-d", START + hour),
-            Event("order.placed", "", START - 4 * hour, shopper_id=9),  # a visit too
             Event("$pageview", "dev-e", START - timedelta(days=1) - 2 * hour),
             Event("$pageview", "dev-f", START - timedelta(days=1) + hour),
         ],
         links={"dev-b": 7},
     )
+    at = ch_time(START - 4 * hour)
+    ctx.analytics.insert(  # a server fact: placing an order is a visit too
+        "events",
+        ["event_id", "event", "anonymous_id", "shopper_id", "timestamp", "client_time",
+         "received_at", "source"],
+        [("order-placed-1", "order.placed", "", 9, at, at, at, "server")],
+    )  # fmt: skip
     sign_in(client, new_operator(ctx, Role.analyst))
 
     # when
