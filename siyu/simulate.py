@@ -48,6 +48,7 @@ from sqlalchemy import select
 
 from siyu import demo_data as data
 from siyu.analytics.queries import EventFilter, FunnelQuery, FunnelResult, FunnelRunner
+from siyu.analytics.queries.funnel import STORE_FUNNEL
 from siyu.analytics.store import AnalyticsStore
 from siyu.clock import SHANGHAI, FrozenClock
 from siyu.config import Settings
@@ -89,7 +90,7 @@ CART = "pages/cart/index"
 CHECKOUT = "pages/order/confirm"
 ORDER = "pages/order/detail"
 COUPONS = "pages/coupon/center"
-FUNNEL_STEPS = ("$pageview", "product_view", "add_to_cart", "order.paid")
+FUNNEL_STEPS = STORE_FUNNEL
 
 
 @dataclass(frozen=True)

@@ -187,6 +187,28 @@ def test_the_funnel_counts_steps_and_lists_the_persons_who_dropped_off(
     assert csv3.text == "person_id\n7\na:d2\n"
 
 
+def test_the_funnel_page_opens_on_the_store_funnel_of_the_events_it_has(
+    aclient: TestClient, actx: Context
+) -> None:
+    # given a store whose events include $pageview, add_to_cart and order.paid (no
+    # product_view)
+    sign_in(aclient, new_operator(actx, Role.analyst))
+
+    # when the page is opened without a funnel
+    first = aclient.get("/console/analytics/funnel?date_from=2026-10-01", follow_redirects=False)
+
+    # then it goes to the store funnel made of the steps that exist, keeping the dates
+    assert first.status_code == 303
+    assert first.headers["location"] == (
+        "/console/analytics/funnel?date_from=2026-10-01"
+        "&step=%24pageview&step=add_to_cart&step=order.paid"
+    )
+    page = aclient.get(first.headers["location"])
+    assert page.status_code == 200, page.text
+    assert 'id="funnel-chart"' in page.text
+    assert '<option value="$pageview" selected>' in page.text
+
+
 def test_the_funnel_breaks_down_by_channel(aclient: TestClient, actx: Context) -> None:
     # given
     sign_in(aclient, new_operator(actx, Role.operator))

@@ -22,7 +22,7 @@ from itertools import islice
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from siyu.analytics.queries.base import EventFilter
@@ -33,6 +33,7 @@ from siyu.analytics.queries.channels import (
     ChannelsRunner,
 )
 from siyu.analytics.queries.funnel import (
+    STORE_FUNNEL,
     FunnelBreakdown,
     FunnelQuery,
     FunnelResult,
@@ -154,13 +155,20 @@ def _funnel_pairs(request: Request) -> list[tuple[str, str]]:
     return [(k, v) for k, v in request.query_params.multi_items() if k != "dropoff"]
 
 
-@router.get("/funnel")
-def funnel_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
+@router.get("/funnel", response_model=None)
+def funnel_page(
+    request: Request, user: Analyst, ctx: CtxDep, now: NowDep
+) -> HTMLResponse | RedirectResponse:
     t = _t(request)
     store = ctx.analytics
     events = known_events(store)
     state = FormState()
     submitted = "step" in request.query_params
+    default = [name for name in STORE_FUNNEL if name in events]
+    if not submitted and len(default) >= MIN_STEPS:
+        # The first visit opens on the store's funnel, as a link the operator can keep.
+        pairs = [*request.query_params.multi_items(), *(("step", name) for name in default)]
+        return RedirectResponse(f"{request.url.path}?{query_string(pairs)}", 303)
     form = read_funnel(request, state, t, now, events) if submitted else None
     if not submitted:  # the first visit: an empty form with the default dates
         read_day_range(request, state, t, now, default_days=7)
