@@ -9,8 +9,11 @@
 - ``clickhouse://user:password@host:8123/database`` — a server, through
   clickhouse-connect (HTTP).
 
-Both speak the same SQL; queries take ClickHouse server-side parameters
-(``{name:Type}``), never string formatting of values.
+Both speak the same SQL and move data the same way: queries take ClickHouse
+server-side parameters (``{name:Type}``, never string formatting of values) and are
+read as ``JSONCompact``; rows are written as ``JSONCompactColumns`` (or
+``JSONEachRow``). So both stores return the same Python values and runners shape one
+kind of row.
 """
 
 from __future__ import annotations
@@ -96,19 +99,9 @@ class ChdbStore:
         self._run(sql, params, "CSV")
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
-        result = self._run(
-            sql + " SETTINGS output_format_json_quote_64bit_integers = 0, "
-            "output_format_json_quote_decimals = 0",
-            params,
-            "JSONCompact",
-        )
-        raw = result.bytes()
-        if not raw:
-            return QueryResult([], [])
-        data = json.loads(raw)
-        return QueryResult(
-            columns=[m["name"] for m in data["meta"]],
-            rows=[tuple(row) for row in data["data"]],
+        settings = ", ".join(f"{k} = {v}" for k, v in JSON_SETTINGS.items())
+        return parse_json_compact(
+            self._run(f"{sql} SETTINGS {settings}", params, "JSONCompact").bytes()
         )
 
     def insert(
@@ -125,16 +118,9 @@ class ChdbStore:
         settings = (
             f" SETTINGS insert_deduplication_token = '{_token(dedup_token)}'" if dedup_token else ""
         )
+        fmt, data = insert_payload(columns, rows)
         head = f"INSERT INTO {self.database}.{table} ({', '.join(columns)}){settings} FORMAT "
-        data = _compact_columns(columns, rows)
-        if data is not None:
-            self._run(head + "JSONCompactColumns\n" + data, None, "CSV")
-        else:
-            lines = [
-                json.dumps(dict(zip(columns, row, strict=True)), ensure_ascii=False, default=str)
-                for row in rows
-            ]
-            self._run(head + "JSONEachRow\n" + "\n".join(lines), None, "CSV")
+        self._run(f"{head}{fmt}\n{data}", None, "CSV")
         return len(rows)
 
     def close(self) -> None:
@@ -177,8 +163,12 @@ class ClickHouseServerStore:
         self._client.command(sql, parameters=dict(params or {}))
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
-        result = self._client.query(sql, parameters=dict(params or {}))
-        return QueryResult(list(result.column_names), [tuple(r) for r in result.result_rows])
+        # The same format and settings as chdb: both stores return the same Python values
+        # (JSON's), so runners shape one kind of row whatever the store.
+        raw = self._client.raw_query(
+            sql, parameters=dict(params or {}), settings=dict(JSON_SETTINGS), fmt="JSONCompact"
+        )
+        return parse_json_compact(raw)
 
     def insert(
         self,
@@ -188,17 +178,53 @@ class ClickHouseServerStore:
         *,
         dedup_token: str | None = None,
     ) -> int:
-        data = [list(r) for r in rows]
-        if not data:
+        rows = list(rows)
+        if not rows:
             return 0
-        settings = {"insert_deduplication_token": dedup_token} if dedup_token else None
-        self._client.insert(
-            f"{self.database}.{table}", data, column_names=list(columns), settings=settings
+        settings = {"insert_deduplication_token": _token(dedup_token)} if dedup_token else None
+        fmt, data = insert_payload(columns, rows)
+        self._client.raw_insert(
+            f"{self.database}.{table}",
+            list(columns),
+            insert_block=data.encode(),
+            settings=settings,
+            fmt=fmt,
         )
-        return len(data)
+        return len(rows)
 
     def close(self) -> None:
         self._client.close()
+
+
+# Output settings of every query: 64-bit integers and decimals as JSON numbers.
+JSON_SETTINGS: Mapping[str, int] = {
+    "output_format_json_quote_64bit_integers": 0,
+    "output_format_json_quote_decimals": 0,
+}
+
+
+def parse_json_compact(raw: bytes) -> QueryResult:
+    """A ``JSONCompact`` answer (empty for statements without a result) as a QueryResult."""
+    if not raw:
+        return QueryResult([], [])
+    data = json.loads(raw)
+    return QueryResult(
+        columns=[m["name"] for m in data["meta"]],
+        rows=[tuple(row) for row in data["data"]],
+    )
+
+
+def insert_payload(columns: Sequence[str], rows: list[Sequence[Any]]) -> tuple[str, str]:
+    """The rows in the format both stores insert: ``JSONCompactColumns`` (fast) when every
+    value is a plain str / int / bool / None, else ``JSONEachRow`` through ``json.dumps``."""
+    data = _compact_columns(columns, rows)
+    if data is not None:
+        return "JSONCompactColumns", data
+    lines = [
+        json.dumps(dict(zip(columns, row, strict=True)), ensure_ascii=False, default=str)
+        for row in rows
+    ]
+    return "JSONEachRow", "\n".join(lines)
 
 
 # Values orjson writes as json.dumps(..., default=str) does (floats are not: orjson
