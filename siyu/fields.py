@@ -17,5 +17,13 @@ def _text_only(value: Any) -> Any:
     return value
 
 
+def not_null(value: object) -> object:
+    """PATCH bodies (as a ``mode="before"`` field validator): a field left out keeps its
+    value; ``null`` is not a value."""
+    if value is None:
+        raise ValueError("must not be null")
+    return value
+
+
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Moment = Annotated[AwareDatetime, BeforeValidator(_text_only)]

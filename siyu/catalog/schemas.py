@@ -6,13 +6,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from siyu.catalog.rules import ProductRole, ProductStatus, is_low_stock
-
-
-def _not_null(value: object) -> object:
-    """PATCH bodies: a field left out keeps its value; ``null`` is not a value."""
-    if value is None:
-        raise ValueError("must not be null")
-    return value
+from siyu.fields import not_null
 
 
 class CategoryOut(BaseModel):
@@ -39,7 +33,7 @@ class CategoryUpdate(BaseModel):
     icon_url: str | None = Field(default=None, max_length=512)
 
     _present = field_validator("name", "sort_order", "is_active", "icon_url", mode="before")(
-        _not_null
+        not_null
     )
 
 
@@ -73,7 +67,7 @@ class SkuUpdate(BaseModel):
     original_price_fen: int | None = Field(default=None, ge=0, le=100_000_000)
     cost_fen: int | None = Field(default=None, ge=0, le=100_000_000)
 
-    _present = field_validator("spec", "image_url", "is_active", mode="before")(_not_null)
+    _present = field_validator("spec", "image_url", "is_active", mode="before")(not_null)
 
     @field_validator("spec")
     @classmethod
@@ -117,7 +111,7 @@ class ProductUpdate(BaseModel):
 
     _present = field_validator(
         "category_id", "title", "subtitle", "description", "role", "image_urls", mode="before"
-    )(_not_null)
+    )(not_null)
 
 
 class ProductStatusChange(BaseModel):

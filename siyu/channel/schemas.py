@@ -7,15 +7,9 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field, field_validator
 
 from siyu.channel.rules import GROUPS, MAX_SPEND_FEN
+from siyu.fields import not_null
 
 GROUP_HELP = "渠道分组 / channel group: " + ", ".join(GROUPS)
-
-
-def _not_null(value: object) -> object:
-    """PATCH bodies: a field left out keeps its value; ``null`` is not a value."""
-    if value is None:
-        raise ValueError("must not be null")
-    return value
 
 
 class ChannelCreate(BaseModel):
@@ -33,7 +27,7 @@ class ChannelUpdate(BaseModel):
     note: str | None = Field(default=None, max_length=500)
     is_active: bool | None = None
 
-    _present = field_validator("name", "group", "note", "is_active", mode="before")(_not_null)
+    _present = field_validator("name", "group", "note", "is_active", mode="before")(not_null)
 
 
 class ChannelOut(BaseModel):

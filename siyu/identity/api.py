@@ -24,6 +24,7 @@ from siyu.identity.schemas import (
     PasswordChange,
     PhoneBindRequest,
     PhoneBindResponse,
+    ProfileUpdate,
     ShopperOut,
 )
 from siyu.identity.tokens import TokenClaims, issue_token
@@ -83,6 +84,18 @@ def login(
 def me(ctx: CtxDep, session: SessionDep, shopper: CurrentShopper) -> ShopperOut:
     with session.begin():
         return shopper_out(service.get_shopper(session, shopper.id), ctx)
+
+
+@app_router.patch("/me", response_model=ShopperOut)
+def update_me(
+    body: ProfileUpdate, ctx: CtxDep, session: SessionDep, shopper: CurrentShopper
+) -> ShopperOut:
+    """修改昵称、头像（小程序「头像昵称填写」能力）；只改给出的字段，任一无效则都不改。"""
+    with session.begin():
+        updated = service.update_profile(
+            session, shopper_id=shopper.id, nickname=body.nickname, avatar_url=body.avatar_url
+        )
+        return shopper_out(updated, ctx)
 
 
 @app_router.post("/me/phone", response_model=PhoneBindResponse)

@@ -12,9 +12,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from siyu.fields import MAX_ID
 
@@ -117,6 +118,34 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
 }
+
+
+NICKNAME_MAX = 20  # characters; WeChat's own nickname limit
+AVATAR_URL_MAX = 512
+
+
+def clean_nickname(raw: str) -> str | None:
+    """A shopper's nickname as stored: trimmed, each run of whitespace (line breaks
+    included) made one space; None when it is empty, longer than :data:`NICKNAME_MAX`
+    characters or holds a control or formatting character (zero-width and direction
+    marks, private-use or unassigned code points)."""
+    text = " ".join(raw.split())
+    if not 1 <= len(text) <= NICKNAME_MAX:
+        return None
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in text):
+        return None
+    return text
+
+
+def is_avatar_url(value: str) -> bool:
+    """An avatar is an https URL (the mini-program uploads the chosen image and sends
+    where it lives), or "" for none."""
+    if value == "":
+        return True
+    if len(value) > AVATAR_URL_MAX or any(ch.isspace() for ch in value):
+        return False
+    parsed = urlsplit(value)
+    return parsed.scheme == "https" and bool(parsed.hostname)
 
 
 def can(role: Role, permission: Permission) -> bool:

@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from siyu.fields import not_null
 from siyu.identity.rules import Role
 
 
@@ -33,6 +34,21 @@ class LoginResponse(BaseModel):
     expires_at: datetime
     is_new: bool
     shopper: ShopperOut
+
+
+class ProfileUpdate(BaseModel):
+    """修改昵称、头像（小程序「头像昵称填写」后提交）；未给出的字段不变。"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nickname: str | None = Field(
+        default=None, max_length=64, description="1–20 个字，不含控制字符；连续空白合为一个空格"
+    )
+    avatar_url: str | None = Field(
+        default=None, max_length=512, description="https 图片地址；空字符串表示清除"
+    )
+
+    _present = field_validator("nickname", "avatar_url", mode="before")(not_null)
 
 
 class PhoneBindRequest(BaseModel):

@@ -24,7 +24,7 @@ from siyu.errors import (
 )
 from siyu.identity.crypto import PersonalDataCipher
 from siyu.identity.models import Shopper, ShopperDevice
-from siyu.identity.rules import EntryAttribution
+from siyu.identity.rules import NICKNAME_MAX, EntryAttribution, clean_nickname, is_avatar_url
 from siyu.outbox import append_event
 from siyu.wechat.login import PhoneInfo, SessionInfo, WeChatApiError
 
@@ -175,6 +175,39 @@ def get_shopper(session: Session, shopper_id: int) -> Shopper:
     shopper = session.get(Shopper, shopper_id)
     if shopper is None:
         raise NotFound("shopper_not_found", "用户不存在 / Shopper not found")
+    return shopper
+
+
+def update_profile(
+    session: Session,
+    *,
+    shopper_id: int,
+    nickname: str | None = None,
+    avatar_url: str | None = None,
+) -> Shopper:
+    """Set the shopper's nickname and / or avatar; a field left None stays as it is.
+    Nothing changes unless every given field is valid."""
+    errors: dict[str, str] = {}
+    cleaned = None
+    if nickname is not None:
+        cleaned = clean_nickname(nickname)
+        if cleaned is None:
+            errors["nickname"] = "invalid"
+    if avatar_url is not None and not is_avatar_url(avatar_url):
+        errors["avatar_url"] = "invalid"
+    if errors:
+        raise InvalidInput(
+            "invalid_profile",
+            f"昵称须为 1–{NICKNAME_MAX} 个字且不含控制字符，头像须为 https 地址 / "
+            f"A nickname is 1–{NICKNAME_MAX} characters without control characters; an "
+            "avatar is an https URL",
+            errors,
+        )
+    shopper = get_shopper(session, shopper_id)
+    if cleaned is not None:
+        shopper.nickname = cleaned
+    if avatar_url is not None:
+        shopper.avatar_url = avatar_url
     return shopper
 
 

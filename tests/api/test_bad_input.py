@@ -157,6 +157,10 @@ def build_world(client: TestClient, ctx: Context) -> World:
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/api/app/login"): {"code": "sweeper"},
         ("POST", "/api/app/me/phone"): {"code": "13900139000"},
+        ("PATCH", "/api/app/me"): {
+            "nickname": "扫描者",
+            "avatar_url": "https://img.example.com/s.png",
+        },
         ("POST", "/api/admin/login"): {"username": "sweep-owner", "password": PASSWORD},
         ("POST", "/api/admin/me/password"): {
             "old_password": PASSWORD,

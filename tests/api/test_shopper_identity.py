@@ -165,6 +165,49 @@ def test_a_malformed_anonymous_id_header_is_refused_with_the_error_shape(
 # ---------------------------------------------------------------- phone (sandbox)
 
 
+def test_a_shopper_sets_a_nickname_and_avatar_and_bad_values_change_nothing(
+    client: TestClient, ctx: Context
+) -> None:
+    # given a logged-in shopper
+    auth = bearer(login(client, "wx-nick"))
+
+    # when they choose a nickname (with stray spaces) and an avatar
+    saved = client.patch(
+        "/api/app/me",
+        json={"nickname": "  小 \t 林  ", "avatar_url": "https://img.example.com/a/1.png"},
+        headers=auth,
+    )
+
+    # then both are stored, the nickname tidied
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["nickname"] == "小 林"
+    assert saved.json()["avatar_url"] == "https://img.example.com/a/1.png"
+    assert client.get("/api/app/me", headers=auth).json()["nickname"] == "小 林"
+
+    # and a field left out stays as it is
+    only_avatar = client.patch("/api/app/me", json={"avatar_url": ""}, headers=auth)
+    assert only_avatar.json() == {**only_avatar.json(), "nickname": "小 林", "avatar_url": ""}
+
+    # when a request holds one bad field, nothing changes and the field is named
+    bad = [
+        ({"nickname": "   "}, "nickname"),
+        ({"nickname": "x" * 21}, "nickname"),
+        ({"nickname": "a\u0007b"}, "nickname"),  # a control character
+        ({"nickname": "ab\u200b"}, "nickname"),  # zero-width space
+        ({"nickname": "新名字", "avatar_url": "http://img.example.com/a.png"}, "avatar_url"),
+        ({"avatar_url": "javascript:alert(1)"}, "avatar_url"),
+        ({"avatar_url": "https://"}, "avatar_url"),
+    ]
+    for body, field in bad:
+        refused = client.patch("/api/app/me", json=body, headers=auth)
+        assert refused.status_code == 422, (body, refused.text)
+        assert field in refused.json()["error"]["fields"], (body, refused.text)
+    assert client.get("/api/app/me", headers=auth).json()["nickname"] == "小 林"
+
+    # and without a token there is no profile to change
+    assert client.patch("/api/app/me", json={"nickname": "x"}).status_code == 401
+
+
 def test_a_bound_phone_is_stored_encrypted_found_by_keyed_hash_and_shown_masked(
     client: TestClient, ctx: Context
 ) -> None:

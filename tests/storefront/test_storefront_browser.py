@@ -269,6 +269,18 @@ def test_the_shopper_can_switch_to_english_and_keyboard_through_the_tab_bar(
     expect(p.get_by_test_id("phone-masked")).to_have_text("Bound: 138****8000")
     _shot(p, "13-me-phone-english")
 
+    # and names themselves: a blank name is refused on the page, a real one is saved,
+    # shown at the top and still there after a reload
+    p.get_by_label("Nickname (1–20 characters)").fill("   ")
+    p.get_by_test_id("nickname-submit").click()
+    expect(p.locator("#nickname-error")).to_have_text("Enter a nickname")
+    p.get_by_label("Nickname (1–20 characters)").fill("  Keyboard  Kate ")
+    p.get_by_test_id("nickname-submit").click()
+    expect(p.get_by_test_id("me-name")).to_have_text("Keyboard Kate")
+    p.reload()
+    expect(p.get_by_test_id("me-name")).to_have_text("Keyboard Kate")
+    expect(p.get_by_test_id("nickname-input")).to_have_value("Keyboard Kate")
+
 
 def _label(field: str) -> str:
     return {

@@ -114,6 +114,7 @@
       )
     );
 
+    if (profile) view.appendChild(nicknamePanel(profile, head));
     if (profile) view.appendChild(phonePanel(profile));
 
     var langs = h("div", { class: "chip-row", role: "group", "aria-labelledby": "lang-title" });
@@ -132,6 +133,54 @@
       );
     }
     view.appendChild(links);
+  }
+
+  /* The nickname (WeChat's 头像昵称填写: shoppers name themselves; 1-20 characters). */
+  function nicknamePanel(profile, head) {
+    var input = h("input", { id: "nickname", name: "nickname", maxlength: "20", autocomplete: "nickname", testid: "nickname-input", value: profile.nickname || "", "aria-describedby": "nickname-error" });
+    var error = h("p", { class: "field-error", id: "nickname-error", "aria-live": "polite" });
+    var submit = h("button", { type: "submit", class: "btn", testid: "nickname-submit" }, t("me.nickname_save"));
+    return h(
+      "section",
+      { class: "panel", "aria-labelledby": "nickname-title" },
+      h("h2", { id: "nickname-title" }, t("me.nickname")),
+      h(
+        "form",
+        {
+          novalidate: true,
+          onsubmit: async function (event) {
+            event.preventDefault();
+            var name = input.value.trim();
+            if (!name) {
+              error.textContent = t("me.nickname_error");
+              input.setAttribute("aria-invalid", "true");
+              input.focus();
+              return;
+            }
+            SY.busy(submit, true);
+            try {
+              var saved = await SY.api("PATCH", "/api/app/me", { nickname: name });
+              input.value = saved.nickname;
+              input.removeAttribute("aria-invalid");
+              error.textContent = "";
+              var heading = head.querySelector('[data-testid="me-name"]');
+              if (heading) heading.textContent = saved.nickname;
+              var avatar = head.querySelector(".avatar");
+              if (avatar) avatar.textContent = saved.nickname.slice(0, 1);
+              SY.toast(t("me.nickname_done"));
+            } catch (err) {
+              error.textContent = err.message;
+              input.setAttribute("aria-invalid", "true");
+              input.focus();
+            } finally {
+              SY.busy(submit, false);
+            }
+          },
+        },
+        h("div", { class: "field" }, h("label", { for: "nickname" }, t("me.nickname_label")), input, error),
+        submit
+      )
+    );
   }
 
   function phonePanel(profile) {
