@@ -75,6 +75,7 @@ def create_app(
         tracking_api.router,  # first: the hottest route is matched before ~150 others
         identity_api.app_router,
         identity_api.admin_router,
+        identity_api.media_router,
         catalog_api.app_router,
         catalog_api.admin_router,
         channel_api.router,

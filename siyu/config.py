@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         return self.analytics_url or f"chdb://{self.data_dir / 'analytics'}"
 
     @property
+    def media_dir(self) -> Path:
+        """Uploaded files (shoppers' avatars). One folder per installation: with several
+        API processes on several hosts, mount shared storage here."""
+        return self.data_dir / "media"
+
+    @property
     def is_sqlite(self) -> bool:
         return self.sqlalchemy_url.startswith("sqlite")
 

@@ -6,12 +6,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse
 
+from siyu.errors import NotFound
 from siyu.identity import audit, service
 from siyu.identity import operators as operator_service
 from siyu.identity.models import Shopper
-from siyu.identity.rules import ROLE_PERMISSIONS, Permission, Role, parse_entry
+from siyu.identity.rules import (
+    AVATAR_MAX_BYTES,
+    AVATAR_NAME_RE,
+    AVATAR_TYPES,
+    ROLE_PERMISSIONS,
+    Permission,
+    Role,
+    parse_entry,
+)
 from siyu.identity.schemas import (
     AuditLogOut,
     LoginRequest,
@@ -42,6 +52,7 @@ from siyu.web.deps import (
 
 app_router = APIRouter(prefix="/api/app", tags=["shopper identity"])
 admin_router = APIRouter(prefix="/api/admin", tags=["operators"])
+media_router = APIRouter(prefix="/media", tags=["media"])
 
 
 def shopper_out(shopper: Shopper, ctx: CtxDep) -> ShopperOut:
@@ -96,6 +107,43 @@ def update_me(
             session, shopper_id=shopper.id, nickname=body.nickname, avatar_url=body.avatar_url
         )
         return shopper_out(updated, ctx)
+
+
+@app_router.post(
+    "/me/avatar",
+    response_model=ShopperOut,
+    responses={
+        413: {"description": "超过 2 MB / Over 2 MB"},
+        415: {"description": "不是 PNG、JPEG、WebP 或 GIF / Not a PNG, JPEG, WebP or GIF"},
+    },
+)
+def upload_avatar(
+    file: UploadFile, ctx: CtxDep, session: SessionDep, shopper: CurrentShopper
+) -> ShopperOut:
+    """上传头像（小程序 chooseAvatar 后 wx.uploadFile，字段名 file）：存为本站图片并设为头像。"""
+    data = file.file.read(AVATAR_MAX_BYTES + 1)
+    url = service.store_avatar(ctx.settings.media_dir, data)
+    with session.begin():
+        updated = service.update_profile(session, shopper_id=shopper.id, avatar_url=url)
+        return shopper_out(updated, ctx)
+
+
+@media_router.get("/avatars/{name}", include_in_schema=False)
+def avatar_image(name: str, ctx: CtxDep) -> Response:
+    """An uploaded avatar: named by its content, so cached for good."""
+    match = AVATAR_NAME_RE.match(name)
+    path = ctx.settings.media_dir / "avatars" / name
+    if match is None or not path.is_file():
+        raise NotFound("avatar_not_found", "头像不存在 / Avatar not found")
+    return FileResponse(
+        path,
+        media_type=AVATAR_TYPES[match.group(1)],
+        headers={
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'",
+        },
+    )
 
 
 @app_router.post("/me/phone", response_model=PhoneBindResponse)

@@ -137,10 +137,31 @@ def clean_nickname(raw: str) -> str | None:
     return text
 
 
+AVATAR_MAX_BYTES = 2 * 1024 * 1024
+AVATAR_PREFIX = "/media/avatars/"  # + the file name: its SHA-256 and type
+AVATAR_NAME_RE = re.compile(r"^[0-9a-f]{64}\.(png|jpg|webp|gif)$")
+AVATAR_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
+
+
+def sniff_image(data: bytes) -> str | None:
+    """The image type of ``data`` by its signature (png, jpg, webp, gif), else None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    return None
+
+
 def is_avatar_url(value: str) -> bool:
-    """An avatar is an https URL (the mini-program uploads the chosen image and sends
-    where it lives), or "" for none."""
-    if value == "":
+    """An avatar is an https URL, an image uploaded here (``/media/avatars/…``, what
+    the mini-program's chosen avatar becomes), or "" for none."""
+    if value == "" or (
+        value.startswith(AVATAR_PREFIX) and AVATAR_NAME_RE.match(value[len(AVATAR_PREFIX) :])
+    ):
         return True
     if len(value) > AVATAR_URL_MAX or any(ch.isspace() for ch in value):
         return False

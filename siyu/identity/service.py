@@ -1,11 +1,14 @@
-"""Shopper use cases: WeChat login (find or register), device stitching, phone binding."""
+"""Shopper use cases: WeChat login (find or register), device stitching, phone binding,
+the profile (nickname, avatar)."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import select
@@ -24,9 +27,25 @@ from siyu.errors import (
 )
 from siyu.identity.crypto import PersonalDataCipher
 from siyu.identity.models import Shopper, ShopperDevice
-from siyu.identity.rules import NICKNAME_MAX, EntryAttribution, clean_nickname, is_avatar_url
+from siyu.identity.rules import (
+    AVATAR_MAX_BYTES,
+    AVATAR_PREFIX,
+    NICKNAME_MAX,
+    EntryAttribution,
+    clean_nickname,
+    is_avatar_url,
+    sniff_image,
+)
 from siyu.outbox import append_event
 from siyu.wechat.login import PhoneInfo, SessionInfo, WeChatApiError
+
+
+class PayloadTooLarge(DomainError):
+    http_status = 413
+
+
+class UnsupportedImage(DomainError):
+    http_status = 415
 
 
 class WeChatIdentityGateway(Protocol):
@@ -209,6 +228,33 @@ def update_profile(
     if avatar_url is not None:
         shopper.avatar_url = avatar_url
     return shopper
+
+
+def store_avatar(media_dir: Path, data: bytes) -> str:
+    """Keep an uploaded avatar image; returns its URL path. Files are named by their
+    SHA-256, so the same image is stored once and a URL never changes content.
+    Raises :class:`PayloadTooLarge` / :class:`UnsupportedImage`."""
+    if len(data) > AVATAR_MAX_BYTES:
+        raise PayloadTooLarge(
+            "avatar_too_large",
+            f"头像不能超过 {AVATAR_MAX_BYTES // 1024 // 1024} MB / "
+            f"An avatar must be at most {AVATAR_MAX_BYTES // 1024 // 1024} MB",
+        )
+    kind = sniff_image(data)
+    if kind is None:
+        raise UnsupportedImage(
+            "unsupported_image",
+            "头像须为 PNG、JPEG、WebP 或 GIF 图片 / An avatar must be a PNG, JPEG, WebP or GIF image",
+        )
+    name = f"{hashlib.sha256(data).hexdigest()}.{kind}"
+    folder = media_dir / "avatars"
+    target = folder / name
+    if not target.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{name}.{secrets.token_hex(4)}.part"
+        partial.write_bytes(data)
+        os.replace(partial, target)  # atomic: readers never see half a file
+    return AVATAR_PREFIX + name
 
 
 def bind_phone(

@@ -245,6 +245,8 @@ class Probe:
     headers: dict[str, str] = field(default_factory=dict)
     json: Any = None
     content: bytes | None = None
+    files: dict[str, Any] | None = None  # multipart uploads
+    data: dict[str, str] | None = None
     accepted: bool = False  # a documented case where the input is dropped, not refused
     names_field: str | None = None
 
@@ -369,6 +371,15 @@ def probes_for(
                 )
             )
 
+    if "multipart/form-data" in op.get("requestBody", {}).get("content", {}):
+        probes += [
+            Probe("no file", base_path, data={"other": "x"}),
+            Probe("file as a text field", base_path, data={"file": "abc"}),
+            Probe("JSON instead of a form", base_path, json={"file": "abc"}),
+            Probe("not an image", base_path, files={"file": ("a.png", b"hello", "image/png")}),
+            Probe("empty file", base_path, files={"file": ("a.png", b"", "image/png")}),
+        ]
+
     if body_schema is not None:
         assert base_body is not None
         name = schemas.name(body_schema)
@@ -415,6 +426,9 @@ def send(client: TestClient, method: str, path: str, probe: Probe, world: World)
     if probe.content is not None:
         kwargs["content"] = probe.content
         headers["Content-Type"] = "application/json"
+    elif probe.files is not None or probe.data is not None:
+        kwargs["files"] = probe.files
+        kwargs["data"] = probe.data
     elif probe.json is not None:
         kwargs["json"] = probe.json
     return client.request(method, url, **kwargs)

@@ -3,6 +3,7 @@ WeChat server, live), entry attribution, device ids, phone binding."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -206,6 +207,68 @@ def test_a_shopper_sets_a_nickname_and_avatar_and_bad_values_change_nothing(
 
     # and without a token there is no profile to change
     assert client.patch("/api/app/me", json={"nickname": "x"}).status_code == 401
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
+
+
+def test_an_uploaded_avatar_is_kept_once_by_content_served_as_an_image_and_set(
+    client: TestClient, ctx: Context
+) -> None:
+    # given a logged-in shopper
+    auth = bearer(login(client, "wx-avatar"))
+
+    # when the mini-program uploads the chosen avatar (wx.uploadFile, field "file")
+    first = client.post(
+        "/api/app/me/avatar", files={"file": ("tmp.png", PNG, "image/png")}, headers=auth
+    )
+
+    # then it becomes the shopper's avatar, at a URL named by its content
+    assert first.status_code == 200, first.text
+    url = first.json()["avatar_url"]
+    assert url == f"/media/avatars/{hashlib.sha256(PNG).hexdigest()}.png"
+    assert client.get("/api/app/me", headers=auth).json()["avatar_url"] == url
+    # and it is served as a PNG that browsers cannot read as anything else, cached for good
+    image = client.get(url)
+    assert image.status_code == 200 and image.content == PNG
+    assert image.headers["content-type"] == "image/png"
+    assert image.headers["x-content-type-options"] == "nosniff"
+    assert "immutable" in image.headers["cache-control"]
+    # and the same image uploaded again (under another name and type) is the same file
+    again = client.post(
+        "/api/app/me/avatar", files={"file": ("x.jpg", PNG, "image/jpeg")}, headers=auth
+    )
+    assert again.json()["avatar_url"] == url
+    assert len(list((ctx.settings.media_dir / "avatars").iterdir())) == 1
+
+    # when the upload is not an image, or too large, it is refused and nothing changes
+    html = client.post(
+        "/api/app/me/avatar",
+        files={"file": ("a.png", b"<html><script>alert(1)</script>", "image/png")},
+        headers=auth,
+    )
+    assert html.status_code == 415, html.text
+    assert html.json()["error"]["code"] == "unsupported_image"
+    big = client.post(
+        "/api/app/me/avatar",
+        files={"file": ("big.png", PNG + bytes(2 * 1024 * 1024), "image/png")},
+        headers=auth,
+    )
+    assert big.status_code == 413, big.text
+    assert client.get("/api/app/me", headers=auth).json()["avatar_url"] == url
+    assert len(list((ctx.settings.media_dir / "avatars").iterdir())) == 1
+    # and an uploaded path may also be set through PATCH, any other local path may not
+    assert client.patch("/api/app/me", json={"avatar_url": url}, headers=auth).status_code == 200
+    for bad in ("/media/avatars/../../siyu.db", "/media/avatars/abc.png", "/etc/passwd"):
+        assert (
+            client.patch("/api/app/me", json={"avatar_url": bad}, headers=auth).status_code == 422
+        )
+
+    # and without a token nothing is uploaded; unknown or odd names are not found
+    anonymous = client.post("/api/app/me/avatar", files={"file": ("a.png", PNG, "image/png")})
+    assert anonymous.status_code == 401
+    for name in ("0" * 64 + ".png", "..%2Fsiyu.db", url.rsplit("/", 1)[1].upper()):
+        assert client.get(f"/media/avatars/{name}").status_code == 404, name
 
 
 def test_a_bound_phone_is_stored_encrypted_found_by_keyed_hash_and_shown_masked(

@@ -12,6 +12,8 @@ CI=true, where it fails.
 from __future__ import annotations
 
 import re
+import struct
+import zlib
 from collections.abc import Iterator
 
 import pytest
@@ -280,6 +282,43 @@ def test_the_shopper_can_switch_to_english_and_keyboard_through_the_tab_bar(
     p.reload()
     expect(p.get_by_test_id("me-name")).to_have_text("Keyboard Kate")
     expect(p.get_by_test_id("nickname-input")).to_have_value("Keyboard Kate")
+
+    # and picks an avatar: a text file is refused, an image becomes the avatar
+    p.get_by_label("Change avatar").set_input_files(
+        {"name": "notes.png", "mimeType": "image/png", "buffer": b"not an image"}
+    )
+    expect(p.locator("#avatar-error")).to_contain_text("PNG, JPEG, WebP or GIF")
+    p.get_by_label("Change avatar").set_input_files(
+        {"name": "me.png", "mimeType": "image/png", "buffer": PIXEL_PNG}
+    )
+    expect(p.locator("[data-testid=me-avatar] img")).to_have_attribute(
+        "src", re.compile(r"^/media/avatars/[0-9a-f]{64}\.png$")
+    )
+    p.reload()
+    avatar = p.locator("[data-testid=me-avatar] img")
+    expect(avatar).to_have_attribute("src", re.compile(r"^/media/avatars/"))
+    p.wait_for_function(
+        "() => { const i = document.querySelector('[data-testid=me-avatar] img');"
+        " return i && i.complete && i.naturalWidth === 1; }"
+    )  # the browser drew it
+    _shot(p, "14-me-profile-english")
+
+
+def _png_pixel() -> bytes:
+    """A real 1×1 PNG (the browser must be able to draw the avatar)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0)  # 1×1, 8-bit RGBA
+    pixel = zlib.compress(b"\x00\x07\xc1\x60\xff")  # filter 0, one green pixel
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixel) + chunk(b"IEND", b"")
+    )
+
+
+PIXEL_PNG = _png_pixel()
 
 
 def _label(field: str) -> str:

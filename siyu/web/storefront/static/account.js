@@ -73,7 +73,7 @@
     if (SY.isLoggedIn()) profile = await SY.api("GET", "/api/app/me");
     var head = h("section", { class: "panel me-head" });
     if (profile) {
-      head.appendChild(h("div", { class: "avatar", "aria-hidden": "true" }, (profile.nickname || "U").slice(0, 1)));
+      head.appendChild(avatarOf(profile));
       head.appendChild(
         h(
           "div",
@@ -135,8 +135,36 @@
     view.appendChild(links);
   }
 
-  /* The nickname (WeChat's 头像昵称填写: shoppers name themselves; 1-20 characters). */
+  /* The avatar: the shopper's image, else the first letter of their name. */
+  function avatarOf(profile) {
+    var avatar = h("div", { class: "avatar", "aria-hidden": "true", testid: "me-avatar" });
+    if (profile.avatar_url) avatar.appendChild(h("img", { src: profile.avatar_url, alt: "" }));
+    else avatar.textContent = (profile.nickname || "U").slice(0, 1);
+    return avatar;
+  }
+
+  /* The nickname and avatar (WeChat's 头像昵称填写: shoppers name themselves and pick
+     an image; 1-20 characters, PNG / JPEG / WebP / GIF up to 2 MB). */
   function nicknamePanel(profile, head) {
+    var picker = h("input", { id: "avatar-file", type: "file", accept: "image/png,image/jpeg,image/webp,image/gif", testid: "avatar-file", "aria-describedby": "avatar-error" });
+    var avatarError = h("p", { class: "field-error", id: "avatar-error", "aria-live": "polite" });
+    picker.addEventListener("change", async function () {
+      var file = picker.files && picker.files[0];
+      if (!file) return;
+      var form = new FormData();
+      form.append("file", file);
+      try {
+        var saved = await SY.api("POST", "/api/app/me/avatar", form);
+        avatarError.textContent = "";
+        var old = head.querySelector(".avatar");
+        if (old) old.replaceWith(avatarOf(saved));
+        SY.toast(t("me.avatar_done"));
+      } catch (err) {
+        avatarError.textContent = err.message;
+      } finally {
+        picker.value = "";
+      }
+    });
     var input = h("input", { id: "nickname", name: "nickname", maxlength: "20", autocomplete: "nickname", testid: "nickname-input", value: profile.nickname || "", "aria-describedby": "nickname-error" });
     var error = h("p", { class: "field-error", id: "nickname-error", "aria-live": "polite" });
     var submit = h("button", { type: "submit", class: "btn", testid: "nickname-submit" }, t("me.nickname_save"));
@@ -166,7 +194,7 @@
               var heading = head.querySelector('[data-testid="me-name"]');
               if (heading) heading.textContent = saved.nickname;
               var avatar = head.querySelector(".avatar");
-              if (avatar) avatar.textContent = saved.nickname.slice(0, 1);
+              if (avatar) avatar.replaceWith(avatarOf(saved));
               SY.toast(t("me.nickname_done"));
             } catch (err) {
               error.textContent = err.message;
@@ -179,7 +207,8 @@
         },
         h("div", { class: "field" }, h("label", { for: "nickname" }, t("me.nickname_label")), input, error),
         submit
-      )
+      ),
+      h("div", { class: "field" }, h("label", { for: "avatar-file" }, t("me.avatar_label")), picker, avatarError)
     );
   }
 

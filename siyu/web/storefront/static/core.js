@@ -265,12 +265,14 @@
   }
   SY.ApiError = ApiError;
 
+  /* A FormData body (a file upload) goes as multipart; anything else as JSON. */
   async function api(method, path, body, extraHeaders) {
     if (path.indexOf("/api/app/") !== 0) throw new Error("the storefront only calls /api/app/");
     var headers = { Accept: "application/json", "X-Siyu-Anonymous-Id": SY.anonymousId() };
     var token = SY.token();
     if (token) headers.Authorization = "Bearer " + token;
-    if (body !== undefined && body !== null) headers["Content-Type"] = "application/json";
+    var isForm = typeof FormData !== "undefined" && body instanceof FormData;
+    if (body !== undefined && body !== null && !isForm) headers["Content-Type"] = "application/json";
     Object.keys(extraHeaders || {}).forEach(function (k) {
       headers[k] = extraHeaders[k];
     });
@@ -279,7 +281,7 @@
       response = await fetch(path, {
         method: method,
         headers: headers,
-        body: body === undefined || body === null ? undefined : JSON.stringify(body),
+        body: body === undefined || body === null ? undefined : isForm ? body : JSON.stringify(body),
         credentials: "omit",
       });
     } catch (e) {
