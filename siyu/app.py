@@ -27,6 +27,8 @@ from siyu.web.errors import install_error_handlers
 from siyu.web.storefront import install_storefront
 from siyu.worker import Worker
 
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
 LANDING = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -70,7 +72,9 @@ def create_app(
     )
     app.state.ctx = context
     app.state.worker = worker
-    install_error_handlers(app)
+    # No request needs more (a track batch is ≤ 1 MB, an avatar ≤ 2 MB): larger bodies
+    # are refused with 413 before they are read or spooled to disk.
+    install_error_handlers(app, max_body_size=MAX_BODY_BYTES)
     for router in (
         tracking_api.router,  # first: the hottest route is matched before ~150 others
         identity_api.app_router,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from siyu.errors import DomainError
 
@@ -33,12 +34,54 @@ def error_body(code: str, message: str, fields: dict[str, str] | None = None) ->
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
+TOO_LARGE_MESSAGE = "请求体过大 / The request body is too large"
+
+
+class BodyLimit:
+    """At most ``max_body_size`` bytes of request body, refused in the API's error shape.
+
+    A declared Content-Length over the limit is answered at once, before the app runs;
+    a body that grows past it while streaming in (chunked) ends the request with a 413
+    from the exception handlers. (FastAPI's own ``max_body_size`` answers the first case
+    in plain text, past any handler.)"""
+
+    def __init__(self, app: ASGIApp, max_body_size: int) -> None:
+        self.app = app
+        self.max_body_size = max_body_size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_body_size
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            response = JSONResponse(error_body("payload_too_large", TOO_LARGE_MESSAGE), 413)
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise HTTPException(413, TOO_LARGE_MESSAGE)
+            return message
+
+        await self.app(scope, limited, send)
+
+
 def _field_name(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
     return ".".join(parts) or str(loc[-1] if loc else "request")
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, *, max_body_size: int | None = None) -> None:
+    if max_body_size is not None:
+        app.add_middleware(BodyLimit, max_body_size=max_body_size)
+
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse(error_body(exc.code, exc.message, exc.fields), exc.http_status)
