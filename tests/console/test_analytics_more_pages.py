@@ -61,6 +61,7 @@ CSVS = {
     "overview": f"/console/analytics/overview.csv?{TWO_DAYS}",
     "sessions": f"/console/analytics/sessions.csv?{TWO_DAYS}",
     "sessions_daily": f"/console/analytics/sessions/daily.csv?{TWO_DAYS}",
+    "sessions_pages": f"/console/analytics/sessions/pages.csv?{TWO_DAYS}",
     "repurchase": f"/console/analytics/repurchase.csv?{HISTORY}",
     "portfolio": f"/console/analytics/portfolio.csv?{TWO_DAYS}",
     "clv": f"/console/analytics/clv.csv?{HISTORY}",
@@ -301,6 +302,21 @@ def test_sessions_show_dwell_bounce_and_a_daily_chart_by_channel(
         "pages_per_session,average_dwell_per_page_s\n"
         "2026-10-31,1,2,0,0.00,60.000,60.000,2.000,\n"
         "2026-11-01,3,4,2,66.67,60.000,0.000,1.333,\n"
+    )
+    # and each page: every session landed on /home and two of the four bounced there;
+    # d1 left from /product/1 and d3 from /cart (no page reported a dwell time)
+    assert (
+        'data-testid="page-row" data-page="/home" data-views="4" data-long-stay="" '
+        'data-bounce="50.0"' in page.text
+    )
+    pages = aclient.get(f"/console/analytics/sessions/pages.csv?{TWO_DAYS}")
+    assert pages.status_code == 200
+    assert pages.text == (
+        "page,views,visitors,average_dwell_s,median_dwell_s,long_stay_rate,entries,"
+        "bounce_rate,exits,exit_rate\n"
+        "/home,4,4,,,,4,50.00,2,50.00\n"
+        "/cart,1,1,,,,0,,1,100.00\n"
+        "/product/1,1,1,,,,0,,1,100.00\n"
     )
 
 

@@ -11,6 +11,7 @@ from siyu.analytics.queries.base import EventFilter, InsightQuery, PropertyFilte
 from siyu.analytics.queries.channels import ChannelsQuery, ChannelsResult, ChannelsRunner
 from siyu.analytics.queries.funnel import FunnelQuery, FunnelResult, FunnelRunner, persons_csv
 from siyu.analytics.queries.overview import OverviewQuery, OverviewResult, OverviewRunner
+from siyu.analytics.queries.pages import PagesQuery, PagesResult, PagesRunner
 from siyu.analytics.queries.paths import PathsQuery, PathsResult, PathsRunner
 from siyu.analytics.queries.repurchase import RepurchaseQuery, RepurchaseResult, RepurchaseRunner
 from siyu.analytics.queries.retention import RetentionQuery, RetentionResult, RetentionRunner
@@ -22,6 +23,7 @@ RUNNERS: dict[str, type[QueryRunner[Any, Any]]] = {
     RetentionRunner.kind: RetentionRunner,
     PathsRunner.kind: PathsRunner,
     SessionsRunner.kind: SessionsRunner,
+    PagesRunner.kind: PagesRunner,
     ChannelsRunner.kind: ChannelsRunner,
     OverviewRunner.kind: OverviewRunner,
     RepurchaseRunner.kind: RepurchaseRunner,
@@ -54,6 +56,9 @@ __all__ = [
     "FunnelQuery",
     "FunnelResult",
     "FunnelRunner",
+    "PagesQuery",
+    "PagesResult",
+    "PagesRunner",
     "PathsQuery",
     "PathsResult",
     "PathsRunner",

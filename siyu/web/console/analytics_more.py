@@ -54,6 +54,7 @@ from siyu.analytics.queries.overview import (
     OverviewResult,
     OverviewRunner,
 )
+from siyu.analytics.queries.pages import LONG_STAY_SECONDS, PagesQuery, PagesRunner, PageStats
 from siyu.analytics.queries.portfolio import PortfolioQuery, PortfolioResult, PortfolioRunner
 from siyu.analytics.queries.repurchase import RepurchaseQuery, RepurchaseResult, RepurchaseRunner
 from siyu.analytics.queries.sessions import (
@@ -180,6 +181,8 @@ def overview_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> R
 # ----------------------------------------------------------------------- sessions
 
 SESSION_BREAKDOWNS = ("", "channel")
+PAGES_SHOWN = 20  # on the page; the CSV has up to PAGES_EXPORTED
+PAGES_EXPORTED = 500
 
 
 @dataclass(frozen=True)
@@ -281,6 +284,47 @@ def session_cells(s: SessionStats) -> tuple[Any, ...]:
     )
 
 
+PAGE_COLUMNS = [
+    "page",
+    "views",
+    "visitors",
+    "average_dwell_s",
+    "median_dwell_s",
+    "long_stay_rate",
+    "entries",
+    "bounce_rate",
+    "exits",
+    "exit_rate",
+]
+
+
+def run_pages(form: SessionsForm, store: AnalyticsStore, limit: int) -> list[PageStats]:
+    """Each page's dwell, long stays, landing bounce and exits, on the same sessions."""
+    query = PagesQuery(
+        date_from=form.total.date_from,
+        date_to=form.total.date_to,
+        properties=form.total.properties,
+        session_idle_seconds=form.total.session_idle_seconds,
+        limit=limit,
+    )
+    return PagesRunner(query, database=store.database).run(store).pages
+
+
+def page_cells(p: PageStats) -> tuple[Any, ...]:
+    return (
+        p.page,
+        p.views,
+        p.visitors,
+        _fixed(p.average_dwell, 3),
+        _fixed(p.median_dwell, 3),
+        _fixed(p.long_stay_rate, 2),
+        p.entries,
+        _fixed(p.bounce_rate, 2),
+        p.exits,
+        _fixed(p.exit_rate, 2),
+    )
+
+
 @router.get("/sessions")
 def sessions_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
     t = _t(request)
@@ -289,10 +333,12 @@ def sessions_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> 
     total: SessionStats | None = None
     series: list[Any] = []
     daily: list[SessionsDay] = []
+    pages: list[PageStats] = []
     if form is not None:
         store = ctx.analytics
         total, series = run_sessions(form, store)
         daily = run_daily(SessionsRunner(form.total, database=store.database), store)
+        pages = run_pages(form, store, PAGES_SHOWN)
     chart = chart_json(sessions_chart(daily, t)) if daily else None
     return render(
         request,
@@ -306,10 +352,24 @@ def sessions_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> 
         total=total,
         series=series,
         daily=daily,
+        pages=pages,
+        long_stay_seconds=LONG_STAY_SECONDS,
         chart_json=chart,
         plotly_version=plotly_version(),
         seconds=format_seconds,
         base_qs=_qs(request),
+    )
+
+
+@router.get("/sessions/pages.csv")
+def sessions_pages_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
+    state = FormState()
+    form = read_sessions(request, state, _t(request), now)
+    if form is None:
+        raise bad_request(first_error(state))
+    pages = run_pages(form, ctx.analytics, PAGES_EXPORTED)
+    return csv_response(
+        csv_text(PAGE_COLUMNS, [page_cells(p) for p in pages]), "sessions-pages.csv"
     )
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from siyu.analytics.queries.base import EventFilter, PropertyFilter, percentage
 from siyu.analytics.queries.funnel import FunnelQuery, FunnelResult, FunnelSeries, FunnelStep
+from siyu.analytics.queries.pages import PagesQuery, PagesResult, PageStats
 from siyu.analytics.queries.retention import (
     RetentionCell,
     RetentionCohort,
@@ -454,6 +455,66 @@ def sessions_reference(
         series = [session_stats(None, 0, 0, None, 0, 0, 0, 0.0, 0)]
     series.sort(key=lambda s: (-s.sessions, s.breakdown_value or ""))
     return SessionsResult(series=series)
+
+
+def pages_reference(
+    query: PagesQuery, events: Sequence[TrackedEvent], links: dict[str, int]
+) -> PagesResult:
+    """The pages table, page by page, from the same sessions."""
+    sessions = split_sessions(
+        query.date_from, query.date_to, query.properties, query.session_idle_seconds, events, links
+    )
+    views: dict[str, int] = defaultdict(int)
+    visitors: dict[str, set[str]] = defaultdict(set)
+    dwells: dict[str, list[float]] = defaultdict(list)
+    measured: dict[str, set[str]] = defaultdict(set)
+    long_stays: dict[str, set[str]] = defaultdict(set)
+    entries: dict[str, int] = defaultdict(int)
+    bounces: dict[str, int] = defaultdict(int)
+    exits: dict[str, int] = defaultdict(int)
+    for person, evs in sessions:
+        for e in evs:
+            if not e.page:
+                continue
+            if e.event == "$pageview":
+                views[e.page] += 1
+                visitors[e.page].add(person)
+            dwell = dwell_of(e)
+            if dwell is not None:
+                dwells[e.page].append(dwell)
+                measured[e.page].add(person)
+                if dwell >= 60_000:
+                    long_stays[e.page].add(person)
+        pages = [e.page for e in evs if e.event == "$pageview"]
+        if pages:
+            interactions = sum(
+                1 for e in evs if e.event != "$pageview" and e.event not in LIFECYCLE
+            )
+            entries[pages[0]] += 1
+            bounces[pages[0]] += len(pages) == 1 and interactions == 0
+            exits[pages[-1]] += 1
+
+    def rate(part: int, whole: int) -> float | None:
+        return round(100 * part / whole, 2) if whole else None
+
+    listed = [p for p in set(views) | set(measured) if p]
+    rows = [
+        PageStats(
+            page=p,
+            views=views[p],
+            visitors=len(visitors[p]),
+            average_dwell=round(statistics.mean(dwells[p]) / 1000, 3) if dwells[p] else None,
+            median_dwell=round(statistics.median(dwells[p]) / 1000, 3) if dwells[p] else None,
+            long_stay_rate=rate(len(long_stays[p]), len(measured[p])),
+            entries=entries[p],
+            bounce_rate=rate(bounces[p], entries[p]),
+            exits=exits[p],
+            exit_rate=rate(exits[p], views[p]),
+        )
+        for p in listed
+    ]
+    rows.sort(key=lambda r: (-r.views, r.page))
+    return PagesResult(pages=rows[: query.limit])
 
 
 def session_rows_reference(

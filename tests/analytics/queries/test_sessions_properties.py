@@ -13,24 +13,29 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from siyu.analytics.queries.base import PropertyFilter
+from siyu.analytics.queries.pages import PagesQuery, PagesRunner
 from siyu.analytics.queries.sessions import SessionsQuery, SessionsRunner
 from siyu.analytics.store import AnalyticsStore
 from tests.analytics.queries.reference import (
     TrackedEvent,
     insert_tracked_events,
+    pages_reference,
     session_rows_reference,
     sessions_reference,
 )
 
 BASE = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 DEVICES = ["d1", "d2", "d3"]
-PAGES = ["/a", "/b", "/c"]
+PAGES = ["/a", "/b", "/c", ""]
 FAST = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 PROPERTIES: list[dict[str, object]] = [
     {},
     {"duration_ms": 1200},
+    {"duration_ms": 60000},  # a long stay, exactly
+    {"duration_ms": 59999.5},
+    {"duration_ms": -1},
     {"duration_ms": 0.5},
     {"duration_ms": "900"},
     {"p": "x"},
@@ -98,3 +103,33 @@ def test_sessions_equal_the_brute_force_reference(
     # then
     assert result == sessions_reference(query, data, linked)
     assert rows == session_rows_reference(query, data, linked)
+
+
+@FAST
+@given(
+    data=tracked,
+    linked=links,
+    span=ranges,
+    global_filter=filters,
+    limit=st.sampled_from([50, 2]),
+)
+def test_pages_equal_the_brute_force_reference(
+    analytics_store: AnalyticsStore,
+    data: list[TrackedEvent],
+    linked: dict[str, int],
+    span: tuple[timedelta, timedelta],
+    global_filter: tuple[PropertyFilter, ...],
+    limit: int,
+) -> None:
+    # given
+    reset(analytics_store)
+    insert_tracked_events(analytics_store, data, linked)
+    query = PagesQuery(
+        date_from=BASE + span[0], date_to=BASE + span[1], properties=global_filter, limit=limit
+    )
+
+    # when
+    result = PagesRunner(query, database=analytics_store.database).run(analytics_store)
+
+    # then
+    assert result == pages_reference(query, data, linked)
