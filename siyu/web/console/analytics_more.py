@@ -7,7 +7,8 @@ CSV export; bad input answers 422 with words next to the field.
 Routes:
 
 - ``/console/analytics/overview`` (+ ``/overview.csv``): KPIs vs the previous period
-- ``/console/analytics/sessions`` (+ ``/sessions.csv``, ``/sessions/daily.csv``)
+- ``/console/analytics/sessions`` (+ ``/sessions.csv``, ``/sessions/daily.csv``,
+  ``/sessions/pages.csv``): sessions, and each page's dwell, long stays and bounce
 - ``/console/analytics/repurchase`` (+ ``/repurchase.csv``): rate and cohort LTV
 - ``/console/analytics/portfolio`` (+ ``/portfolio.csv``): sales & margin share by role
 - ``/console/analytics/clv`` (+ ``/clv.csv``): expected value over the next N days
@@ -16,7 +17,8 @@ Stable selectors: forms ``#overview-form``, ``#sessions-form``, ``#repurchase-fo
 ``#portfolio-form``, ``#clv-form``; overview cards ``[data-testid=overview-<metric>]``
 (``data-value``, ``data-previous``, ``data-change``); sessions
 ``[data-testid=sessions-total]``, ``tr[data-testid=sessions-row]`` (``data-channel``),
-``#sessions-chart``; repurchase ``[data-testid=repurchase-rate]``,
+``#sessions-chart``, ``tr[data-testid=page-row]`` (``data-page``, ``data-views``,
+``data-long-stay``, ``data-bounce``); repurchase ``[data-testid=repurchase-rate]``,
 ``tr[data-testid=ltv-row]`` (``data-cohort``), ``td[data-testid=ltv-cell]``; portfolio
 ``tr[data-testid=portfolio-role]`` (``data-role``), ``#portfolio-chart``; CLV
 ``[data-testid=clv-params]``, ``tr[data-testid=clv-customer]`` (``data-shopper-id``),
