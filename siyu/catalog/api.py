@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from siyu.catalog import service
 from siyu.catalog.rules import MAX_PAGE_SIZE, ProductRole, ProductSort, ProductStatus
@@ -149,6 +149,20 @@ def update_category(
             sort_order=c.sort_order,
             is_active=c.is_active,
         )
+
+
+@admin_router.delete(
+    "/categories/{category_id}",
+    status_code=204,
+    responses={409: {"description": "仍有子分类、商品或优惠范围使用 / Still in use"}},
+)
+def delete_category(
+    category_id: int, session: SessionDep, now: NowDep, actor: CatalogWriter
+) -> Response:
+    """删除未被使用的分类（无子分类、无商品、无优惠券或活动范围引用）；否则 409 并说明原因。"""
+    with session.begin():
+        service.delete_category(session, actor_id=actor.id, category_id=category_id, now=now)
+    return Response(status_code=204)
 
 
 @admin_router.get("/products", response_model=ProductPageOut)

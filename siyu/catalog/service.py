@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, or_, select, update
+from sqlalchemy import Select, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from siyu.catalog.models import Category, Product, Sku
@@ -24,6 +24,7 @@ from siyu.catalog.rules import (
 from siyu.db import rowcount
 from siyu.errors import Conflict, InvalidInput, NotFound
 from siyu.identity.audit import record_audit
+from siyu.pricing.info import Scope
 
 # ---------------------------------------------------------------- categories
 
@@ -106,6 +107,64 @@ def create_category(
         now=now,
     )
     return category
+
+
+def delete_category(session: Session, *, actor_id: int, category_id: int, now: datetime) -> None:
+    """Delete a category nothing uses: no sub-categories, no products (of any status) and
+    no coupon or promotion scope naming it. Otherwise :class:`Conflict` says what holds
+    it (hide it with ``is_active`` instead, or move those first)."""
+    category = session.get(Category, category_id)
+    if category is None:
+        raise NotFound("category_not_found", "分类不存在 / Category not found")
+    children = session.scalar(
+        select(func.count()).select_from(Category).where(Category.parent_id == category_id)
+    )
+    products = session.scalar(
+        select(func.count()).select_from(Product).where(Product.category_id == category_id)
+    )
+    scopes = _scopes_naming(session, category_id)
+    if children or products or scopes:
+        held = []
+        if children:
+            held.append(f"{children} 个子分类 / {children} sub-categories")
+        if products:
+            held.append(f"{products} 个商品 / {products} products")
+        if scopes:
+            held.append("优惠范围 / offer scopes: " + "、".join(scopes[:3]))
+        raise Conflict(
+            "category_in_use",
+            "分类仍在使用，可改为停用，或先移走：/ The category is in use; hide it instead, "
+            "or first move: " + "; ".join(held),
+        )
+    before = _category_snapshot(category)
+    session.delete(category)
+    session.flush()
+    record_audit(
+        session,
+        operator_id=actor_id,
+        action="category.delete",
+        target_type="category",
+        target_id=category_id,
+        before=before,
+        after=None,
+        now=now,
+    )
+
+
+def _scopes_naming(session: Session, category_id: int) -> list[str]:
+    """Coupon templates and promotions whose scope names the category. Scopes keep
+    category ids in a JSON list (no foreign key), so their tables are read here; the
+    import is local because marketing builds on the catalog, not the other way round."""
+    from siyu.coupon.models import CouponTemplate
+    from siyu.promotion.models import Promotion
+
+    names = []
+    for model in (CouponTemplate, Promotion):
+        rows = session.execute(
+            select(model.name, model.category_ids).where(model.scope_kind == Scope.categories)
+        )
+        names += [name for name, ids in rows if category_id in (ids or [])]
+    return names
 
 
 def update_category(

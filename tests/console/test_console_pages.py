@@ -268,6 +268,35 @@ def test_the_dashboard_shows_login_based_visitors_when_analytics_fails(
 # ---------------------------------------------------------------- catalog
 
 
+def test_an_owner_deletes_an_unused_category_and_is_told_why_a_used_one_stays(
+    client: TestClient, ctx: Context, api_admin: dict[str, str]
+) -> None:
+    # given a category with a product and an empty one
+    shop = open_shop(client, api_admin)
+    used = shop.product["category_id"]
+    empty = client.post("/api/admin/categories", json={"name": "空分类"}, headers=api_admin)
+    csrf = sign_in(client, new_operator(ctx, Role.owner))
+    page = client.get("/console/categories").text
+    assert f'id="category-delete-{empty.json()["id"]}"' in page
+
+    # when the owner deletes the empty one, it goes
+    gone = client.post(
+        f"/console/categories/{empty.json()['id']}/delete",
+        data={"csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert gone.status_code == 303
+    assert gone.headers["location"] == "/console/categories?notice=category_deleted"
+    assert "分类已删除" in client.get(gone.headers["location"]).text
+
+    # and the one with a product stays, with the reason on the page
+    kept = client.post(f"/console/categories/{used}/delete", data={"csrf_token": csrf})
+    assert kept.status_code == 409
+    assert "1 products" in kept.text and f'data-id="{used}"' in kept.text
+    ids = [c["id"] for c in client.get("/api/admin/categories", headers=api_admin).json()]
+    assert used in ids and empty.json()["id"] not in ids
+
+
 def test_an_owner_creates_a_product_with_two_skus_and_puts_it_on_sale(
     client: TestClient, ctx: Context, api_admin: dict[str, str]
 ) -> None:

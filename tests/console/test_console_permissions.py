@@ -121,6 +121,10 @@ def test_support_cannot_change_a_price_or_stock_or_create_products(
         "new": client.post("/console/products/new", data={"csrf_token": csrf, "title": "x"}),
         "new form": client.get("/console/products/new"),
         "category": client.post("/console/categories", data={"csrf_token": csrf, "name": "新分类"}),
+        "delete category": client.post(
+            f"/console/categories/{shop.product['category_id']}/delete",
+            data={"csrf_token": csrf},
+        ),
     }
     assert {k: r.status_code for k, r in refused.items()} == dict.fromkeys(refused, 403)
     product = client.get(f"/api/admin/products/{shop.product['id']}", headers=api_admin).json()

@@ -146,3 +146,21 @@ def update_category(
         errors = domain_field_errors(t, locale, exc)
         return _page(request, user, session, errors=errors, status=exc.http_status)
     return redirect(f"{PREFIX}/categories?notice=saved")
+
+
+@router.post("/categories/{category_id}/delete")
+def delete_category(
+    category_id: int, request: Request, user: PostWriter, session: SessionDep, now: NowDep
+) -> Response:
+    """Delete an unused category; one in use stays, and the page says what holds it."""
+    locale = request_locale(request)
+    t = translator("console", locale)
+    try:
+        with session.begin():
+            service.delete_category(
+                session, actor_id=user.principal.id, category_id=category_id, now=now
+            )
+    except DomainError as exc:
+        errors = domain_field_errors(t, locale, exc)
+        return _page(request, user, session, errors=errors, status=exc.http_status)
+    return redirect(f"{PREFIX}/categories?notice=category_deleted")
