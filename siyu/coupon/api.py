@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
@@ -62,21 +62,28 @@ def template_out(t: CouponTemplate, stats: redemption.RedemptionStats | None = N
     return out
 
 
-def my_coupon(c: ShopperCoupon, t: CouponTemplate, now: datetime) -> MyCoupon:
+def coupon_face(t: CouponTemplate) -> dict[str, Any]:
+    """The :class:`CouponFace` fields of a template."""
     zh, en = _titles(t)
+    return {
+        "template_id": t.id,
+        "name": t.name,
+        "title_zh": zh,
+        "title_en": en,
+        "description": t.description,
+        "kind": t.kind,
+        "threshold_fen": t.threshold_fen,
+        "amount_fen": t.amount_fen,
+        "percent_off": t.percent_off,
+        "cap_fen": t.cap_fen,
+        "scope_kind": t.scope_kind,
+    }
+
+
+def my_coupon(c: ShopperCoupon, t: CouponTemplate, now: datetime) -> MyCoupon:
     return MyCoupon(
+        **coupon_face(t),
         id=c.id,
-        template_id=t.id,
-        name=t.name,
-        title_zh=zh,
-        title_en=en,
-        description=t.description,
-        kind=t.kind,
-        threshold_fen=t.threshold_fen,
-        amount_fen=t.amount_fen,
-        percent_off=t.percent_off,
-        cap_fen=t.cap_fen,
-        scope_kind=t.scope_kind,
         status=service.display_status(c, now),
         source=c.source,
         valid_from=c.valid_from,
@@ -99,21 +106,10 @@ def claim_center(
         rows = service.claim_center(session, shopper.id if shopper else None, now)
         out = []
         for t, held in rows:
-            zh, en = _titles(t)
             remaining = None if t.total_quantity is None else t.total_quantity - t.issued_count
             out.append(
                 CenterCoupon(
-                    template_id=t.id,
-                    name=t.name,
-                    title_zh=zh,
-                    title_en=en,
-                    description=t.description,
-                    kind=t.kind,
-                    threshold_fen=t.threshold_fen,
-                    amount_fen=t.amount_fen,
-                    percent_off=t.percent_off,
-                    cap_fen=t.cap_fen,
-                    scope_kind=t.scope_kind,
+                    **coupon_face(t),
                     validity_kind=t.validity_kind,
                     valid_until=t.valid_until,
                     valid_days=t.valid_days,

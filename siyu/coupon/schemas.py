@@ -159,8 +159,8 @@ class BulkIssueOut(BaseModel):
     unknown: Ids
 
 
-class CenterCoupon(BaseModel):
-    """A coupon in the claim center."""
+class CouponFace(BaseModel):
+    """What a coupon looks like to a shopper: its template's name and terms."""
 
     template_id: int
     name: str
@@ -173,6 +173,11 @@ class CenterCoupon(BaseModel):
     percent_off: int
     cap_fen: int
     scope_kind: Scope
+
+
+class CenterCoupon(CouponFace):
+    """A coupon in the claim center."""
+
     validity_kind: ValidityKind
     valid_until: datetime | None
     valid_days: int | None
@@ -181,19 +186,10 @@ class CenterCoupon(BaseModel):
     can_claim: bool
 
 
-class MyCoupon(BaseModel):
+class MyCoupon(CouponFace):
+    """A coupon the shopper owns."""
+
     id: int
-    template_id: int
-    name: str
-    title_zh: str
-    title_en: str
-    description: str
-    kind: CouponKind
-    threshold_fen: int
-    amount_fen: int
-    percent_off: int
-    cap_fen: int
-    scope_kind: Scope
     status: CouponStatus  # issued past its validity shows as expired
     source: IssueSource
     valid_from: datetime
