@@ -31,6 +31,14 @@ class Conflict(DomainError):
     http_status = 409
 
 
+class PayloadTooLarge(DomainError):
+    http_status = 413
+
+
+class UnsupportedMediaType(DomainError):
+    http_status = 415
+
+
 class Unauthorized(DomainError):
     http_status = 401
 

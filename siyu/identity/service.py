@@ -21,7 +21,9 @@ from siyu.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     TooManyRequests,
+    UnsupportedMediaType,
     UpstreamError,
     UpstreamUnavailable,
 )
@@ -38,14 +40,6 @@ from siyu.identity.rules import (
 )
 from siyu.outbox import append_event
 from siyu.wechat.login import PhoneInfo, SessionInfo, WeChatApiError
-
-
-class PayloadTooLarge(DomainError):
-    http_status = 413
-
-
-class UnsupportedImage(DomainError):
-    http_status = 415
 
 
 class WeChatIdentityGateway(Protocol):
@@ -233,7 +227,7 @@ def update_profile(
 def store_avatar(media_dir: Path, data: bytes) -> str:
     """Keep an uploaded avatar image; returns its URL path. Files are named by their
     SHA-256, so the same image is stored once and a URL never changes content.
-    Raises :class:`PayloadTooLarge` / :class:`UnsupportedImage`."""
+    Raises :class:`PayloadTooLarge` / :class:`UnsupportedMediaType`."""
     if len(data) > AVATAR_MAX_BYTES:
         raise PayloadTooLarge(
             "avatar_too_large",
@@ -242,7 +236,7 @@ def store_avatar(media_dir: Path, data: bytes) -> str:
         )
     kind = sniff_image(data)
     if kind is None:
-        raise UnsupportedImage(
+        raise UnsupportedMediaType(
             "unsupported_image",
             "头像须为 PNG、JPEG、WebP 或 GIF 图片 / An avatar must be a PNG, JPEG, WebP or GIF image",
         )

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from siyu.analytics.store import AnalyticsStore
-from siyu.errors import DomainError, InvalidInput
+from siyu.errors import DomainError, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from siyu.identity.rules import is_valid_anonymous_id
 from siyu.tracking.buffer import IngestBuffer
 from siyu.tracking.rules import (
@@ -67,14 +67,6 @@ EVENT_COLUMNS = (
 LINK_COLUMNS = ("anonymous_id", "shopper_id", "linked_at")
 ACCEPTED_TYPES = ("application/json", "text/plain")  # text/plain: navigator.sendBeacon
 MAX_KEYS_PER_BATCH = 50
-
-
-class PayloadTooLarge(DomainError):
-    http_status = 413
-
-
-class UnsupportedMediaType(DomainError):
-    http_status = 415
 
 
 @dataclass(frozen=True)
