@@ -7,6 +7,7 @@ production (``SIYU_ENV=production``) sandbox modes and default secrets are refus
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
@@ -16,6 +17,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "siyu-dev-secret-change-me-0123456789abcdef"
 DEFAULT_DATA_KEY = "siyu-dev-data-key-change-me-0123456789abcdef"
+# /pay refuses an order with less than this left to pay (WeChat's minimum for
+# time_expire), so a payment timeout must leave the shopper a minute beyond it.
+MIN_TIME_LEFT_TO_PAY = timedelta(minutes=1)
+MIN_PAYMENT_TIMEOUT_MINUTES = 2
 
 
 class Env(StrEnum):
@@ -73,7 +78,7 @@ class Settings(BaseSettings):
     wechatpay_notify_url: str = ""
 
     # Order rules.
-    payment_timeout_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    payment_timeout_minutes: int = Field(default=30, le=24 * 60)
     # Pricing: flat shipping (0 = free shipping store), free above a shelf subtotal,
     # and points redemption (100 points = ¥1, at most half of the goods by default).
     shipping_fen: int = Field(default=0, ge=0, le=100_000)
@@ -103,6 +108,17 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.sqlalchemy_url.startswith("sqlite")
+
+    @model_validator(mode="after")
+    def _refuse_unpayable_timeout(self) -> Self:
+        if self.payment_timeout_minutes < MIN_PAYMENT_TIMEOUT_MINUTES:
+            raise ValueError(
+                f"SIYU_PAYMENT_TIMEOUT_MINUTES={self.payment_timeout_minutes} is too short: "
+                f"payment (/pay) needs at least {MIN_TIME_LEFT_TO_PAY.seconds // 60} minute "
+                f"left on the order, so the timeout must be at least "
+                f"{MIN_PAYMENT_TIMEOUT_MINUTES} minutes"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:

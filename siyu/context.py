@@ -12,12 +12,16 @@ import httpx
 from sqlalchemy.orm import Session
 
 from siyu.analytics.store import AnalyticsStore
+from siyu.catalog import stock
 from siyu.clock import Clock, SystemClock
 from siyu.config import PaymentProviderName, Settings, WeChatMode
+from siyu.coupon import redemption
 from siyu.coupon.service import subscribe_gifts
 from siyu.db import Database
 from siyu.identity.crypto import PersonalDataCipher
 from siyu.identity.service import SandboxWeChatIdentity, WeChatIdentityGateway
+from siyu.lifecycle import OrderLifecycle
+from siyu.order import service as order
 from siyu.order.models import Order
 from siyu.order.service import AUTO_CONFIRM_TIMER, PAYMENT_TIMEOUT_TIMER, auto_confirm
 from siyu.outbox import EventRelay
@@ -43,6 +47,7 @@ class Context:
     relay: EventRelay
     http: httpx.Client
     analytics: AnalyticsStore  # opened on first use; see siyu.tracking.holder
+    lifecycle: OrderLifecycle = field(default_factory=OrderLifecycle)
     owns_http: bool = field(default=True)
 
     @property
@@ -134,28 +139,41 @@ def build_context(
         analytics=LazyAnalyticsStore(settings.analytics_store_url, store=analytics),
         owns_http=owns_http,
     )
+    build_lifecycle(ctx.lifecycle)
     subscribe_facts(ctx.relay, ctx.analytics)
     subscribe_gifts(ctx.relay)
     ctx.timers.register(
         PAYMENT_TIMEOUT_TIMER,
         lambda s, p, now: expire_unpaid_order(
-            s, ctx.provider(_order_provider(s, p["order_id"])), p, now
+            s, ctx.provider(_order_provider(s, p["order_id"])), ctx.lifecycle, p, now
         ),
     )
     ctx.timers.register(AUTO_CONFIRM_TIMER, auto_confirm)
 
     def resubmit_refund(session: Session, payload: dict[str, Any], now: datetime) -> None:
         provider = ctx.provider(_refund_provider(session, payload["out_refund_no"]))
-        submit_refund(session, provider, out_refund_no=payload["out_refund_no"], now=now)
+        submit_refund(
+            session, provider, ctx.lifecycle, out_refund_no=payload["out_refund_no"], now=now
+        )
 
     ctx.timers.register(SUBMIT_TIMER, resubmit_refund)
     ctx.timers.register(
         "refund.check",
         lambda s, p, now: check_refund(
-            s, ctx.provider(_refund_provider(s, p["out_refund_no"])), p, now
+            s, ctx.provider(_refund_provider(s, p["out_refund_no"])), ctx.lifecycle, p, now
         ),
     )
     return ctx
+
+
+def build_lifecycle(lifecycle: OrderLifecycle) -> OrderLifecycle:
+    """Every package's steps on the order lifecycle, in the order they run. A new
+    subscriber (points, commission, group-buy seats) is one line here."""
+    order.register_steps(lifecycle)
+    stock.register_steps(lifecycle)
+    redemption.register_steps(lifecycle)
+    order.register_announcements(lifecycle)  # last: subscribers hear of finished work
+    return lifecycle
 
 
 def _order_provider(session: Session, order_id: int) -> str | None:

@@ -394,11 +394,23 @@ def buy(
     if target is OrderStatus.cancelled:
         if rng.random() < 0.5:
             at = placed + rng.randint(2, 20) * MINUTE
-            seeder.call(cancel_by_shopper, shopper_id=shopper.id, order_id=order_id, now=at)
+            seeder.call(
+                cancel_by_shopper,
+                lifecycle=ctx.lifecycle,
+                shopper_id=shopper.id,
+                order_id=order_id,
+                now=at,
+            )
         else:  # never paid: the payment timeout closes it
             at = placed + timedelta(minutes=ctx.settings.payment_timeout_minutes)
             payload = {"order_id": order_id}
-            seeder.call(expire_unpaid_order, provider=seeder.sandbox, payload=payload, now=at)
+            seeder.call(
+                expire_unpaid_order,
+                provider=seeder.sandbox,
+                lifecycle=ctx.lifecycle,
+                payload=payload,
+                now=at,
+            )
         return order_id, at
     paid = placed + timedelta(minutes=rng.uniform(0.5, 15))
     pay(seeder, shopper.id, order_id, paid)
@@ -433,7 +445,14 @@ def pay(seeder: Seeder, shopper_id: int, order_id: int, at: datetime) -> None:
         )
 
     headers, body = seeder.step(notification)
-    seeder.call(handle_notification, provider=sandbox, headers=headers, body=body, now=at)
+    seeder.call(
+        handle_notification,
+        provider=sandbox,
+        lifecycle=seeder.ctx.lifecycle,
+        headers=headers,
+        body=body,
+        now=at,
+    )
 
 
 def status_for_age(rng: Random, age: timedelta) -> OrderStatus:
@@ -506,6 +525,7 @@ def seed_aftersales(seeder: Seeder, people: list[DemoShopper]) -> None:
     seeder.call(
         submit_refund,
         provider=ctx.provider(refund.provider),
+        lifecycle=ctx.lifecycle,
         out_refund_no=refund.out_refund_no,
         now=asked + DAY,
     )

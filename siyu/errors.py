@@ -6,7 +6,7 @@ The web layer maps each kind to one HTTP status in one handler and renders
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class DomainError(Exception):
@@ -17,6 +17,9 @@ class DomainError(Exception):
         self.code = code
         self.message = message
         self.fields = fields or {}
+        # More of the answer beside code/message/fields (``quote_changed`` carries the
+        # new quote); the handler adds these keys to the error object.
+        self.extra: dict[str, Any] = {}
 
 
 class InvalidInput(DomainError):

@@ -114,7 +114,11 @@ def approve(
     try:
         with session.begin():
             submit_refund(
-                session, ctx.provider(provider_name), out_refund_no=out_refund_no, now=now
+                session,
+                ctx.provider(provider_name),
+                ctx.lifecycle,
+                out_refund_no=out_refund_no,
+                now=now,
             )
     except ProviderUnavailable as exc:
         log.warning("refund %s not submitted yet (%s); the timer will retry", out_refund_no, exc)

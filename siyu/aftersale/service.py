@@ -67,8 +67,15 @@ def request_aftersale(
             "订单尚未发货，请选择仅退款 / Not shipped yet: choose refund only",
             {"kind": "not_shipped"},
         )
+    # What each line was paid: its shelf subtotal less its allocation rows.
     states = {
-        li.id: LineState(li.id, li.quantity, li.payable_fen, li.refunded_quantity, li.refunded_fen)
+        li.id: LineState(
+            li.id,
+            li.quantity,
+            max(li.unit_price_fen * li.quantity - li.discount_fen, 0),
+            li.refunded_quantity,
+            li.refunded_fen,
+        )
         for li in order.lines
     }
     if lines is None:

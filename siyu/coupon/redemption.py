@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
@@ -16,8 +15,10 @@ from siyu.coupon.models import ShopperCoupon
 from siyu.coupon.rules import CouponStatus, IssueSource
 from siyu.db import rowcount
 from siyu.errors import Conflict
-from siyu.order.models import Order
+from siyu.lifecycle import OrderCancelled, OrderLifecycle, OrderPaid, OrderRefunded
+from siyu.order.models import Order, OrderLineAllocation
 from siyu.outbox import append_event
+from siyu.pricing.info import DiscountSource
 
 
 def lock_for_order(
@@ -87,13 +88,42 @@ def use_for_order(
     return used
 
 
-def coupon_savings(pricing: dict[str, Any]) -> dict[int, int]:
-    """Coupon id → what it saved, from a quote stored on an order."""
-    savings: dict[int, int] = {}
-    for d in pricing.get("discounts", []):
-        if d["source"] == "coupon":
-            savings[d["source_id"]] = savings.get(d["source_id"], 0) + d["amount_fen"]
-    return savings
+def coupon_savings(session: Session, order_id: int) -> dict[int, int]:
+    """Coupon id → what it saved on an order, from the order's allocation rows."""
+    rows = session.execute(
+        select(OrderLineAllocation.source_id, func.sum(OrderLineAllocation.amount_fen))
+        .where(
+            OrderLineAllocation.order_id == order_id,
+            OrderLineAllocation.source == DiscountSource.coupon.value,
+        )
+        .group_by(OrderLineAllocation.source_id)
+    ).all()
+    return {int(coupon_id): int(amount) for coupon_id, amount in rows}
+
+
+def mark_used(session: Session, event: OrderPaid, now: datetime) -> None:
+    use_for_order(
+        session,
+        order_id=event.order_id,
+        discounts=coupon_savings(session, event.order_id),
+        now=now,
+    )
+
+
+def release(session: Session, event: OrderCancelled, now: datetime) -> None:
+    release_for_order(session, order_id=event.order_id, now=now)
+
+
+def restore_when_all_returned(session: Session, event: OrderRefunded, now: datetime) -> None:
+    """Everything came back: coupons still valid go back to the shopper."""
+    if event.fully_refunded:
+        restore_for_order(session, order_id=event.order_id, now=now)
+
+
+def register_steps(lifecycle: OrderLifecycle) -> None:
+    lifecycle.on_paid("coupon.mark_used", mark_used)
+    lifecycle.on_cancelled("coupon.release", release)
+    lifecycle.on_refunded("coupon.restore", restore_when_all_returned)
 
 
 def release_for_order(session: Session, *, order_id: int, now: datetime) -> int:

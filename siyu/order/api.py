@@ -136,11 +136,13 @@ def my_order(order_id: int, session: SessionDep, shopper: CurrentShopper) -> Ord
 
 @app_router.post("/{order_id}/cancel", response_model=OrderOut)
 def cancel_my_order(
-    order_id: int, session: SessionDep, now: NowDep, shopper: CurrentShopper
+    order_id: int, ctx: CtxDep, session: SessionDep, now: NowDep, shopper: CurrentShopper
 ) -> OrderOut:
     with session.begin():
         return OrderOut.model_validate(
-            service.cancel_by_shopper(session, shopper_id=shopper.id, order_id=order_id, now=now)
+            service.cancel_by_shopper(
+                session, ctx.lifecycle, shopper_id=shopper.id, order_id=order_id, now=now
+            )
         )
 
 
@@ -235,13 +237,16 @@ def ship_order(
 @admin_router.post("/{order_id}/cancel", response_model=AdminOrderOut)
 def cancel_order(
     order_id: int,
+    ctx: CtxDep,
     session: SessionDep,
     now: NowDep,
     actor: Annotated[OperatorPrincipal, Depends(require(Permission.order_cancel))],
 ) -> AdminOrderOut:
     with session.begin():
         return AdminOrderOut.model_validate(
-            service.cancel_by_operator(session, actor_id=actor.id, order_id=order_id, now=now)
+            service.cancel_by_operator(
+                session, ctx.lifecycle, actor_id=actor.id, order_id=order_id, now=now
+            )
         )
 
 

@@ -74,12 +74,38 @@ class OrderLine(Base):
     image_url: Mapped[str] = mapped_column(String(512), default="")
     unit_price_fen: Mapped[int]
     quantity: Mapped[int]
-    discount_fen: Mapped[int] = mapped_column(default=0)  # allocated order-level discounts
     payable_fen: Mapped[int]
     refunded_fen: Mapped[int] = mapped_column(default=0)
     refunded_quantity: Mapped[int] = mapped_column(default=0)
 
     order: Mapped[Order] = relationship(back_populates="lines")
+    allocations: Mapped[list[OrderLineAllocation]] = relationship(
+        order_by="OrderLineAllocation.id", lazy="selectin", viewonly=True
+    )
+
+    @property
+    def discount_fen(self) -> int:
+        """Every saving on this line (member price, promotions, coupon, points)."""
+        return sum(a.amount_fen for a in self.allocations)
+
+
+class OrderLineAllocation(Base):
+    """One discount source's share of one order line, to the fen, written once from the
+    quote at placement. Refunds, after-sales, commission and analytics read these rows;
+    they sum to the line's discount and, over an order, to the order's discount."""
+
+    __tablename__ = "order_line_allocations"
+    __table_args__ = (
+        Index("ix_order_line_allocations_source", "source", "source_id"),
+        CheckConstraint("amount_fen > 0", name="allocation_positive"),
+    )
+
+    id: Mapped[IdPk]
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # DiscountSource
+    source_id: Mapped[int]  # promotion id, shopper coupon id, 0 for points
+    amount_fen: Mapped[int]
 
 
 class OrderDiscount(Base):

@@ -67,3 +67,7 @@ def merge_quantities(items: list[tuple[int, int]]) -> list[tuple[int, int]]:
     for sku_id, quantity in items:
         merged[sku_id] = merged.get(sku_id, 0) + quantity
     return list(merged.items())
+
+
+PAYMENT_TIMEOUT_TIMER = "order.payment_timeout"
+AUTO_CONFIRM_TIMER = "order.auto_confirm"

@@ -56,7 +56,9 @@ def sandbox_pay(
             out_trade_no=order.order_no, amount_fen=order.total_fen, now=now
         )
     with session.begin():
-        service.handle_notification(session, sandbox, headers=headers, body=body, now=now)
+        service.handle_notification(
+            session, sandbox, ctx.lifecycle, headers=headers, body=body, now=now
+        )
     with session.begin():
         return OrderOut.model_validate(get_shopper_order(session, shopper.id, order_id))
 
@@ -82,7 +84,7 @@ async def _notification(request: Request, ctx: CtxDep, provider_name: str) -> Re
     def handle() -> str:
         with ctx.db.transaction() as session:
             return service.handle_notification(
-                session, provider, headers=headers, body=body, now=now
+                session, provider, ctx.lifecycle, headers=headers, body=body, now=now
             )
 
     try:

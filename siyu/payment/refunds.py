@@ -2,7 +2,8 @@
 ``out_refund_no`` (so a retry never refunds twice), completed by the provider's
 answer or its refund notification. Completion is a conditional update: whichever of
 the answer, the notification or the reconciliation comes first applies the effects
-(line and order totals, stock for returns, the after-sales status) exactly once.
+exactly once: the after-sales status, then ``siyu.order.service.apply_refund`` (line
+and order totals and the lifecycle's ``refunded`` steps: restock, coupons, event).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from siyu.aftersale.models import AfterSale
 from siyu.aftersale.rules import AfterSaleStatus
-from siyu.catalog.models import Sku
-from siyu.coupon.redemption import restore_for_order
 from siyu.db import rowcount
-from siyu.order.models import Order, OrderLine
+from siyu.lifecycle import OrderLifecycle
+from siyu.order.models import Order
+from siyu.order.service import apply_refund
 from siyu.outbox import append_event
 from siyu.payment.models import Refund, RefundStatus
 from siyu.payment.provider import PaymentProvider, RefundRequest
@@ -79,7 +80,12 @@ def create_refund(
 
 
 def submit_refund(
-    session: Session, provider: PaymentProvider, *, out_refund_no: str, now: datetime
+    session: Session,
+    provider: PaymentProvider,
+    lifecycle: OrderLifecycle,
+    *,
+    out_refund_no: str,
+    now: datetime,
 ) -> Refund | None:
     """Send (or re-send) a refund to the provider and apply its answer. Provider errors
     propagate so the caller's transaction rolls back and the timer tries again."""
@@ -99,7 +105,12 @@ def submit_refund(
     )
     refund.submitted_at = refund.submitted_at or now
     apply_refund_state(
-        session, refund, status=state.status, provider_refund_id=state.provider_refund_id, now=now
+        session,
+        lifecycle,
+        refund,
+        status=state.status,
+        provider_refund_id=state.provider_refund_id,
+        now=now,
     )
     if refund.status is RefundStatus.processing:
         # Not final yet: look again later unless the notification arrives first.
@@ -115,14 +126,23 @@ def submit_refund(
 
 
 def check_refund(
-    session: Session, provider: PaymentProvider, payload: dict[str, Any], now: datetime
+    session: Session,
+    provider: PaymentProvider,
+    lifecycle: OrderLifecycle,
+    payload: dict[str, Any],
+    now: datetime,
 ) -> None:
     refund = get_refund(session, payload["out_refund_no"])
     if refund is None or refund.status is not RefundStatus.processing:
         return
     state = provider.query_refund(refund.out_refund_no)
     apply_refund_state(
-        session, refund, status=state.status, provider_refund_id=state.provider_refund_id, now=now
+        session,
+        lifecycle,
+        refund,
+        status=state.status,
+        provider_refund_id=state.provider_refund_id,
+        now=now,
     )
     if refund.status is RefundStatus.processing:
         raise TimeoutError("refund still processing")  # the timer retries with backoff
@@ -130,6 +150,7 @@ def check_refund(
 
 def apply_refund_state(
     session: Session,
+    lifecycle: OrderLifecycle,
     refund: Refund,
     *,
     status: str,
@@ -182,7 +203,7 @@ def apply_refund_state(
     if not won:
         return False
     if target is RefundStatus.succeeded:
-        _apply_refund_effects(session, refund, now)
+        _apply_refund_effects(session, lifecycle, refund, now)
     else:
         _set_aftersale_status(session, refund, AfterSaleStatus.refund_failed, now)
         append_event(
@@ -200,56 +221,20 @@ def apply_refund_state(
     return True
 
 
-def _apply_refund_effects(session: Session, refund: Refund, now: datetime) -> None:
-    order = session.get(Order, refund.order_id)
-    assert order is not None
-    if refund.kind == "aftersale":
-        for part in refund.lines:
-            session.execute(
-                update(OrderLine)
-                .where(OrderLine.id == part["order_line_id"])
-                .values(
-                    refunded_fen=OrderLine.refunded_fen + part["amount_fen"],
-                    refunded_quantity=OrderLine.refunded_quantity + part["quantity"],
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if refund.restock:
-                line = session.get(OrderLine, part["order_line_id"])
-                assert line is not None
-                session.execute(
-                    update(Sku)
-                    .where(Sku.id == line.sku_id)
-                    .values(stock=Sku.stock + part["quantity"])
-                    .execution_options(synchronize_session=False)
-                )
-        session.execute(
-            update(Order)
-            .where(Order.id == order.id)
-            .values(refunded_fen=Order.refunded_fen + refund.amount_fen)
-            .execution_options(synchronize_session=False)
-        )
-        session.refresh(order)
-        for line in order.lines:
-            session.refresh(line)
-        if all(line.refunded_quantity >= line.quantity for line in order.lines):
-            # Everything came back: coupons still valid go back to the shopper.
-            restore_for_order(session, order_id=order.id, now=now)
+def _apply_refund_effects(
+    session: Session, lifecycle: OrderLifecycle, refund: Refund, now: datetime
+) -> None:
     _set_aftersale_status(session, refund, AfterSaleStatus.refunded, now)
-    append_event(
+    apply_refund(
         session,
-        "refund.succeeded",
-        aggregate_type="order",
-        aggregate_id=order.id,
+        lifecycle,
+        order_id=refund.order_id,
+        out_refund_no=refund.out_refund_no,
+        amount_fen=refund.amount_fen,
+        kind=refund.kind,
+        restock=refund.restock and refund.kind == "aftersale",
+        parts=list(refund.lines) if refund.kind == "aftersale" else [],
         now=now,
-        payload={
-            "order_id": order.id,
-            "shopper_id": order.shopper_id,
-            "out_refund_no": refund.out_refund_no,
-            "amount_fen": refund.amount_fen,
-            "kind": refund.kind,
-            "lines": refund.lines,
-        },
     )
 
 

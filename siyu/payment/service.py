@@ -3,7 +3,8 @@ that marks an order paid), and reconcile unpaid orders when their timer fires.
 
 Notification handling follows specs/wechat.md §5.5: verify on the raw bytes →
 record the notification id (a duplicate id stops here) → check the amount →
-conditional ``pending_payment → paid`` update → outbox event. A notification for an
+``siyu.order.service.mark_paid`` (the conditional ``pending_payment → paid`` update and
+the lifecycle's ``paid`` steps). A notification for an
 order already paid, shipped or completed changes nothing (litemall #271); money
 that arrives for a cancelled order, or a second payment, is refunded automatically.
 """
@@ -11,26 +12,20 @@ that arrives for a cancelled order, or a second payment, is refunded automatical
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from siyu.catalog.models import Product
-from siyu.coupon.redemption import coupon_savings, use_for_order
+from siyu.config import MIN_TIME_LEFT_TO_PAY
 from siyu.errors import Conflict, Unauthorized, UpstreamUnavailable
 from siyu.identity.models import Shopper
+from siyu.lifecycle import OrderLifecycle
 from siyu.order.models import Order
-from siyu.order.rules import POST_PAYMENT, OrderAction, OrderStatus
-from siyu.order.service import (
-    PAYMENT_TIMEOUT_TIMER,
-    cancel_order,
-    get_order_by_no,
-    get_shopper_order,
-    transition,
-)
+from siyu.order.rules import POST_PAYMENT, OrderStatus
+from siyu.order.service import cancel_order, get_order_by_no, get_shopper_order, mark_paid
 from siyu.outbox import append_event
 from siyu.payment.models import PaymentNotification
 from siyu.payment.provider import (
@@ -41,11 +36,8 @@ from siyu.payment.provider import (
     ProviderUnavailable,
 )
 from siyu.payment.refunds import apply_refund_state, create_refund, get_refund
-from siyu.timers import cancel_timer
 
 log = logging.getLogger(__name__)
-
-MIN_TIME_LEFT_TO_PAY = timedelta(minutes=1)  # WeChat's minimum for time_expire
 
 
 def start_payment(
@@ -87,6 +79,7 @@ def start_payment(
 def handle_notification(
     session: Session,
     provider: PaymentProvider,
+    lifecycle: OrderLifecycle,
     *,
     headers: dict[str, str],
     body: bytes,
@@ -117,19 +110,22 @@ def handle_notification(
     except IntegrityError:
         return "duplicate_notification"
     if notice.kind == "payment":
-        outcome = apply_payment(session, provider.name, notice, now)
+        outcome = apply_payment(session, lifecycle, provider.name, notice, now)
     else:
-        outcome = _apply_refund_notice(session, notice, now)
+        outcome = _apply_refund_notice(session, lifecycle, notice, now)
     record.outcome = outcome
     return outcome
 
 
-def _apply_refund_notice(session: Session, notice: PaymentNotice, now: datetime) -> str:
+def _apply_refund_notice(
+    session: Session, lifecycle: OrderLifecycle, notice: PaymentNotice, now: datetime
+) -> str:
     refund = get_refund(session, notice.out_refund_no or "")
     if refund is None:
         return "unknown_refund"
     changed = apply_refund_state(
         session,
+        lifecycle,
         refund,
         status=notice.refund_status or "",
         provider_refund_id=notice.provider_refund_id,
@@ -157,7 +153,11 @@ def _flag(session: Session, order: Order, flag: str, detail: str, now: datetime)
 
 
 def apply_payment(
-    session: Session, provider_name: str, notice: PaymentNotice, now: datetime
+    session: Session,
+    lifecycle: OrderLifecycle,
+    provider_name: str,
+    notice: PaymentNotice,
+    now: datetime,
 ) -> str:
     order = get_order_by_no(session, notice.out_trade_no)
     if order is None:
@@ -172,40 +172,15 @@ def apply_payment(
             now,
         )
         return "amount_mismatch"
-    paid = transition(
+    if mark_paid(
         session,
+        lifecycle,
         order,
-        OrderAction.pay,
-        now,
-        paid_at=now,
-        paid_fen=notice.amount_fen,
+        provider=provider_name,
         transaction_id=notice.transaction_id,
-        payment_provider=provider_name,
-    )
-    if paid:
-        cancel_timer(session, PAYMENT_TIMEOUT_TIMER, order.id)
-        use_for_order(session, order_id=order.id, discounts=coupon_savings(order.pricing), now=now)
-        for line in sorted(order.lines, key=lambda li: li.product_id):
-            session.execute(
-                update(Product)
-                .where(Product.id == line.product_id)
-                .values(sales_count=Product.sales_count + line.quantity)
-                .execution_options(synchronize_session=False)
-            )
-        append_event(
-            session,
-            "order.paid",
-            aggregate_type="order",
-            aggregate_id=order.id,
-            now=now,
-            payload={
-                "order_id": order.id,
-                "order_no": order.order_no,
-                "shopper_id": order.shopper_id,
-                "amount_fen": notice.amount_fen,
-                "transaction_id": notice.transaction_id,
-            },
-        )
+        amount_fen=notice.amount_fen,
+        now=now,
+    ):
         return "applied"
     if order.status in POST_PAYMENT and order.transaction_id == notice.transaction_id:
         return "duplicate"
@@ -232,7 +207,11 @@ def apply_payment(
 
 
 def expire_unpaid_order(
-    session: Session, provider: PaymentProvider, payload: dict[str, Any], now: datetime
+    session: Session,
+    provider: PaymentProvider,
+    lifecycle: OrderLifecycle,
+    payload: dict[str, Any],
+    now: datetime,
 ) -> None:
     """The payment-timeout timer: ask the provider first (a notification may be late or
     lost), apply a payment it reports, otherwise close the trade and cancel."""
@@ -244,6 +223,7 @@ def expire_unpaid_order(
         if state.state == "SUCCESS" and state.transaction_id:
             apply_payment(
                 session,
+                lifecycle,
                 provider.name,
                 PaymentNotice(
                     notification_id=f"query-{state.transaction_id}",
@@ -258,4 +238,4 @@ def expire_unpaid_order(
         if state.state in ("USERPAYING",):
             raise ProviderUnavailable("USERPAYING", "shopper is paying; check again shortly")
         provider.close_trade(order.order_no)
-    cancel_order(session, order, reason="payment_timeout", now=now)
+    cancel_order(session, lifecycle, order, reason="payment_timeout", now=now)

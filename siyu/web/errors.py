@@ -84,7 +84,9 @@ def install_error_handlers(app: FastAPI, *, max_body_size: int | None = None) ->
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.fields), exc.http_status)
+        body = error_body(exc.code, exc.message, exc.fields)
+        body["error"].update(exc.extra)
+        return JSONResponse(body, exc.http_status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

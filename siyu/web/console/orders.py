@@ -185,13 +185,18 @@ def ship(
 
 @router.post("/orders/{order_id}/cancel")
 def cancel(
-    order_id: int, request: Request, user: Canceller, session: SessionDep, now: NowDep
+    order_id: int,
+    request: Request,
+    user: Canceller,
+    ctx: CtxDep,
+    session: SessionDep,
+    now: NowDep,
 ) -> Response:
     locale = request_locale(request)
     try:
         with session.begin():
             service.cancel_by_operator(
-                session, actor_id=user.principal.id, order_id=order_id, now=now
+                session, ctx.lifecycle, actor_id=user.principal.id, order_id=order_id, now=now
             )
     except DomainError as exc:
         errors = domain_field_errors(translator("console", locale), locale, exc)

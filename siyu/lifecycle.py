@@ -1,0 +1,133 @@
+"""The order lifecycle seam: the moments an order is paid, cancelled (by the shopper,
+an operator or the payment timeout) or refunded, and the named steps packages
+subscribe to them.
+
+``siyu.order.service`` owns the transitions (``mark_paid``, ``cancel_order``,
+``apply_refund``): each applies one conditional update and, only when it applied,
+runs the subscribed steps in registration order, in the same transaction. A step is a
+plain function ``(session, event, now)``; one that touches the outside world appends
+an outbox event instead of calling out. A step that raises rolls the whole transition
+back (the edge owns the transaction); the exception carries a note naming the step.
+
+Adding "points on payment" is one function and one line in its package's
+``register_steps``::
+
+    lifecycle.on_paid("loyalty.award_points", award_points)
+
+This module is core: it imports no domain package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True)
+class PaidLine:
+    order_line_id: int
+    sku_id: int
+    product_id: int
+    quantity: int
+    payable_fen: int
+
+
+@dataclass(frozen=True)
+class OrderPaid:
+    order_id: int
+    order_no: str
+    shopper_id: int
+    paid_fen: int
+    transaction_id: str | None
+    provider: str
+    lines: tuple[PaidLine, ...]
+
+
+@dataclass(frozen=True)
+class OrderCancelled:
+    order_id: int
+    shopper_id: int
+    reason: str  # "shopper" | "operator" | "payment_timeout"
+    lines: tuple[PaidLine, ...]
+
+
+@dataclass(frozen=True)
+class RefundedLine:
+    order_line_id: int
+    sku_id: int
+    quantity: int
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class OrderRefunded:
+    """A refund succeeded. ``lines`` is empty for a refund of money no order wanted
+    (a stray payment); ``fully_refunded`` says every unit of every line came back."""
+
+    order_id: int
+    shopper_id: int
+    out_refund_no: str
+    amount_fen: int
+    kind: str  # "aftersale" | "stray_payment"
+    restock: bool
+    lines: tuple[RefundedLine, ...]
+    fully_refunded: bool
+
+
+E = TypeVar("E")
+Step = Callable[[Session, E, datetime], None]
+
+
+class StepList(Generic[E]):
+    """Named steps for one moment, run in the order they were added."""
+
+    def __init__(self, moment: str) -> None:
+        self.moment = moment
+        self._steps: list[tuple[str, Step[E]]] = []
+
+    def add(self, name: str, step: Step[E]) -> None:
+        if any(existing == name for existing, _ in self._steps):
+            raise ValueError(f"{self.moment} step {name!r} is already registered")
+        self._steps.append((name, step))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self._steps)
+
+    def run(self, session: Session, event: E, now: datetime) -> None:
+        for name, step in self._steps:
+            try:
+                step(session, event, now)
+            except Exception as exc:
+                exc.add_note(f"in order lifecycle step {self.moment}/{name}")
+                raise
+
+
+class OrderLifecycle:
+    """The registry built once by the composition root and handed to the services."""
+
+    def __init__(self) -> None:
+        self.paid: StepList[OrderPaid] = StepList("paid")
+        self.cancelled: StepList[OrderCancelled] = StepList("cancelled")
+        self.refunded: StepList[OrderRefunded] = StepList("refunded")
+
+    def on_paid(self, name: str, step: Step[OrderPaid]) -> None:
+        self.paid.add(name, step)
+
+    def on_cancelled(self, name: str, step: Step[OrderCancelled]) -> None:
+        self.cancelled.add(name, step)
+
+    def on_refunded(self, name: str, step: Step[OrderRefunded]) -> None:
+        self.refunded.add(name, step)
+
+    def describe(self) -> dict[str, Any]:
+        """Which steps run at each moment, in order (docs and debugging)."""
+        return {
+            "paid": self.paid.names,
+            "cancelled": self.cancelled.names,
+            "refunded": self.refunded.names,
+        }

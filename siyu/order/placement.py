@@ -1,0 +1,427 @@
+"""Placing an order, as named steps in one transaction:
+
+fetch → quote → check → reserve stock → store allocations → lock coupons →
+schedule timeout → record event.
+
+The order is charged exactly what the pricing engine quotes for these items, this
+shopper and ``now``; the quote's split of every discount per line and source is
+stored once, as ``order_line_allocations`` rows. A failing step raises and the edge
+rolls everything back, so nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from siyu.cart.service import remove_skus_from_cart
+from siyu.catalog import stock
+from siyu.catalog.models import Product, Sku
+from siyu.catalog.rules import ProductStatus
+from siyu.coupon.redemption import lock_for_order
+from siyu.errors import Conflict, InvalidInput
+from siyu.money import format_yuan
+from siyu.order.models import Order, OrderDiscount, OrderLine, OrderLineAllocation
+from siyu.order.rules import (
+    MAX_ORDER_LINES,
+    PAYMENT_TIMEOUT_TIMER,
+    LineInput,
+    OrderStatus,
+    merge_quantities,
+)
+from siyu.outbox import append_event
+from siyu.pricing.fetch import Offers, cart_lines, load_offers, pricing_input
+from siyu.pricing.info import Coupon, DiscountSource, PricingSettings, Quote
+from siyu.pricing.quote import quote as price
+from siyu.pricing.serialize import quote_to_dict
+from siyu.timers import schedule_timer
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    phone: str
+    province: str
+    city: str
+    district: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    shopper_id: int
+    address: Address
+    note: str
+    source: str  # "cart" | "buy_now"
+    payment_timeout: timedelta
+    pricing: PricingSettings
+    coupon_ids: list[int] | None
+    use_points: bool
+    expected_total_fen: int | None
+
+
+@dataclass(frozen=True)
+class FetchedLines:
+    """The SKUs and products an order names, checked to be on sale."""
+
+    inputs: tuple[LineInput, ...]
+    skus: dict[int, Sku]
+    products: dict[int, Product]
+
+    def title(self, sku_id: int) -> str:
+        return self.products[self.skus[sku_id].product_id].title
+
+
+class QuoteChanged(Conflict):
+    """409 ``quote_changed``: the error body carries the new quote."""
+
+    def __init__(self, quote: Quote) -> None:
+        super().__init__(
+            "quote_changed",
+            f"价格已变化，应付 {format_yuan(quote.total_fen)}，请确认后再下单 / The price "
+            f"changed: you now pay {format_yuan(quote.total_fen)}; please review",
+            {"expected_total_fen": str(quote.total_fen)},
+        )
+        self.extra = {"quote": quote_to_dict(quote)}
+
+
+def new_order_no(now: datetime) -> str:
+    return f"{now:%Y%m%d%H%M%S}{secrets.randbelow(10**8):08d}"
+
+
+def place_order(
+    session: Session,
+    *,
+    shopper_id: int,
+    items: list[tuple[int, int]],
+    address: Address,
+    note: str,
+    source: str,
+    payment_timeout: timedelta,
+    now: datetime,
+    pricing: PricingSettings | None = None,
+    coupon_ids: list[int] | None = None,
+    use_points: bool = False,
+    expected_total_fen: int | None = None,
+) -> Order:
+    """``expected_total_fen`` is what the shopper was shown: if the quote changed since
+    (a promotion ended, a concurrent order took the coupon) nothing is written and the
+    shopper gets ``quote_changed`` with the new quote."""
+    request = OrderRequest(
+        shopper_id=shopper_id,
+        address=address,
+        note=note,
+        source=source,
+        payment_timeout=payment_timeout,
+        pricing=pricing or PricingSettings(shipping_fen=0, free_shipping_threshold_fen=0),
+        coupon_ids=coupon_ids,
+        use_points=use_points,
+        expected_total_fen=expected_total_fen,
+    )
+    lines = fetch_lines(session, items)
+    offers, quote = quote_request(session, request, lines, now)
+    check_quote(quote, request)
+    reserve_stock(session, lines)
+    order = create_order(session, request, lines, quote, now)
+    store_allocations(session, order, quote, offers)
+    lock_coupons(session, request, order, quote, lines, now)
+    if source == "cart":
+        remove_skus_from_cart(session, shopper_id, [line.sku_id for line in lines.inputs])
+    schedule_timeout(session, order, now)
+    record_placed(session, order, quote, lines, now)
+    return order
+
+
+def fetch_lines(session: Session, items: list[tuple[int, int]]) -> FetchedLines:
+    if not items:
+        raise InvalidInput(
+            "empty_order", "请选择要购买的商品 / Choose something to buy", {"items": "required"}
+        )
+    merged = merge_quantities(items)
+    if len(merged) > MAX_ORDER_LINES:
+        raise InvalidInput(
+            "too_many_lines",
+            f"一次最多购买 {MAX_ORDER_LINES} 种商品 / At most "
+            f"{MAX_ORDER_LINES} different items per order",
+            {"items": "too_many"},
+        )
+    if any(not 1 <= quantity <= 99 for _, quantity in merged):
+        raise InvalidInput(
+            "bad_quantity", "数量需在 1 到 99 之间 / Quantity must be 1-99", {"items": "quantity"}
+        )
+    skus = {
+        sku.id: sku
+        for sku in session.scalars(select(Sku).where(Sku.id.in_([s for s, _ in merged])))
+    }
+    products = {
+        p.id: p
+        for p in session.scalars(
+            select(Product).where(Product.id.in_({s.product_id for s in skus.values()}))
+        )
+    }
+    inputs = []
+    for sku_id, quantity in merged:
+        sku = skus.get(sku_id)
+        if (
+            sku is None
+            or not sku.is_active
+            or products[sku.product_id].status is not ProductStatus.on_sale
+        ):
+            raise Conflict(
+                "sku_unavailable",
+                f"商品 {sku_id} 不存在或已下架 / Item {sku_id} is unavailable",
+                {"items": f"sku {sku_id} unavailable"},
+            )
+        inputs.append(LineInput(sku_id=sku_id, unit_price_fen=sku.price_fen, quantity=quantity))
+    return FetchedLines(tuple(inputs), skus, products)
+
+
+def quote_request(
+    session: Session, request: OrderRequest, lines: FetchedLines, now: datetime
+) -> tuple[Offers, Quote]:
+    return _price(
+        session,
+        request.shopper_id,
+        [(line.sku_id, line.quantity) for line in lines.inputs],
+        request.pricing,
+        request.coupon_ids,
+        request.use_points,
+        now,
+    )
+
+
+def _price(
+    session: Session,
+    shopper_id: int,
+    items: list[tuple[int, int]],
+    settings: PricingSettings,
+    coupon_ids: list[int] | None,
+    use_points: bool,
+    now: datetime,
+) -> tuple[Offers, Quote]:
+    offers = load_offers(session, shopper_id, now)
+    quote = price(
+        pricing_input(
+            cart_lines(session, items),
+            offers,
+            settings=settings,
+            now=now,
+            coupon_ids=coupon_ids,
+            use_points=use_points,
+        )
+    )
+    return offers, quote
+
+
+def check_quote(quote: Quote, request: OrderRequest) -> None:
+    coupon_ids = request.coupon_ids
+    if coupon_ids:
+        unusable = [s for s in quote.coupon_statuses if s.coupon_id in coupon_ids and not s.usable]
+        missing = set(coupon_ids) - {s.coupon_id for s in quote.coupon_statuses}
+        if missing or unusable:
+            reason = unusable[0].reason_zh if unusable else "优惠券不可用"
+            reason_en = unusable[0].reason_en if unusable else "coupon not available"
+            raise Conflict(
+                "coupon_unavailable",
+                f"优惠券不可用：{reason} / The coupon cannot be used: {reason_en}",
+                {
+                    "coupon_ids": ",".join(
+                        str(c) for c in sorted(missing) or [unusable[0].coupon_id]
+                    )
+                },
+            )
+    if request.expected_total_fen is not None and request.expected_total_fen != quote.total_fen:
+        raise QuoteChanged(quote)
+
+
+def reserve_stock(session: Session, lines: FetchedLines) -> None:
+    short = stock.reserve_all(session, [(li.sku_id, li.quantity) for li in lines.inputs])
+    if short is not None:
+        title = lines.title(short)
+        raise Conflict(
+            "insufficient_stock",
+            f"「{title}」库存不足 / Not enough stock for {title}",
+            {"items": f"sku {short} insufficient stock"},
+        )
+
+
+def create_order(
+    session: Session, request: OrderRequest, lines: FetchedLines, quote: Quote, now: datetime
+) -> Order:
+    order = Order(
+        order_no=new_order_no(now),
+        shopper_id=request.shopper_id,
+        status=OrderStatus.pending_payment,
+        source=request.source,
+        subtotal_fen=quote.subtotal_fen,
+        discount_fen=quote.discount_fen,
+        shipping_fen=quote.shipping_fen,
+        total_fen=quote.total_fen,
+        address=request.address.__dict__,
+        note=request.note,
+        placed_at=now,
+        pay_deadline=now + request.payment_timeout,
+        pricing=quote_to_dict(quote),
+    )
+    priced = {q.line_id: q for q in quote.lines}
+    for line in lines.inputs:
+        sku = lines.skus[line.sku_id]
+        product = lines.products[sku.product_id]
+        order.lines.append(
+            OrderLine(
+                sku_id=sku.id,
+                product_id=product.id,
+                title=product.title,
+                spec=dict(sku.spec),
+                image_url=sku.image_url or (product.image_urls or [""])[0],
+                unit_price_fen=line.unit_price_fen,
+                quantity=line.quantity,
+                payable_fen=priced[line.sku_id].payable_fen,
+            )
+        )
+    session.add(order)
+    session.flush()
+    return order
+
+
+def store_allocations(session: Session, order: Order, quote: Quote, offers: Offers) -> None:
+    """One row per line per discount source, and the order's savings by source (the
+    redemption stats read those)."""
+    line_ids = {line.sku_id: line.id for line in order.lines}
+    for quoted in quote.lines:
+        for source, source_id, amount in quoted.allocations:
+            if amount > 0:
+                session.add(
+                    OrderLineAllocation(
+                        order_id=order.id,
+                        order_line_id=line_ids[quoted.line_id],
+                        source=source.value,
+                        source_id=source_id,
+                        amount_fen=amount,
+                    )
+                )
+    templates = {c.coupon_id: c.template_id for c in offers.coupons}
+    for d in quote.discounts:
+        if d.amount_fen > 0:
+            session.add(
+                OrderDiscount(
+                    order_id=order.id,
+                    source=d.source.value,
+                    source_id=d.source_id,
+                    template_id=templates.get(d.source_id)
+                    if d.source is DiscountSource.coupon
+                    else None,
+                    kind=d.kind,
+                    name=d.name[:64],
+                    amount_fen=d.amount_fen,
+                )
+            )
+    session.flush()
+
+
+def lock_coupons(
+    session: Session,
+    request: OrderRequest,
+    order: Order,
+    quote: Quote,
+    lines: FetchedLines,
+    now: datetime,
+) -> None:
+    """Lock the coupons the quote chose. A concurrent order may have taken one since
+    the quote was read (PostgreSQL reads before it waits; SQLite's writers queue before
+    reading, so there the quote already differs): the shopper gets the new quote,
+    the same answer on both databases."""
+    if not quote.applied_coupon_ids:
+        return
+    try:
+        lock_for_order(
+            session,
+            shopper_id=request.shopper_id,
+            coupon_ids=quote.applied_coupon_ids,
+            order_id=order.id,
+            now=now,
+        )
+    except Conflict:
+        if request.coupon_ids:
+            raise  # the shopper picked that coupon: it is simply unavailable now
+        session.expire_all()
+        _, fresh = quote_request(session, request, lines, now)
+        raise QuoteChanged(fresh) from None
+
+
+def schedule_timeout(session: Session, order: Order, now: datetime) -> None:
+    schedule_timer(
+        session,
+        PAYMENT_TIMEOUT_TIMER,
+        order.id,
+        due_at=order.pay_deadline,
+        payload={"order_id": order.id},
+        now=now,
+    )
+
+
+def record_placed(
+    session: Session, order: Order, quote: Quote, lines: FetchedLines, now: datetime
+) -> None:
+    append_event(
+        session,
+        "order.placed",
+        aggregate_type="order",
+        aggregate_id=order.id,
+        now=now,
+        payload={
+            "order_id": order.id,
+            "order_no": order.order_no,
+            "shopper_id": order.shopper_id,
+            "total_fen": order.total_fen,
+            "discount_fen": order.discount_fen,
+            "coupon_ids": list(quote.applied_coupon_ids),
+            "promotion_ids": list(quote.applied_promotion_ids),
+            "lines": [
+                {"sku_id": li.sku_id, "quantity": li.quantity, "unit_price_fen": li.unit_price_fen}
+                for li in lines.inputs
+            ],
+        },
+    )
+
+
+def checkout_quote(
+    session: Session,
+    *,
+    shopper_id: int,
+    items: list[tuple[int, int]],
+    pricing: PricingSettings,
+    coupon_ids: list[int] | None,
+    use_points: bool,
+    now: datetime,
+) -> tuple[Quote, dict[int, Coupon]]:
+    """What placing these items now would charge: the same engine, inputs and choice
+    as :func:`place_order`, so the quote shown is the amount charged. Lines that
+    cannot be bought (off sale, unknown) are left out. Returns the quote and the
+    shopper's usable coupons by id (for the coupon picker)."""
+    merged = [(sku, min(max(qty, 1), 99)) for sku, qty in merge_quantities(items)]
+    sellable = set(
+        session.scalars(
+            select(Sku.id)
+            .join(Product, Product.id == Sku.product_id)
+            .where(
+                Sku.id.in_([sku for sku, _ in merged]),
+                Sku.is_active.is_(True),
+                Product.status == ProductStatus.on_sale,
+            )
+        )
+    )
+    offers, quote = _price(
+        session,
+        shopper_id,
+        [(sku, qty) for sku, qty in merged if sku in sellable],
+        pricing,
+        coupon_ids,
+        use_points,
+        now,
+    )
+    return quote, {c.coupon_id: c for c in offers.coupons}
