@@ -4,11 +4,12 @@ under concurrent retries (§5.1), through the HTTP API, on SQLite and PostgreSQL
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -135,3 +136,53 @@ def test_an_idempotency_key_reused_with_another_body_is_refused(
     assert reused.json()["error"]["code"] == "idempotency_key_reused"
     assert _order_count(ctx) == 1
     assert _stock(ctx, sku_id) == 9
+
+
+def test_orders_racing_for_the_coupon_their_quote_chose_get_the_new_quote(
+    client: TestClient, ctx: Context
+) -> None:
+    # given a shopper holding one ¥5 coupon and the checkout quote that applies it
+    admin = operator_headers(client, ctx)
+    sku_id = _sku_with_stock(client, ctx, 100)
+    template = client.post(
+        "/api/admin/coupon-templates",
+        json={"name": "无门槛减5元", "kind": "cash_off", "amount_fen": 500, "valid_days": 7},
+        headers=admin,
+    ).json()
+    shopper = shopper_headers(client, "racer")
+    claimed = client.post(f"/api/app/coupons/center/{template['id']}/claim", headers=shopper)
+    assert claimed.status_code == 201, claimed.text
+    shown = client.get(
+        "/api/app/checkout/quote", params={"sku_id": sku_id, "quantity": 1}, headers=shopper
+    ).json()
+    assert (shown["total_fen"], shown["quote"]["applied_coupon_ids"]) == (
+        9400,
+        [claimed.json()["id"]],
+    )
+
+    # when 20 orders for what was shown (the coupon left to the quote) arrive together
+    def order() -> Any:
+        return client.post(
+            "/api/app/orders",
+            json={
+                "items": [{"sku_id": sku_id, "quantity": 1}],
+                "address": ADDRESS,
+                "expected_total_fen": shown["total_fen"],
+            },
+            headers=shopper | {"Idempotency-Key": str(uuid.uuid4())},
+        )
+
+    responses = _concurrently([order] * 20)
+
+    # then on either database one is placed with the coupon and 19 get the new quote
+    assert Counter(r.status_code for r in responses) == {201: 1, 409: 19}
+    (placed,) = [r.json() for r in responses if r.status_code == 201]
+    assert placed["total_fen"] == 9400
+    errors = [r.json()["error"] for r in responses if r.status_code == 409]
+    assert {e["code"] for e in errors} == {"quote_changed"}
+    assert {(e["quote"]["total_fen"], tuple(e["quote"]["applied_coupon_ids"])) for e in errors} == {
+        (9900, ())
+    }
+    assert {e["fields"]["expected_total_fen"] for e in errors} == {"9900"}
+    assert _order_count(ctx) == 1
+    assert _stock(ctx, sku_id) == 99
