@@ -42,7 +42,9 @@ UNKNOWN_ID = 987654
 
 def assert_error_shape(body: Any) -> None:
     error = body["error"]
-    assert set(error) == {"code", "message", "fields"}
+    # quote_changed also carries the new quote, so the shopper can review it
+    extra = {"quote"} if error.get("code") == "quote_changed" else set()
+    assert set(error) == {"code", "message", "fields"} | extra
     assert isinstance(error["code"], str) and error["code"]
     assert isinstance(error["message"], str) and error["message"]
     assert isinstance(error["fields"], dict)

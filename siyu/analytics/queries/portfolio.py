@@ -7,7 +7,8 @@ is a SQL query over ``orders``, ``order_lines``, ``products`` and ``skus`` in a
 ``Session``; :func:`shape_portfolio` is the pure part.
 
 - Orders paid in ``[date_from, date_to)`` (``paid_at``) count, whatever their status now.
-- Sales per line = ``payable_fen − refunded_fen`` (after discounts and refunds).
+- Sales per line = shelf subtotal − its ``order_line_allocations`` (every discount
+  source) − ``refunded_fen``: GMV net of discounts and refunds.
 - Cost per line = SKU ``cost_fen`` × (quantity − refunded quantity), at today's cost.
   Lines whose SKU has no cost are left out of margin and counted in
   ``lines_without_cost``. Margin = sales − cost over the costed lines.
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 from siyu.analytics.queries.base import percentage
 from siyu.catalog.models import Product, Sku
 from siyu.catalog.rules import ProductRole
-from siyu.order.models import Order, OrderLine
+from siyu.order.models import Order, OrderLine, OrderLineAllocation
 
 TARGET_SHARES: dict[ProductRole, float] = {
     ProductRole.traffic: 20.0,
@@ -106,7 +107,14 @@ class PortfolioRunner:
 
     def run(self, session: Session) -> PortfolioResult:
         q = self.query
-        line_sales = OrderLine.payable_fen - OrderLine.refunded_fen
+        allocated = (
+            select(func.coalesce(func.sum(OrderLineAllocation.amount_fen), 0))
+            .where(OrderLineAllocation.order_line_id == OrderLine.id)
+            .scalar_subquery()
+        )
+        line_sales = (
+            OrderLine.unit_price_fen * OrderLine.quantity - allocated - OrderLine.refunded_fen
+        )
         kept = OrderLine.quantity - OrderLine.refunded_quantity
         has_cost = Sku.cost_fen.is_not(None)
         stmt = (

@@ -9,7 +9,7 @@ from siyu.catalog.models import Category, Product, Sku
 from siyu.catalog.rules import ProductRole, ProductStatus
 from siyu.db import Database
 from siyu.identity.models import Shopper
-from siyu.order.models import Order, OrderLine
+from siyu.order.models import Order, OrderLine, OrderLineAllocation
 from siyu.order.rules import OrderStatus
 
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
@@ -57,20 +57,35 @@ def _order(
     session.add(order)
     session.flush()
     for sku, quantity, payable, refunded_qty in lines:
-        session.add(
-            OrderLine(
-                order_id=order.id,
-                sku_id=sku.id,
-                product_id=sku.product_id,
-                title="x",
-                spec={},
-                unit_price_fen=sku.price_fen,
-                quantity=quantity,
-                payable_fen=payable,
-                refunded_fen=payable * refunded_qty // quantity,
-                refunded_quantity=refunded_qty,
-            )
+        line = OrderLine(
+            order_id=order.id,
+            sku_id=sku.id,
+            product_id=sku.product_id,
+            title="x",
+            spec={},
+            unit_price_fen=sku.price_fen,
+            quantity=quantity,
+            payable_fen=payable,
+            refunded_fen=payable * refunded_qty // quantity,
+            refunded_quantity=refunded_qty,
         )
+        session.add(line)
+        session.flush()
+        discount = sku.price_fen * quantity - payable
+        if discount > 0:  # as placement stores it: a promotion's share, then a coupon's
+            for source, amount in (
+                ("promotion", discount - discount // 3),
+                ("coupon", discount // 3),
+            ):
+                session.add(
+                    OrderLineAllocation(
+                        order_id=order.id,
+                        order_line_id=line.id,
+                        source=source,
+                        source_id=1,
+                        amount_fen=amount,
+                    )
+                )
 
 
 def test_sales_and_margin_share_by_role_read_paid_order_lines(database_url: str) -> None:
@@ -119,6 +134,27 @@ def test_sales_and_margin_share_by_role_read_paid_order_lines(database_url: str)
         (ProductRole.profit, 10000, 31.27, 6000, 97.09, -28.73, 0),
         (ProductRole.premium, 20000, 62.54, 0, 0.0, 42.54, 1),
     ]
+
+
+def test_sales_are_net_of_the_discounts_allocated_to_each_line(database_url: str) -> None:
+    # given a traffic SKU (¥9.90, cost 900) sold 2 for ¥15.00: ¥4.80 of allocated discounts
+    db = Database(database_url)
+    with db.transaction() as session:
+        shopper = Shopper(openid="o1", registered_at=T0, last_login_at=T0)
+        session.add(shopper)
+        session.flush()
+        traffic = _product(session, ProductRole.traffic, 990, 900)
+        _order(session, shopper, "D1", T0 + timedelta(hours=1), [(traffic, 2, 1500, 0)])
+
+    # when
+    with db.read_session() as session, session.begin():
+        result = PortfolioRunner(PortfolioQuery(date_from=T0, date_to=T0 + timedelta(days=1))).run(
+            session
+        )
+    db.dispose()
+
+    # then sales are what the shopper paid and the margin is below cost
+    assert (result.sales_fen, result.margin_fen) == (1500, 1500 - 1800)
 
 
 def test_no_sales_gives_zero_shares_and_full_gaps() -> None:
