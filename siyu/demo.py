@@ -20,6 +20,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from random import Random
 from typing import Any, TypeVar
 
@@ -392,25 +393,16 @@ def buy(
     if target is OrderStatus.pending_payment:
         return order_id, placed
     if target is OrderStatus.cancelled:
+        cancel: Callable[..., Any]
         if rng.random() < 0.5:
             at = placed + rng.randint(2, 20) * MINUTE
-            seeder.call(
-                cancel_by_shopper,
-                lifecycle=ctx.lifecycle,
-                shopper_id=shopper.id,
-                order_id=order_id,
-                now=at,
-            )
+            cancel = partial(cancel_by_shopper, shopper_id=shopper.id, order_id=order_id)
         else:  # never paid: the payment timeout closes it
             at = placed + timedelta(minutes=ctx.settings.payment_timeout_minutes)
-            payload = {"order_id": order_id}
-            seeder.call(
-                expire_unpaid_order,
-                provider=seeder.sandbox,
-                lifecycle=ctx.lifecycle,
-                payload=payload,
-                now=at,
+            cancel = partial(
+                expire_unpaid_order, provider=seeder.sandbox, payload={"order_id": order_id}
             )
+        seeder.call(cancel, lifecycle=ctx.lifecycle, now=at)
         return order_id, at
     paid = placed + timedelta(minutes=rng.uniform(0.5, 15))
     pay(seeder, shopper.id, order_id, paid)

@@ -21,10 +21,10 @@ from siyu.aftersale.rules import (
 from siyu.db import rowcount
 from siyu.errors import Conflict, InvalidInput, NotFound
 from siyu.identity.audit import record_audit
+from siyu.order.events import record_order_event
 from siyu.order.models import Order
 from siyu.order.rules import OrderStatus
 from siyu.order.service import get_order, get_shopper_order
-from siyu.outbox import append_event
 from siyu.payment.models import Refund
 from siyu.payment.refunds import create_refund
 
@@ -139,13 +139,12 @@ def request_aftersale(
             "aftersale_open",
             "该订单已有处理中的售后申请 / This order already has an open after-sales request",
         )
-    append_event(
+    record_order_event(
         session,
         "aftersale.requested",
-        aggregate_type="order",
-        aggregate_id=order.id,
-        now=now,
-        payload={
+        order.id,
+        now,
+        {
             "aftersale_id": aftersale.id,
             "order_id": order.id,
             "kind": str(kind),
@@ -228,13 +227,12 @@ def approve_aftersale(
         after=_snapshot(aftersale) | {"out_refund_no": refund.out_refund_no},
         now=now,
     )
-    append_event(
+    record_order_event(
         session,
         "aftersale.approved",
-        aggregate_type="order",
-        aggregate_id=order.id,
-        now=now,
-        payload={
+        order.id,
+        now,
+        {
             "aftersale_id": aftersale.id,
             "order_id": order.id,
             "out_refund_no": refund.out_refund_no,
@@ -275,13 +273,12 @@ def reject_aftersale(
         after=_snapshot(aftersale),
         now=now,
     )
-    append_event(
+    record_order_event(
         session,
         "aftersale.rejected",
-        aggregate_type="order",
-        aggregate_id=aftersale.order_id,
-        now=now,
-        payload={"aftersale_id": aftersale.id, "reason": reason},
+        aftersale.order_id,
+        now,
+        {"aftersale_id": aftersale.id, "reason": reason},
     )
     return aftersale
 

@@ -25,6 +25,7 @@ from siyu.catalog.rules import ProductStatus
 from siyu.coupon.redemption import lock_for_order
 from siyu.errors import Conflict, InvalidInput
 from siyu.money import format_yuan
+from siyu.order.events import record_order_event
 from siyu.order.models import Order, OrderDiscount, OrderLine, OrderLineAllocation
 from siyu.order.rules import (
     MAX_ORDER_LINES,
@@ -33,7 +34,6 @@ from siyu.order.rules import (
     OrderStatus,
     merge_quantities,
 )
-from siyu.outbox import append_event
 from siyu.pricing.fetch import Offers, cart_lines, load_offers, pricing_input
 from siyu.pricing.info import Coupon, DiscountSource, PricingSettings, Quote
 from siyu.pricing.quote import quote as price
@@ -367,13 +367,12 @@ def schedule_timeout(session: Session, order: Order, now: datetime) -> None:
 def record_placed(
     session: Session, order: Order, quote: Quote, lines: FetchedLines, now: datetime
 ) -> None:
-    append_event(
+    record_order_event(
         session,
         "order.placed",
-        aggregate_type="order",
-        aggregate_id=order.id,
-        now=now,
-        payload={
+        order.id,
+        now,
+        {
             "order_id": order.id,
             "order_no": order.order_no,
             "shopper_id": order.shopper_id,

@@ -24,6 +24,7 @@ from siyu.lifecycle import (
     PaidLine,
     RefundedLine,
 )
+from siyu.order.events import record_order_event
 from siyu.order.models import Order, OrderLine
 from siyu.order.placement import Address, checkout_quote, new_order_no, place_order
 from siyu.order.rules import (
@@ -34,7 +35,7 @@ from siyu.order.rules import (
     next_status,
     source_status,
 )
-from siyu.outbox import OutboxEvent, append_event
+from siyu.outbox import OutboxEvent
 from siyu.timers import cancel_timer, schedule_timer
 
 # Placement lives in siyu.order.placement; callers still reach it here.
@@ -221,13 +222,12 @@ def cancel_payment_timer(
 
 
 def announce_paid(session: Session, event: OrderPaid, now: datetime) -> None:
-    append_event(
+    record_order_event(
         session,
         "order.paid",
-        aggregate_type="order",
-        aggregate_id=event.order_id,
-        now=now,
-        payload={
+        event.order_id,
+        now,
+        {
             "order_id": event.order_id,
             "order_no": event.order_no,
             "shopper_id": event.shopper_id,
@@ -238,13 +238,12 @@ def announce_paid(session: Session, event: OrderPaid, now: datetime) -> None:
 
 
 def announce_cancelled(session: Session, event: OrderCancelled, now: datetime) -> None:
-    append_event(
+    record_order_event(
         session,
         "order.cancelled",
-        aggregate_type="order",
-        aggregate_id=event.order_id,
-        now=now,
-        payload={
+        event.order_id,
+        now,
+        {
             "order_id": event.order_id,
             "shopper_id": event.shopper_id,
             "reason": event.reason,
@@ -253,13 +252,12 @@ def announce_cancelled(session: Session, event: OrderCancelled, now: datetime) -
 
 
 def announce_refunded(session: Session, event: OrderRefunded, now: datetime) -> None:
-    append_event(
+    record_order_event(
         session,
         "refund.succeeded",
-        aggregate_type="order",
-        aggregate_id=event.order_id,
-        now=now,
-        payload={
+        event.order_id,
+        now,
+        {
             "order_id": event.order_id,
             "shopper_id": event.shopper_id,
             "out_refund_no": event.out_refund_no,
@@ -376,13 +374,12 @@ def ship_order(
         after={"status": str(order.status), "carrier": carrier, "tracking_no": tracking_no},
         now=now,
     )
-    append_event(
+    record_order_event(
         session,
         "order.shipped",
-        aggregate_type="order",
-        aggregate_id=order.id,
-        now=now,
-        payload={
+        order.id,
+        now,
+        {
             "order_id": order.id,
             "shopper_id": order.shopper_id,
             "carrier": carrier,
@@ -396,13 +393,12 @@ def complete_order(session: Session, order: Order, *, by: str, now: datetime) ->
     if not transition(session, order, OrderAction.confirm, now, completed_at=now):
         return False
     cancel_timer(session, AUTO_CONFIRM_TIMER, order.id)
-    append_event(
+    record_order_event(
         session,
         "order.completed",
-        aggregate_type="order",
-        aggregate_id=order.id,
-        now=now,
-        payload={
+        order.id,
+        now,
+        {
             "order_id": order.id,
             "shopper_id": order.shopper_id,
             "by": by,

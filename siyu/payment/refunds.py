@@ -19,11 +19,11 @@ from siyu.aftersale.models import AfterSale
 from siyu.aftersale.rules import AfterSaleStatus
 from siyu.db import rowcount
 from siyu.lifecycle import OrderLifecycle
+from siyu.order.events import record_order_event
 from siyu.order.models import Order
 from siyu.order.service import apply_refund
-from siyu.outbox import append_event
 from siyu.payment.models import Refund, RefundStatus
-from siyu.payment.provider import PaymentProvider, RefundRequest
+from siyu.payment.provider import PaymentProvider, RefundRequest, RefundState
 from siyu.timers import schedule_timer
 
 SUBMIT_TIMER = "refund.submit"
@@ -104,14 +104,7 @@ def submit_refund(
         )
     )
     refund.submitted_at = refund.submitted_at or now
-    apply_refund_state(
-        session,
-        lifecycle,
-        refund,
-        status=state.status,
-        provider_refund_id=state.provider_refund_id,
-        now=now,
-    )
+    _apply_answer(session, lifecycle, refund, state, now)
     if refund.status is RefundStatus.processing:
         # Not final yet: look again later unless the notification arrives first.
         schedule_timer(
@@ -136,6 +129,14 @@ def check_refund(
     if refund is None or refund.status is not RefundStatus.processing:
         return
     state = provider.query_refund(refund.out_refund_no)
+    _apply_answer(session, lifecycle, refund, state, now)
+    if refund.status is RefundStatus.processing:
+        raise TimeoutError("refund still processing")  # the timer retries with backoff
+
+
+def _apply_answer(
+    session: Session, lifecycle: OrderLifecycle, refund: Refund, state: RefundState, now: datetime
+) -> None:
     apply_refund_state(
         session,
         lifecycle,
@@ -144,8 +145,6 @@ def check_refund(
         provider_refund_id=state.provider_refund_id,
         now=now,
     )
-    if refund.status is RefundStatus.processing:
-        raise TimeoutError("refund still processing")  # the timer retries with backoff
 
 
 def apply_refund_state(
@@ -206,13 +205,12 @@ def apply_refund_state(
         _apply_refund_effects(session, lifecycle, refund, now)
     else:
         _set_aftersale_status(session, refund, AfterSaleStatus.refund_failed, now)
-        append_event(
+        record_order_event(
             session,
             "refund.failed",
-            aggregate_type="order",
-            aggregate_id=refund.order_id,
-            now=now,
-            payload={
+            refund.order_id,
+            now,
+            {
                 "order_id": refund.order_id,
                 "out_refund_no": refund.out_refund_no,
                 "amount_fen": refund.amount_fen,

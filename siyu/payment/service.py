@@ -23,10 +23,10 @@ from siyu.config import MIN_TIME_LEFT_TO_PAY
 from siyu.errors import Conflict, Unauthorized, UpstreamUnavailable
 from siyu.identity.models import Shopper
 from siyu.lifecycle import OrderLifecycle
+from siyu.order.events import record_order_event
 from siyu.order.models import Order
 from siyu.order.rules import POST_PAYMENT, OrderStatus
 from siyu.order.service import cancel_order, get_order_by_no, get_shopper_order, mark_paid
-from siyu.outbox import append_event
 from siyu.payment.models import PaymentNotification
 from siyu.payment.provider import (
     InvalidNotification,
@@ -142,13 +142,12 @@ def _flag(session: Session, order: Order, flag: str, detail: str, now: datetime)
         .execution_options(synchronize_session=False)
     )
     session.refresh(order)
-    append_event(
+    record_order_event(
         session,
         "order.payment_flagged",
-        aggregate_type="order",
-        aggregate_id=order.id,
-        now=now,
-        payload={"order_id": order.id, "flag": flag, "detail": detail},
+        order.id,
+        now,
+        {"order_id": order.id, "flag": flag, "detail": detail},
     )
 
 
