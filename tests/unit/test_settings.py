@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from siyu.cli import app
 from siyu.config import MIN_PAYMENT_TIMEOUT_MINUTES, Settings
 
 
@@ -31,3 +35,18 @@ def test_the_shortest_payable_timeout_is_accepted(monkeypatch: pytest.MonkeyPatc
 
     # when / then the settings are read with it
     assert Settings().payment_timeout_minutes == MIN_PAYMENT_TIMEOUT_MINUTES
+
+
+def test_siyu_refuses_to_start_with_an_unpayable_timeout(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # given a one-minute payment timeout in the environment
+    monkeypatch.setenv("SIYU_PAYMENT_TIMEOUT_MINUTES", "1")
+    monkeypatch.setenv("SIYU_DATA_DIR", str(tmp_path))
+
+    # when the server is started
+    result = CliRunner().invoke(app, ["serve"])
+
+    # then it stops before serving, saying what is wrong
+    assert result.exit_code == 2
+    assert "SIYU_PAYMENT_TIMEOUT_MINUTES=1 is too short" in result.output
