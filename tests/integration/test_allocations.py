@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from siyu.context import Context
 from siyu.errors import Conflict
+from siyu.lifecycle import OrderRefunded, RefundedLine
 from siyu.order.models import OrderDiscount, OrderLineAllocation
 from siyu.order.placement import Address, place_order
 from siyu.pricing.fetch import pricing_settings
@@ -146,6 +147,8 @@ def test_a_partial_refund_is_what_the_allocations_left_on_the_refunded_units(
     shop = _setup_offers(client, ctx)
     admin = operator_headers(client, ctx)
     shopper = shop["shopper"]
+    refunded: list[OrderRefunded] = []
+    ctx.lifecycle.on_refunded("test.remember", lambda s, event, now: refunded.append(event))
     big, small = shop["skus"][1], shop["skus"][0]
     placed = client.post(
         "/api/app/orders",
@@ -202,6 +205,15 @@ def test_a_partial_refund_is_what_the_allocations_left_on_the_refunded_units(
     assert (refunded_line["refunded_quantity"], refunded_line["refunded_fen"]) == (
         1,
         paid_for_line // 3,
+    )
+    # and the refunded seam heard of exactly that, once
+    assert [(e.order_id, e.amount_fen, e.kind, e.fully_refunded) for e in refunded] == [
+        (order["id"], paid_for_line // 3, "aftersale", False)
+    ]
+    assert refunded[0].lines == (
+        RefundedLine(
+            order_line_id=line["id"], sku_id=big, quantity=1, amount_fen=paid_for_line // 3
+        ),
     )
 
 

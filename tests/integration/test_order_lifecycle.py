@@ -208,3 +208,23 @@ def test_a_step_name_is_registered_once(ctx: Context) -> None:
     # when a package registers a step name that is taken
     with pytest.raises(ValueError, match="paid step 'coupon.mark_used' is already registered"):
         ctx.lifecycle.on_paid("coupon.mark_used", lambda session, event, now: None)
+
+
+def test_a_cancelled_step_runs_once_when_ten_cancels_race(client: TestClient, ctx: Context) -> None:
+    # given a throwaway step on the cancelled seam and an unpaid order using a coupon
+    seen: list[tuple[int, str]] = []
+    ctx.lifecycle.on_cancelled(
+        "test.remember", lambda session, event, now: seen.append((event.order_id, event.reason))
+    )
+    shopper, product_id, order_id, coupon_id = _shop_with_coupon(client, ctx)
+
+    # when the shopper's app sends the cancel ten times at once
+    responses = _concurrently(
+        10, lambda i: client.post(f"/api/app/orders/{order_id}/cancel", headers=shopper)
+    )
+
+    # then one cancel won, the step ran once, stock and coupon came back once
+    assert Counter(r.status_code for r in responses) == {200: 1, 409: 9}
+    assert seen == [(order_id, "shopper")]
+    state = _state(ctx, order_id, product_id, coupon_id)
+    assert (state["status"], state["coupon"], state["stock"]) == ("cancelled", "issued", 10)
