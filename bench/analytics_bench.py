@@ -46,7 +46,7 @@ from siyu.analytics.queries import (  # noqa: E402
 from siyu.analytics.rfm import RfmQuery  # noqa: E402
 from siyu.analytics.store import AnalyticsStore, ChdbStore  # noqa: E402
 from siyu.clock import SHANGHAI  # noqa: E402
-from siyu.simulate_bulk import bulk_generate  # noqa: E402
+from siyu.devtools.simulate_bulk import bulk_generate  # noqa: E402
 from siyu.web.console.analytics import RFM_TABLE_LIMIT  # noqa: E402
 
 END = datetime(2026, 11, 1, tzinfo=SHANGHAI)

@@ -41,11 +41,11 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from siyu.app import create_app
+from siyu.bootstrap import Context, build_context
 from siyu.catalog.rules import ProductRole, ProductStatus
 from siyu.catalog.service import SkuDraft, create_category, create_product, set_product_status
 from siyu.config import Settings
-from siyu.context import Context, build_context
-from siyu.demo import seed_demo
+from siyu.devtools.demo import seed_demo
 from siyu.identity.models import Operator
 from siyu.models import metadata
 

@@ -190,8 +190,8 @@ def bench_http(
 ) -> tuple[float, dict[str, Any]]:
     from siyu.analytics.schema import EVENTS
     from siyu.app import create_app
+    from siyu.bootstrap import build_context
     from siyu.config import Env, Settings
-    from siyu.context import build_context
     from siyu.server import build_server
     from siyu.tracking.service import ingest_buffer
 

@@ -37,9 +37,9 @@ from playwright.sync_api import Browser, ViewportSize, sync_playwright
 from sqlalchemy import create_engine
 
 from siyu.app import create_app
+from siyu.bootstrap import build_context
 from siyu.config import Env, Settings
-from siyu.context import build_context
-from siyu.demo import seed_demo
+from siyu.devtools.demo import seed_demo
 from siyu.models import metadata
 
 CHROMIUM = "/usr/bin/chromium"

@@ -10,18 +10,18 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from siyu import __version__
-from siyu.aftersale import api as aftersale_api
-from siyu.cart import api as cart_api
-from siyu.catalog import api as catalog_api
-from siyu.channel import api as channel_api
+from siyu.bootstrap import Context, build_context
 from siyu.config import Settings
-from siyu.context import Context, build_context
-from siyu.coupon import api as coupon_api
-from siyu.identity import api as identity_api
-from siyu.order import api as order_api
-from siyu.payment import api as payment_api
-from siyu.promotion import api as promotion_api
-from siyu.tracking import api as tracking_api
+from siyu.web.api import aftersale as aftersale_api
+from siyu.web.api import cart as cart_api
+from siyu.web.api import catalog as catalog_api
+from siyu.web.api import channel as channel_api
+from siyu.web.api import coupon as coupon_api
+from siyu.web.api import identity as identity_api
+from siyu.web.api import order as order_api
+from siyu.web.api import payment as payment_api
+from siyu.web.api import promotion as promotion_api
+from siyu.web.api import tracking as tracking_api
 from siyu.web.console import install_console
 from siyu.web.errors import install_error_handlers
 from siyu.web.storefront import install_storefront

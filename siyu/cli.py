@@ -55,7 +55,7 @@ def worker(
     once: Annotated[bool, typer.Option(help="one pass, then exit")] = False,
 ) -> None:
     """Run timers and the outbox relay in this process (PostgreSQL: run as many as needed)."""
-    from siyu.context import build_context
+    from siyu.bootstrap import build_context
     from siyu.worker import Worker
 
     settings = _settings()
@@ -96,9 +96,9 @@ def demo(
     """Seed a believable demo store, then simulate the last days of visits, orders and
     shares so the analytics pages have data (idempotent: a seeded store with a tracked
     history is left as it is)."""
-    from siyu.context import build_context
-    from siyu.demo import seed_demo
-    from siyu.simulate import seed_history
+    from siyu.bootstrap import build_context
+    from siyu.devtools.demo import seed_demo
+    from siyu.devtools.simulate import seed_history
 
     if history_days < 0 or (history_days and history_shoppers < 1):
         raise typer.BadParameter("history days must be ≥ 0 and history shoppers ≥ 1")
@@ -124,7 +124,7 @@ def simulate(
     persons: Annotated[int, typer.Option(help="--bulk: distinct persons")] = 500_000,
 ) -> None:
     """Simulate a store history through the public APIs (or --bulk analytics rows)."""
-    from siyu.simulate import run_cli
+    from siyu.devtools.simulate import run_cli
 
     typer.echo(run_cli(_settings(), days=days, shoppers=shoppers, seed=seed, bulk=bulk,
                        events=events, persons=persons))  # fmt: skip
@@ -139,7 +139,7 @@ def create_operator(
     ] = "",
 ) -> None:
     """Create an operator account (the first owner, typically)."""
-    from siyu.context import build_context
+    from siyu.bootstrap import build_context
     from siyu.errors import DomainError
     from siyu.identity.operators import create_operator as create
     from siyu.identity.rules import Role

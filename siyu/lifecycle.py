@@ -83,23 +83,26 @@ Step = Callable[[Session, E, datetime], None]
 
 
 class StepList(Generic[E]):
-    """Named steps for one moment, run in the order they were added."""
+    """Named steps for one moment: the work steps in the order they were added, then
+    the announcements (outbox events), so a subscriber hears of finished work whatever
+    order the packages registered in."""
 
     def __init__(self, moment: str) -> None:
         self.moment = moment
         self._steps: list[tuple[str, Step[E]]] = []
+        self._announcements: list[tuple[str, Step[E]]] = []
 
-    def add(self, name: str, step: Step[E]) -> None:
-        if any(existing == name for existing, _ in self._steps):
+    def add(self, name: str, step: Step[E], *, announce: bool = False) -> None:
+        if name in self.names:
             raise ValueError(f"{self.moment} step {name!r} is already registered")
-        self._steps.append((name, step))
+        (self._announcements if announce else self._steps).append((name, step))
 
     @property
     def names(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self._steps)
+        return tuple(name for name, _ in (*self._steps, *self._announcements))
 
     def run(self, session: Session, event: E, now: datetime) -> None:
-        for name, step in self._steps:
+        for name, step in (*self._steps, *self._announcements):
             try:
                 step(session, event, now)
             except Exception as exc:
@@ -108,21 +111,27 @@ class StepList(Generic[E]):
 
 
 class OrderLifecycle:
-    """The registry built once by the composition root and handed to the services."""
+    """The registry built once by the composition root and handed to the services.
+    ``announce=True`` marks a step that only tells the outside world (appends an outbox
+    event); announcements run after every other step of the moment."""
 
     def __init__(self) -> None:
         self.paid: StepList[OrderPaid] = StepList("paid")
         self.cancelled: StepList[OrderCancelled] = StepList("cancelled")
         self.refunded: StepList[OrderRefunded] = StepList("refunded")
 
-    def on_paid(self, name: str, step: Step[OrderPaid]) -> None:
-        self.paid.add(name, step)
+    def on_paid(self, name: str, step: Step[OrderPaid], *, announce: bool = False) -> None:
+        self.paid.add(name, step, announce=announce)
 
-    def on_cancelled(self, name: str, step: Step[OrderCancelled]) -> None:
-        self.cancelled.add(name, step)
+    def on_cancelled(
+        self, name: str, step: Step[OrderCancelled], *, announce: bool = False
+    ) -> None:
+        self.cancelled.add(name, step, announce=announce)
 
-    def on_refunded(self, name: str, step: Step[OrderRefunded]) -> None:
-        self.refunded.add(name, step)
+    def on_refunded(
+        self, name: str, step: Step[OrderRefunded], *, announce: bool = False
+    ) -> None:
+        self.refunded.add(name, step, announce=announce)
 
     def describe(self) -> dict[str, Any]:
         """Which steps run at each moment, in order (docs and debugging)."""

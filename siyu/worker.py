@@ -8,7 +8,7 @@ import logging
 import threading
 from datetime import timedelta
 
-from siyu.context import Context
+from siyu.bootstrap import Context
 from siyu.coupon.redemption import expire_due
 from siyu.idempotency import purge_expired_keys
 

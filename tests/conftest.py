@@ -23,9 +23,9 @@ from sqlalchemy.engine import make_url
 from siyu.analytics.schema import ensure_schema
 from siyu.analytics.store import AnalyticsStore, ChdbStore, open_store
 from siyu.app import create_app
+from siyu.bootstrap import Context, build_context
 from siyu.clock import FrozenClock
 from siyu.config import Env, Settings
-from siyu.context import Context, build_context
 from siyu.models import metadata
 from siyu.payment.wechatpay import WeChatPayProvider
 from siyu.wechat.pay import WeChatPayClient, WeChatPayConfig

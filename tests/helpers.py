@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from siyu.context import Context
+from siyu.bootstrap import Context
 from siyu.identity.operators import create_operator
 from siyu.identity.rules import Role
 

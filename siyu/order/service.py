@@ -276,16 +276,13 @@ def announce_refunded(session: Session, event: OrderRefunded, now: datetime) -> 
 
 
 def register_steps(lifecycle: OrderLifecycle) -> None:
-    """The order's own steps. The outbox announcements go last so that every step
-    before them has run when a subscriber hears of the change."""
+    """The order's own steps. The outbox announcements run after every other
+    package's steps, so a subscriber hears of finished work."""
     lifecycle.on_paid("order.cancel_payment_timer", cancel_payment_timer)
     lifecycle.on_cancelled("order.cancel_payment_timer", cancel_payment_timer)
-
-
-def register_announcements(lifecycle: OrderLifecycle) -> None:
-    lifecycle.on_paid("order.announce_paid", announce_paid)
-    lifecycle.on_cancelled("order.announce_cancelled", announce_cancelled)
-    lifecycle.on_refunded("order.announce_refunded", announce_refunded)
+    lifecycle.on_paid("order.announce_paid", announce_paid, announce=True)
+    lifecycle.on_cancelled("order.announce_cancelled", announce_cancelled, announce=True)
+    lifecycle.on_refunded("order.announce_refunded", announce_refunded, announce=True)
 
 
 def cancel_by_shopper(

@@ -27,6 +27,7 @@ from siyu.payment.provider import PaymentProvider, RefundRequest, RefundState
 from siyu.timers import schedule_timer
 
 SUBMIT_TIMER = "refund.submit"
+CHECK_TIMER = "refund.check"
 # The route submits right away; the timer is the backstop if that attempt fails.
 SUBMIT_BACKSTOP = timedelta(seconds=30)
 
@@ -109,7 +110,7 @@ def submit_refund(
         # Not final yet: look again later unless the notification arrives first.
         schedule_timer(
             session,
-            "refund.check",
+            CHECK_TIMER,
             refund.out_refund_no,
             due_at=now + timedelta(minutes=10),
             payload={"out_refund_no": refund.out_refund_no},

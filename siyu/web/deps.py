@@ -2,29 +2,64 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
-from siyu.context import Context
+from siyu.analytics.store import AnalyticsStore
+from siyu.clock import Clock
+from siyu.config import Settings
+from siyu.db import Database
 from siyu.errors import DomainError, Forbidden, InvalidInput, Unauthorized
+from siyu.identity.crypto import PersonalDataCipher
 from siyu.identity.models import Operator
 from siyu.identity.rules import Permission, Role, can, is_valid_anonymous_id
+from siyu.identity.service import WeChatIdentityGateway
 from siyu.identity.tokens import read_token
+from siyu.lifecycle import OrderLifecycle
+from siyu.payment.provider import PaymentProvider
+from siyu.payment.sandbox import SandboxProvider
 
 CONSOLE_COOKIE = "siyu_console"
 
 
-def get_ctx(request: Request) -> Context:
-    ctx: Context = request.app.state.ctx
+class AppContext(Protocol):
+    """What the web layer needs of the running system. ``siyu.bootstrap.Context``
+    provides it; the web layer never imports the composition root (layers contract)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def wechat_identity(self) -> WeChatIdentityGateway: ...
+    @property
+    def payments(self) -> Mapping[str, PaymentProvider]: ...
+    @property
+    def cipher(self) -> PersonalDataCipher: ...
+    @property
+    def analytics(self) -> AnalyticsStore: ...
+    @property
+    def lifecycle(self) -> OrderLifecycle: ...
+    @property
+    def payment(self) -> PaymentProvider: ...
+    @property
+    def sandbox_payment(self) -> SandboxProvider | None: ...
+    def provider(self, name: str | None) -> PaymentProvider: ...
+
+
+def get_ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
     return ctx
 
 
-CtxDep = Annotated[Context, Depends(get_ctx)]
+CtxDep = Annotated[AppContext, Depends(get_ctx)]
 
 
 def get_session(ctx: CtxDep) -> Iterator[Session]:

@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from siyu.bootstrap import Context
 from siyu.catalog.models import Product, Sku
 from siyu.config import Settings
-from siyu.context import Context
 from siyu.coupon.schemas import NULLABLE as NULLABLE_TEMPLATE_FIELDS
 from siyu.identity.models import AuditLog
 from siyu.identity.rules import Role

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from siyu.app import MAX_BODY_BYTES
-from siyu.context import Context
+from siyu.bootstrap import Context
 
 TOO_MUCH = MAX_BODY_BYTES + 1
 

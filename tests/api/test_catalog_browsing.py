@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from siyu.bootstrap import Context
 from siyu.catalog.rules import ProductSort
 from siyu.clock import FrozenClock
-from siyu.context import Context
 from tests.helpers import operator_headers
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from siyu.context import Context
+from siyu.bootstrap import Context
 from siyu.identity.rules import Role
 from tests.helpers import create_product, operator_headers
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from siyu.bootstrap import Context
 from siyu.clock import FrozenClock
-from siyu.context import Context
 from siyu.identity.rules import Role
 from tests.helpers import ADDRESS, create_product, operator_headers, shopper_headers
 

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from siyu.bootstrap import Context
 from siyu.clock import FrozenClock
-from siyu.context import Context
 from siyu.errors import InvalidInput
 from siyu.identity.models import Operator
 from siyu.identity.operators import create_operator, update_operator

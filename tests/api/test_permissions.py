@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from siyu.aftersale.models import AfterSale
+from siyu.bootstrap import Context
 from siyu.catalog.models import Category, Product, Sku
-from siyu.context import Context
 from siyu.identity.models import AuditLog, Operator
 from siyu.identity.rules import Role
 from siyu.order.models import Order

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
+from siyu.bootstrap import Context
 from siyu.clock import FrozenClock
-from siyu.context import Context
 from siyu.worker import Worker
 from tests.helpers import ADDRESS, create_product, operator_headers, shopper_headers
 

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from siyu.app import create_app
+from siyu.bootstrap import Context, build_context
 from siyu.clock import FrozenClock
-from siyu.context import Context, build_context
 from siyu.identity.models import Shopper, ShopperDevice
 from siyu.identity.service import find_shopper_by_phone
 from siyu.outbox import OutboxEvent

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from siyu.app import create_app
+from siyu.bootstrap import Context
 from siyu.clock import FrozenClock
-from siyu.context import Context
 from siyu.payment.models import Refund
 from siyu.worker import Worker
 from tests.fakes.fixtures import TEST_APPID

@@ -6,8 +6,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from siyu.bootstrap import Context
 from siyu.channel.service import spend_totals
-from siyu.context import Context
 from siyu.identity.models import AuditLog
 from siyu.identity.rules import Role
 from tests.helpers import operator_headers

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from siyu.context import Context
+from siyu.bootstrap import Context
 from siyu.identity.operators import create_operator
 from siyu.identity.rules import Role
 from tests.helpers import PASSWORD, create_product, operator_headers, place_order, shopper_headers

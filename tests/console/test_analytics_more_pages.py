@@ -28,10 +28,10 @@ from siyu.analytics.queries.repurchase import RepurchaseQuery, RepurchaseRunner
 from siyu.analytics.queries.sessions import SessionsQuery, SessionsRunner
 from siyu.analytics.store import AnalyticsStore
 from siyu.app import create_app
+from siyu.bootstrap import Context, build_context
 from siyu.catalog.models import Category, Product, Sku
 from siyu.catalog.rules import ProductRole, ProductStatus
 from siyu.clock import SHANGHAI, FrozenClock
-from siyu.context import Context, build_context
 from siyu.identity.models import Shopper
 from siyu.identity.rules import Role
 from siyu.order.models import Order, OrderLine

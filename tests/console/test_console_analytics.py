@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from siyu.analytics.store import AnalyticsStore
 from siyu.app import create_app
+from siyu.bootstrap import Context, build_context
 from siyu.clock import SHANGHAI, FrozenClock
-from siyu.context import Context, build_context
 from siyu.identity.rules import Role
 from siyu.web.console import analytics as console_analytics
 from tests.conftest import make_settings

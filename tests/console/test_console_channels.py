@@ -10,8 +10,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from siyu.bootstrap import Context
 from siyu.channel.rules import SHANGHAI
-from siyu.context import Context
 from siyu.identity.rules import Role
 from tests.console.conftest import new_operator, sign_in
 

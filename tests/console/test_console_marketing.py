@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from siyu.context import Context
+from siyu.bootstrap import Context
 from siyu.identity.rules import Role
 from tests.console.conftest import new_operator, sign_in
 from tests.helpers import ADDRESS, create_product, shopper_headers

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from siyu.context import Context
-from siyu.demo import seed_demo
-from siyu.demo_data import DEMO_PASSWORD
+from siyu.bootstrap import Context
+from siyu.devtools.demo import seed_demo
+from siyu.devtools.demo_data import DEMO_PASSWORD
 from siyu.identity.rules import Role
 from tests.analytics.queries.reference import Event, ch_time, insert_events
 from tests.conftest import START

@@ -8,7 +8,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from siyu.context import Context
+from siyu.bootstrap import Context
 from siyu.identity.rules import Role
 from tests.console.conftest import (
     aftersale_request,

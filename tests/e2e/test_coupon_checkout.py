@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from siyu.app import create_app
-from siyu.context import Context, build_context
+from siyu.bootstrap import Context, build_context
 from siyu.coupon.models import ShopperCoupon
 from siyu.identity.operators import create_operator
 from siyu.identity.rules import Role

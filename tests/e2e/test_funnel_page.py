@@ -19,8 +19,8 @@ from sqlalchemy import create_engine
 
 from siyu.analytics.store import AnalyticsStore
 from siyu.app import create_app
+from siyu.bootstrap import Context, build_context
 from siyu.clock import SHANGHAI
-from siyu.context import Context, build_context
 from siyu.identity.operators import create_operator
 from siyu.identity.rules import Role
 from siyu.models import metadata

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, select
 from siyu.aftersale.models import AfterSale
 from siyu.aftersale.rules import AfterSaleStatus
 from siyu.app import create_app
-from siyu.context import Context, build_context
+from siyu.bootstrap import Context, build_context
 from siyu.identity.operators import create_operator
 from siyu.identity.rules import Role
 from siyu.models import metadata

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from siyu.context import Context
+from siyu.bootstrap import Context
 from siyu.errors import Conflict
 from siyu.lifecycle import OrderRefunded, RefundedLine
 from siyu.order.models import OrderDiscount, OrderLineAllocation

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from siyu.bootstrap import Context
 from siyu.catalog.models import Sku
-from siyu.context import Context
 from siyu.idempotency import IdempotencyRecord
 from siyu.order.models import Order
 from tests.helpers import ADDRESS, create_product, operator_headers, place_order, shopper_headers

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from siyu.bootstrap import Context
 from siyu.clock import FrozenClock
-from siyu.context import Context
 from siyu.coupon.models import CouponClaimCount, CouponTemplate, ShopperCoupon
 from siyu.order.models import Order, OrderDiscount
 from siyu.outbox import OutboxEvent

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import func, select
 
 from siyu.aftersale.models import AfterSale
+from siyu.bootstrap import Context, build_context
 from siyu.catalog.models import Category, Product, Sku
-from siyu.context import Context, build_context
-from siyu.demo import seed_demo
+from siyu.devtools.demo import seed_demo
 from siyu.identity.models import Operator, Shopper
 from siyu.models import metadata
 from siyu.order.models import Order

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from siyu.bootstrap import Context
 from siyu.catalog.models import Product, Sku
-from siyu.context import Context
 from siyu.coupon.models import ShopperCoupon
 from siyu.lifecycle import OrderPaid
 from siyu.order.models import Order

@@ -20,9 +20,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from siyu.app import create_app
+from siyu.bootstrap import Context, build_context
 from siyu.catalog.models import Product, Sku
 from siyu.clock import FrozenClock
-from siyu.context import Context, build_context
 from siyu.outbox import OutboxEvent
 from siyu.payment.models import PaymentNotification, Refund
 from siyu.payment.provider import ProviderUnavailable, RefundRequest, RefundState

@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from siyu.app import create_app
+from siyu.bootstrap import Context, build_context
 from siyu.catalog.models import Product, Sku
 from siyu.clock import FrozenClock
 from siyu.config import Settings
-from siyu.context import Context, build_context
 from siyu.order.models import Order
 from siyu.order.service import PAYMENT_TIMEOUT_TIMER
 from siyu.outbox import OutboxEvent

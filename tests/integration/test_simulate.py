@@ -13,11 +13,11 @@ from sqlalchemy import create_engine, func, select
 
 from siyu.analytics.schema import EVENTS, ensure_schema
 from siyu.analytics.store import AnalyticsStore, ChdbStore
+from siyu.bootstrap import Context, build_context
 from siyu.clock import FrozenClock
-from siyu.context import Context, build_context
+from siyu.devtools.simulate import FUNNEL_STEPS, SimulationReport, simulate
 from siyu.models import metadata
 from siyu.order.models import Order
-from siyu.simulate import FUNNEL_STEPS, SimulationReport, simulate
 from siyu.worker import Worker
 from tests.conftest import START, make_settings
 

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from siyu.app import create_app
-from siyu.context import build_context
+from siyu.bootstrap import build_context
 from siyu.web.i18n import catalog
 from siyu.web.storefront import STATIC_DIR, asset_version
 from tests.conftest import make_settings

@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from siyu.app import create_app
-from siyu.context import Context, build_context
-from siyu.demo import seed_demo
+from siyu.bootstrap import Context, build_context
+from siyu.devtools.demo import seed_demo
 from siyu.models import metadata
 from siyu.order.models import Order
 from siyu.order.rules import OrderStatus

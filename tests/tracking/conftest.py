@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from siyu.analytics.schema import EVENTS
 from siyu.analytics.store import AnalyticsStore
 from siyu.app import create_app
+from siyu.bootstrap import Context, build_context
 from siyu.clock import FrozenClock
-from siyu.context import Context, build_context
 from tests.conftest import make_settings
 
 

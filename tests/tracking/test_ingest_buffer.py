@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from siyu.analytics.store import AnalyticsStore
-from siyu.context import Context
+from siyu.bootstrap import Context
 from siyu.tracking.buffer import (
     BufferClosed,
     BufferFull,

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from siyu.analytics.schema import PERSON_ID, events_with_persons
 from siyu.analytics.store import AnalyticsStore
+from siyu.bootstrap import Context
 from siyu.clock import FrozenClock
-from siyu.context import Context
 from siyu.worker import Worker
 from tests.conftest import START
 from tests.tracking.conftest import raw_count, stored

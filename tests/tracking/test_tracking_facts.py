@@ -13,8 +13,8 @@ from sqlalchemy import delete, select, update
 from siyu.analytics.schema import LINKS
 from siyu.analytics.store import AnalyticsStore
 from siyu.app import create_app
+from siyu.bootstrap import Context, build_context
 from siyu.clock import FrozenClock
-from siyu.context import Context, build_context
 from siyu.outbox import EventDelivery, OutboxEvent
 from siyu.tracking.facts import SUBSCRIBER
 from siyu.worker import Worker

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from siyu.context import Context
 from siyu.dashboard.rules import Period
 from siyu.dashboard.service import (
     Dashboard,
@@ -23,7 +22,7 @@ from siyu.dashboard.service import (
 from siyu.identity.rules import Permission
 from siyu.web.console.base import PREFIX, ConsoleUser, render, request_locale
 from siyu.web.console.security import may
-from siyu.web.deps import CtxDep, NowDep, SessionDep
+from siyu.web.deps import AppContext, CtxDep, NowDep, SessionDep
 from siyu.web.i18n import format_shanghai, translator
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -94,7 +93,7 @@ def chart_spec(board: Dashboard, locale: str) -> dict[str, Any]:
     }
 
 
-def tracked_visitors(ctx: Context, period: Period, now: datetime) -> TrackedVisitors | None:
+def tracked_visitors(ctx: AppContext, period: Period, now: datetime) -> TrackedVisitors | None:
     """Tracking's visitors; when the analytics store cannot answer, the dashboard still
     shows (with login-based visitors, and says so) rather than failing."""
     try:

@@ -1,6 +1,6 @@
 """The demo store's fixed tables: staff, category tree, products, addresses, channels.
 
-Kept apart from :mod:`siyu.demo` so the seeding steps stay readable. Prices are in
+Kept apart from :mod:`siyu.devtools.demo` so the seeding steps stay readable. Prices are in
 fen; a product's SKUs are the cartesian product of its spec dimensions, in order.
 """
 

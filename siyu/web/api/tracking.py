@@ -11,12 +11,11 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from siyu.context import Context
 from siyu.tracking import service
 from siyu.tracking.buffer import IngestUnavailable
 from siyu.tracking.rules import MAX_BODY_BYTES
 from siyu.tracking.schemas import TrackResponse, track_body_schema
-from siyu.web.deps import get_optional_shopper
+from siyu.web.deps import AppContext, get_optional_shopper
 from siyu.web.errors import error_body
 
 router = APIRouter(prefix="/api", tags=["tracking"])
@@ -56,7 +55,7 @@ async def _read_body(request: Request) -> bytes:
 
 
 def _decode(
-    ctx: Context, state: service.TrackingState, request: Request, raw: bytes
+    ctx: AppContext, state: service.TrackingState, request: Request, raw: bytes
 ) -> tuple[service.DecodedBatch, datetime]:
     """The batch and its receipt time, once the device's rate allows it."""
     headers = request.headers
@@ -131,7 +130,7 @@ async def track(request: Request) -> Response:
     # event loop (a worker thread would only add a hand-over: the GIL serialises them
     # anyway). What writes to the store (linking devices, a store without group commit)
     # runs in the thread pool.
-    ctx: Context = request.app.state.ctx
+    ctx: AppContext = request.app.state.ctx
     authorization = request.headers.get("authorization")
     shopper = get_optional_shopper(ctx, authorization) if authorization else None
     shopper_id = shopper.id if shopper else None

@@ -1,36 +1,27 @@
-"""The running system's parts, built once from settings by :func:`build_context`
-(nothing happens at import time) and shared by the web app, the worker and the CLI."""
+"""The composition root: the running system's parts, built once from settings by
+:func:`build_context` (nothing happens at import time) and shared by the web app, the
+worker and the CLI. The only module that knows every package; nothing imports it but
+the entry points (app, worker, cli, devtools)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
-from sqlalchemy.orm import Session
 
+from siyu import catalog, coupon, order, payment, tracking
 from siyu.analytics.store import AnalyticsStore
-from siyu.catalog import stock
 from siyu.clock import Clock, SystemClock
 from siyu.config import PaymentProviderName, Settings, WeChatMode
-from siyu.coupon import redemption
-from siyu.coupon.service import subscribe_gifts
 from siyu.db import Database
 from siyu.identity.crypto import PersonalDataCipher
 from siyu.identity.service import SandboxWeChatIdentity, WeChatIdentityGateway
 from siyu.lifecycle import OrderLifecycle
-from siyu.order import service as order
-from siyu.order.models import Order
-from siyu.order.service import AUTO_CONFIRM_TIMER, PAYMENT_TIMEOUT_TIMER, auto_confirm
 from siyu.outbox import EventRelay
 from siyu.payment.provider import PaymentProvider
-from siyu.payment.refunds import SUBMIT_TIMER, check_refund, get_refund, submit_refund
 from siyu.payment.sandbox import SandboxProvider
-from siyu.payment.service import expire_unpaid_order
 from siyu.timers import TimerRunner
-from siyu.tracking.facts import subscribe_facts
 from siyu.tracking.holder import LazyAnalyticsStore
 from siyu.wechat.login import WeChatApiClient
 
@@ -139,48 +130,17 @@ def build_context(
         analytics=LazyAnalyticsStore(settings.analytics_store_url, store=analytics),
         owns_http=owns_http,
     )
-    build_lifecycle(ctx.lifecycle)
-    subscribe_facts(ctx.relay, ctx.analytics)
-    subscribe_gifts(ctx.relay)
-    ctx.timers.register(
-        PAYMENT_TIMEOUT_TIMER,
-        lambda s, p, now: expire_unpaid_order(
-            s, ctx.provider(_order_provider(s, p["order_id"])), ctx.lifecycle, p, now
-        ),
-    )
-    ctx.timers.register(AUTO_CONFIRM_TIMER, auto_confirm)
-
-    def resubmit_refund(session: Session, payload: dict[str, Any], now: datetime) -> None:
-        provider = ctx.provider(_refund_provider(session, payload["out_refund_no"]))
-        submit_refund(
-            session, provider, ctx.lifecycle, out_refund_no=payload["out_refund_no"], now=now
-        )
-
-    ctx.timers.register(SUBMIT_TIMER, resubmit_refund)
-    ctx.timers.register(
-        "refund.check",
-        lambda s, p, now: check_refund(
-            s, ctx.provider(_refund_provider(s, p["out_refund_no"])), ctx.lifecycle, p, now
-        ),
-    )
+    register_packages(ctx)
     return ctx
 
 
-def build_lifecycle(lifecycle: OrderLifecycle) -> OrderLifecycle:
-    """Every package's steps on the order lifecycle, in the order they run. A new
-    subscriber (points, commission, group-buy seats) is one line here."""
-    order.register_steps(lifecycle)
-    stock.register_steps(lifecycle)
-    redemption.register_steps(lifecycle)
-    order.register_announcements(lifecycle)  # last: subscribers hear of finished work
-    return lifecycle
-
-
-def _order_provider(session: Session, order_id: int) -> str | None:
-    order = session.get(Order, order_id)
-    return order.payment_provider if order else None
-
-
-def _refund_provider(session: Session, out_refund_no: str) -> str | None:
-    refund = get_refund(session, out_refund_no)
-    return refund.provider if refund else None
+def register_packages(ctx: Context) -> None:
+    """Every package's subscriptions — order lifecycle steps, outbox handlers, timers —
+    for the API, the worker and the CLI alike. A new play (points, commission, group-buy
+    seats) is one ``register`` in its package and one line here; on the order lifecycle
+    the work steps run in this order, announcements after them."""
+    order.register(ctx.relay, ctx.timers, ctx.lifecycle)
+    catalog.register(ctx.relay, ctx.timers, ctx.lifecycle)
+    coupon.register(ctx.relay, ctx.timers, ctx.lifecycle)
+    payment.register(ctx.relay, ctx.timers, ctx.lifecycle, providers=ctx.provider)
+    tracking.register(ctx.relay, ctx.timers, ctx.lifecycle, analytics=ctx.analytics)

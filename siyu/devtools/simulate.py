@@ -29,7 +29,7 @@ drained after every visit (timers and the outbox relay into the analytics store)
 random choices come from ``seed``: the same seed on a fresh store gives the same
 history. The demo catalog is seeded first when the store is empty.
 
-The bulk mode (:mod:`siyu.simulate_bulk`) writes millions of events straight into the
+The bulk mode (:mod:`siyu.devtools.simulate_bulk`) writes millions of events straight into the
 analytics store instead, for benchmarks.
 """
 
@@ -46,15 +46,15 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
-from siyu import demo_data as data
 from siyu.analytics.queries import EventFilter, FunnelQuery, FunnelResult, FunnelRunner
 from siyu.analytics.queries.funnel import STORE_FUNNEL
 from siyu.analytics.store import AnalyticsStore
+from siyu.bootstrap import Context
 from siyu.clock import SHANGHAI, FrozenClock
 from siyu.config import Settings
-from siyu.context import Context
-from siyu.demo import seed_demo
-from siyu.demo_data import DEMO_PASSWORD
+from siyu.devtools import demo_data as data
+from siyu.devtools.demo import seed_demo
+from siyu.devtools.demo_data import DEMO_PASSWORD
 from siyu.identity.models import Operator
 from siyu.worker import Worker
 
@@ -723,8 +723,8 @@ def run_cli(
     """``siyu simulate``: the ``days`` Shanghai days before today (the history ends at
     today's midnight); with ``bulk``, analytics rows for the same days."""
     from siyu.analytics.store import open_store
-    from siyu.context import build_context
-    from siyu.simulate_bulk import bulk_generate
+    from siyu.bootstrap import build_context
+    from siyu.devtools.simulate_bulk import bulk_generate
 
     today = day_start(datetime.now(SHANGHAI))
     if bulk:

@@ -27,18 +27,18 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from siyu import demo_data as data
 from siyu.aftersale.models import AfterSale
 from siyu.aftersale.rules import AfterSaleKind
 from siyu.aftersale.service import approve_aftersale, reject_aftersale, request_aftersale
+from siyu.bootstrap import Context
 from siyu.cart.service import add_to_cart, checkout_items, view_cart
 from siyu.catalog import service as catalog
 from siyu.catalog.models import Category, Product, Sku
 from siyu.catalog.rules import ProductStatus
-from siyu.context import Context
 from siyu.coupon import service as coupons
 from siyu.coupon.rules import GiftTrigger, ValidityKind
-from siyu.demo_data import DEMO_PASSWORD, STAFF
+from siyu.devtools import demo_data as data
+from siyu.devtools.demo_data import DEMO_PASSWORD, STAFF
 from siyu.errors import DomainError
 from siyu.identity.models import Operator, Shopper
 from siyu.identity.operators import create_operator
