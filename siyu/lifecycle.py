@@ -128,9 +128,7 @@ class OrderLifecycle:
     ) -> None:
         self.cancelled.add(name, step, announce=announce)
 
-    def on_refunded(
-        self, name: str, step: Step[OrderRefunded], *, announce: bool = False
-    ) -> None:
+    def on_refunded(self, name: str, step: Step[OrderRefunded], *, announce: bool = False) -> None:
         self.refunded.add(name, step, announce=announce)
 
     def describe(self) -> dict[str, Any]:

@@ -1,8 +1,9 @@
-"""Shopper reads of the catalog: the product listing (filters, sorts, keyset cursor)
-and one product's detail."""
+"""Reads of the catalog: the shopper's product listing (filters, sorts, keyset cursor),
+one product's detail, and the names the console shows next to ids."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -144,3 +145,27 @@ def get_product(session: Session, product_id: int, *, on_sale_only: bool) -> Pro
     if product is None or (on_sale_only and product.status is not ProductStatus.on_sale):
         raise NotFound("product_not_found", "商品不存在或已下架 / Product not found or off sale")
     return product
+
+
+def recent_product_titles(session: Session, limit: int) -> list[tuple[int, str]]:
+    """(id, title) of the newest products, for the console's pick lists."""
+    rows = session.execute(
+        select(Product.id, Product.title).order_by(Product.id.desc()).limit(limit)
+    ).all()
+    return [(int(i), str(title)) for i, title in rows]
+
+
+def product_titles(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = session.execute(select(Product.id, Product.title).where(Product.id.in_(wanted))).all()
+    return {int(i): str(title) for i, title in rows}
+
+
+def category_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = session.execute(select(Category.id, Category.name).where(Category.id.in_(wanted))).all()
+    return {int(i): str(name) for i, name in rows}

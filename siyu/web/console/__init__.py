@@ -94,10 +94,9 @@ from siyu.web.console import (
     catalog,
     categories,
     channels,
-    coupons,
     dashboard,
+    marketing,
     orders,
-    promotions,
     skus,
     staff,
 )
@@ -155,8 +154,8 @@ def install_console(app: FastAPI) -> None:
     app.include_router(analytics_goals.router)
     app.include_router(analytics_more.router)
     app.include_router(channels.router)
-    app.include_router(promotions.router)
-    app.include_router(coupons.router)
+    for router in marketing.ROUTERS:
+        app.include_router(router)
     _install_error_pages(app)
 
 

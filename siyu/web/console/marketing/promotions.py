@@ -26,30 +26,23 @@ with multi-selects ``#<field>_pick``, ``#starts_at`` / ``#ends_at`` (datetime-lo
 Asia/Shanghai), ``#exclusive`` (checkbox), ``#stack_group``, ``#priority``,
 ``button#promotion-submit``. Errors: ``#err-<field>``.
 
-Shared by ``coupons.py``: reading ids, Shanghai times and yuan, the product and
-category pick lists, scope words, and domain errors in the operator's language.
+The form helpers shared with ``coupons.py`` live in ``marketing/forms.py``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from datetime import datetime, timedelta
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from siyu.catalog.models import Category, Product
 from siyu.clock import SHANGHAI
-from siyu.errors import DomainError
-from siyu.identity.rules import Permission
-from siyu.money import format_yuan
 from siyu.pricing.info import PromotionKind, Scope
 from siyu.promotion import service
 from siyu.promotion.models import Promotion
@@ -58,302 +51,39 @@ from siyu.promotion.schemas import PromotionCreate, PromotionFields
 from siyu.web.console.base import (
     PREFIX,
     ConsoleUser,
-    error_text,
-    has_message,
     pydantic_field_errors,
     redirect,
     render,
     request_locale,
 )
-from siyu.web.console.catalog import category_options
-from siyu.web.console.forms import parse_int, parse_yuan
-from siyu.web.console.security import FormDep, may, may_post, text_field
-from siyu.web.deps import NowDep, SessionDep
-from siyu.web.i18n import Translator, format_shanghai, translator
+from siyu.web.console.forms import parse_yuan
+from siyu.web.console.marketing.forms import (
+    LOCAL_INPUT_FORMAT,
+    SCOPE_ID_FIELDS,
+    OfferPages,
+    PostWriter,
+    Reader,
+    Writer,
+    checkbox,
+    ids_text,
+    moment_input,
+    names_for,
+    parse_ids,
+    picker,
+    read_moment,
+    read_number,
+    read_scope,
+    scope_words,
+    short_yuan,
+    words,
+    yuan_input,
+    zhe,
+)
+from siyu.web.console.security import FormDep, text_field
+from siyu.web.deps import NowDep, Session, SessionDep
+from siyu.web.i18n import Translator, translator
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
-
-Reader = Annotated[ConsoleUser, Depends(may(Permission.marketing_read))]
-Writer = Annotated[ConsoleUser, Depends(may(Permission.marketing_read, Permission.marketing_write))]
-PostWriter = Annotated[
-    ConsoleUser, Depends(may_post(Permission.marketing_read, Permission.marketing_write))
-]
-
-# ---------------------------------------------------------------- shared helpers
-
-IDS_SPLIT_RE = re.compile(r"[\s,，、;；]+")
-ID_RE = re.compile(r"#?(\d{1,18})")
-MAX_IDS = 5000
-PICK_LIMIT = 500
-LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
-SCOPE_ID_FIELDS = ("category_ids", "product_ids", "excluded_product_ids")
-# Error codes whose own message names the problem better than a catalog line.
-SPECIFIC_CODES = frozenset(
-    {"invalid_promotion", "invalid_coupon_template", "unknown_product", "unknown_category"}
-)
-
-
-def parse_ids(text: str) -> list[int]:
-    """``"12, 13 14\\n15"`` (commas, spaces, newlines, 、 or ；) → ``[12, 13, 14, 15]``,
-    duplicates dropped; anything that is not a positive id raises ValueError."""
-    ids: list[int] = []
-    for token in IDS_SPLIT_RE.split(text.strip()):
-        if not token:
-            continue
-        match = ID_RE.fullmatch(token)
-        if not match or int(match.group(1)) < 1:
-            raise ValueError(f"not an id: {token}")
-        ids.append(int(match.group(1)))
-        if len(ids) > MAX_IDS:
-            raise ValueError("too many ids")
-    return list(dict.fromkeys(ids))
-
-
-def ids_text(ids: Iterable[int]) -> str:
-    return ", ".join(str(i) for i in ids)
-
-
-def parse_moment(text: str) -> datetime:
-    """A ``datetime-local`` value (``2026-11-02T10:00``) read as Shanghai time → UTC."""
-    cleaned = text.strip().replace(" ", "T", 1)
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?", cleaned):
-        raise ValueError("not a date and time")
-    value = datetime.fromisoformat(cleaned)
-    return value.replace(tzinfo=SHANGHAI).astimezone(UTC)
-
-
-def moment_input(value: datetime | None) -> str:
-    """A stored UTC time as the Shanghai ``datetime-local`` value a form shows."""
-    return "" if value is None else format_shanghai(value, LOCAL_INPUT_FORMAT)
-
-
-def yuan_input(fen: int | None) -> str:
-    """5900 → ``"59"``, 1990 → ``"19.90"``: what an operator would type."""
-    if fen is None:
-        return ""
-    whole, cents = divmod(fen, 100)
-    return str(whole) if not cents else f"{whole}.{cents:02d}"
-
-
-def short_yuan(fen: int) -> str:
-    """5900 → ``"59"``, 1990 → ``"19.90"`` for rule words (as on a coupon's face)."""
-    text = format_yuan(fen)[1:]
-    return text[:-3] if text.endswith(".00") else text
-
-
-def zhe(percent_off: int) -> str:
-    """10 % off → ``"9"`` (九折); 5 % off → ``"9.5"``; 12 % off → ``"8.8"``."""
-    rate = 100 - percent_off
-    return f"{rate // 10}.{rate % 10}" if rate % 10 else str(rate // 10)
-
-
-def localized(message: str, locale: str) -> str:
-    """The half of a service's bilingual ``"中文 / English"`` message for ``locale``."""
-    zh, sep, en = message.partition(" / ")
-    if not sep:
-        return message
-    return zh.strip() if locale == "zh-CN" else en.strip()
-
-
-def marketing_errors(
-    t: Translator, locale: str, exc: DomainError, aliases: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """A domain error next to the fields it names, in the operator's language; the
-    rule checks keep their specific words (e.g. "The end must follow the start")."""
-    if exc.code in SPECIFIC_CODES or not has_message(locale, f"error.{exc.code}"):
-        text = localized(exc.message, locale)
-    else:
-        text = error_text(t, locale, exc)
-    errors: dict[str, str] = {}
-    for name in exc.fields:
-        errors.setdefault((aliases or {}).get(name, name), text)
-    if not errors:
-        errors["_form"] = text
-    return errors
-
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why a marketing form was not saved: errors by field, and the status to answer."""
-
-    errors: dict[str, str]
-    status: int
-
-
-def save_form(
-    session: Session,
-    t: Translator,
-    locale: str,
-    aliases: Mapping[str, str],
-    work: Callable[[], T],
-) -> T | Refusal:
-    """Run ``work`` in one transaction; a domain error becomes words next to fields."""
-    try:
-        with session.begin():
-            return work()
-    except DomainError as exc:
-        return Refusal(marketing_errors(t, locale, exc, aliases), exc.http_status)
-
-
-def checkbox(form: FormData, name: str) -> bool:
-    return any(v in ("1", "on", "true") for v in form.getlist(name) if isinstance(v, str))
-
-
-@dataclass(frozen=True)
-class Picker:
-    """The lists an operator picks scope targets from."""
-
-    products: list[tuple[int, str]]
-    categories: list[tuple[int, str]]
-
-
-def picker(session: Session) -> Picker:
-    products = session.execute(
-        select(Product.id, Product.title).order_by(Product.id.desc()).limit(PICK_LIMIT)
-    ).all()
-    return Picker([(int(i), str(title)) for i, title in products], category_options(session))
-
-
-def names_for(session: Session, items: Iterable[Any]) -> tuple[dict[int, str], dict[int, str]]:
-    """Product titles and category names for the ids the listed items refer to."""
-    product_ids: set[int] = set()
-    category_ids: set[int] = set()
-    for item in items:
-        for name in ("product_ids", "excluded_product_ids", "bundle_product_ids"):
-            product_ids.update(getattr(item, name, None) or [])
-        category_ids.update(item.category_ids or [])
-    products: dict[int, str] = {}
-    categories: dict[int, str] = {}
-    if product_ids:
-        rows = session.execute(
-            select(Product.id, Product.title).where(Product.id.in_(product_ids))
-        ).all()
-        products = {int(i): str(title) for i, title in rows}
-    if category_ids:
-        rows = session.execute(
-            select(Category.id, Category.name).where(Category.id.in_(category_ids))
-        ).all()
-        categories = {int(i): str(name) for i, name in rows}
-    return products, categories
-
-
-def scope_words(
-    t: Translator,
-    item: Any,
-    products: Mapping[int, str],
-    categories: Mapping[int, str],
-) -> str:
-    """全场 / 分类：咖啡 / 商品：#12 云南小粒… plus 不含 … for exclusions."""
-
-    def named(ids: Iterable[int], names: Mapping[int, str]) -> str:
-        return "、".join(f"#{i} {names[i]}" if i in names else f"#{i}" for i in ids)
-
-    kind = Scope(item.scope_kind)
-    if kind is Scope.categories:
-        words = t("scope.categories_list", names=named(item.category_ids, categories))
-    elif kind is Scope.products:
-        words = t("scope.products_list", names=named(item.product_ids, products))
-    else:
-        words = t("scope.all")
-    if item.excluded_product_ids:
-        words += " · " + t("scope.excluding", names=named(item.excluded_product_ids, products))
-    return words
-
-
-@dataclass
-class ScopeInput:
-    scope_kind: str
-    values: dict[str, list[int]]
-
-
-def read_scope(form: FormData, values: dict[str, str], errors: dict[str, str]) -> ScopeInput:
-    """Scope kind plus the id fields (typed ids merged with the ones picked from the
-    lists); ``values`` gets what to show again, ``errors`` message ids."""
-    scope_kind = text_field(form, "scope_kind", 16) or Scope.all.value
-    values["scope_kind"] = scope_kind
-    if scope_kind not in set(Scope):
-        errors["scope_kind"] = "field.enum"
-    parsed: dict[str, list[int]] = {}
-    for name in SCOPE_ID_FIELDS:
-        typed = text_field(form, name, 100_000)
-        picked = [v for v in form.getlist(f"{name}_pick") if isinstance(v, str)]
-        try:
-            ids = parse_ids(" ".join([typed, *picked]))
-        except ValueError:
-            errors[name] = "field.ids"
-            values[name] = typed
-            continue
-        parsed[name] = ids
-        values[name] = ids_text(ids)
-    if (
-        scope_kind == Scope.categories
-        and not parsed.get("category_ids")
-        and "category_ids" not in errors
-    ):
-        errors["category_ids"] = "field.scope_targets"
-    if (
-        scope_kind == Scope.products
-        and not parsed.get("product_ids")
-        and "product_ids" not in errors
-    ):
-        errors["product_ids"] = "field.scope_targets"
-    chosen = {
-        "category_ids": parsed.get("category_ids", []) if scope_kind == Scope.categories else [],
-        "product_ids": parsed.get("product_ids", []) if scope_kind == Scope.products else [],
-        "excluded_product_ids": parsed.get("excluded_product_ids", []),
-    }
-    return ScopeInput(scope_kind, chosen)
-
-
-def read_moment(
-    form: FormData,
-    name: str,
-    values: dict[str, str],
-    errors: dict[str, str],
-    *,
-    required: bool,
-) -> datetime | None:
-    text = text_field(form, name, 32)
-    values[name] = text
-    if not text:
-        if required:
-            errors[name] = "field.missing"
-        return None
-    try:
-        return parse_moment(text)
-    except ValueError:
-        errors[name] = "field.datetime"
-        return None
-
-
-def read_number(
-    form: FormData,
-    name: str,
-    values: dict[str, str],
-    errors: dict[str, str],
-    *,
-    money: bool = False,
-    default: int | None = None,
-) -> int | None:
-    """An integer (or a yuan amount → fen); blank gives ``default`` (missing if None)."""
-    text = text_field(form, name, 32)
-    values[name] = text
-    if not text:
-        if default is None:
-            errors[name] = "field.missing"
-        return default
-    try:
-        return parse_yuan(text) if money else parse_int(text)
-    except ValueError:
-        errors[name] = "field.money" if money else "field.int_parsing"
-        return None
-
-
-def words(t: Translator, ids: Mapping[str, str]) -> dict[str, str]:
-    return {name: t(message_id) for name, message_id in ids.items()}
 
 
 # ---------------------------------------------------------------- rule words
@@ -627,8 +357,8 @@ def edit_page(
     user: ConsoleUser,
     session: Session,
     pf: PromotionForm,
-    *,
     promotion_id: int | None,
+    *,
     now: datetime,
     errors: dict[str, str] | None = None,
     status: int = 200,
@@ -666,34 +396,29 @@ def new_promotion_form(
     return edit_page(request, user, session, blank_form(now), promotion_id=None, now=now)
 
 
+PAGES = OfferPages[PromotionForm](
+    path="promotions",
+    anchor="promotion",
+    created_notice="promotion_created",
+    aliases=ALIASES,
+    read=lambda form, kind: read_promotion_form(form, kind),
+    validate=lambda t, locale, pf, payload, create: validate(t, locale, pf, payload, create=create),
+    kind_of=lambda session, pid: str(service.get_promotion(session, pid).kind),
+    create=lambda session, actor, values, now: (
+        service.create_promotion(session, actor_id=actor, values=values, now=now).id
+    ),
+    update=lambda session, actor, pid, changes, now: service.update_promotion(
+        session, actor_id=actor, promotion_id=pid, changes=changes, now=now
+    ),
+    page=edit_page,
+)
+
+
 @router.post("/promotions/new")
 def create_promotion(
     request: Request, form: FormDep, user: PostWriter, session: SessionDep, now: NowDep
 ) -> Response:
-    locale = request_locale(request)
-    t = translator("console", locale)
-    pf, payload = read_promotion_form(form, text_field(form, "kind", 32))
-    body, errors = validate(t, locale, pf, payload, create=True)
-    status = 422
-    if body is not None:
-        values = body
-        saved = save_form(
-            session,
-            t,
-            locale,
-            ALIASES,
-            lambda: (
-                service.create_promotion(
-                    session, actor_id=user.principal.id, values=values, now=now
-                ).id
-            ),
-        )
-        if not isinstance(saved, Refusal):
-            return redirect(f"{PREFIX}/promotions?notice=promotion_created#promotion-{saved}")
-        errors, status = saved.errors, saved.status
-    return edit_page(
-        request, user, session, pf, promotion_id=None, now=now, errors=errors, status=status
-    )
+    return PAGES.create_view(request, form, user, session, now)
 
 
 @router.get("/promotions/{promotion_id}")
@@ -714,41 +439,7 @@ def update_promotion(
     session: SessionDep,
     now: NowDep,
 ) -> Response:
-    locale = request_locale(request)
-    t = translator("console", locale)
-    with session.begin():
-        kind = str(service.get_promotion(session, promotion_id).kind)
-    pf, payload = read_promotion_form(form, kind)
-    body, errors = validate(t, locale, pf, payload, create=False)
-    status = 422
-    if body is not None:
-        changes = body
-        saved = save_form(
-            session,
-            t,
-            locale,
-            ALIASES,
-            lambda: service.update_promotion(
-                session,
-                actor_id=user.principal.id,
-                promotion_id=promotion_id,
-                changes=changes,
-                now=now,
-            ),
-        )
-        if not isinstance(saved, Refusal):
-            return redirect(f"{PREFIX}/promotions/{promotion_id}?notice=saved")
-        errors, status = saved.errors, saved.status
-    return edit_page(
-        request,
-        user,
-        session,
-        pf,
-        promotion_id=promotion_id,
-        now=now,
-        errors=errors,
-        status=status,
-    )
+    return PAGES.update_view(promotion_id, request, form, user, session, now)
 
 
 @router.post("/promotions/{promotion_id}/status")

@@ -32,12 +32,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from siyu.coupon import redemption, service
@@ -52,7 +51,6 @@ from siyu.coupon.rules import (
 )
 from siyu.coupon.schemas import NULLABLE, BulkIssue, TemplateCreate, TemplateFields
 from siyu.errors import DomainError
-from siyu.identity.rules import Permission
 from siyu.pricing.info import CouponKind, Scope
 from siyu.web.console.base import (
     PREFIX,
@@ -62,9 +60,12 @@ from siyu.web.console.base import (
     render,
     request_locale,
 )
-from siyu.web.console.promotions import (
+from siyu.web.console.marketing.forms import (
     SCOPE_ID_FIELDS,
-    Refusal,
+    OfferPages,
+    PostWriter,
+    Reader,
+    Writer,
     checkbox,
     ids_text,
     marketing_errors,
@@ -75,22 +76,16 @@ from siyu.web.console.promotions import (
     read_moment,
     read_number,
     read_scope,
-    save_form,
     scope_words,
     words,
     yuan_input,
 )
-from siyu.web.console.security import FormDep, may, may_post, text_field
-from siyu.web.deps import NowDep, SessionDep
+from siyu.web.console.security import FormDep, text_field
+from siyu.web.deps import NowDep, Session, SessionDep
 from siyu.web.i18n import Translator, format_shanghai, translator
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
-Reader = Annotated[ConsoleUser, Depends(may(Permission.marketing_read))]
-Writer = Annotated[ConsoleUser, Depends(may(Permission.marketing_read, Permission.marketing_write))]
-PostWriter = Annotated[
-    ConsoleUser, Depends(may_post(Permission.marketing_read, Permission.marketing_write))
-]
 
 FORM_FIELDS = (
     "name",
@@ -348,8 +343,8 @@ def edit_page(
     user: ConsoleUser,
     session: Session,
     cf: CouponForm,
-    *,
     template_id: int | None,
+    *,
     now: datetime,
     errors: dict[str, str] | None = None,
     status: int = 200,
@@ -393,34 +388,29 @@ def new_coupon_form(request: Request, user: Writer, session: SessionDep, now: No
     return edit_page(request, user, session, blank_form(), template_id=None, now=now)
 
 
+PAGES = OfferPages[CouponForm](
+    path="coupons",
+    anchor="coupon",
+    created_notice="coupon_created",
+    aliases=ALIASES,
+    read=lambda form, kind: read_coupon_form(form, kind),
+    validate=lambda t, locale, cf, payload, create: validate(t, locale, cf, payload, create=create),
+    kind_of=lambda session, tid: str(service.get_template(session, tid).kind),
+    create=lambda session, actor, values, now: (
+        service.create_template(session, actor_id=actor, values=values, now=now).id
+    ),
+    update=lambda session, actor, tid, changes, now: service.update_template(
+        session, actor_id=actor, template_id=tid, changes=changes, now=now
+    ),
+    page=edit_page,
+)
+
+
 @router.post("/coupons/new")
 def create_coupon(
     request: Request, form: FormDep, user: PostWriter, session: SessionDep, now: NowDep
 ) -> Response:
-    locale = request_locale(request)
-    t = translator("console", locale)
-    cf, payload = read_coupon_form(form, text_field(form, "kind", 32))
-    body, errors = validate(t, locale, cf, payload, create=True)
-    status = 422
-    if body is not None:
-        values = body
-        saved = save_form(
-            session,
-            t,
-            locale,
-            ALIASES,
-            lambda: (
-                service.create_template(
-                    session, actor_id=user.principal.id, values=values, now=now
-                ).id
-            ),
-        )
-        if not isinstance(saved, Refusal):
-            return redirect(f"{PREFIX}/coupons?notice=coupon_created#coupon-{saved}")
-        errors, status = saved.errors, saved.status
-    return edit_page(
-        request, user, session, cf, template_id=None, now=now, errors=errors, status=status
-    )
+    return PAGES.create_view(request, form, user, session, now)
 
 
 def _current_form(session: Session, template_id: int) -> CouponForm:
@@ -445,41 +435,7 @@ def update_coupon(
     session: SessionDep,
     now: NowDep,
 ) -> Response:
-    locale = request_locale(request)
-    t = translator("console", locale)
-    with session.begin():
-        kind = str(service.get_template(session, template_id).kind)
-    cf, payload = read_coupon_form(form, kind)
-    body, errors = validate(t, locale, cf, payload, create=False)
-    status = 422
-    if body is not None:
-        changes = body
-        saved = save_form(
-            session,
-            t,
-            locale,
-            ALIASES,
-            lambda: service.update_template(
-                session,
-                actor_id=user.principal.id,
-                template_id=template_id,
-                changes=changes,
-                now=now,
-            ),
-        )
-        if not isinstance(saved, Refusal):
-            return redirect(f"{PREFIX}/coupons/{template_id}?notice=saved")
-        errors, status = saved.errors, saved.status
-    return edit_page(
-        request,
-        user,
-        session,
-        cf,
-        template_id=template_id,
-        now=now,
-        errors=errors,
-        status=status,
-    )
+    return PAGES.update_view(template_id, request, form, user, session, now)
 
 
 @router.post("/coupons/{template_id}/status")

@@ -1,0 +1,401 @@
+"""The form layer every marketing page shares (coupons, promotions, and the coming
+loyalty and social tools): permissions, reading ids, Shanghai times and yuan, the
+product and category pick lists, scope words, domain errors in the operator's language,
+and :class:`OfferPages` — the one create/update flow (read the form for its kind,
+validate with the JSON API's schema, save through the service in one transaction,
+redirect, or show the form again with every error next to its field)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, Protocol, TypeVar
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from siyu.catalog import listing
+from siyu.clock import SHANGHAI
+from siyu.errors import DomainError
+from siyu.identity.rules import Permission
+from siyu.money import format_yuan
+from siyu.pricing.info import Scope
+from siyu.web.console.base import (
+    PREFIX,
+    ConsoleUser,
+    error_text,
+    has_message,
+    redirect,
+    request_locale,
+)
+from siyu.web.console.catalog import category_options
+from siyu.web.console.forms import parse_int, parse_yuan
+from siyu.web.console.security import may, may_post, text_field
+from siyu.web.deps import Session
+from siyu.web.i18n import Translator, format_shanghai, translator
+
+Reader = Annotated[ConsoleUser, Depends(may(Permission.marketing_read))]
+Writer = Annotated[ConsoleUser, Depends(may(Permission.marketing_read, Permission.marketing_write))]
+PostWriter = Annotated[
+    ConsoleUser, Depends(may_post(Permission.marketing_read, Permission.marketing_write))
+]
+
+IDS_SPLIT_RE = re.compile(r"[\s,，、;；]+")
+ID_RE = re.compile(r"#?(\d{1,18})")
+MAX_IDS = 5000
+PICK_LIMIT = 500
+LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
+SCOPE_ID_FIELDS = ("category_ids", "product_ids", "excluded_product_ids")
+# Error codes whose own message names the problem better than a catalog line.
+SPECIFIC_CODES = frozenset(
+    {"invalid_promotion", "invalid_coupon_template", "unknown_product", "unknown_category"}
+)
+
+
+def parse_ids(text: str) -> list[int]:
+    """``"12, 13 14\\n15"`` (commas, spaces, newlines, 、 or ；) → ``[12, 13, 14, 15]``,
+    duplicates dropped; anything that is not a positive id raises ValueError."""
+    ids: list[int] = []
+    for token in IDS_SPLIT_RE.split(text.strip()):
+        if not token:
+            continue
+        match = ID_RE.fullmatch(token)
+        if not match or int(match.group(1)) < 1:
+            raise ValueError(f"not an id: {token}")
+        ids.append(int(match.group(1)))
+        if len(ids) > MAX_IDS:
+            raise ValueError("too many ids")
+    return list(dict.fromkeys(ids))
+
+
+def ids_text(ids: Iterable[int]) -> str:
+    return ", ".join(str(i) for i in ids)
+
+
+def parse_moment(text: str) -> datetime:
+    """A ``datetime-local`` value (``2026-11-02T10:00``) read as Shanghai time → UTC."""
+    cleaned = text.strip().replace(" ", "T", 1)
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?", cleaned):
+        raise ValueError("not a date and time")
+    value = datetime.fromisoformat(cleaned)
+    return value.replace(tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def moment_input(value: datetime | None) -> str:
+    """A stored UTC time as the Shanghai ``datetime-local`` value a form shows."""
+    return "" if value is None else format_shanghai(value, LOCAL_INPUT_FORMAT)
+
+
+def yuan_input(fen: int | None) -> str:
+    """5900 → ``"59"``, 1990 → ``"19.90"``: what an operator would type."""
+    if fen is None:
+        return ""
+    whole, cents = divmod(fen, 100)
+    return str(whole) if not cents else f"{whole}.{cents:02d}"
+
+
+def short_yuan(fen: int) -> str:
+    """5900 → ``"59"``, 1990 → ``"19.90"`` for rule words (as on a coupon's face)."""
+    text = format_yuan(fen)[1:]
+    return text[:-3] if text.endswith(".00") else text
+
+
+def zhe(percent_off: int) -> str:
+    """10 % off → ``"9"`` (九折); 5 % off → ``"9.5"``; 12 % off → ``"8.8"``."""
+    rate = 100 - percent_off
+    return f"{rate // 10}.{rate % 10}" if rate % 10 else str(rate // 10)
+
+
+def localized(message: str, locale: str) -> str:
+    """The half of a service's bilingual ``"中文 / English"`` message for ``locale``."""
+    zh, sep, en = message.partition(" / ")
+    if not sep:
+        return message
+    return zh.strip() if locale == "zh-CN" else en.strip()
+
+
+def marketing_errors(
+    t: Translator, locale: str, exc: DomainError, aliases: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """A domain error next to the fields it names, in the operator's language; the
+    rule checks keep their specific words (e.g. "The end must follow the start")."""
+    if exc.code in SPECIFIC_CODES or not has_message(locale, f"error.{exc.code}"):
+        text = localized(exc.message, locale)
+    else:
+        text = error_text(t, locale, exc)
+    errors: dict[str, str] = {}
+    for name in exc.fields:
+        errors.setdefault((aliases or {}).get(name, name), text)
+    if not errors:
+        errors["_form"] = text
+    return errors
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a marketing form was not saved: errors by field, and the status to answer."""
+
+    errors: dict[str, str]
+    status: int
+
+
+def save_form(
+    session: Session,
+    t: Translator,
+    locale: str,
+    aliases: Mapping[str, str],
+    work: Callable[[], T],
+) -> T | Refusal:
+    """Run ``work`` in one transaction; a domain error becomes words next to fields."""
+    try:
+        with session.begin():
+            return work()
+    except DomainError as exc:
+        return Refusal(marketing_errors(t, locale, exc, aliases), exc.http_status)
+
+
+def checkbox(form: FormData, name: str) -> bool:
+    return any(v in ("1", "on", "true") for v in form.getlist(name) if isinstance(v, str))
+
+
+@dataclass(frozen=True)
+class Picker:
+    """The lists an operator picks scope targets from."""
+
+    products: list[tuple[int, str]]
+    categories: list[tuple[int, str]]
+
+
+def picker(session: Session) -> Picker:
+    return Picker(listing.recent_product_titles(session, PICK_LIMIT), category_options(session))
+
+
+def names_for(session: Session, items: Iterable[Any]) -> tuple[dict[int, str], dict[int, str]]:
+    """Product titles and category names for the ids the listed items refer to."""
+    product_ids: set[int] = set()
+    category_ids: set[int] = set()
+    for item in items:
+        for name in ("product_ids", "excluded_product_ids", "bundle_product_ids"):
+            product_ids.update(getattr(item, name, None) or [])
+        category_ids.update(item.category_ids or [])
+    return (
+        listing.product_titles(session, product_ids),
+        listing.category_names(session, category_ids),
+    )
+
+
+def scope_words(
+    t: Translator,
+    item: Any,
+    products: Mapping[int, str],
+    categories: Mapping[int, str],
+) -> str:
+    """全场 / 分类：咖啡 / 商品：#12 云南小粒… plus 不含 … for exclusions."""
+
+    def named(ids: Iterable[int], names: Mapping[int, str]) -> str:
+        return "、".join(f"#{i} {names[i]}" if i in names else f"#{i}" for i in ids)
+
+    kind = Scope(item.scope_kind)
+    if kind is Scope.categories:
+        words = t("scope.categories_list", names=named(item.category_ids, categories))
+    elif kind is Scope.products:
+        words = t("scope.products_list", names=named(item.product_ids, products))
+    else:
+        words = t("scope.all")
+    if item.excluded_product_ids:
+        words += " · " + t("scope.excluding", names=named(item.excluded_product_ids, products))
+    return words
+
+
+@dataclass
+class ScopeInput:
+    scope_kind: str
+    values: dict[str, list[int]]
+
+
+def read_scope(form: FormData, values: dict[str, str], errors: dict[str, str]) -> ScopeInput:
+    """Scope kind plus the id fields (typed ids merged with the ones picked from the
+    lists); ``values`` gets what to show again, ``errors`` message ids."""
+    scope_kind = text_field(form, "scope_kind", 16) or Scope.all.value
+    values["scope_kind"] = scope_kind
+    if scope_kind not in set(Scope):
+        errors["scope_kind"] = "field.enum"
+    parsed: dict[str, list[int]] = {}
+    for name in SCOPE_ID_FIELDS:
+        typed = text_field(form, name, 100_000)
+        picked = [v for v in form.getlist(f"{name}_pick") if isinstance(v, str)]
+        try:
+            ids = parse_ids(" ".join([typed, *picked]))
+        except ValueError:
+            errors[name] = "field.ids"
+            values[name] = typed
+            continue
+        parsed[name] = ids
+        values[name] = ids_text(ids)
+    if (
+        scope_kind == Scope.categories
+        and not parsed.get("category_ids")
+        and "category_ids" not in errors
+    ):
+        errors["category_ids"] = "field.scope_targets"
+    if (
+        scope_kind == Scope.products
+        and not parsed.get("product_ids")
+        and "product_ids" not in errors
+    ):
+        errors["product_ids"] = "field.scope_targets"
+    chosen = {
+        "category_ids": parsed.get("category_ids", []) if scope_kind == Scope.categories else [],
+        "product_ids": parsed.get("product_ids", []) if scope_kind == Scope.products else [],
+        "excluded_product_ids": parsed.get("excluded_product_ids", []),
+    }
+    return ScopeInput(scope_kind, chosen)
+
+
+def read_moment(
+    form: FormData,
+    name: str,
+    values: dict[str, str],
+    errors: dict[str, str],
+    *,
+    required: bool,
+) -> datetime | None:
+    text = text_field(form, name, 32)
+    values[name] = text
+    if not text:
+        if required:
+            errors[name] = "field.missing"
+        return None
+    try:
+        return parse_moment(text)
+    except ValueError:
+        errors[name] = "field.datetime"
+        return None
+
+
+def read_number(
+    form: FormData,
+    name: str,
+    values: dict[str, str],
+    errors: dict[str, str],
+    *,
+    money: bool = False,
+    default: int | None = None,
+) -> int | None:
+    """An integer (or a yuan amount → fen); blank gives ``default`` (missing if None)."""
+    text = text_field(form, name, 32)
+    values[name] = text
+    if not text:
+        if default is None:
+            errors[name] = "field.missing"
+        return default
+    try:
+        return parse_yuan(text) if money else parse_int(text)
+    except ValueError:
+        errors[name] = "field.money" if money else "field.int_parsing"
+        return None
+
+
+def words(t: Translator, ids: Mapping[str, str]) -> dict[str, str]:
+    return {name: t(message_id) for name, message_id in ids.items()}
+
+
+# ---------------------------------------------------------------- the save flow
+
+F = TypeVar("F")
+Body = dict[str, Any]
+
+
+class EditPage(Protocol[F]):  # type: ignore[misc]
+    def __call__(
+        self,
+        request: Request,
+        user: ConsoleUser,
+        session: Session,
+        form: F,
+        offer_id: int | None,
+        /,
+        *,
+        now: datetime,
+        errors: dict[str, str] | None = None,
+        status: int = 200,
+    ) -> Response: ...
+
+
+@dataclass(frozen=True)
+class OfferPages(Generic[F]):
+    """Create and update for one kind of offer. ``read`` turns the posted form into the
+    form state to show again and the payload for the schema; ``validate`` returns the
+    body the service takes (or None) and the errors by field."""
+
+    path: str  # "coupons" → /console/coupons, /console/coupons/{id}
+    anchor: str  # "coupon" → #coupon-12 on the list after creating
+    created_notice: str
+    aliases: Mapping[str, str]
+    read: Callable[[FormData, str], tuple[F, Body]]
+    validate: Callable[[Translator, str, F, Body, bool], tuple[Body | None, dict[str, str]]]
+    kind_of: Callable[[Session, int], str]
+    create: Callable[[Session, int, Body, datetime], int]  # actor id, values → new id
+    update: Callable[[Session, int, int, Body, datetime], object]  # actor id, offer id
+    page: EditPage[F]
+
+    def create_view(
+        self, request: Request, form: FormData, user: ConsoleUser, session: Session, now: datetime
+    ) -> Response:
+        return self._save(request, form, user, session, now, None)
+
+    def update_view(
+        self,
+        offer_id: int,
+        request: Request,
+        form: FormData,
+        user: ConsoleUser,
+        session: Session,
+        now: datetime,
+    ) -> Response:
+        return self._save(request, form, user, session, now, offer_id)
+
+    def _save(
+        self,
+        request: Request,
+        form: FormData,
+        user: ConsoleUser,
+        session: Session,
+        now: datetime,
+        offer_id: int | None,
+    ) -> Response:
+        locale = request_locale(request)
+        t = translator("console", locale)
+        if offer_id is None:
+            kind = text_field(form, "kind", 32)
+        else:
+            with session.begin():
+                kind = self.kind_of(session, offer_id)
+        state, payload = self.read(form, kind)
+        body, errors = self.validate(t, locale, state, payload, offer_id is None)
+        status = 422
+        if body is not None:
+            values, actor = body, user.principal.id
+
+            def work() -> object:
+                if offer_id is None:
+                    return self.create(session, actor, values, now)
+                return self.update(session, actor, offer_id, values, now)
+
+            saved = save_form(session, t, locale, self.aliases, work)
+            if not isinstance(saved, Refusal):
+                if offer_id is None:
+                    return redirect(
+                        f"{PREFIX}/{self.path}?notice={self.created_notice}#{self.anchor}-{saved}"
+                    )
+                return redirect(f"{PREFIX}/{self.path}/{offer_id}?notice=saved")
+            errors, status = saved.errors, saved.status
+        return self.page(
+            request, user, session, state, offer_id, now=now, errors=errors, status=status
+        )
