@@ -87,6 +87,7 @@ class Permission(StrEnum):
     aftersale_decide = "aftersale.decide"
     shopper_read = "shopper.read"
     analytics_read = "analytics.read"
+    goals_write = "goals.write"
     marketing_read = "marketing.read"
     marketing_write = "marketing.write"
     operator_manage = "operator.manage"

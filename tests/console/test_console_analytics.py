@@ -18,7 +18,7 @@ from siyu.app import create_app
 from siyu.bootstrap import Context, build_context
 from siyu.clock import SHANGHAI, FrozenClock
 from siyu.identity.rules import Role
-from siyu.web.console import analytics as console_analytics
+from siyu.web.console.analytics import customers as console_analytics
 from tests.conftest import make_settings
 from tests.console.conftest import csrf_of, new_operator, sign_in
 

@@ -38,7 +38,7 @@ Stable selectors for browser tests (``#id`` or ``[data-testid=...]``):
   ``#reject-reason-<id>`` + ``button#reject-<id>``, ``[data-testid=aftersale-status]``.
 - dashboard: ``[data-testid=metric-<key>-value]`` for visitors, new_shoppers, orders,
   gmv_fen, conversion, aov_fen, refund_rate; ``#trend-chart``.
-- analytics (``/console/analytics/…``, see ``analytics.py``): nav ``#nav-analytics_funnel``,
+- analytics (``/console/analytics/…``, see ``analytics/``): nav ``#nav-analytics_funnel``,
   ``#nav-analytics_retention``, ``#nav-analytics_rfm``, ``#nav-analytics_channels``,
   ``#nav-analytics_paths``, ``#nav-analytics_goals``. Funnel:
   ``form#funnel-form`` with ``#date_from``, ``#date_to``, ``#step-1``…``#step-6`` (selects),
@@ -88,8 +88,6 @@ from siyu.errors import DomainError, Unauthorized
 from siyu.web.console import (
     aftersales,
     analytics,
-    analytics_goals,
-    analytics_more,
     auth,
     catalog,
     categories,
@@ -150,11 +148,8 @@ def install_console(app: FastAPI) -> None:
 
     for module in (auth, dashboard, catalog, skus, categories, orders, aftersales, staff):
         app.include_router(module.router)
-    app.include_router(analytics.router)
-    app.include_router(analytics_goals.router)
-    app.include_router(analytics_more.router)
     app.include_router(channels.router)
-    for router in marketing.ROUTERS:
+    for router in (*analytics.ROUTERS, *marketing.ROUTERS):
         app.include_router(router)
     _install_error_pages(app)
 

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from siyu.aftersale import service
 from siyu.aftersale.rules import AfterSaleStatus
@@ -27,7 +26,7 @@ from siyu.web.console.base import (
     request_locale,
 )
 from siyu.web.console.security import FormDep, may, may_post, text_field
-from siyu.web.deps import CtxDep, NowDep, SessionDep
+from siyu.web.deps import CtxDep, NowDep, Session, SessionDep
 from siyu.web.i18n import translator
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from siyu.catalog import service
 from siyu.catalog.rules import MAX_PAGE_SIZE, ProductRole, ProductStatus
@@ -34,7 +33,7 @@ from siyu.web.console.forms import (
     sku_payload,
 )
 from siyu.web.console.security import FormDep, may, may_post, text_field
-from siyu.web.deps import NowDep, SessionDep
+from siyu.web.deps import NowDep, Session, SessionDep
 from siyu.web.i18n import translator
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)

@@ -16,7 +16,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from siyu.channel import service
 from siyu.channel.models import Channel
@@ -36,7 +35,7 @@ from siyu.web.console.base import (
 )
 from siyu.web.console.forms import parse_int, parse_yuan
 from siyu.web.console.security import FormDep, may, may_post, text_field
-from siyu.web.deps import CtxDep, NowDep, SessionDep
+from siyu.web.deps import CtxDep, NowDep, Session, SessionDep
 from siyu.web.i18n import translator
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)

@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from siyu.errors import DomainError
 from siyu.identity.rules import Permission
@@ -29,7 +28,7 @@ from siyu.web.console.base import (
 )
 from siyu.web.console.forms import parse_int, parse_local_date, parse_yuan
 from siyu.web.console.security import FormDep, may, may_post, text_field
-from siyu.web.deps import CtxDep, NowDep, SessionDep
+from siyu.web.deps import CtxDep, NowDep, Session, SessionDep
 from siyu.web.i18n import translator
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from siyu.catalog import service
 from siyu.catalog.schemas import SkuPrice, StockAdjust
@@ -18,7 +17,7 @@ from siyu.web.console.base import PREFIX, ConsoleUser, redirect
 from siyu.web.console.catalog import failure_page, product_page_response, translate_ids
 from siyu.web.console.forms import parse_int, parse_yuan
 from siyu.web.console.security import FormDep, may_post, text_field
-from siyu.web.deps import NowDep, SessionDep
+from siyu.web.deps import NowDep, Session, SessionDep
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from siyu.errors import DomainError
 from siyu.identity import audit
@@ -25,7 +24,7 @@ from siyu.web.console.base import (
 )
 from siyu.web.console.forms import parse_int
 from siyu.web.console.security import FormDep, may, may_post, text_field
-from siyu.web.deps import NowDep, SessionDep
+from siyu.web.deps import NowDep, Session, SessionDep
 from siyu.web.i18n import translator
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)

@@ -3,7 +3,7 @@
 Targets live in ``<data_dir>/goals.json`` (no migration): cold start — DAU ≥ 5,000 and
 next-day retention ≥ 40 %; growth — active persons +30 % month over month and
 conversion 8 %; mature — repurchase ≥ 35 % and LTV (net revenue per paying shopper)
-+50 %. Owners and operators may edit them; everyone with ``analytics.read`` sees them.
++50 %. Who may edit them is the ``goals.write`` permission (``docs/roles.md``).
 
 Actuals, all over complete Shanghai days before today:
 
@@ -23,13 +23,10 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from siyu.analytics.queries.base import EventFilter, format_utc
@@ -39,26 +36,10 @@ from siyu.analytics.rfm import RfmQuery
 from siyu.analytics.schema import PERSON_ID, events_with_persons
 from siyu.analytics.store import AnalyticsStore
 from siyu.clock import SHANGHAI
-from siyu.identity.rules import Permission, Role
-from siyu.web.console.analytics_common import Analyst, today_shanghai
-from siyu.web.console.base import (
-    PREFIX,
-    ConsoleUser,
-    pydantic_field_errors,
-    redirect,
-    render,
-    request_locale,
-)
-from siyu.web.console.security import FormDep, forbidden, may_post, text_field
-from siyu.web.deps import CtxDep, NowDep
-from siyu.web.i18n import translator
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix=f"{PREFIX}/analytics", include_in_schema=False)
-
 GOALS_FILE = "goals.json"
-EDITORS = frozenset({Role.owner, Role.operator})
 
 
 class Goals(BaseModel):
@@ -214,92 +195,3 @@ def compute_actuals(store: AnalyticsStore, goals: Goals, today: date) -> dict[st
         per_buyer(list(recent.customers)), per_buyer(list(before.customers))
     )
     return actuals
-
-
-@dataclass(frozen=True)
-class GoalRow:
-    key: str
-    target: float
-    actual: float | None
-
-    @property
-    def met(self) -> bool | None:
-        return None if self.actual is None else self.actual >= self.target
-
-
-# ------------------------------------------------------------------------- routes
-
-
-def may_edit(user: ConsoleUser) -> bool:
-    return user.principal.role in EDITORS
-
-
-def service_for(ctx: Any) -> GoalsService:
-    return GoalsService.for_data_dir(ctx.settings.data_dir)
-
-
-def _page(
-    request: Request,
-    user: ConsoleUser,
-    ctx: Any,
-    now: datetime,
-    goals: Goals,
-    values: dict[str, str],
-    errors: dict[str, str],
-    status: int = 200,
-) -> HTMLResponse:
-    saved = service_for(ctx).load()
-    actuals = compute_actuals(ctx.analytics, saved, today_shanghai(now))
-    stages = {
-        stage: [GoalRow(key, float(getattr(saved, key)), actuals.get(key)) for key in keys]
-        for stage, keys in STAGES.items()
-    }
-    return render(
-        request,
-        "analytics_goals.html",
-        user=user,
-        status=status,
-        active="analytics_goals",
-        tab="goals",
-        stages=stages,
-        goals=goals,
-        values=values,
-        errors=errors,
-        can_edit=may_edit(user),
-        number_fields=NUMBER_FIELDS,
-        text_fields=TEXT_FIELDS,
-    )
-
-
-def _values_of(goals: Goals) -> dict[str, str]:
-    return {
-        key: f"{getattr(goals, key):g}" if key in NUMBER_FIELDS else str(getattr(goals, key))
-        for key in (*NUMBER_FIELDS, *TEXT_FIELDS)
-    }
-
-
-@router.get("/goals")
-def goals_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
-    goals = service_for(ctx).load()
-    return _page(request, user, ctx, now, goals, _values_of(goals), {})
-
-
-Poster = Annotated[ConsoleUser, Depends(may_post(Permission.analytics_read))]
-
-
-@router.post("/goals")
-def save_goals(request: Request, user: Poster, form: FormDep, ctx: CtxDep, now: NowDep) -> Response:
-    if not may_edit(user):
-        raise forbidden(Permission.analytics_read)
-    values = {key: text_field(form, key, 100) for key in (*NUMBER_FIELDS, *TEXT_FIELDS)}
-    locale = request_locale(request)
-    t = translator("console", locale)
-    try:
-        goals = Goals.model_validate({k: v for k, v in values.items() if v != ""})
-    except ValidationError as exc:
-        errors = pydantic_field_errors(
-            t, locale, exc.errors(), name_for=lambda loc: str(loc[0]) if loc else None
-        )
-        return _page(request, user, ctx, now, service_for(ctx).load(), values, errors, 422)
-    service_for(ctx).save(goals)
-    return redirect(f"{PREFIX}/analytics/goals?notice=goals_saved")

@@ -21,9 +21,9 @@ from siyu.analytics.store import AnalyticsStore
 from siyu.clock import SHANGHAI
 from siyu.errors import InvalidInput
 from siyu.identity.rules import Permission
-from siyu.web.console.base import ConsoleUser
+from siyu.web.console.base import ConsoleUser, request_locale
 from siyu.web.console.security import may
-from siyu.web.i18n import Translator
+from siyu.web.i18n import Translator, translator
 
 log = logging.getLogger(__name__)
 
@@ -230,3 +230,20 @@ def base_layout(height: int = 320) -> dict[str, Any]:
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "rgba(0,0,0,0)",
     }
+
+
+INVALID_STATUS = 422  # a form value the page cannot use
+
+
+def console_t(request: Request) -> Translator:
+    """The console's words in the operator's language."""
+    return translator("console", request_locale(request))
+
+
+def this_query(request: Request) -> str:
+    """The page's own query string (for the CSV link beside it)."""
+    return query_string(request.query_params.multi_items())
+
+
+def fixed(value: float | None, digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f}"

@@ -1,0 +1,125 @@
+"""The stage goals page (``/console/analytics/goals``): each playbook stage's targets
+against the actuals ``siyu.analytics.goals`` computes. Everyone with ``analytics.read``
+sees it; saving needs ``goals.write`` (owners and operators, not analysts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from siyu.analytics.goals import (
+    NUMBER_FIELDS,
+    STAGES,
+    TEXT_FIELDS,
+    Goals,
+    GoalsService,
+    compute_actuals,
+)
+from siyu.identity.rules import Permission
+from siyu.web.console.analytics.common import Analyst, today_shanghai
+from siyu.web.console.base import (
+    PREFIX,
+    ConsoleUser,
+    pydantic_field_errors,
+    redirect,
+    render,
+    request_locale,
+)
+from siyu.web.console.security import FormDep, may_post, text_field
+from siyu.web.deps import CtxDep, NowDep
+from siyu.web.i18n import translator
+
+router = APIRouter(prefix=f"{PREFIX}/analytics", include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class GoalRow:
+    key: str
+    target: float
+    actual: float | None
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.actual is None else self.actual >= self.target
+
+
+# ------------------------------------------------------------------------- routes
+
+
+def may_edit(user: ConsoleUser) -> bool:
+    return user.can(Permission.goals_write)
+
+
+def service_for(ctx: Any) -> GoalsService:
+    return GoalsService.for_data_dir(ctx.settings.data_dir)
+
+
+def _page(
+    request: Request,
+    user: ConsoleUser,
+    ctx: Any,
+    now: datetime,
+    goals: Goals,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
+) -> HTMLResponse:
+    saved = service_for(ctx).load()
+    actuals = compute_actuals(ctx.analytics, saved, today_shanghai(now))
+    stages = {
+        stage: [GoalRow(key, float(getattr(saved, key)), actuals.get(key)) for key in keys]
+        for stage, keys in STAGES.items()
+    }
+    return render(
+        request,
+        "analytics_goals.html",
+        user=user,
+        status=status,
+        active="analytics_goals",
+        tab="goals",
+        stages=stages,
+        goals=goals,
+        values=values,
+        errors=errors,
+        can_edit=may_edit(user),
+        number_fields=NUMBER_FIELDS,
+        text_fields=TEXT_FIELDS,
+    )
+
+
+def _values_of(goals: Goals) -> dict[str, str]:
+    return {
+        key: f"{getattr(goals, key):g}" if key in NUMBER_FIELDS else str(getattr(goals, key))
+        for key in (*NUMBER_FIELDS, *TEXT_FIELDS)
+    }
+
+
+@router.get("/goals")
+def goals_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
+    goals = service_for(ctx).load()
+    return _page(request, user, ctx, now, goals, _values_of(goals), {})
+
+
+Poster = Annotated[ConsoleUser, Depends(may_post(Permission.goals_write))]
+
+
+@router.post("/goals")
+def save_goals(request: Request, user: Poster, form: FormDep, ctx: CtxDep, now: NowDep) -> Response:
+    values = {key: text_field(form, key, 100) for key in (*NUMBER_FIELDS, *TEXT_FIELDS)}
+    locale = request_locale(request)
+    t = translator("console", locale)
+    try:
+        goals = Goals.model_validate({k: v for k, v in values.items() if v != ""})
+    except ValidationError as exc:
+        errors = pydantic_field_errors(
+            t, locale, exc.errors(), name_for=lambda loc: str(loc[0]) if loc else None
+        )
+        return _page(request, user, ctx, now, service_for(ctx).load(), values, errors, 422)
+    service_for(ctx).save(goals)
+    return redirect(f"{PREFIX}/analytics/goals?notice=goals_saved")

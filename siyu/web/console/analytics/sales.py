@@ -1,0 +1,363 @@
+"""Sales pages: repurchase rate with cohort LTV (+ ``/repurchase.csv``), the product
+portfolio against 20/60/20 (+ ``/portfolio.csv``) and customer lifetime value over the
+next N days (+ ``/clv.csv``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from siyu.analytics.queries.clv import (
+    CLV_MIN_CUSTOMERS,
+    CLV_MIN_REPEAT,
+    ClvQuery,
+    ClvResult,
+    run_clv,
+)
+from siyu.analytics.queries.portfolio import PortfolioQuery, PortfolioResult, PortfolioRunner
+from siyu.analytics.queries.repurchase import RepurchaseQuery, RepurchaseResult, RepurchaseRunner
+from siyu.web.console.analytics.common import (
+    INVALID_STATUS,
+    Analyst,
+    DayRange,
+    FormState,
+    bad_request,
+    base_layout,
+    chart_json,
+    console_t,
+    csv_response,
+    csv_text,
+    first_error,
+    fixed,
+    read_day_range,
+    read_int,
+    read_property_filter,
+    this_query,
+)
+from siyu.web.console.analytics.funnels import heat
+from siyu.web.console.base import PREFIX, render
+from siyu.web.console.dashboard import plotly_version
+from siyu.web.deps import CtxDep, NowDep, SessionDep
+from siyu.web.i18n import Translator
+
+router = APIRouter(prefix=f"{PREFIX}/analytics", include_in_schema=False)
+
+
+# --------------------------------------------------------------------- repurchase
+
+
+def read_repurchase(
+    request: Request, state: FormState, t: Translator, now: datetime
+) -> RepurchaseQuery | None:
+    days = read_day_range(request, state, t, now, default_days=180)
+    months = read_int(request, state, t, "months", 12, 1, 36)
+    properties = read_property_filter(request, state, t)
+    if state.errors or days is None:
+        return None
+    return RepurchaseQuery(
+        date_from=days.start, date_to=days.end, months=months, properties=properties
+    )
+
+
+def ltv_chart(result: RepurchaseResult, t: Translator) -> dict[str, Any]:
+    layout = base_layout()
+    layout["margin"] = {"l": 64, "r": 24, "t": 16, "b": 40}
+    layout["xaxis"] = {"title": {"text": t("analytics.repurchase.month_offset")}, "dtick": 1}
+    layout["yaxis"] = {"title": {"text": t("analytics.repurchase.ltv_axis")}, "rangemode": "tozero"}
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": f"{c.month:%Y-%m} ({c.buyers})",
+                "x": list(range(len(c.ltv_fen))),
+                "y": [round(v / 100, 2) for v in c.ltv_fen],
+                "hovertemplate": "¥%{y:,.2f}<extra>%{fullData.name}</extra>",
+            }
+            for c in result.cohorts
+        ],
+        "layout": layout,
+    }
+
+
+@router.get("/repurchase")
+def repurchase_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
+    t = console_t(request)
+    state = FormState()
+    query = read_repurchase(request, state, t, now)
+    result: RepurchaseResult | None = None
+    if query is not None:
+        result = RepurchaseRunner(query, database=ctx.analytics.database).run(ctx.analytics)
+    offsets = max((len(c.ltv_fen) for c in result.cohorts), default=0) if result else 0
+    top = max((v for c in result.cohorts for v in c.ltv_fen), default=0.0) if result else 0.0
+    chart = chart_json(ltv_chart(result, t)) if result and result.cohorts else None
+    return render(
+        request,
+        "analytics_repurchase.html",
+        user=user,
+        status=INVALID_STATUS if state.errors else 200,
+        active="analytics_repurchase",
+        tab="repurchase",
+        state=state,
+        result=result,
+        offsets=offsets,
+        ltv_heat=lambda v: heat(100 * v / top if top > 0 else 0.0),
+        chart_json=chart,
+        plotly_version=plotly_version(),
+        base_qs=this_query(request),
+    )
+
+
+@router.get("/repurchase.csv")
+def repurchase_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
+    state = FormState()
+    query = read_repurchase(request, state, console_t(request), now)
+    if query is None:
+        raise bad_request(first_error(state))
+    result = RepurchaseRunner(query, database=ctx.analytics.database).run(ctx.analytics)
+    rows = [
+        (c.month.isoformat(), c.buyers, offset, f"{value:.2f}")
+        for c in result.cohorts
+        for offset, value in enumerate(c.ltv_fen)
+    ]
+    header = ["cohort_month", "buyers", "month_offset", "ltv_fen"]
+    return csv_response(csv_text(header, rows), "repurchase-ltv.csv")
+
+
+# ---------------------------------------------------------------------- portfolio
+
+
+def read_portfolio(
+    request: Request, state: FormState, t: Translator, now: datetime
+) -> PortfolioQuery | None:
+    days = read_day_range(request, state, t, now, default_days=30)
+    if state.errors or days is None:
+        return None
+    return PortfolioQuery(date_from=days.start, date_to=days.end)
+
+
+def run_portfolio(query: PortfolioQuery, session: Any) -> PortfolioResult:
+    with session.begin():
+        return PortfolioRunner(query).run(session)
+
+
+def portfolio_chart(result: PortfolioResult, t: Translator) -> dict[str, Any]:
+    roles = [t(f"product.role.{r.role.value}") for r in result.roles]
+    layout = base_layout()
+    layout["margin"] = {"l": 48, "r": 24, "t": 16, "b": 40}
+    layout["barmode"] = "group"
+    layout["yaxis"] = {"ticksuffix": "%", "rangemode": "tozero"}
+
+    def bars(name: str, values: list[float], color: str) -> dict[str, Any]:
+        return {
+            "type": "bar",
+            "name": name,
+            "x": roles,
+            "y": values,
+            "marker": {"color": color},
+            "hovertemplate": "%{y:.2f}%<extra>%{fullData.name}</extra>",
+        }
+
+    return {
+        "data": [
+            bars(
+                t("analytics.portfolio.sales_share"),
+                [r.sales_share for r in result.roles],
+                "rgba(7,193,96,0.7)",
+            ),
+            bars(
+                t("analytics.portfolio.margin_share"),
+                [r.margin_share for r in result.roles],
+                "rgba(31,111,235,0.6)",
+            ),
+            bars(
+                t("analytics.portfolio.target"),
+                [r.target_share for r in result.roles],
+                "rgba(89,99,110,0.35)",
+            ),
+        ],
+        "layout": layout,
+    }
+
+
+@router.get("/portfolio")
+def portfolio_page(
+    request: Request, user: Analyst, session: SessionDep, now: NowDep
+) -> HTMLResponse:
+    t = console_t(request)
+    state = FormState()
+    query = read_portfolio(request, state, t, now)
+    result = run_portfolio(query, session) if query is not None else None
+    chart = chart_json(portfolio_chart(result, t)) if result and result.sales_fen else None
+    return render(
+        request,
+        "analytics_portfolio.html",
+        user=user,
+        status=INVALID_STATUS if state.errors else 200,
+        active="analytics_portfolio",
+        tab="portfolio",
+        state=state,
+        result=result,
+        chart_json=chart,
+        plotly_version=plotly_version(),
+        base_qs=this_query(request),
+    )
+
+
+@router.get("/portfolio.csv")
+def portfolio_csv(request: Request, user: Analyst, session: SessionDep, now: NowDep) -> Response:
+    state = FormState()
+    query = read_portfolio(request, state, console_t(request), now)
+    if query is None:
+        raise bad_request(first_error(state))
+    result = run_portfolio(query, session)
+    header = [
+        "role",
+        "sales_fen",
+        "sales_share",
+        "target_share",
+        "gap",
+        "margin_fen",
+        "margin_share",
+        "lines_without_cost",
+    ]
+    rows = [
+        (
+            r.role.value,
+            r.sales_fen,
+            f"{r.sales_share:.2f}",
+            f"{r.target_share:.2f}",
+            f"{r.gap:.2f}",
+            r.margin_fen,
+            f"{r.margin_share:.2f}",
+            r.lines_without_cost,
+        )
+        for r in result.roles
+    ]
+    return csv_response(csv_text(header, rows), "portfolio.csv")
+
+
+# ---------------------------------------------------------------------------- CLV
+
+CLV_TABLE_LIMIT = 50
+CLV_CHART_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class ClvForm:
+    days: DayRange
+    horizon: int
+
+    @property
+    def query(self) -> ClvQuery:
+        return ClvQuery(self.days.start, self.days.end, self.horizon)
+
+
+def read_clv(request: Request, state: FormState, t: Translator, now: datetime) -> ClvForm | None:
+    days = read_day_range(request, state, t, now, default_days=365)
+    horizon = read_int(request, state, t, "horizon", 90, 1, 730)
+    if state.errors or days is None:
+        return None
+    return ClvForm(days, horizon)
+
+
+def clv_problem_text(result: ClvResult, t: Translator) -> str:
+    if result.problem == "analytics.clv.too_little":
+        return t(
+            "analytics.clv.too_little",
+            n=result.customers_seen,
+            repeat=result.repeat_customers,
+            min=CLV_MIN_CUSTOMERS,
+            min_repeat=CLV_MIN_REPEAT,
+        )
+    return t("analytics.clv.no_fit")
+
+
+def clv_chart(result: ClvResult, t: Translator) -> dict[str, Any]:
+    top = [c for c in result.customers if c.clv_fen is not None][:CLV_CHART_LIMIT]
+    layout = base_layout()
+    layout["margin"] = {"l": 64, "r": 24, "t": 16, "b": 56}
+    layout["xaxis"] = {"type": "category", "title": {"text": t("analytics.clv.shopper")}}
+    layout["yaxis"] = {"title": {"text": t("analytics.clv.value_axis")}, "rangemode": "tozero"}
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "name": t("analytics.clv.clv"),
+                "x": [f"#{c.shopper_id}" for c in top],
+                "y": [round((c.clv_fen or 0.0) / 100, 2) for c in top],
+                "marker": {"color": "rgba(7,193,96,0.7)"},
+                "hovertemplate": "¥%{y:,.2f}<extra></extra>",
+            }
+        ],
+        "layout": layout,
+    }
+
+
+@router.get("/clv")
+def clv_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
+    t = console_t(request)
+    state = FormState()
+    form = read_clv(request, state, t, now)
+    result = run_clv(form.query, ctx.analytics, now) if form is not None else None
+    chart = chart_json(clv_chart(result, t)) if result and result.customers else None
+    return render(
+        request,
+        "analytics_clv.html",
+        user=user,
+        status=INVALID_STATUS if state.errors else 200,
+        active="analytics_clv",
+        tab="clv",
+        state=state,
+        form=form,
+        result=result,
+        customers=result.customers[:CLV_TABLE_LIMIT] if result else (),
+        table_limit=CLV_TABLE_LIMIT,
+        problem_text=clv_problem_text(result, t) if result and result.problem else None,
+        chart_json=chart,
+        plotly_version=plotly_version(),
+        base_qs=this_query(request),
+    )
+
+
+@router.get("/clv.csv")
+def clv_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
+    t = console_t(request)
+    state = FormState()
+    form = read_clv(request, state, t, now)
+    if form is None:
+        raise bad_request(first_error(state))
+    result = run_clv(form.query, ctx.analytics, now)
+    if result.problem:
+        raise bad_request(clv_problem_text(result, t))
+    header = [
+        "shopper_id",
+        "frequency",
+        "recency_days",
+        "age_days",
+        "monetary_fen",
+        "expected_purchases",
+        "probability_alive",
+        "expected_order_value_fen",
+        "clv_fen",
+    ]
+    rows = [
+        (
+            c.shopper_id,
+            c.frequency,
+            f"{c.recency_days:g}",
+            f"{c.age_days:g}",
+            f"{c.monetary_fen:.2f}",
+            f"{c.expected_purchases:.4f}",
+            f"{c.probability_alive:.4f}",
+            fixed(c.expected_order_value_fen, 2),
+            fixed(c.clv_fen, 2),
+        )
+        for c in result.customers
+    ]
+    return csv_response(csv_text(header, rows), f"clv-{form.horizon}d.csv")

@@ -1,0 +1,347 @@
+"""Traffic pages: the KPI overview against the previous period (+ ``/overview.csv``) and
+sessions with each page's dwell, long stays and bounce (+ ``/sessions.csv``,
+``/sessions/daily.csv``, ``/sessions/pages.csv``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from siyu.analytics.queries.overview import (
+    METRICS,
+    OverviewQuery,
+    OverviewResult,
+    OverviewRunner,
+)
+from siyu.analytics.queries.pages import LONG_STAY_SECONDS, PagesQuery, PagesRunner, PageStats
+from siyu.analytics.queries.sessions import (
+    SessionsDay,
+    SessionsQuery,
+    SessionsRunner,
+    SessionStats,
+    run_daily,
+)
+from siyu.analytics.store import AnalyticsStore
+from siyu.web.console.analytics.common import (
+    INVALID_STATUS,
+    Analyst,
+    DayRange,
+    FormState,
+    bad_request,
+    base_layout,
+    chart_json,
+    console_t,
+    csv_response,
+    csv_text,
+    first_error,
+    fixed,
+    format_seconds,
+    read_choice,
+    read_day_range,
+    read_int,
+    read_property_filter,
+    this_query,
+)
+from siyu.web.console.base import PREFIX, render
+from siyu.web.console.dashboard import plotly_version
+from siyu.web.deps import CtxDep, NowDep
+from siyu.web.i18n import Translator, format_money
+
+router = APIRouter(prefix=f"{PREFIX}/analytics", include_in_schema=False)
+
+
+# ----------------------------------------------------------------------- overview
+
+MONEY_METRICS = frozenset({"gmv_fen", "aov_fen"})
+PERCENT_METRICS = frozenset({"conversion_rate", "repurchase_rate"})
+
+
+def read_overview(
+    request: Request, state: FormState, t: Translator, now: datetime
+) -> tuple[OverviewQuery, DayRange] | None:
+    days = read_day_range(request, state, t, now, default_days=7)
+    properties = read_property_filter(request, state, t)
+    if state.errors or days is None:
+        return None
+    return OverviewQuery(date_from=days.start, date_to=days.end, properties=properties), days
+
+
+def metric_text(key: str, value: float) -> str:
+    """How a metric reads on a card: yuan, a percentage, a decimal (DAU) or a count."""
+    if key in MONEY_METRICS:
+        return format_money(round(value))
+    if key in PERCENT_METRICS:
+        return f"{value:.2f}%"
+    if key == "dau":
+        return f"{value:.2f}"
+    return str(round(value))
+
+
+@router.get("/overview")
+def overview_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
+    t = console_t(request)
+    state = FormState()
+    form = read_overview(request, state, t, now)
+    result: OverviewResult | None = None
+    previous: tuple[date, date] | None = None
+    if form is not None:
+        query, days = form
+        result = OverviewRunner(query, database=ctx.analytics.database).run(ctx.analytics)
+        length = (days.last - days.first).days + 1
+        previous = (days.first - timedelta(days=length), days.first - timedelta(days=1))
+    metrics = [(key, getattr(result, key)) for key in METRICS] if result else []
+    return render(
+        request,
+        "analytics_overview.html",
+        user=user,
+        status=INVALID_STATUS if state.errors else 200,
+        active="analytics_overview",
+        tab="overview",
+        state=state,
+        result=result,
+        metrics=metrics,
+        metric_text=metric_text,
+        previous=previous,
+        base_qs=this_query(request),
+    )
+
+
+@router.get("/overview.csv")
+def overview_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
+    state = FormState()
+    form = read_overview(request, state, console_t(request), now)
+    if form is None:
+        raise bad_request(first_error(state))
+    result = OverviewRunner(form[0], database=ctx.analytics.database).run(ctx.analytics)
+    rows = []
+    for key in METRICS:
+        metric = getattr(result, key)
+        rows.append((key, metric.value, metric.previous, fixed(metric.change, 2)))
+    return csv_response(
+        csv_text(["metric", "value", "previous", "change_pct"], rows), "overview.csv"
+    )
+
+
+# ----------------------------------------------------------------------- sessions
+
+SESSION_BREAKDOWNS = ("", "channel")
+PAGES_SHOWN = 20  # on the page; the CSV has up to PAGES_EXPORTED
+PAGES_EXPORTED = 500
+
+
+@dataclass(frozen=True)
+class SessionsForm:
+    total: SessionsQuery
+    breakdown: bool
+
+
+def read_sessions(
+    request: Request, state: FormState, t: Translator, now: datetime
+) -> SessionsForm | None:
+    days = read_day_range(request, state, t, now, default_days=7)
+    breakdown = read_choice(request, state, t, "breakdown", SESSION_BREAKDOWNS, "")
+    idle = read_int(request, state, t, "idle_minutes", 30, 1, 1440)
+    properties = read_property_filter(request, state, t)
+    if state.errors or days is None:
+        return None
+    try:
+        total = SessionsQuery(
+            date_from=days.start,
+            date_to=days.end,
+            properties=properties,
+            session_idle_seconds=idle * 60,
+        )
+    except ValidationError:
+        state.errors["_form"] = t("analytics.error.invalid")
+        return None
+    return SessionsForm(total, bool(breakdown))
+
+
+def run_sessions(form: SessionsForm, store: AnalyticsStore) -> tuple[SessionStats, list[Any]]:
+    """The overall stats and, with a breakdown, the per-channel series."""
+    total = SessionsRunner(form.total, database=store.database).run(store).series[0]
+    if not form.breakdown:
+        return total, []
+    by_channel = form.total.model_copy(update={"breakdown": "channel"})
+    return total, SessionsRunner(by_channel, database=store.database).run(store).series
+
+
+def sessions_chart(daily: list[SessionsDay], t: Translator) -> dict[str, Any]:
+    days = [d.day.isoformat() for d in daily]
+    layout = base_layout()
+    layout["margin"] = {"l": 48, "r": 64, "t": 16, "b": 40}
+    layout["xaxis"] = {"type": "date", "tickformat": "%m-%d"}
+    layout["yaxis"] = {"title": {"text": t("analytics.sessions.sessions")}, "rangemode": "tozero"}
+    layout["yaxis2"] = {
+        "title": {"text": t("analytics.sessions.bounce_rate")},
+        "overlaying": "y",
+        "side": "right",
+        "rangemode": "tozero",
+        "ticksuffix": "%",
+        "showgrid": False,
+    }
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "name": t("analytics.sessions.sessions"),
+                "x": days,
+                "y": [d.stats.sessions for d in daily],
+                "marker": {"color": "rgba(7,193,96,0.45)"},
+            },
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": t("analytics.sessions.bounce_rate"),
+                "x": days,
+                "y": [d.stats.bounce_rate for d in daily],
+                "yaxis": "y2",
+                "line": {"color": "#d4380d"},
+            },
+        ],
+        "layout": layout,
+    }
+
+
+SESSION_COLUMNS = [
+    "sessions",
+    "pageviews",
+    "bounces",
+    "bounce_rate",
+    "average_duration_s",
+    "median_duration_s",
+    "pages_per_session",
+    "average_dwell_per_page_s",
+]
+
+
+def session_cells(s: SessionStats) -> tuple[Any, ...]:
+    return (
+        s.sessions,
+        s.pageviews,
+        s.bounces,
+        fixed(s.bounce_rate, 2),
+        fixed(s.average_duration, 3),
+        fixed(s.median_duration, 3),
+        fixed(s.pages_per_session, 3),
+        fixed(s.average_dwell_per_page, 3),
+    )
+
+
+PAGE_COLUMNS = [
+    "page",
+    "views",
+    "visitors",
+    "average_dwell_s",
+    "median_dwell_s",
+    "long_stay_rate",
+    "entries",
+    "bounce_rate",
+    "exits",
+    "exit_rate",
+]
+
+
+def run_pages(form: SessionsForm, store: AnalyticsStore, limit: int) -> list[PageStats]:
+    """Each page's dwell, long stays, landing bounce and exits, on the same sessions."""
+    query = PagesQuery(
+        date_from=form.total.date_from,
+        date_to=form.total.date_to,
+        properties=form.total.properties,
+        session_idle_seconds=form.total.session_idle_seconds,
+        limit=limit,
+    )
+    return PagesRunner(query, database=store.database).run(store).pages
+
+
+def page_cells(p: PageStats) -> tuple[Any, ...]:
+    return (
+        p.page,
+        p.views,
+        p.visitors,
+        fixed(p.average_dwell, 3),
+        fixed(p.median_dwell, 3),
+        fixed(p.long_stay_rate, 2),
+        p.entries,
+        fixed(p.bounce_rate, 2),
+        p.exits,
+        fixed(p.exit_rate, 2),
+    )
+
+
+@router.get("/sessions")
+def sessions_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
+    t = console_t(request)
+    state = FormState()
+    form = read_sessions(request, state, t, now)
+    total: SessionStats | None = None
+    series: list[Any] = []
+    daily: list[SessionsDay] = []
+    pages: list[PageStats] = []
+    if form is not None:
+        store = ctx.analytics
+        total, series = run_sessions(form, store)
+        daily = run_daily(SessionsRunner(form.total, database=store.database), store)
+        pages = run_pages(form, store, PAGES_SHOWN)
+    chart = chart_json(sessions_chart(daily, t)) if daily else None
+    return render(
+        request,
+        "analytics_sessions.html",
+        user=user,
+        status=INVALID_STATUS if state.errors else 200,
+        active="analytics_sessions",
+        tab="sessions",
+        state=state,
+        breakdowns=SESSION_BREAKDOWNS,
+        total=total,
+        series=series,
+        daily=daily,
+        pages=pages,
+        long_stay_seconds=LONG_STAY_SECONDS,
+        chart_json=chart,
+        plotly_version=plotly_version(),
+        seconds=format_seconds,
+        base_qs=this_query(request),
+    )
+
+
+@router.get("/sessions/pages.csv")
+def sessions_pages_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
+    state = FormState()
+    form = read_sessions(request, state, console_t(request), now)
+    if form is None:
+        raise bad_request(first_error(state))
+    pages = run_pages(form, ctx.analytics, PAGES_EXPORTED)
+    return csv_response(
+        csv_text(PAGE_COLUMNS, [page_cells(p) for p in pages]), "sessions-pages.csv"
+    )
+
+
+@router.get("/sessions.csv")
+def sessions_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
+    state = FormState()
+    form = read_sessions(request, state, console_t(request), now)
+    if form is None:
+        raise bad_request(first_error(state))
+    total, series = run_sessions(form, ctx.analytics)
+    rows = [("total", "", *session_cells(total))]
+    rows += [("channel", s.breakdown_value or "", *session_cells(s)) for s in series]
+    return csv_response(csv_text(["scope", "channel", *SESSION_COLUMNS], rows), "sessions.csv")
+
+
+@router.get("/sessions/daily.csv")
+def sessions_daily_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
+    state = FormState()
+    form = read_sessions(request, state, console_t(request), now)
+    if form is None:
+        raise bad_request(first_error(state))
+    store = ctx.analytics
+    daily = run_daily(SessionsRunner(form.total, database=store.database), store)
+    rows = [(d.day.isoformat(), *session_cells(d.stats)) for d in daily]
+    return csv_response(csv_text(["day", *SESSION_COLUMNS], rows), "sessions-daily.csv")
