@@ -151,8 +151,8 @@ def bench_raw(folder: Path, batches: int) -> tuple[float, float]:
     """events/s of raw inserts in blocks of 200 (with dedup tokens) and of 5,000."""
     from siyu.analytics.schema import EVENTS, ensure_schema
     from siyu.analytics.store import ChdbStore
+    from siyu.tracking.ingest import EVENT_COLUMNS, event_row
     from siyu.tracking.rules import batch_dedup_token, validate_batch
-    from siyu.tracking.service import EVENT_COLUMNS, event_row
 
     now = datetime.now(UTC)
     prepared = []
@@ -193,7 +193,7 @@ def bench_http(
     from siyu.bootstrap import build_context
     from siyu.config import Env, Settings
     from siyu.server import build_server
-    from siyu.tracking.service import ingest_buffer
+    from siyu.tracking.ingest import ingest_buffer
 
     settings = Settings(
         env=Env.test,

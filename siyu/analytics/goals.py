@@ -36,6 +36,7 @@ from siyu.analytics.rfm import RfmQuery
 from siyu.analytics.schema import PERSON_ID, events_with_persons
 from siyu.analytics.store import AnalyticsStore
 from siyu.clock import SHANGHAI
+from siyu.events import ORDER_PAID, PAGE_VIEW
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,8 @@ class Goals(BaseModel):
     conversion_pct: float = Field(default=8, ge=0, le=100)
     repurchase_pct: float = Field(default=35, ge=0, le=100)
     ltv_growth_pct: float = Field(default=50, ge=-100, le=100_000)
-    activity_event: str = Field(default="page_view", min_length=1, max_length=100)
-    conversion_event: str = Field(default="order.paid", min_length=1, max_length=100)
+    activity_event: str = Field(default=PAGE_VIEW, min_length=1, max_length=100)
+    conversion_event: str = Field(default=ORDER_PAID, min_length=1, max_length=100)
 
 
 # stage → the goals shown in it, in order

@@ -47,7 +47,6 @@ from urllib.parse import quote
 from sqlalchemy import select
 
 from siyu.analytics.queries import EventFilter, FunnelQuery, FunnelResult, FunnelRunner
-from siyu.analytics.queries.funnel import STORE_FUNNEL
 from siyu.analytics.store import AnalyticsStore
 from siyu.bootstrap import Context
 from siyu.clock import SHANGHAI, FrozenClock
@@ -55,6 +54,7 @@ from siyu.config import Settings
 from siyu.devtools import demo_data as data
 from siyu.devtools.demo import seed_demo
 from siyu.devtools.demo_data import DEMO_PASSWORD
+from siyu.events import STORE_FUNNEL
 from siyu.identity.models import Operator
 from siyu.worker import Worker
 

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 
 from siyu.analytics.schema import ensure_schema
 from siyu.analytics.store import AnalyticsStore
-from siyu.tracking.service import ch_time
+from siyu.tracking.ingest import ch_time
 
 SESSION = 6
 NUMBER = "number"

@@ -25,26 +25,15 @@ from sqlalchemy.orm import Session
 
 from siyu.analytics.store import AnalyticsStore
 from siyu.clock import as_utc
+from siyu.events import SERVER_EVENTS
 from siyu.identity.models import Shopper
 from siyu.outbox import DomainEvent, EventRelay
+from siyu.tracking.ingest import ch_time, link_devices, store_fact
 from siyu.tracking.rules import channel_for_scene
-from siyu.tracking.service import EVENT_COLUMNS, LINK_COLUMNS, ch_time
 
 SUBSCRIBER = "tracking.facts"
-FACT_EVENTS = frozenset(
-    {
-        "shopper.registered",
-        "shopper.logged_in",
-        "order.placed",
-        "order.paid",
-        "order.cancelled",
-        "order.completed",
-        "refund.succeeded",
-        "coupon.used",
-    }
-)
+FACT_EVENTS = SERVER_EVENTS  # every server event in the catalog (siyu/events.py)
 LINKING_EVENTS = frozenset({"shopper.registered", "shopper.logged_in"})
-FACT_COLUMNS = (*EVENT_COLUMNS, "amount_fen", "order_id")
 # Payload keys that become columns rather than properties.
 _PROMOTED = ("shopper_id", "anonymous_id", "amount_fen", "order_id", "scene", "channel_code")
 
@@ -115,13 +104,13 @@ def record_fact(store: AnalyticsStore, session: Session, event: DomainEvent) -> 
     shopper_id = _int(event.payload.get("shopper_id"))
     shopper = session.get(Shopper, shopper_id) if shopper_id else None
     attribution = attribution_of(event, shopper)
-    store.insert("events", FACT_COLUMNS, [fact_row(event, attribution)], dedup_token=event.event_id)
+    store_fact(store, fact_row(event, attribution), event_id=event.event_id)
     device = event.payload.get("anonymous_id")
     if event.event_type in LINKING_EVENTS and shopper_id and isinstance(device, str) and device:
-        store.insert(
-            "person_links",
-            LINK_COLUMNS,
-            [(device, shopper_id, ch_time(as_utc(event.occurred_at)))],
+        link_devices(
+            store,
+            [(device, shopper_id)],
+            as_utc(event.occurred_at),
             dedup_token=f"link-{event.event_id}",
         )
 

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 from siyu.analytics.schema import ensure_schema
 from siyu.analytics.store import DEFAULT_DATABASE, AnalyticsStore, QueryResult, open_store
 from siyu.tracking.buffer import BufferClosed, IngestBuffer, IngestSettings
-from siyu.tracking.service import EVENT_COLUMNS
+from siyu.tracking.ingest import EVENT_COLUMNS
 
 
 def _database_of(url: str) -> str:

@@ -5,6 +5,7 @@ set, and answer bad input with a friendly 4xx page."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -206,7 +207,16 @@ def test_the_funnel_page_opens_on_the_store_funnel_of_the_events_it_has(
     page = aclient.get(first.headers["location"])
     assert page.status_code == 200, page.text
     assert 'id="funnel-chart"' in page.text
-    assert '<option value="$pageview" selected>' in page.text
+    assert '<option value="$pageview" selected>浏览页面</option>' in page.text
+    # steps and chart read as the catalog's names, not the raw event codes
+    steps = re.findall(
+        r'<tr data-testid="funnel-step"[^>]*>\s*<th scope="row">([^<]+)</th>', page.text
+    )
+    assert steps == ["1. 浏览页面", "2. 加入购物车", "3. 支付成功"]
+    assert "1. $pageview" not in page.text
+    aclient.cookies.set("siyu_lang", "en")
+    english = aclient.get(first.headers["location"])
+    assert '<option value="order.paid" selected>Order paid</option>' in english.text
 
 
 def test_the_funnel_breaks_down_by_channel(aclient: TestClient, actx: Context) -> None:

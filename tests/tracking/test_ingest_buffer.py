@@ -23,8 +23,8 @@ from siyu.tracking.buffer import (
     IngestSettings,
 )
 from siyu.tracking.holder import LazyAnalyticsStore
+from siyu.tracking.ingest import event_row
 from siyu.tracking.rules import validate_batch
-from siyu.tracking.service import event_row
 from tests.conftest import START
 from tests.tracking.conftest import raw_count, stored
 from tests.tracking.test_track_api import an_event, post

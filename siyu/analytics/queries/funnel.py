@@ -51,7 +51,6 @@ UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 # The store's own funnel (the playbooks' 浏览 → 商品 → 加购 → 支付), in the events the
 # tracking SDK and the server facts write: what the console shows first.
-STORE_FUNNEL = ("$pageview", "product_view", "add_to_cart", "order.paid")
 
 
 class FunnelBreakdown(BaseModel):

@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from siyu.tracking import service
+from siyu.tracking import ingest
 from siyu.tracking.buffer import IngestUnavailable
 from siyu.tracking.rules import MAX_BODY_BYTES
 from siyu.tracking.schemas import TrackResponse, track_body_schema
@@ -33,41 +33,41 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def tracking_state(app: FastAPI) -> service.TrackingState:
-    state: service.TrackingState | None = getattr(app.state, "tracking", None)
+def tracking_state(app: FastAPI) -> ingest.TrackingState:
+    state: ingest.TrackingState | None = getattr(app.state, "tracking", None)
     if state is None:
-        state = app.state.tracking = service.TrackingState()
+        state = app.state.tracking = ingest.TrackingState()
     return state
 
 
 async def _read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise service.too_large()
+        raise ingest.too_large()
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise service.too_large()
+            raise ingest.too_large()
         chunks.append(chunk)
     return b"".join(chunks)
 
 
 def _decode(
-    ctx: AppContext, state: service.TrackingState, request: Request, raw: bytes
-) -> tuple[service.DecodedBatch, datetime]:
+    ctx: AppContext, state: ingest.TrackingState, request: Request, raw: bytes
+) -> tuple[ingest.DecodedBatch, datetime]:
     """The batch and its receipt time, once the device's rate allows it."""
     headers = request.headers
-    body = service.read_body(
+    body = ingest.read_body(
         raw,
         content_type=headers.get("content-type"),
         content_encoding=headers.get("content-encoding"),
     )
-    batch = service.decode_batch(body)
+    batch = ingest.decode_batch(body)
     now = ctx.clock.now()
     client = request.client.host if request.client else "unknown"
-    wait = state.limiter.acquire(service.device_keys(batch.events, f"ip:{client}"), now)
+    wait = state.limiter.acquire(ingest.device_keys(batch.events, f"ip:{client}"), now)
     if wait > 0:
         raise HTTPException(
             429,
@@ -85,7 +85,7 @@ def _unavailable(exc: IngestUnavailable) -> JSONResponse:
     )
 
 
-def _answer(result: service.TrackResult) -> Response:
+def _answer(result: ingest.TrackResult) -> Response:
     """``TrackResponse`` as JSON, written directly (the same bytes FastAPI would write)."""
     rejected = [{"index": r.index, "code": r.code, "message": r.message} for r in result.rejected]
     return Response(
@@ -139,17 +139,17 @@ async def track(request: Request) -> Response:
     batch, now = _decode(ctx, state, request, raw)
     store = ctx.analytics
     try:
-        buffer = service.ingest_buffer(store)
+        buffer = ingest.ingest_buffer(store)
         if buffer is None:
             pending = await run_in_threadpool(
-                service.submit_batch, store, state, batch, received_at=now, shopper_id=shopper_id
+                ingest.submit_batch, store, state, batch, received_at=now, shopper_id=shopper_id
             )
         else:
-            queued = service.queue_batch(
+            queued = ingest.queue_batch(
                 buffer, state, batch, received_at=now, shopper_id=shopper_id
             )
             if queued.links:
-                await run_in_threadpool(service.link_new_devices, store, state, queued.links, now)
+                await run_in_threadpool(ingest.link_new_devices, store, state, queued.links, now)
             pending = queued.pending
         if pending.buffer is not None:  # group commit: wait for the combined insert
             await pending.buffer.wait_async(pending.stored)

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from siyu.errors import DomainError
+from siyu.events import display_name
 from siyu.identity.rules import Permission
 from siyu.web.deps import OperatorPrincipal
 from siyu.web.i18n import (
@@ -182,6 +183,7 @@ def render(
             + (f"?{request.url.query}" if request.url.query else ""),
             static=lambda name: f"{PREFIX}/static/{name}?v={static_version(name)}",
             P=Permission,
+            event_name=lambda name: display_name(name, locale),
             t_or=lambda message_id, fallback: (
                 t(message_id) if has_message(locale, message_id) else fallback
             ),

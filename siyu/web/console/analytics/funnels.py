@@ -16,7 +16,6 @@ from pydantic import ValidationError
 
 from siyu.analytics.queries.base import EventFilter
 from siyu.analytics.queries.funnel import (
-    STORE_FUNNEL,
     FunnelBreakdown,
     FunnelQuery,
     FunnelResult,
@@ -25,6 +24,7 @@ from siyu.analytics.queries.funnel import (
 )
 from siyu.analytics.queries.paths import PathsQuery, PathsResult, PathsRunner
 from siyu.analytics.queries.retention import RetentionQuery, RetentionResult, RetentionRunner
+from siyu.events import STORE_FUNNEL, display_name
 from siyu.web.console.analytics.common import (
     INVALID_STATUS,
     Analyst,
@@ -44,7 +44,7 @@ from siyu.web.console.analytics.common import (
     read_int,
     read_property_filter,
 )
-from siyu.web.console.base import PREFIX, render
+from siyu.web.console.base import PREFIX, render, request_locale
 from siyu.web.console.dashboard import plotly_version
 from siyu.web.deps import CtxDep, NowDep
 from siyu.web.i18n import Translator
@@ -102,7 +102,9 @@ def read_funnel(
     return FunnelForm(query, total)
 
 
-def funnel_chart(result: FunnelResult, total: FunnelResult, t: Translator) -> dict[str, Any]:
+def funnel_chart(
+    result: FunnelResult, total: FunnelResult, t: Translator, locale: str
+) -> dict[str, Any]:
     """A plotly funnel: one trace for everyone, or one per channel with a breakdown."""
     traces = []
     by_channel = bool(result.series) and result.series[0].breakdown_value is not None
@@ -115,7 +117,7 @@ def funnel_chart(result: FunnelResult, total: FunnelResult, t: Translator) -> di
             {
                 "type": "funnel",
                 "name": name,
-                "y": [f"{step.order}. {step.event}" for step in s.steps],
+                "y": [f"{step.order}. {display_name(step.event, locale)}" for step in s.steps],
                 "x": [step.count for step in s.steps],
                 "textinfo": "value+percent initial",
             }
@@ -171,7 +173,7 @@ def funnel_page(
                 state.errors["dropoff"] = t("analytics.error.dropoff", high=n)
     base_qs = query_string(_funnel_pairs(request))
     chart = (
-        chart_json(funnel_chart(result, total, t))
+        chart_json(funnel_chart(result, total, t, request_locale(request)))
         if result is not None and total is not None and total.series
         else None
     )

@@ -1,5 +1,16 @@
-"""Client event ingestion: decode a batch, rate-limit the device, validate the events
-(:mod:`siyu.tracking.rules`), store the valid ones and link devices to shoppers.
+"""The one way an event enters the analytics store.
+
+- Client batches (``POST /api/track``, which the SDK, the storefront and the simulator
+  all post to): :func:`track_batch` / :func:`submit_batch` / :func:`queue_batch` decode
+  the batch, rate-limit the device, validate the events (:mod:`siyu.tracking.rules`),
+  store the valid ones and link devices to shoppers.
+- Server facts (order paid, refund succeeded, registered, ... — the ``server`` events of
+  ``siyu/events.py``): :func:`store_fact`, called by :mod:`siyu.tracking.facts` when the
+  outbox relays the order seam's and identity's events.
+- Identity links (a device belongs to a shopper): :func:`link_devices`.
+
+Nothing else writes ``events`` or ``person_links`` (``siyu.devtools.simulate_bulk``
+fills a bench database with generated SQL and says so).
 
 Storing goes through the process's group commit (:mod:`siyu.tracking.buffer`) when the
 store offers one (the context's analytics holder does): the valid rows join the next
@@ -367,11 +378,26 @@ def store_events(store: AnalyticsStore, events: Sequence[TrackedEvent]) -> int:
 
 
 def link_devices(
-    store: AnalyticsStore, pairs: Iterable[tuple[str, int]], linked_at: datetime
+    store: AnalyticsStore,
+    pairs: Iterable[tuple[str, int]],
+    linked_at: datetime,
+    *,
+    dedup_token: str | None = None,
 ) -> int:
     """Record that each device belongs to its shopper (the latest link wins)."""
     rows = [(anonymous_id, shopper_id, ch_time(linked_at)) for anonymous_id, shopper_id in pairs]
-    return store.insert("person_links", LINK_COLUMNS, rows) if rows else 0
+    if not rows:
+        return 0
+    return store.insert("person_links", LINK_COLUMNS, rows, dedup_token=dedup_token)
+
+
+FACT_COLUMNS = (*EVENT_COLUMNS, "amount_fen", "order_id")
+
+
+def store_fact(store: AnalyticsStore, row: Sequence[Any], *, event_id: str) -> None:
+    """A server-side event: one row of ``FACT_COLUMNS``, stored once per outbox event
+    (``event_id`` is the dedup token, so a relay retry does not count it twice)."""
+    store.insert("events", FACT_COLUMNS, [row], dedup_token=event_id)
 
 
 def ingest_buffer(store: AnalyticsStore) -> IngestBuffer | None:
