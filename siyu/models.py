@@ -10,6 +10,7 @@ from siyu.db import Base
 from siyu.identity import models as identity_models
 from siyu.order import models as order_models
 from siyu.payment import models as payment_models
+from siyu.pricing import scopes as pricing_scopes
 from siyu.promotion import models as promotion_models
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "order_models",
     "outbox",
     "payment_models",
+    "pricing_scopes",
     "promotion_models",
     "timers",
 ]

@@ -27,7 +27,6 @@ from siyu.catalog.rules import (
 )
 from siyu.errors import Conflict, InvalidInput, NotFound
 from siyu.identity.audit import record_audit
-from siyu.pricing.info import Scope
 
 # Shopper reads live in siyu.catalog.listing; callers still reach them here.
 __all__ = ["ProductPage", "ProductQuery", "descendant_category_ids", "get_product", "list_products"]
@@ -145,18 +144,25 @@ def delete_category(session: Session, *, actor_id: int, category_id: int, now: d
 
 
 def _scopes_naming(session: Session, category_id: int) -> list[str]:
-    """Coupon templates and promotions whose scope names the category. Scopes keep
-    category ids in a JSON list (no foreign key), so their tables are read here; the
-    import is local because marketing builds on the catalog, not the other way round."""
+    """Names of the coupon templates and promotions whose scope names the category:
+    the ``offer_scopes`` rows that hold it by foreign key. The import is local because
+    marketing builds on the catalog, not the other way round."""
     from siyu.coupon.models import CouponTemplate
+    from siyu.pricing.scopes import OfferScope
     from siyu.promotion.models import Promotion
 
-    names = []
-    for model in (CouponTemplate, Promotion):
-        rows = session.execute(
-            select(model.name, model.category_ids).where(model.scope_kind == Scope.categories)
+    names: list[str] = []
+    for model, owner in (
+        (CouponTemplate, OfferScope.coupon_template_id),
+        (Promotion, OfferScope.promotion_id),
+    ):
+        names += session.scalars(
+            select(model.name)
+            .join(OfferScope, owner == model.id)
+            .where(OfferScope.category_id == category_id)
+            .distinct()
+            .order_by(model.name)
         )
-        names += [name for name, ids in rows if category_id in (ids or [])]
     return names
 
 

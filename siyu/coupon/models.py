@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from siyu.coupon.rules import (
     Audience,
@@ -18,9 +17,10 @@ from siyu.coupon.rules import (
 )
 from siyu.db import Base, IdPk, StrEnumType
 from siyu.pricing.info import CouponKind, Scope
+from siyu.pricing.scopes import OfferScope, ScopedOffer
 
 
-class CouponTemplate(Base):
+class CouponTemplate(ScopedOffer, Base):
     __tablename__ = "coupon_templates"
     __table_args__ = (
         CheckConstraint("threshold_fen >= 0", name="threshold_not_negative"),
@@ -42,9 +42,6 @@ class CouponTemplate(Base):
     percent_off: Mapped[int] = mapped_column(default=0)
     cap_fen: Mapped[int] = mapped_column(default=0)
     scope_kind: Mapped[Scope] = mapped_column(StrEnumType(Scope, 16), default=Scope.all)
-    category_ids: Mapped[list[Any]] = mapped_column(default=list)
-    product_ids: Mapped[list[Any]] = mapped_column(default=list)
-    excluded_product_ids: Mapped[list[Any]] = mapped_column(default=list)
     validity_kind: Mapped[ValidityKind] = mapped_column(StrEnumType(ValidityKind, 16))
     valid_from: Mapped[datetime | None]
     valid_until: Mapped[datetime | None]
@@ -67,6 +64,10 @@ class CouponTemplate(Base):
     )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+    scopes: Mapped[list[OfferScope]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="OfferScope.position"
+    )
 
 
 class ShopperCoupon(Base):

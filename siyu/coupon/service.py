@@ -120,6 +120,7 @@ def create_template(
     template = CouponTemplate(
         **{k: values[k] for k in TEMPLATE_FIELDS if k in values}, created_at=now, updated_at=now
     )
+    template.drop_unused_targets()
     session.add(template)
     session.flush()
     record_audit(
@@ -172,6 +173,7 @@ def update_template(
         target_type="coupon_template",
         now=now,
     )
+    template.drop_unused_targets()
     session.flush()
     return template
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CheckConstraint, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from siyu.db import Base, IdPk, StrEnumType
 from siyu.pricing.info import PromotionKind, Scope
+from siyu.pricing.scopes import OfferScope, ScopedOffer, ScopeRole
 from siyu.promotion.rules import PromotionStatus
 
 
-class Promotion(Base):
+class Promotion(ScopedOffer, Base):
     __tablename__ = "promotions"
     __table_args__ = (
         CheckConstraint("percent_off >= 0 AND percent_off < 100", name="percent_in_range"),
@@ -26,13 +28,9 @@ class Promotion(Base):
     description: Mapped[str] = mapped_column(String(500), default="")
     kind: Mapped[PromotionKind] = mapped_column(StrEnumType(PromotionKind, 24))
     scope_kind: Mapped[Scope] = mapped_column(StrEnumType(Scope, 16), default=Scope.all)
-    category_ids: Mapped[list[Any]] = mapped_column(default=list)
-    product_ids: Mapped[list[Any]] = mapped_column(default=list)
-    excluded_product_ids: Mapped[list[Any]] = mapped_column(default=list)
     tiers: Mapped[list[Any]] = mapped_column(default=list)  # [{threshold_fen, amount_fen}]
     min_items: Mapped[int] = mapped_column(default=0)
     percent_off: Mapped[int] = mapped_column(default=0)
-    bundle_product_ids: Mapped[list[Any]] = mapped_column(default=list)
     amount_off_fen: Mapped[int] = mapped_column(default=0)
     min_tier: Mapped[int] = mapped_column(default=0)
     exclusive: Mapped[bool] = mapped_column(default=False)
@@ -45,3 +43,16 @@ class Promotion(Base):
     ends_at: Mapped[datetime]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+    scopes: Mapped[list[OfferScope]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="OfferScope.position"
+    )
+
+    @property
+    def bundle_product_ids(self) -> list[int]:
+        """The products of a bundle promotion, in the order the operator gave them."""
+        return self._targets(ScopeRole.bundle)
+
+    @bundle_product_ids.setter
+    def bundle_product_ids(self, ids: Iterable[int] | None) -> None:
+        self._replace(ScopeRole.bundle, ids)

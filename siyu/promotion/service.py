@@ -98,6 +98,7 @@ def create_promotion(
     promotion = Promotion(
         **{k: values[k] for k in FIELDS if k in values}, created_at=now, updated_at=now
     )
+    promotion.drop_unused_targets()
     session.add(promotion)
     session.flush()
     record_audit(
@@ -136,6 +137,7 @@ def update_promotion(
         target_type="promotion",
         now=now,
     )
+    promotion.drop_unused_targets()
     session.flush()
     return promotion
 

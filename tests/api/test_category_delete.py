@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from siyu.bootstrap import Context
 from siyu.identity.rules import Role
@@ -97,3 +100,62 @@ def test_only_catalog_writers_delete_categories(client: TestClient, ctx: Context
         assert client.delete(f"/api/admin/categories/{cid}", headers=headers).status_code == 403
     assert client.delete(f"/api/admin/categories/{cid}").status_code == 401
     assert cid in tree_ids(client, owner)
+
+
+def test_offer_scopes_are_rows_the_database_protects(client: TestClient, ctx: Context) -> None:
+    # given a promotion on two categories with one product left out
+    admin = operator_headers(client, ctx)
+    kept, dropped = new_category(client, admin, "精华"), new_category(client, admin, "眼霜")
+    first = create_product(client, admin, on_sale=False)
+    second = create_product(client, admin, on_sale=False)
+    body = {
+        "name": "护肤满减",
+        "kind": "full_reduction",
+        "tiers": [{"threshold_fen": 10000, "amount_fen": 1000}],
+        "starts_at": "2026-12-01T00:00:00Z",
+        "ends_at": "2026-12-31T00:00:00Z",
+        "scope_kind": "categories",
+        "category_ids": [kept, dropped],
+        "excluded_product_ids": [first["id"]],
+    }
+    created = client.post("/api/admin/promotions", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    promotion_id = created.json()["id"]
+
+    # then the scope is one row per target, and the database itself refuses to delete
+    # a category a row names, whoever asks
+    with ctx.db.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT role, category_id, product_id FROM offer_scopes "
+                "WHERE promotion_id = :p ORDER BY role, position"
+            ),
+            {"p": promotion_id},
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("category", kept, None),
+        ("category", dropped, None),
+        ("excluded", None, first["id"]),
+    ]
+    with pytest.raises(IntegrityError), ctx.db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM categories WHERE id = :c"), {"c": dropped})
+
+    # when the operator narrows the scope to one category and then to two products
+    narrowed = client.patch(
+        f"/api/admin/promotions/{promotion_id}", json={"category_ids": [kept]}, headers=admin
+    )
+    assert narrowed.status_code == 200, narrowed.text
+    assert narrowed.json()["category_ids"] == [kept]
+
+    # then the category it no longer names can be deleted, the other cannot
+    assert client.delete(f"/api/admin/categories/{dropped}", headers=admin).status_code == 204
+    assert client.delete(f"/api/admin/categories/{kept}", headers=admin).status_code == 409
+    to_products = client.patch(
+        f"/api/admin/promotions/{promotion_id}",
+        json={"scope_kind": "products", "product_ids": [second["id"], first["id"]]},
+        headers=admin,
+    )
+    assert to_products.status_code == 200, to_products.text
+    assert to_products.json()["product_ids"] == [second["id"], first["id"]]
+    assert to_products.json()["category_ids"] == []
+    assert client.delete(f"/api/admin/categories/{kept}", headers=admin).status_code == 204

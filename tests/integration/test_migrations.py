@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, create_engine, insert, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from siyu.migrate import downgrade, upgrade
 from siyu.models import metadata
@@ -129,4 +132,92 @@ def test_0004_backfills_allocations_from_each_orders_stored_quote(tmp_path: Path
     with engine.connect() as conn:
         restored = conn.execute(text("SELECT id, discount_fen FROM order_lines ORDER BY id")).all()
     assert [tuple(r) for r in restored] == [(101, 1000), (102, 500), (201, 200), (202, 0)]
+    engine.dispose()
+
+
+def test_0005_turns_offer_scope_lists_into_rows(tmp_path: Path) -> None:
+    # given a database at 0004: a category coupon naming a category that exists and
+    # one that was deleted long ago, an all-products coupon with a leftover category
+    # list it never read, and a bundle promotion leaving one product out
+    url = f"sqlite:///{tmp_path / 'scopes.db'}"
+    upgrade(url, "0004_allocations")
+    engine = create_engine(url)
+    tables = MetaData()
+    tables.reflect(engine)
+    templates, promotions = tables.tables["coupon_templates"], tables.tables["promotions"]
+    parents = [
+        ("categories", {"id": 1, "parent_id": None}),
+        ("categories", {"id": 2, "parent_id": None}),
+        ("products", {"id": 7, "category_id": 1}),
+        ("products", {"id": 8, "category_id": 1}),
+        ("products", {"id": 9, "category_id": 2}),
+    ]
+    empty = {"category_ids": [], "product_ids": [], "excluded_product_ids": []}
+    with engine.begin() as conn:
+        for name, values in parents:
+            conn.execute(insert(tables.tables[name]), [_row(tables.tables[name], **values)])
+        conn.execute(
+            insert(templates),
+            [
+                _row(
+                    templates,
+                    **empty | {"id": 1, "scope_kind": "categories", "category_ids": [2, 99, 2]},
+                ),
+                _row(templates, **empty | {"id": 2, "scope_kind": "all", "category_ids": [1]}),
+            ],
+        )
+        conn.execute(
+            insert(promotions),
+            [
+                _row(
+                    promotions,
+                    **empty
+                    | {
+                        "id": 5,
+                        "scope_kind": "products",
+                        "product_ids": [9, 7],
+                        "excluded_product_ids": [8],
+                        "bundle_product_ids": [8, 9],
+                        "tiers": [],
+                    },
+                )
+            ],
+        )
+
+    # when the migration runs
+    upgrade(url)
+
+    # then each list the offer reads is rows in order, dangling and unread ids are gone,
+    # and so are the lists
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT coupon_template_id, promotion_id, role, category_id, product_id "
+                "FROM offer_scopes ORDER BY id"
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (1, None, "category", 2, None),
+        (None, 5, "product", None, 9),
+        (None, 5, "product", None, 7),
+        (None, 5, "excluded", None, 8),
+        (None, 5, "bundle", None, 8),
+        (None, 5, "bundle", None, 9),
+    ]
+    assert "category_ids" not in {c["name"] for c in inspect(engine).get_columns("promotions")}
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("PRAGMA foreign_keys=ON"))
+        conn.execute(text("DELETE FROM categories WHERE id = 2"))
+
+    # and going back rebuilds the lists from the rows
+    downgrade(url, "0004_allocations")
+    with engine.connect() as conn:
+        coupons = conn.execute(
+            text("SELECT id, category_ids FROM coupon_templates ORDER BY id")
+        ).all()
+        promotion = conn.execute(
+            text("SELECT product_ids, excluded_product_ids, bundle_product_ids FROM promotions")
+        ).one()
+    assert [(i, json.loads(ids)) for i, ids in coupons] == [(1, [2]), (2, [])]
+    assert [json.loads(v) for v in promotion] == [[9, 7], [8], [8, 9]]
     engine.dispose()
