@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from siyu.money import format_yuan
+from siyu.money import short_yuan, zhe
 from siyu.pricing.info import CouponKind
 
 
@@ -108,26 +108,23 @@ def coupon_title(
 ) -> tuple[str, str]:
     """The short face value printed on a coupon: 满100减20, 无门槛减5, 8折, 包邮."""
 
-    def yuan(fen: int) -> str:
-        text = format_yuan(fen)[1:]
-        return text[:-3] if text.endswith(".00") else text
-
     if kind is CouponKind.cash_off:
         if threshold_fen <= 0:
-            return f"无门槛减{yuan(amount_fen)}", f"¥{yuan(amount_fen)} off"
+            return f"无门槛减{short_yuan(amount_fen)}", f"¥{short_yuan(amount_fen)} off"
         return (
-            f"满{yuan(threshold_fen)}减{yuan(amount_fen)}",
-            f"¥{yuan(amount_fen)} off ¥{yuan(threshold_fen)}",
+            f"满{short_yuan(threshold_fen)}减{short_yuan(amount_fen)}",
+            f"¥{short_yuan(amount_fen)} off ¥{short_yuan(threshold_fen)}",
         )
     if kind is CouponKind.percent_off:
-        rate = 100 - percent_off
-        zhe = f"{rate // 10}.{rate % 10}" if rate % 10 else str(rate // 10)
-        zh = f"{zhe}折" + (f" 最高减{yuan(cap_fen)}" if cap_fen else "")
-        en = f"{percent_off}% off" + (f" up to ¥{yuan(cap_fen)}" if cap_fen else "")
+        zh = f"{zhe(percent_off)}折" + (f" 最高减{short_yuan(cap_fen)}" if cap_fen else "")
+        en = f"{percent_off}% off" + (f" up to ¥{short_yuan(cap_fen)}" if cap_fen else "")
         if threshold_fen > 0:
-            zh = f"满{yuan(threshold_fen)} " + zh
-            en += f" over ¥{yuan(threshold_fen)}"
+            zh = f"满{short_yuan(threshold_fen)} " + zh
+            en += f" over ¥{short_yuan(threshold_fen)}"
         return zh, en
     if threshold_fen > 0:
-        return f"满{yuan(threshold_fen)}包邮", f"Free shipping over ¥{yuan(threshold_fen)}"
+        return (
+            f"满{short_yuan(threshold_fen)}包邮",
+            f"Free shipping over ¥{short_yuan(threshold_fen)}",
+        )
     return "包邮券", "Free shipping"

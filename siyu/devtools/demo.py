@@ -44,6 +44,7 @@ from siyu.identity.models import Operator, Shopper
 from siyu.identity.operators import create_operator
 from siyu.identity.rules import parse_entry
 from siyu.identity.service import bind_phone, login_shopper
+from siyu.money import format_yuan
 from siyu.order.models import Order
 from siyu.order.rules import OrderStatus
 from siyu.order.service import Address, cancel_by_shopper, confirm_receipt, get_order
@@ -576,7 +577,7 @@ def demo_report(ctx: Context) -> str:
             f"SKU: {counts['Sku']}",
             f"  用户 / shoppers: {counts['Shopper']}",
             f"  订单 / orders: {sum(orders.values())} ({by_status})",
-            f"  实收（扣除退款）/ paid, net of refunds: ¥{sales / 100:,.2f}",
+            f"  实收（扣除退款）/ paid, net of refunds: {format_yuan(int(sales))}",
             f"  售后 / after-sales: {sum(aftersales.values())} ({by_outcome})",
             f"控制台登录 / Console login: admin / {DEMO_PASSWORD}"
             f" (operator, analyst, support: 同密码 / same password)",

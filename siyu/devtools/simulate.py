@@ -56,6 +56,7 @@ from siyu.devtools.demo import seed_demo
 from siyu.devtools.demo_data import DEMO_PASSWORD
 from siyu.events import STORE_FUNNEL
 from siyu.identity.models import Operator
+from siyu.money import format_yuan
 from siyu.worker import Worker
 
 with warnings.catch_warnings():
@@ -150,7 +151,7 @@ class SimulationReport:
             f"退款 / refunds {c['refunds']}",
             f"  优惠 / gift packs {c['gift_packs']}, coupons claimed {c['coupons_claimed']}, "
             f"orders with a coupon {c['orders_with_coupon']}, "
-            f"discounts ¥{c['discount_fen'] / 100:,.2f}",
+            f"discounts {format_yuan(c['discount_fen'])}",
             f"  分享 / shares: {c['shares']}, arrivals by share: {c['share_arrivals']}",
             f"  埋点 / events sent {c['events_sent']}, accepted {c['events_accepted']}"
             + (f", API errors {c['api_errors']}" if c["api_errors"] else ""),

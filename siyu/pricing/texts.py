@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from siyu.money import format_yuan
+from siyu.money import format_yuan, short_yuan, zhe
 from siyu.pricing.info import CouponKind, PromotionKind
 
 _FULL_REDUCTION, _N_ITEM = PromotionKind.full_reduction.value, PromotionKind.n_item_discount.value
@@ -81,7 +81,7 @@ def points_reason(points: int) -> Words:
 @lru_cache(maxsize=128)
 def free_shipping_reason(threshold_fen: int) -> Words:
     return (
-        f"满{yuan_short(threshold_fen)}免运费",
+        f"满{short_yuan(threshold_fen)}免运费",
         f"Free shipping over {format_yuan(threshold_fen)}",
     )
 
@@ -101,9 +101,9 @@ def offer_reason(
     if kind == _FULL_REDUCTION:
         a = fixed_fen
         if t <= 0:
-            return f"立减{yuan_short(a)}", f"{format_yuan(a)} off"
+            return f"立减{short_yuan(a)}", f"{format_yuan(a)} off"
         return (
-            f"满{yuan_short(t)}减{yuan_short(a)}",
+            f"满{short_yuan(t)}减{short_yuan(a)}",
             f"{format_yuan(a)} off orders over {format_yuan(t)}",
         )
     if kind == _N_ITEM:
@@ -115,32 +115,20 @@ def offer_reason(
     if kind == _CASH_OFF:
         a = fixed_fen
         if t <= 0:
-            return f"优惠券：无门槛减{yuan_short(a)}", f"Coupon: {format_yuan(a)} off"
+            return f"优惠券：无门槛减{short_yuan(a)}", f"Coupon: {format_yuan(a)} off"
         return (
-            f"优惠券：满{yuan_short(t)}减{yuan_short(a)}",
+            f"优惠券：满{short_yuan(t)}减{short_yuan(a)}",
             f"Coupon: {format_yuan(a)} off orders over {format_yuan(t)}",
         )
-    zh = f"优惠券：{f'满{yuan_short(t)}' if t > 0 else ''}{zhe(percent)}折"
+    zh = f"优惠券：{f'满{short_yuan(t)}' if t > 0 else ''}{zhe(percent)}折"
     en = f"Coupon: {percent} % off" + (f" orders over {format_yuan(t)}" if t > 0 else "")
     if cap_fen > 0:
-        zh += f"，最高减{yuan_short(cap_fen)}"
+        zh += f"，最高减{short_yuan(cap_fen)}"
         en += f", up to {format_yuan(cap_fen)}"
     return zh, en
 
 
-# ---------------------------------------------------------------- amounts
-
-
-def yuan_short(fen: int) -> str:
-    """``19900`` → ``"199"``, ``990`` → ``"9.9"``: how amounts read in 满199减30."""
-    whole, cents = divmod(fen, 100)
-    return str(whole) if cents == 0 else f"{whole}.{cents:02d}".rstrip("0")
-
-
-def zhe(percent_off: int) -> str:
-    """Percent off as 折: 10 → "9", 15 → "8.5", 62 → "3.8"."""
-    tenths = 100 - percent_off
-    return str(tenths // 10) if tenths % 10 == 0 else f"{tenths // 10}.{tenths % 10}"
+# ---------------------------------------------------------------- words
 
 
 def items(count: int) -> str:

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from siyu.money import allocate_proportionally, format_yuan
+import siyu
+from siyu.money import allocate_proportionally, format_yuan, short_yuan, zhe
+from siyu.web.console.forms import parse_yuan, yuan_input
 
 
 @pytest.mark.parametrize(
@@ -70,3 +75,36 @@ def test_allocation_ties_and_zero_weights_match_the_reference() -> None:
     for total, weights in [(3, [1, 1, 1, 1]), (2, [0, 5, 5, 5]), (5, [7, 7, 0, 7, 7, 7, 7])]:
         assert allocate_proportionally(total, weights) == reference_allocation(total, weights)
     assert allocate_proportionally(0, [0, 0]) == [0, 0]
+
+
+@pytest.mark.parametrize(
+    ("fen", "text"),
+    [(0, "0"), (5, "0.05"), (990, "9.9"), (1990, "19.9"), (19900, "199"), (123456, "1234.56")],
+)
+def test_rule_words_and_form_values_drop_trailing_zeros(fen: int, text: str) -> None:
+    assert short_yuan(fen) == text
+
+
+@given(st.integers(0, 100_000_000))
+def test_a_form_value_reads_back_to_the_same_fen(fen: int) -> None:
+    assert parse_yuan(yuan_input(fen)) == fen
+
+
+@pytest.mark.parametrize(("percent_off", "text"), [(10, "9"), (15, "8.5"), (12, "8.8"), (50, "5")])
+def test_percent_off_reads_as_zhe(percent_off: int, text: str) -> None:
+    assert zhe(percent_off) == text
+
+
+MONEY_BY_HAND = re.compile(r"¥\{[^}]*(/ ?100|:,?\.2f)")
+
+
+def test_amounts_are_written_only_by_siyu_money() -> None:
+    # an f-string that divides fen by 100 next to a ¥ is a second money formatter
+    root = Path(siyu.__file__).parent
+    by_hand = [
+        f"{path.relative_to(root)}:{n}"
+        for path in sorted(root.rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if MONEY_BY_HAND.search(line)
+    ]
+    assert by_hand == []

@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from siyu.errors import DomainError
 from siyu.events import display_name
 from siyu.identity.rules import Permission
+from siyu.web.console.forms import yuan_input
 from siyu.web.deps import OperatorPrincipal
 from siyu.web.i18n import (
     DEFAULT_LOCALE,
@@ -129,14 +130,6 @@ def format_change(value: float | None) -> str:
     return f"{'+' if value > 0 else ''}{value:.1f}%"
 
 
-def format_yuan_input(fen: int | None) -> str:
-    """A fen amount as the plain number an operator types in a form: 5900 → 59.00."""
-    if fen is None:
-        return ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{'-' if fen < 0 else ''}{whole}.{cents:02d}"
-
-
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -150,7 +143,7 @@ def environment() -> Environment:
     env.filters["dt"] = format_shanghai
     env.filters["pct"] = format_pct
     env.filters["change"] = format_change
-    env.filters["yuan_input"] = format_yuan_input
+    env.filters["yuan_input"] = yuan_input
     return env
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from siyu.clock import SHANGHAI
+from siyu.money import short_yuan
 
 SKU_FIELDS = ("spec", "price", "stock", "original_price", "sku_code")
 SKU_FIELD_RE = re.compile(r"^skus-(\d{1,4})-(" + "|".join(SKU_FIELDS) + r")$")
@@ -32,6 +33,12 @@ SKU_ALIASES = {
     "image_url": "spec",
     "sku_code": "sku_code",
 }
+
+
+def yuan_input(fen: int | None) -> str:
+    """A fen amount as the number an operator types (5900 → ``"59"``, 1990 →
+    ``"19.9"``): what :func:`parse_yuan` reads back to the same fen."""
+    return "" if fen is None else short_yuan(fen)
 
 
 def parse_yuan(text: str) -> int:

@@ -60,12 +60,12 @@ from siyu.web.console.base import (
     render,
     request_locale,
 )
+from siyu.web.console.forms import yuan_input
 from siyu.web.console.marketing.forms import (
     SCOPE_ID_FIELDS,
     OfferPages,
     PostWriter,
     Reader,
-    Writer,
     checkbox,
     ids_text,
     marketing_errors,
@@ -78,7 +78,6 @@ from siyu.web.console.marketing.forms import (
     read_scope,
     scope_words,
     words,
-    yuan_input,
 )
 from siyu.web.console.security import FormDep, text_field
 from siyu.web.deps import NowDep, Session, SessionDep
@@ -383,11 +382,6 @@ def edit_page(
         )
 
 
-@router.get("/coupons/new")
-def new_coupon_form(request: Request, user: Writer, session: SessionDep, now: NowDep) -> Response:
-    return edit_page(request, user, session, blank_form(), template_id=None, now=now)
-
-
 PAGES = OfferPages[CouponForm](
     path="coupons",
     anchor="coupon",
@@ -403,39 +397,10 @@ PAGES = OfferPages[CouponForm](
         session, actor_id=actor, template_id=tid, changes=changes, now=now
     ),
     page=edit_page,
+    blank=lambda now: blank_form(),
+    load=lambda session, tid: form_of(service.get_template(session, tid)),
 )
-
-
-@router.post("/coupons/new")
-def create_coupon(
-    request: Request, form: FormDep, user: PostWriter, session: SessionDep, now: NowDep
-) -> Response:
-    return PAGES.create_view(request, form, user, session, now)
-
-
-def _current_form(session: Session, template_id: int) -> CouponForm:
-    with session.begin():
-        return form_of(service.get_template(session, template_id))
-
-
-@router.get("/coupons/{template_id}")
-def coupon_page(
-    template_id: int, request: Request, user: Reader, session: SessionDep, now: NowDep
-) -> Response:
-    cf = _current_form(session, template_id)
-    return edit_page(request, user, session, cf, template_id=template_id, now=now)
-
-
-@router.post("/coupons/{template_id}")
-def update_coupon(
-    template_id: int,
-    request: Request,
-    form: FormDep,
-    user: PostWriter,
-    session: SessionDep,
-    now: NowDep,
-) -> Response:
-    return PAGES.update_view(template_id, request, form, user, session, now)
+_current_form = PAGES.current
 
 
 @router.post("/coupons/{template_id}/status")
@@ -552,3 +517,6 @@ def bulk_issue(
         bulk=outcome,
         bulk_values=values,
     )
+
+
+PAGES.mount(router)

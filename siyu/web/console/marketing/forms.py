@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Protocol, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
@@ -21,7 +21,6 @@ from siyu.catalog import listing
 from siyu.clock import SHANGHAI
 from siyu.errors import DomainError
 from siyu.identity.rules import Permission
-from siyu.money import format_yuan
 from siyu.pricing.info import Scope
 from siyu.web.console.base import (
     PREFIX,
@@ -33,8 +32,8 @@ from siyu.web.console.base import (
 )
 from siyu.web.console.catalog import category_options
 from siyu.web.console.forms import parse_int, parse_yuan
-from siyu.web.console.security import may, may_post, text_field
-from siyu.web.deps import Session
+from siyu.web.console.security import FormDep, may, may_post, text_field
+from siyu.web.deps import NowDep, Session, SessionDep
 from siyu.web.i18n import Translator, format_shanghai, translator
 
 Reader = Annotated[ConsoleUser, Depends(may(Permission.marketing_read))]
@@ -87,26 +86,6 @@ def parse_moment(text: str) -> datetime:
 def moment_input(value: datetime | None) -> str:
     """A stored UTC time as the Shanghai ``datetime-local`` value a form shows."""
     return "" if value is None else format_shanghai(value, LOCAL_INPUT_FORMAT)
-
-
-def yuan_input(fen: int | None) -> str:
-    """5900 → ``"59"``, 1990 → ``"19.90"``: what an operator would type."""
-    if fen is None:
-        return ""
-    whole, cents = divmod(fen, 100)
-    return str(whole) if not cents else f"{whole}.{cents:02d}"
-
-
-def short_yuan(fen: int) -> str:
-    """5900 → ``"59"``, 1990 → ``"19.90"`` for rule words (as on a coupon's face)."""
-    text = format_yuan(fen)[1:]
-    return text[:-3] if text.endswith(".00") else text
-
-
-def zhe(percent_off: int) -> str:
-    """10 % off → ``"9"`` (九折); 5 % off → ``"9.5"``; 12 % off → ``"8.8"``."""
-    rate = 100 - percent_off
-    return f"{rate // 10}.{rate % 10}" if rate % 10 else str(rate // 10)
 
 
 def localized(message: str, locale: str) -> str:
@@ -344,6 +323,48 @@ class OfferPages(Generic[F]):
     create: Callable[[Session, int, Body, datetime], int]  # actor id, values → new id
     update: Callable[[Session, int, int, Body, datetime], object]  # actor id, offer id
     page: EditPage[F]
+    blank: Callable[[datetime], F]  # the new-offer form
+    load: Callable[[Session, int], F]  # the form of a stored offer
+
+    def current(self, session: Session, offer_id: int) -> F:
+        with session.begin():
+            return self.load(session, offer_id)
+
+    def mount(self, router: APIRouter) -> None:
+        """The four form routes: ``GET|POST /{path}/new`` and ``GET|POST /{path}/{id}``."""
+        pages = self
+
+        def new_form(request: Request, user: Writer, session: SessionDep, now: NowDep) -> Response:
+            return pages.page(request, user, session, pages.blank(now), None, now=now)
+
+        def create(
+            request: Request, form: FormDep, user: PostWriter, session: SessionDep, now: NowDep
+        ) -> Response:
+            return pages.create_view(request, form, user, session, now)
+
+        def show(
+            offer_id: int, request: Request, user: Reader, session: SessionDep, now: NowDep
+        ) -> Response:
+            offer = pages.current(session, offer_id)
+            return pages.page(request, user, session, offer, offer_id, now=now)
+
+        def update(
+            offer_id: int,
+            request: Request,
+            form: FormDep,
+            user: PostWriter,
+            session: SessionDep,
+            now: NowDep,
+        ) -> Response:
+            return pages.update_view(offer_id, request, form, user, session, now)
+
+        base = f"/{self.path}"
+        router.add_api_route(f"{base}/new", new_form, methods=["GET"], name=f"{self.anchor}_new")
+        router.add_api_route(f"{base}/new", create, methods=["POST"], name=f"{self.anchor}_create")
+        router.add_api_route(f"{base}/{{offer_id}}", show, methods=["GET"], name=self.anchor)
+        router.add_api_route(
+            f"{base}/{{offer_id}}", update, methods=["POST"], name=f"{self.anchor}_update"
+        )
 
     def create_view(
         self, request: Request, form: FormData, user: ConsoleUser, session: Session, now: datetime

@@ -43,6 +43,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from siyu.clock import SHANGHAI
+from siyu.money import short_yuan, zhe
 from siyu.pricing.info import PromotionKind, Scope
 from siyu.promotion import service
 from siyu.promotion.models import Promotion
@@ -56,14 +57,13 @@ from siyu.web.console.base import (
     render,
     request_locale,
 )
-from siyu.web.console.forms import parse_yuan
+from siyu.web.console.forms import parse_yuan, yuan_input
 from siyu.web.console.marketing.forms import (
     LOCAL_INPUT_FORMAT,
     SCOPE_ID_FIELDS,
     OfferPages,
     PostWriter,
     Reader,
-    Writer,
     checkbox,
     ids_text,
     moment_input,
@@ -74,10 +74,7 @@ from siyu.web.console.marketing.forms import (
     read_number,
     read_scope,
     scope_words,
-    short_yuan,
     words,
-    yuan_input,
-    zhe,
 )
 from siyu.web.console.security import FormDep, text_field
 from siyu.web.deps import NowDep, Session, SessionDep
@@ -389,13 +386,6 @@ def edit_page(
         )
 
 
-@router.get("/promotions/new")
-def new_promotion_form(
-    request: Request, user: Writer, session: SessionDep, now: NowDep
-) -> Response:
-    return edit_page(request, user, session, blank_form(now), promotion_id=None, now=now)
-
-
 PAGES = OfferPages[PromotionForm](
     path="promotions",
     anchor="promotion",
@@ -411,35 +401,9 @@ PAGES = OfferPages[PromotionForm](
         session, actor_id=actor, promotion_id=pid, changes=changes, now=now
     ),
     page=edit_page,
+    blank=blank_form,
+    load=lambda session, pid: form_of(service.get_promotion(session, pid)),
 )
-
-
-@router.post("/promotions/new")
-def create_promotion(
-    request: Request, form: FormDep, user: PostWriter, session: SessionDep, now: NowDep
-) -> Response:
-    return PAGES.create_view(request, form, user, session, now)
-
-
-@router.get("/promotions/{promotion_id}")
-def promotion_page(
-    promotion_id: int, request: Request, user: Reader, session: SessionDep, now: NowDep
-) -> Response:
-    with session.begin():
-        pf = form_of(service.get_promotion(session, promotion_id))
-    return edit_page(request, user, session, pf, promotion_id=promotion_id, now=now)
-
-
-@router.post("/promotions/{promotion_id}")
-def update_promotion(
-    promotion_id: int,
-    request: Request,
-    form: FormDep,
-    user: PostWriter,
-    session: SessionDep,
-    now: NowDep,
-) -> Response:
-    return PAGES.update_view(promotion_id, request, form, user, session, now)
 
 
 @router.post("/promotions/{promotion_id}/status")
@@ -454,8 +418,7 @@ def change_status(
     raw = text_field(form, "status", 16)
     back_to_page = text_field(form, "back", 8) == "edit"
     if raw not in set(PromotionStatus):
-        with session.begin():
-            pf = form_of(service.get_promotion(session, promotion_id))
+        pf = PAGES.current(session, promotion_id)
         t = translator("console", request_locale(request))
         return edit_page(
             request,
@@ -482,3 +445,6 @@ def change_status(
     if back_to_page:
         return redirect(f"{PREFIX}/promotions/{promotion_id}?notice=promotion_resumed")
     return redirect(f"{PREFIX}/promotions?notice=promotion_resumed")
+
+
+PAGES.mount(router)
