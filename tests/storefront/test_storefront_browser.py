@@ -1,9 +1,9 @@
 """A shopper buys through the H5 storefront in a real Chromium at 375×812.
 
 The app runs under uvicorn in a background thread on a temporary SQLite database
-seeded with the demo store. Product photos of the demo live on another origin: the
-browser is kept on loopback (other requests are aborted), so the page must cope
-with images that never load. Screenshots go to ``test-artifacts/storefront/``.
+seeded with the demo store, whose product photos Siyu serves itself; the browser is
+kept on loopback (other requests are aborted). Screenshots go to
+``test-artifacts/storefront/``.
 
 Needs Debian's ``/usr/bin/chromium``; without it the test is skipped, unless
 CI=true, where it fails.
