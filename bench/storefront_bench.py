@@ -11,8 +11,9 @@ Every load uses a fresh browser context (empty cache; the cache is also disabled
 through CDP). Measured in the page: first contentful paint (``paint`` entries), the
 load event (navigation timing ``loadEventEnd``) and, for the storefront, "first
 screen": when the focus banner and the first product card are in the DOM (the
-playbook's target is ≤ 2 s). Demo product photos live on another origin; requests
-leaving loopback are aborted so only Siyu's own work is timed.
+playbook's target is ≤ 2 s). Demo product photos are drawn at seed time and served
+by Siyu (``/media/products/``); requests leaving loopback are aborted, so only Siyu's
+own work is timed.
 
     .venv/bin/python bench/storefront_bench.py [--runs 20]
 """

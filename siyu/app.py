@@ -82,6 +82,7 @@ def create_app(
         identity_api.media_router,
         catalog_api.app_router,
         catalog_api.admin_router,
+        catalog_api.media_router,
         channel_api.router,
         cart_api.router,
         order_api.app_router,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from random import Random
@@ -33,12 +33,14 @@ from siyu.aftersale.service import approve_aftersale, reject_aftersale, request_
 from siyu.bootstrap import Context
 from siyu.cart.service import add_to_cart, checkout_items, view_cart
 from siyu.catalog import service as catalog
+from siyu.catalog.media import store_product_image
 from siyu.catalog.models import Category, Product, Sku
 from siyu.catalog.rules import ProductStatus
 from siyu.coupon import service as coupons
 from siyu.coupon.rules import GiftTrigger, ValidityKind
 from siyu.devtools import demo_data as data
 from siyu.devtools.demo_data import DEMO_PASSWORD, STAFF
+from siyu.devtools.demo_images import product_photo
 from siyu.errors import DomainError
 from siyu.identity.models import Operator, Shopper
 from siyu.identity.operators import create_operator
@@ -146,8 +148,18 @@ def seed_catalog(seeder: Seeder, at: datetime) -> None:
                 now=at,
             )
             leaves[child] = leaf.id
+    tops = {leaf: top for top, children in data.CATEGORIES.items() for leaf in children}
+    media_dir = seeder.ctx.settings.media_dir
+
+    def photo(n: int, product: data.DemoProduct, variant: int) -> str:
+        """Drawn here, kept in the store's media folder: the demo needs no network."""
+        jpeg = product_photo(tops[product.category], product.category, n, variant)
+        return store_product_image(media_dir, jpeg)
+
     for n, product in enumerate(data.PRODUCTS, start=1):
         created = at + timedelta(hours=n * 7)  # listed over two weeks, newest last
+        skus = data.sku_drafts(n, product, seeder.rng)
+        skus = [replace(sku, image_url=photo(n, product, k)) for k, sku in enumerate(skus)]
         row = seeder.call(
             catalog.create_product,
             actor_id=actor,
@@ -156,11 +168,8 @@ def seed_catalog(seeder: Seeder, at: datetime) -> None:
             subtitle=product.subtitle,
             description=f"{product.title}：{product.subtitle}。",
             role=product.role,
-            skus=data.sku_drafts(n, product, seeder.rng),
-            image_urls=[
-                f"https://picsum.photos/seed/siyu{n}/600/600",
-                f"https://picsum.photos/seed/siyu{n}b/600/600",
-            ],
+            skus=skus,
+            image_urls=[photo(n, product, 0), photo(n, product, 1)],
             now=created,
         )
         sku_ids = [sku.id for sku in row.skus]

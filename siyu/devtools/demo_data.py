@@ -177,7 +177,7 @@ REFUND_REASONS = ["不喜欢/不想要", "尺码不合适", "商品与描述不�
 
 def sku_drafts(n: int, product: DemoProduct, rng: Random) -> list[SkuDraft]:
     """The product's SKUs: one per combination of its spec values, with seeded stock,
-    strike-through price and cost."""
+    strike-through price and cost (their photos are drawn by the seeding)."""
     combos = list(itertools.product(*product.dims.values()))
     prices = product.prices if isinstance(product.prices, list) else [product.prices] * len(combos)
     margin = {"traffic": (0.80, 0.95), "profit": (0.40, 0.55), "premium": (0.30, 0.42)}
@@ -191,7 +191,6 @@ def sku_drafts(n: int, product: DemoProduct, rng: Random) -> list[SkuDraft]:
                 stock=stock,
                 original_price_fen=(price * rng.choice([12, 13, 15]) // 1000) * 100 or None,
                 cost_fen=int(price * rng.uniform(*margin[product.role.value])),
-                image_url=f"https://picsum.photos/seed/siyu{n}-{k}/600/600",
                 sku_code=f"DEMO{n:03d}{k:02d}",
             )
         )

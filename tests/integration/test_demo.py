@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import func, select
 
 from siyu.aftersale.models import AfterSale
+from siyu.app import create_app
 from siyu.bootstrap import Context, build_context
 from siyu.catalog.models import Category, Product, Sku
 from siyu.devtools.demo import seed_demo
@@ -129,3 +135,63 @@ def test_the_demo_command_seeds_a_tracked_history_once(tmp_path: Path) -> None:
     refused = _siyu(data_dir, "demo", "--history-days", "-1")
     assert refused.returncode == 2
     assert "history days" in refused.stderr
+
+
+# Any http(s) URL; the store's own origin (loopback, as the demo serves it) is allowed.
+URL = re.compile(r"https?://[^\s\"'<>)\]]+", re.IGNORECASE)
+OWN_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def _outside_urls(value: object) -> list[str]:
+    if isinstance(value, str):
+        found = URL.findall(value)
+        return [url for url in found if urlsplit(url).hostname not in OWN_HOSTS]
+    if isinstance(value, dict):
+        return [url for item in value.values() for url in _outside_urls(item)]
+    if isinstance(value, list | tuple):
+        return [url for item in value for url in _outside_urls(item)]
+    return []
+
+
+def test_the_demo_needs_no_network_its_product_photos_are_served_by_the_store(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # given a demo store seeded on a fresh database
+    context = build_context(make_settings(sqlite_url, tmp_path))
+    try:
+        seed_demo(context, shoppers=6)
+
+        # then no value anywhere in the database (text, JSON lists and objects such as
+        # image_urls and audit snapshots) points at another site
+        outside: dict[str, list[str]] = {}
+        scanned = 0
+        with context.db.transaction() as session:
+            for table in metadata.sorted_tables:
+                for row in session.execute(select(table)):
+                    scanned += 1
+                    for column, value in zip(table.columns, row, strict=True):
+                        if urls := _outside_urls(value):
+                            outside.setdefault(f"{table.name}.{column.name}", []).extend(urls)
+        assert scanned > 0
+        assert outside == {}
+
+        # and every product photo is a store-relative URL the store serves as an image
+        with context.db.transaction() as session:
+            products = session.scalars(select(Product)).all()
+            urls = [url for p in products for url in p.image_urls]
+            urls += [s.image_url for s in session.scalars(select(Sku))]
+        assert urls and all(url.startswith("/media/products/") for url in urls)
+        with TestClient(create_app(ctx=context, run_worker=False)) as client:
+            for url in sorted(set(urls))[:5]:
+                response = client.get(url)
+                assert response.status_code == 200, url
+                assert response.headers["content-type"] in ("image/jpeg", "image/webp")
+                assert len(response.content) < 60_000
+                with Image.open(io.BytesIO(response.content)) as image:
+                    assert image.size == (600, 600)
+            # and nothing outside the media folder can be reached through the route
+            for probe in ("/media/products/..%2Fsiyu.db", "/media/products/%2e%2e",
+                          "/media/products/" + "0" * 64 + ".jpg"):  # fmt: skip
+                assert client.get(probe).status_code == 404, probe
+    finally:
+        context.close()

@@ -1,9 +1,9 @@
 """A shopper buys through the H5 storefront in a real Chromium at 375×812.
 
 The app runs under uvicorn in a background thread on a temporary SQLite database
-seeded with the demo store. Product photos of the demo live on another origin: the
-browser is kept on loopback (other requests are aborted), so the page must cope
-with images that never load. Screenshots go to ``test-artifacts/storefront/``.
+seeded with the demo store, whose product photos Siyu serves itself; the browser is
+kept on loopback (other requests are aborted). Screenshots go to
+``test-artifacts/storefront/``.
 
 Needs Debian's ``/usr/bin/chromium``; without it the test is skipped, unless
 CI=true, where it fails.
@@ -34,7 +34,7 @@ ANONYMOUS_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 
 require_chromium()
 pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Page, ViewportSize, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, Route, ViewportSize, expect, sync_playwright  # noqa: E402
 
 VIEWPORT: ViewportSize = {"width": 375, "height": 812}
 
@@ -126,12 +126,17 @@ def test_a_shopper_logs_in_searches_buys_and_pays_at_the_sandbox_cashier(
     expect(p.get_by_test_id("orders-empty")).to_be_visible()
     assert p.url.endswith("#/orders")
 
-    # and searches for lipstick and opens the first result
+    # and searches for lipstick from home and opens the first result (the results view,
+    # never a home card still on screen)
     p.get_by_test_id("tab-home").click()
+    expect(p.get_by_test_id("banner")).to_be_visible()
     p.get_by_test_id("search-input").fill("口红")
+    expect(p.get_by_test_id("search-input")).to_have_value("口红")
     p.get_by_test_id("search-input").press("Enter")
-    cards = p.get_by_test_id("product-card")
+    _search_done(p, "口红")
+    cards = p.get_by_test_id("search-result-card")
     expect(cards.first).to_contain_text("口红")
+    expect(p.get_by_test_id("product-card")).to_have_count(0)
     _fits_the_screen(p)
     _shot(p, "03-search")
     cards.first.click()
@@ -225,6 +230,60 @@ def test_a_shopper_logs_in_searches_buys_and_pays_at_the_sandbox_cashier(
     assert len(ids) == 1
     (device_id,) = ids
     assert device_id is not None and ANONYMOUS_ID.match(device_id)
+
+
+def _search_done(page: Page, q: str) -> None:
+    results = page.get_by_test_id("search-results")
+    expect(results).to_have_attribute("data-q", q)
+    expect(results).to_have_attribute("data-state", "done")
+
+
+def test_a_new_search_takes_the_old_results_down_and_a_late_answer_is_ignored(
+    page: Page, base_url: str
+) -> None:
+    p = page
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)  # answered later, from the test
+
+    # given the results for lipstick
+    p.goto(f"{base_url}/shop#/search?q=口红")
+    _search_done(p, "口红")
+    lipsticks = p.get_by_test_id("search-result-card").count()
+    assert lipsticks >= 2
+    for title in p.get_by_test_id("search-result-card").all_inner_texts():
+        assert "口红" in title
+
+    # when the shopper searches for coffee and the answer is slow
+    p.route(re.compile(r"/api/app/products\?q=%E5%92%96%E5%95%A1"), hold)
+    p.get_by_test_id("search-input").fill("咖啡")
+    p.get_by_test_id("search-input").press("Enter")
+
+    # then the lipstick cards are gone while coffee loads
+    p.wait_for_function("() => location.hash.includes('q=%E5%92%96%E5%95%A1')")
+    expect(p.get_by_test_id("search-result-card")).to_have_count(0)
+    expect(p.locator("#main .loading")).to_be_visible()
+    p.unroute(re.compile(r"/api/app/products\?q=%E5%92%96%E5%95%A1"), hold)
+
+    # when the shopper, still waiting, searches for tea instead, and only then the
+    # coffee answer arrives
+    p.get_by_test_id("search-input").fill("茶")
+    p.get_by_test_id("search-input").press("Enter")
+    _search_done(p, "茶")
+    expect(p.get_by_test_id("search-result-card").first).to_be_visible()
+    tea = p.get_by_test_id("search-result-card").all_inner_texts()
+    assert held, "the coffee search was sent"
+    with p.expect_response(re.compile(r"q=%E5%92%96%E5%95%A1")):
+        held[0].continue_()
+
+    # then the page still shows the tea results, and nothing of coffee
+    p.wait_for_timeout(300)  # let the late answer reach the page's script
+    _search_done(p, "茶")
+    assert p.get_by_test_id("search-result-card").all_inner_texts() == tea
+    assert all("咖啡" not in text for text in tea)
+    assert p.get_by_test_id("search-results").count() == 1
+    _shot(p, "15-search-latest")
 
 
 def test_the_shopper_can_switch_to_english_and_keyboard_through_the_tab_bar(

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import FileResponse
 
 from siyu.catalog import service
+from siyu.catalog.media import PRODUCT_IMAGE_TYPES, product_image_path
 from siyu.catalog.rules import MAX_PAGE_SIZE, ProductRole, ProductSort, ProductStatus
 from siyu.catalog.schemas import (
     AdminProductDetail,
@@ -25,16 +27,37 @@ from siyu.catalog.schemas import (
     SkuUpdate,
     StockAdjust,
 )
+from siyu.errors import NotFound
 from siyu.identity.rules import Permission
-from siyu.web.deps import NowDep, OperatorPrincipal, ReadSessionDep, SessionDep, require
+from siyu.web.deps import CtxDep, NowDep, OperatorPrincipal, ReadSessionDep, SessionDep, require
 
 app_router = APIRouter(prefix="/api/app", tags=["catalog"])
 admin_router = APIRouter(prefix="/api/admin", tags=["catalog admin"])
+media_router = APIRouter(prefix="/media", tags=["media"])
 
 CatalogReader = Annotated[OperatorPrincipal, Depends(require(Permission.catalog_read))]
 CatalogWriter = Annotated[OperatorPrincipal, Depends(require(Permission.catalog_write))]
 PriceWriter = Annotated[OperatorPrincipal, Depends(require(Permission.price_write))]
 StockWriter = Annotated[OperatorPrincipal, Depends(require(Permission.stock_write))]
+
+
+@media_router.get("/products/{name}", include_in_schema=False)
+def product_image(name: str, ctx: CtxDep) -> Response:
+    """A product image kept by the store: named by its content, so cached for good. Only
+    names the store writes (``<sha256>.<type>``) are looked up, so no path escapes the
+    folder."""
+    path = product_image_path(ctx.settings.media_dir, name)
+    if path is None:
+        raise NotFound("image_not_found", "图片不存在 / Image not found")
+    return FileResponse(
+        path,
+        media_type=PRODUCT_IMAGE_TYPES[path.suffix.lstrip(".")],
+        headers={
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'",
+        },
+    )
 
 
 def _tree(nodes: list[service.CategoryNode]) -> list[CategoryOut]:

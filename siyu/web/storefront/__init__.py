@@ -43,7 +43,10 @@ Stable selectors (``data-testid``) for browser tests:
 ``category-link``          core-category links on home (``data-category-id``)
 ``category-chip``          category buttons on the category page
 ``banner``                 home focus banner (a traffic product)
-``product-card``           a product in any list (``data-product-id``)
+``product-card``           a product on home or a category list (``data-product-id``)
+``search-results``         the search results grid (``data-q``, ``data-sort``, ``data-state``:
+                           loading/done); a new search takes the old results down first
+``search-result-card``     a product in the search results (``data-product-id``)
 ``sort-tab``               sort buttons (``data-sort``: featured/price_asc/price_desc/sales/newest)
 ``load-more``              next page of a list (cursor)
 ``sku-chip``               one spec value (``data-dim``, ``data-value``, ``aria-pressed``)

@@ -19,10 +19,11 @@
     return null;
   }
 
-  function productCard(p, eager) {
+  /* A product tile; search results carry their own test id ("search-result-card"). */
+  function productCard(p, eager, testid) {
     return h(
       "a",
-      { class: "card", href: "#/product/" + p.id, testid: "product-card", "data-product-id": p.id },
+      { class: "card", href: "#/product/" + p.id, testid: testid || "product-card", "data-product-id": p.id },
       SY.image(p.image_urls[0], p.title, "card-img", eager),
       h(
         "div",
@@ -160,9 +161,12 @@
     return bar;
   }
 
-  /* A grid filled page by page with the API's cursor. */
-  async function productList(view, baseQuery, emptyMessage, seq) {
-    var grid = h("div", { class: "grid", "aria-live": "polite" });
+  /* A grid filled page by page with the API's cursor. A page that arrives after the
+   * shopper has moved on (another search, another route) is dropped. ``options``:
+   * ``gridAttrs`` extra attributes of the grid, ``cardTestid`` the cards' test id. */
+  async function productList(view, baseQuery, emptyMessage, seq, options) {
+    options = options || {};
+    var grid = h("div", Object.assign({ class: "grid", "aria-live": "polite", "data-state": "loading" }, options.gridAttrs || {}));
     var more = h("button", { type: "button", class: "btn btn-block load-more", testid: "load-more" }, t("list.load_more"));
     var footer = h("div", { class: "list-footer" });
     var cursor = null;
@@ -174,14 +178,16 @@
       SY.busy(more, true);
       try {
         var page = await SY.api("GET", "/api/app/products?" + baseQuery + "&limit=10" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
+        if (!SY.isCurrent(seq)) return;
         page.items.forEach(function (p) {
-          grid.appendChild(productCard(p, false));
+          grid.appendChild(productCard(p, false, options.cardTestid));
         });
         cursor = page.next_cursor;
         SY.clear(footer);
         if (!grid.children.length) footer.appendChild(SY.empty(emptyMessage, t("empty.go_shopping"), "#/"));
         else if (cursor) footer.appendChild(more);
         else footer.appendChild(h("p", { class: "list-end" }, t("list.end")));
+        grid.setAttribute("data-state", "done");
       } finally {
         loading = false;
         SY.busy(more, false);
@@ -249,13 +255,20 @@
   async function searchPage(view, params, query, seq) {
     var q = (query.get("q") || "").trim().slice(0, 50);
     var sort = pickSort(query);
+    /* A new search from the search page keeps the route, so the router leaves the old
+     * view up until the new one is ready: take the old results down now. */
+    var shown = document.querySelector("#main > .view-search");
+    if (shown) SY.clear(shown).appendChild(SY.loading());
     if (q) view.appendChild(h("h2", { class: "page-sub" }, t("search.results_for", { q: q })));
     view.appendChild(
       sortBar(sort, function (s) {
         return "#/search?" + (q ? "q=" + encodeURIComponent(q) + "&" : "") + "sort=" + s;
       })
     );
-    await productList(view, (q ? "q=" + encodeURIComponent(q) + "&" : "") + "sort=" + sort, t("search.empty", { q: q }), seq);
+    await productList(view, (q ? "q=" + encodeURIComponent(q) + "&" : "") + "sort=" + sort, t("search.empty", { q: q }), seq, {
+      gridAttrs: { testid: "search-results", "data-q": q, "data-sort": sort },
+      cardTestid: "search-result-card",
+    });
   }
 
   /* ---------- product detail ---------- */
