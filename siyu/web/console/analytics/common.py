@@ -14,14 +14,14 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from siyu.analytics.queries.base import PropertyFilter
 from siyu.analytics.store import AnalyticsStore
 from siyu.clock import SHANGHAI
 from siyu.errors import InvalidInput
 from siyu.identity.rules import Permission
-from siyu.web.console.base import ConsoleUser, request_locale
+from siyu.web.console.base import ConsoleUser, render, request_locale
 from siyu.web.console.security import may
 from siyu.web.i18n import Translator, translator
 
@@ -247,3 +247,25 @@ def this_query(request: Request) -> str:
 
 def fixed(value: float | None, digits: int) -> str:
     return "" if value is None else f"{value:.{digits}f}"
+
+
+def tab_page(
+    request: Request, user: ConsoleUser, tab: str, state: FormState | None, **context: Any
+) -> HTMLResponse:
+    """One analytics tab: ``analytics_<tab>.html`` with the tab bar lit, the query as
+    read (422 when a value could not be used), this query's string for the CSV links
+    and the chart library's version."""
+    from siyu.web.console.dashboard import plotly_version
+
+    context.setdefault("base_qs", this_query(request))
+    return render(
+        request,
+        f"analytics_{tab}.html",
+        user=user,
+        status=INVALID_STATUS if state is not None and state.errors else 200,
+        active=f"analytics_{tab}",
+        tab=tab,
+        state=state,
+        plotly_version=plotly_version(),
+        **context,
+    )

@@ -26,7 +26,6 @@ from siyu.analytics.queries.channels import (
 from siyu.analytics.rfm import SEGMENT_BY_LEVELS, RfmPage, RfmQuery, RfmRow, Segment
 from siyu.channel.service import spend_totals
 from siyu.web.console.analytics.common import (
-    INVALID_STATUS,
     Analyst,
     FormState,
     bad_request,
@@ -39,9 +38,10 @@ from siyu.web.console.analytics.common import (
     read_choice,
     read_day_range,
     read_int,
+    tab_page,
     today_shanghai,
 )
-from siyu.web.console.base import PREFIX, render
+from siyu.web.console.base import PREFIX
 from siyu.web.deps import CtxDep, NowDep, SessionDep
 from siyu.web.i18n import Translator
 
@@ -109,14 +109,11 @@ def rfm_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLR
     ]
     page_pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "offset"]
     offset = page.offset if page else 0
-    return render(
+    return tab_page(
         request,
-        "analytics_rfm.html",
-        user=user,
-        status=INVALID_STATUS if state.errors else 200,
-        active="analytics_rfm",
-        tab="rfm",
-        state=state,
+        user,
+        "rfm",
+        state,
         segments=list(SEGMENT_BY_LEVELS.values()),
         result=page,
         customers=page.customers if page else [],
@@ -210,18 +207,14 @@ def channels_page(
     result: ChannelsResult | None = None
     if query is not None:
         result = ChannelsRunner(query, database=ctx.analytics.database).run(ctx.analytics)
-    return render(
+    return tab_page(
         request,
-        "analytics_channels.html",
-        user=user,
-        status=INVALID_STATUS if state.errors else 200,
-        active="analytics_channels",
-        tab="channels",
-        state=state,
+        user,
+        "channels",
+        state,
         attributions=ATTRIBUTIONS,
         breakdowns=CHANNEL_BREAKDOWNS,
         result=result,
-        base_qs=query_string(request.query_params.multi_items()),
     )
 
 

@@ -26,7 +26,6 @@ from siyu.analytics.queries.paths import PathsQuery, PathsResult, PathsRunner
 from siyu.analytics.queries.retention import RetentionQuery, RetentionResult, RetentionRunner
 from siyu.events import STORE_FUNNEL, display_name
 from siyu.web.console.analytics.common import (
-    INVALID_STATUS,
     Analyst,
     FormState,
     bad_request,
@@ -43,9 +42,9 @@ from siyu.web.console.analytics.common import (
     read_day_range,
     read_int,
     read_property_filter,
+    tab_page,
 )
-from siyu.web.console.base import PREFIX, render, request_locale
-from siyu.web.console.dashboard import plotly_version
+from siyu.web.console.base import PREFIX, request_locale
 from siyu.web.deps import CtxDep, NowDep
 from siyu.web.i18n import Translator
 
@@ -177,14 +176,11 @@ def funnel_page(
         if result is not None and total is not None and total.series
         else None
     )
-    return render(
+    return tab_page(
         request,
-        "analytics_funnel.html",
-        user=user,
-        status=INVALID_STATUS if state.errors else 200,
-        active="analytics_funnel",
-        tab="funnel",
-        state=state,
+        user,
+        "funnel",
+        state,
         events=events,
         max_steps=MAX_STEPS,
         window_units=WINDOW_UNITS,
@@ -195,7 +191,6 @@ def funnel_page(
         dropoff=dropoff,
         dropoff_persons=dropoff_persons,
         chart_json=chart,
-        plotly_version=plotly_version(),
         seconds=format_seconds,
     )
 
@@ -278,21 +273,17 @@ def retention_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) ->
     if query is not None:
         result = RetentionRunner(query, database=store.database).run(store)
     offsets = max((len(c.values) for c in result.cohorts), default=0) if result else 0
-    return render(
+    return tab_page(
         request,
-        "analytics_retention.html",
-        user=user,
-        status=INVALID_STATUS if state.errors else 200,
-        active="analytics_retention",
-        tab="retention",
-        state=state,
+        user,
+        "retention",
+        state,
         events=events,
         retention_types=RETENTION_TYPES,
         periods=PERIODS,
         result=result,
         offsets=offsets,
         heat=heat,
-        base_qs=query_string(request.query_params.multi_items()),
     )
 
 
@@ -379,18 +370,13 @@ def paths_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTM
     if query is not None:
         result = PathsRunner(query, database=ctx.analytics.database).run(ctx.analytics)
     chart = chart_json(sankey_chart(result, t)) if result and result.links else None
-    return render(
+    return tab_page(
         request,
-        "analytics_paths.html",
-        user=user,
-        status=INVALID_STATUS if state.errors else 200,
-        active="analytics_paths",
-        tab="paths",
-        state=state,
+        user,
+        "paths",
+        state,
         result=result,
         chart_json=chart,
-        plotly_version=plotly_version(),
-        base_qs=query_string(request.query_params.multi_items()),
     )
 
 

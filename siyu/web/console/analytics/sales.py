@@ -22,7 +22,6 @@ from siyu.analytics.queries.clv import (
 from siyu.analytics.queries.portfolio import PortfolioQuery, PortfolioResult, PortfolioRunner
 from siyu.analytics.queries.repurchase import RepurchaseQuery, RepurchaseResult, RepurchaseRunner
 from siyu.web.console.analytics.common import (
-    INVALID_STATUS,
     Analyst,
     DayRange,
     FormState,
@@ -37,11 +36,10 @@ from siyu.web.console.analytics.common import (
     read_day_range,
     read_int,
     read_property_filter,
-    this_query,
+    tab_page,
 )
 from siyu.web.console.analytics.funnels import heat
-from siyu.web.console.base import PREFIX, render
-from siyu.web.console.dashboard import plotly_version
+from siyu.web.console.base import PREFIX
 from siyu.web.deps import CtxDep, NowDep, SessionDep
 from siyu.web.i18n import Translator
 
@@ -96,20 +94,15 @@ def repurchase_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -
     offsets = max((len(c.ltv_fen) for c in result.cohorts), default=0) if result else 0
     top = max((v for c in result.cohorts for v in c.ltv_fen), default=0.0) if result else 0.0
     chart = chart_json(ltv_chart(result, t)) if result and result.cohorts else None
-    return render(
+    return tab_page(
         request,
-        "analytics_repurchase.html",
-        user=user,
-        status=INVALID_STATUS if state.errors else 200,
-        active="analytics_repurchase",
-        tab="repurchase",
-        state=state,
+        user,
+        "repurchase",
+        state,
         result=result,
         offsets=offsets,
         ltv_heat=lambda v: heat(100 * v / top if top > 0 else 0.0),
         chart_json=chart,
-        plotly_version=plotly_version(),
-        base_qs=this_query(request),
     )
 
 
@@ -194,18 +187,13 @@ def portfolio_page(
     query = read_portfolio(request, state, t, now)
     result = run_portfolio(query, session) if query is not None else None
     chart = chart_json(portfolio_chart(result, t)) if result and result.sales_fen else None
-    return render(
+    return tab_page(
         request,
-        "analytics_portfolio.html",
-        user=user,
-        status=INVALID_STATUS if state.errors else 200,
-        active="analytics_portfolio",
-        tab="portfolio",
-        state=state,
+        user,
+        "portfolio",
+        state,
         result=result,
         chart_json=chart,
-        plotly_version=plotly_version(),
-        base_qs=this_query(request),
     )
 
 
@@ -306,22 +294,17 @@ def clv_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLR
     form = read_clv(request, state, t, now)
     result = run_clv(form.query, ctx.analytics, now) if form is not None else None
     chart = chart_json(clv_chart(result, t)) if result and result.customers else None
-    return render(
+    return tab_page(
         request,
-        "analytics_clv.html",
-        user=user,
-        status=INVALID_STATUS if state.errors else 200,
-        active="analytics_clv",
-        tab="clv",
-        state=state,
+        user,
+        "clv",
+        state,
         form=form,
         result=result,
         customers=result.customers[:CLV_TABLE_LIMIT] if result else (),
         table_limit=CLV_TABLE_LIMIT,
         problem_text=clv_problem_text(result, t) if result and result.problem else None,
         chart_json=chart,
-        plotly_version=plotly_version(),
-        base_qs=this_query(request),
     )
 
 

@@ -29,7 +29,6 @@ from siyu.analytics.queries.sessions import (
 )
 from siyu.analytics.store import AnalyticsStore
 from siyu.web.console.analytics.common import (
-    INVALID_STATUS,
     Analyst,
     DayRange,
     FormState,
@@ -46,10 +45,9 @@ from siyu.web.console.analytics.common import (
     read_day_range,
     read_int,
     read_property_filter,
-    this_query,
+    tab_page,
 )
-from siyu.web.console.base import PREFIX, render
-from siyu.web.console.dashboard import plotly_version
+from siyu.web.console.base import PREFIX
 from siyu.web.deps import CtxDep, NowDep
 from siyu.web.i18n import Translator, format_money
 
@@ -96,19 +94,15 @@ def overview_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> 
         length = (days.last - days.first).days + 1
         previous = (days.first - timedelta(days=length), days.first - timedelta(days=1))
     metrics = [(key, getattr(result, key)) for key in METRICS] if result else []
-    return render(
+    return tab_page(
         request,
-        "analytics_overview.html",
-        user=user,
-        status=INVALID_STATUS if state.errors else 200,
-        active="analytics_overview",
-        tab="overview",
-        state=state,
+        user,
+        "overview",
+        state,
         result=result,
         metrics=metrics,
         metric_text=metric_text,
         previous=previous,
-        base_qs=this_query(request),
     )
 
 
@@ -290,14 +284,11 @@ def sessions_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> 
         daily = run_daily(SessionsRunner(form.total, database=store.database), store)
         pages = run_pages(form, store, PAGES_SHOWN)
     chart = chart_json(sessions_chart(daily, t)) if daily else None
-    return render(
+    return tab_page(
         request,
-        "analytics_sessions.html",
-        user=user,
-        status=INVALID_STATUS if state.errors else 200,
-        active="analytics_sessions",
-        tab="sessions",
-        state=state,
+        user,
+        "sessions",
+        state,
         breakdowns=SESSION_BREAKDOWNS,
         total=total,
         series=series,
@@ -305,9 +296,7 @@ def sessions_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> 
         pages=pages,
         long_stay_seconds=LONG_STAY_SECONDS,
         chart_json=chart,
-        plotly_version=plotly_version(),
         seconds=format_seconds,
-        base_qs=this_query(request),
     )
 
 
