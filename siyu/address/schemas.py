@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 REQUIRED_FIELDS = ("name", "phone", "province", "city", "district", "detail", "is_default")
 
 
-class AddressIn(BaseModel):
+class AddressCreate(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=32, description="收货人")
@@ -21,7 +21,7 @@ class AddressIn(BaseModel):
     is_default: bool = Field(default=False, description="设为默认地址；第一个地址总是默认")
 
 
-class AddressPatch(BaseModel):
+class AddressUpdate(BaseModel):
     """Only the fields given change; ``is_default: true`` makes this the default."""
 
     model_config = ConfigDict(str_strip_whitespace=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from siyu.address import service
-from siyu.address.schemas import AddressIn, AddressOut, AddressPatch
+from siyu.address.schemas import AddressCreate, AddressOut, AddressUpdate
 from siyu.web.deps import CurrentShopper, NowDep, SessionDep
 
 router = APIRouter(prefix="/api/app/addresses", tags=["addresses"])
@@ -25,7 +25,7 @@ def list_addresses(session: SessionDep, shopper: CurrentShopper) -> list[Address
     responses={409: {"description": "address_book_full (at most 20)"}},
 )
 def add_address(
-    body: AddressIn, session: SessionDep, now: NowDep, shopper: CurrentShopper
+    body: AddressCreate, session: SessionDep, now: NowDep, shopper: CurrentShopper
 ) -> AddressOut:
     """新增收货地址；第一个地址自动成为默认地址，is_default=true 会取消原默认地址。"""
     details = service.AddressDetails(**body.model_dump(exclude={"is_default"}))
@@ -45,7 +45,7 @@ def get_address(address_id: int, session: SessionDep, shopper: CurrentShopper) -
 @router.patch("/{address_id}", response_model=AddressOut)
 def update_address(
     address_id: int,
-    body: AddressPatch,
+    body: AddressUpdate,
     session: SessionDep,
     now: NowDep,
     shopper: CurrentShopper,
