@@ -561,8 +561,7 @@
     book.forEach(function (a) {
       group.appendChild(
         option(a.id, "address-option", [
-          h("strong", null, SY.addressWho(a)),
-          a.is_default ? h("span", { class: "address-default" }, t("address.default")) : null,
+          h("span", null, h("strong", null, SY.addressWho(a)), a.is_default ? h("span", { class: "address-default" }, t("address.default")) : null),
           h("span", { class: "muted address-option-text" }, SY.addressText(a)),
         ])
       );
