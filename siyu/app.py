@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from siyu import __version__
 from siyu.bootstrap import Context, build_context
 from siyu.config import Settings
+from siyu.web.api import address as address_api
 from siyu.web.api import aftersale as aftersale_api
 from siyu.web.api import cart as cart_api
 from siyu.web.api import catalog as catalog_api
@@ -85,6 +86,7 @@ def create_app(
         catalog_api.media_router,
         channel_api.router,
         cart_api.router,
+        address_api.router,
         order_api.app_router,
         order_api.admin_router,
         order_api.checkout_router,

@@ -1,6 +1,7 @@
 """Imports every table module so ``Base.metadata`` is complete (Alembic, tests)."""
 
 from siyu import idempotency, outbox, timers
+from siyu.address import models as address_models
 from siyu.aftersale import models as aftersale_models
 from siyu.cart import models as cart_models
 from siyu.catalog import models as catalog_models
@@ -15,6 +16,7 @@ from siyu.promotion import models as promotion_models
 
 __all__ = [
     "Base",
+    "address_models",
     "aftersale_models",
     "cart_models",
     "catalog_models",

@@ -1,7 +1,11 @@
 """Placing an order, as named steps in one transaction:
 
-fetch → quote → check → reserve stock → store allocations → lock coupons →
+address → fetch → quote → check → reserve stock → store allocations → lock coupons →
 schedule timeout → record event.
+
+The order keeps a copy of the address it ships to (``orders.address``): the one typed
+at checkout, or a copy of an address-book entry (``address_id``, else the shopper's
+default), so editing or deleting that entry later does not change the order.
 
 The order is charged exactly what the pricing engine quotes for these items, this
 shopper and ``now``; the quote's split of every discount per line and source is
@@ -18,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from siyu.address.service import address_for_order
 from siyu.cart.service import remove_skus_from_cart
 from siyu.catalog import stock
 from siyu.catalog.models import Product, Sku
@@ -49,12 +54,14 @@ class Address:
     city: str
     district: str
     detail: str
+    postal_code: str | None = None
 
 
 @dataclass(frozen=True)
 class OrderRequest:
     shopper_id: int
-    address: Address
+    address: Address | None
+    address_id: int | None
     note: str
     source: str  # "cart" | "buy_now"
     payment_timeout: timedelta
@@ -98,11 +105,12 @@ def place_order(
     *,
     shopper_id: int,
     items: list[tuple[int, int]],
-    address: Address,
+    address: Address | None,
     note: str,
     source: str,
     payment_timeout: timedelta,
     now: datetime,
+    address_id: int | None = None,
     pricing: PricingSettings | None = None,
     coupon_ids: list[int] | None = None,
     use_points: bool = False,
@@ -110,10 +118,12 @@ def place_order(
 ) -> Order:
     """``expected_total_fen`` is what the shopper was shown: if the quote changed since
     (a promotion ended, a concurrent order took the coupon) nothing is written and the
-    shopper gets ``quote_changed`` with the new quote."""
+    shopper gets ``quote_changed`` with the new quote. ``address`` is typed at checkout;
+    without it the order ships to the shopper's ``address_id`` or else their default."""
     request = OrderRequest(
         shopper_id=shopper_id,
         address=address,
+        address_id=address_id,
         note=note,
         source=source,
         payment_timeout=payment_timeout,
@@ -122,11 +132,12 @@ def place_order(
         use_points=use_points,
         expected_total_fen=expected_total_fen,
     )
+    ship_to = resolve_address(session, request)
     lines = fetch_lines(session, items)
     offers, quote = quote_request(session, request, lines, now)
     check_quote(quote, request)
     reserve_stock(session, lines)
-    order = create_order(session, request, lines, quote, now)
+    order = create_order(session, request, ship_to, lines, quote, now)
     store_allocations(session, order, quote, offers)
     lock_coupons(session, request, order, quote, lines, now)
     if source == "cart":
@@ -134,6 +145,27 @@ def place_order(
     schedule_timeout(session, order, now)
     record_placed(session, order, quote, lines, now)
     return order
+
+
+def resolve_address(session: Session, request: OrderRequest) -> Address:
+    """The address the order ships to: the one typed, the shopper's own ``address_id``
+    (another shopper's is not found) or the shopper's default."""
+    if request.address is not None and request.address_id is not None:
+        raise InvalidInput(
+            "ambiguous_address",
+            "请只填写新地址或选择已保存的地址之一 / Give address or address_id, not both",
+            {"address_id": "conflict"},
+        )
+    if request.address is not None:
+        return request.address
+    saved = address_for_order(session, request.shopper_id, request.address_id)
+    if saved is None:
+        raise InvalidInput(
+            "address_required",
+            "请填写收货地址 / Please give a shipping address",
+            {"address": "required"},
+        )
+    return Address(**saved)
 
 
 def fetch_lines(session: Session, items: list[tuple[int, int]]) -> FetchedLines:
@@ -250,7 +282,12 @@ def reserve_stock(session: Session, lines: FetchedLines) -> None:
 
 
 def create_order(
-    session: Session, request: OrderRequest, lines: FetchedLines, quote: Quote, now: datetime
+    session: Session,
+    request: OrderRequest,
+    ship_to: Address,
+    lines: FetchedLines,
+    quote: Quote,
+    now: datetime,
 ) -> Order:
     order = Order(
         order_no=new_order_no(now),
@@ -261,7 +298,7 @@ def create_order(
         discount_fen=quote.discount_fen,
         shipping_fen=quote.shipping_fen,
         total_fen=quote.total_fen,
-        address=request.address.__dict__,
+        address=dict(ship_to.__dict__),
         note=request.note,
         placed_at=now,
         pay_deadline=now + request.payment_timeout,

@@ -15,6 +15,7 @@ class AddressIn(BaseModel):
     city: str = Field(min_length=1, max_length=32)
     district: str = Field(default="", max_length=32)
     detail: str = Field(min_length=1, max_length=200, description="详细地址")
+    postal_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$", description="邮编（选填）")
 
 
 class OrderItemIn(BaseModel):
@@ -27,7 +28,12 @@ class PlaceOrder(BaseModel):
 
     items: list[OrderItemIn] | None = Field(default=None, min_length=1, max_length=50)
     cart_item_ids: list[int] | None = Field(default=None, min_length=1, max_length=100)
-    address: AddressIn
+    address: AddressIn | None = Field(
+        default=None, description="新填写的收货地址；与 address_id 二选一，都省略则用默认地址"
+    )
+    address_id: int | None = Field(
+        default=None, ge=1, description="我的收货地址 id（必须是自己的地址）；订单保存地址快照"
+    )
     note: str = Field(default="", max_length=200)
     coupon_ids: list[int] | None = Field(
         default=None,
@@ -45,6 +51,8 @@ class PlaceOrder(BaseModel):
     def _one_source(self) -> PlaceOrder:
         if (self.items is None) == (self.cart_item_ids is None):
             raise ValueError("give either items (buy now) or cart_item_ids (from the cart)")
+        if self.address is not None and self.address_id is not None:
+            raise ValueError("give either address (typed) or address_id (saved), not both")
         return self
 
 

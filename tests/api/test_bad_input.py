@@ -70,6 +70,7 @@ NO_INPUT = {
     ("GET", "/api/app/me"),
     ("GET", "/api/app/categories"),
     ("GET", "/api/app/cart"),
+    ("GET", "/api/app/addresses"),
     ("GET", "/api/app/aftersales"),
     ("GET", "/api/admin/me"),
     ("GET", "/api/admin/operators"),
@@ -91,7 +92,10 @@ NULL_ALLOWED = {
     "CategoryUpdate": {"parent_id"},
     "SkuIn": {"original_price_fen", "cost_fen", "sku_code"},
     "SkuUpdate": {"original_price_fen", "cost_fen"},
-    "PlaceOrder": {"cart_item_ids", "coupon_ids", "expected_total_fen"},
+    "PlaceOrder": {"cart_item_ids", "coupon_ids", "expected_total_fen", "address", "address_id"},
+    "AddressIn": {"postal_code"},
+    "AddressCreate": {"postal_code"},
+    "AddressUpdate": {"postal_code"},
     "TemplateCreate": set(NULLABLE_TEMPLATE_FIELDS),
     "TemplateFields": set(NULLABLE_TEMPLATE_FIELDS),
     "AfterSaleCreate": {"lines"},
@@ -122,6 +126,8 @@ def build_world(client: TestClient, ctx: Context) -> World:
     shopper = shopper_headers(client, "sweeper")
     cart = client.post("/api/app/cart/items", json={"sku_id": sku_id}, headers=shopper).json()
     order_id = place_order(client, shopper, product["skus"][1]["id"]).json()["id"]
+    address = client.post("/api/app/addresses", json=ADDRESS, headers=shopper)
+    assert address.status_code == 201, address.text
     channel = client.post(
         "/api/admin/channels",
         json={"code": "SWEEP1", "name": "扫码海报", "group": "qr"},
@@ -152,6 +158,7 @@ def build_world(client: TestClient, ctx: Context) -> World:
         "category_id": category_id,
         "item_id": cart["lines"][0]["item_id"],
         "order_id": order_id,
+        "address_id": address.json()["id"],
         "operator_id": analyst_id,
         "aftersale_id": UNKNOWN_ID,
         "provider_name": "nope",
@@ -196,6 +203,8 @@ def build_world(client: TestClient, ctx: Context) -> World:
         ("POST", "/api/admin/skus/{sku_id}/stock"): {"delta": 1},
         ("POST", "/api/app/cart/items"): {"sku_id": sku_id, "quantity": 1},
         ("PATCH", "/api/app/cart/items/{item_id}"): {"quantity": 2},
+        ("POST", "/api/app/addresses"): {**ADDRESS, "postal_code": "200120"},
+        ("PATCH", "/api/app/addresses/{address_id}"): {"detail": "世纪大道 200 号"},
         ("POST", "/api/app/orders"): {
             "items": [{"sku_id": sku_id, "quantity": 1}],
             "address": ADDRESS,

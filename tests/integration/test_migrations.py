@@ -221,3 +221,56 @@ def test_0005_turns_offer_scope_lists_into_rows(tmp_path: Path) -> None:
     assert [(i, json.loads(ids)) for i, ids in coupons] == [(1, [2]), (2, [])]
     assert [json.loads(v) for v in promotion] == [[9, 7], [8], [8, 9]]
     engine.dispose()
+
+
+def test_0006_adds_the_address_book_beside_existing_orders_and_removes_it_again(
+    tmp_path: Path,
+) -> None:
+    # given a database at 0005 with a shopper and an order that keeps its address
+    url = f"sqlite:///{tmp_path / 'addresses.db'}"
+    upgrade(url, "0005_offer_scopes")
+    engine = create_engine(url)
+    tables = MetaData()
+    tables.reflect(engine)
+    shipped_to = {"name": "张三", "phone": "13800138000", "detail": "世纪大道 100 号"}
+    with engine.begin() as conn:
+        conn.execute(insert(tables.tables["shoppers"]), [_row(tables.tables["shoppers"], id=1)])
+        orders = tables.tables["orders"]
+        conn.execute(insert(orders), [_row(orders, id=1, order_no="A", address=shipped_to)])
+
+    # when the migration runs
+    upgrade(url, "0006_addresses")
+
+    # then the shopper can keep addresses, at most one of them the default
+    when = datetime(2026, 12, 8, tzinfo=UTC)
+    entry = {
+        "shopper_id": 1,
+        "name": "李四",
+        "phone": "13900139000",
+        "province": "浙江省",
+        "city": "杭州市",
+        "district": "西湖区",
+        "detail": "文三路 1 号",
+        "created_at": when,
+        "updated_at": when,
+    }
+    addresses = MetaData()
+    addresses.reflect(engine, only=["addresses"])
+    book = addresses.tables["addresses"]
+    with engine.begin() as conn:
+        conn.execute(insert(book), [{**entry, "is_default": True}, {**entry, "is_default": False}])
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert(book), [{**entry, "is_default": True}])
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM addresses")).scalar() == 2
+        order = conn.execute(text("SELECT order_no, address FROM orders")).one()
+    assert order.order_no == "A"
+    assert json.loads(order.address) == shipped_to
+
+    # and going back drops the book and leaves the order as it was
+    downgrade(url, "0005_offer_scopes")
+    assert "addresses" not in inspect(engine).get_table_names()
+    with engine.connect() as conn:
+        order = conn.execute(text("SELECT order_no, address FROM orders")).one()
+    assert json.loads(order.address) == shipped_to
+    engine.dispose()

@@ -56,7 +56,15 @@ def test_shop_serves_one_page_with_charset_viewport_and_versioned_assets(
     assert '<meta name="viewport" content="width=device-width, initial-scale=1' in html
     assert '<html lang="zh-CN" data-login-mode="sandbox">' in html
     version = asset_version()
-    for name in ("shop.css", "core.js", "browse.js", "buy.js", "account.js", "app.js"):
+    for name in (
+        "shop.css",
+        "core.js",
+        "browse.js",
+        "address.js",
+        "buy.js",
+        "account.js",
+        "app.js",
+    ):
         assert f'/shop/static/{name}?v={version}"' in html
     assert "__" not in re.sub(r"<script id=\"sy-catalogs\".*?</script>", "", html, flags=re.S)
 
@@ -64,7 +72,15 @@ def test_shop_serves_one_page_with_charset_viewport_and_versioned_assets(
 def test_static_assets_are_served_with_cache_headers(shop: TestClient) -> None:
     # given every file of the storefront's static folder
     names = sorted(p.name for p in STATIC_DIR.iterdir() if p.is_file())
-    assert names == ["account.js", "app.js", "browse.js", "buy.js", "core.js", "shop.css"]
+    assert names == [
+        "account.js",
+        "address.js",
+        "app.js",
+        "browse.js",
+        "buy.js",
+        "core.js",
+        "shop.css",
+    ]
 
     for name in names:
         # when it is fetched by its versioned and by its plain URL

@@ -21,6 +21,8 @@ from sqlalchemy import create_engine, select
 
 from siyu.app import create_app
 from siyu.bootstrap import Context, build_context
+from siyu.catalog.models import Product, Sku
+from siyu.catalog.rules import ProductStatus
 from siyu.devtools.demo import seed_demo
 from siyu.models import metadata
 from siyu.order.models import Order
@@ -389,3 +391,112 @@ def _label(field: str) -> str:
         "district": "^区县",
         "detail": "^详细地址",
     }[field]
+
+
+def test_a_shopper_keeps_addresses_on_the_me_page_and_picks_one_at_checkout(
+    page: Page, base_url: str, demo_ctx: Context
+) -> None:
+    p = page
+    with demo_ctx.db.transaction() as session:
+        sku = session.scalars(
+            select(Sku)
+            .join(Product, Product.id == Sku.product_id)
+            .where(Product.status == ProductStatus.on_sale, Sku.is_active, Sku.stock > 5)
+            .order_by(Sku.id)
+        ).first()
+        assert sku is not None
+        product_id, sku_id = sku.product_id, sku.id
+
+    # given a shopper who logs in and opens the me page
+    p.goto(f"{base_url}/shop#/login?next=%23%2Fme")
+    p.get_by_test_id("login-code").fill("address-shopper")
+    p.get_by_test_id("login-submit").click()
+    p.get_by_test_id("gift-close").click()
+    expect(p.get_by_test_id("address-empty")).to_be_visible()
+
+    # when they add their home, first with a phone number that is not a mobile
+    p.get_by_test_id("address-add").click()
+    for field, value in {
+        "name": "王五",
+        "phone": "12345",
+        "province": "上海市",
+        "city": "上海市",
+        "district": "徐汇区",
+        "detail": "漕溪北路 1 号",
+        "postal_code": "200030",
+    }.items():
+        p.get_by_test_id(f"book-{field}").fill(value)
+    p.get_by_test_id("address-save").click()
+    expect(p.locator("#book-phone-error")).to_have_text("请输入 11 位手机号（1 开头）")
+    p.get_by_test_id("book-phone").fill("13600136000")
+    p.get_by_test_id("address-save").click()
+
+    # then it is listed as the default
+    entries = p.get_by_test_id("address-entry")
+    expect(entries).to_have_count(1)
+    expect(entries.first).to_have_attribute("data-default", "true")
+    expect(entries.first).to_contain_text("漕溪北路 1 号")
+
+    # when they add their office, edit it, and make it the default
+    p.get_by_test_id("address-add").click()
+    for field, value in {
+        "name": "王五",
+        "phone": "13700137000",
+        "province": "浙江省",
+        "city": "杭州市",
+        "detail": "文三路 1 号",
+    }.items():
+        p.get_by_test_id(f"book-{field}").fill(value)
+    p.get_by_test_id("address-save").click()
+    expect(entries).to_have_count(2)
+    office = p.locator("[data-testid=address-entry][data-default=false]")
+    office.get_by_test_id("address-edit").click()
+    p.get_by_test_id("book-detail").fill("文三路 9 号")
+    p.get_by_test_id("address-save").click()
+    expect(office).to_contain_text("文三路 9 号")
+    office.get_by_test_id("address-set-default").click()
+    expect(entries.first).to_contain_text("文三路 9 号")
+    expect(entries.first).to_have_attribute("data-default", "true")
+    expect(p.locator("[data-testid=address-entry][data-default=true]")).to_have_count(1)
+    _fits_the_screen(p)
+    _shot(p, "20-address-book")
+
+    # then checkout offers both, the default chosen, and the typed form hidden
+    p.goto(f"{base_url}/shop#/checkout?product={product_id}&sku={sku_id}&qty=1")
+    options = p.get_by_test_id("address-option")
+    expect(options).to_have_count(2)
+    expect(options.first).to_contain_text("文三路 9 号")
+    expect(options.first.locator("input")).to_be_checked()
+    expect(p.get_by_test_id("address-detail")).to_be_hidden()
+    _fits_the_screen(p)
+    _shot(p, "21-checkout-addresses")
+
+    # when the shopper picks the home address and places the order
+    options.nth(1).click()
+    expect(options.nth(1).locator("input")).to_be_checked()
+    expect(p.get_by_test_id("checkout-total")).to_have_text(re.compile(r"^¥[\d,]+\.\d\d$"))
+    p.get_by_test_id("submit-order").click()
+    expect(p.get_by_test_id("cashier-amount")).to_be_visible()
+
+    # then the order ships to the home address, a copy kept on the order
+    order_id = int(p.url.rsplit("/", 1)[1])
+    with demo_ctx.db.transaction() as session:
+        order = session.get(Order, order_id)
+        assert order is not None
+        assert order.address == {
+            "name": "王五",
+            "phone": "13600136000",
+            "province": "上海市",
+            "city": "上海市",
+            "district": "徐汇区",
+            "detail": "漕溪北路 1 号",
+            "postal_code": "200030",
+        }
+
+    # and the order page still shows it after the address is deleted from the book
+    p.goto(f"{base_url}/shop#/me")
+    home = p.locator("[data-testid=address-entry][data-default=false]")
+    home.get_by_test_id("address-delete").click()
+    expect(entries).to_have_count(1)
+    p.goto(f"{base_url}/shop#/order/{order_id}")
+    expect(p.get_by_test_id("order-address")).to_contain_text("漕溪北路 1 号")

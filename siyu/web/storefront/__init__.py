@@ -78,6 +78,17 @@ Stable selectors (``data-testid``) for browser tests:
 ``cart-empty`` ``cart-login`` ``orders-empty``  empty states (with a way onwards)
 ``address-name`` ``address-phone`` ``address-province`` ``address-city``
 ``address-district`` ``address-detail`` ``order-note``  checkout form fields
+``address-chooser``        checkout: the saved addresses, ``address-option`` each (``data-address-id``,
+                           the default checked), ``address-option-new`` types a new one,
+                           ``address-manage`` links to the me page
+``address-book``           me page address book; ``address-entry`` one address (``data-address-id``,
+                           ``data-default``), ``address-default`` its badge, ``address-edit``
+                           ``address-set-default`` ``address-delete`` its actions,
+                           ``address-add`` opens ``address-form`` (``book-name`` ``book-phone``
+                           ``book-province`` ``book-city`` ``book-district`` ``book-detail``
+                           ``book-postal_code`` ``book-default``, ``address-save``
+                           ``address-cancel``), ``address-empty`` when there is none
+``order-address``          the address an order keeps (a copy), on the order detail
 ``submit-order``           place the order; ``checkout-total`` the summary total
 ``cashier-amount``         amount on the sandbox cashier; ``pay-button`` pays
 ``pay-result``             shown after a successful payment; ``view-order`` opens it

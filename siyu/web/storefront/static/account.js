@@ -114,6 +114,7 @@
       )
     );
 
+    if (profile) view.appendChild(SY.addressBookPanel());
     if (profile) view.appendChild(nicknamePanel(profile, head));
     if (profile) view.appendChild(phonePanel(profile));
 
@@ -383,8 +384,8 @@
         "section",
         { class: "panel", "aria-labelledby": "addr-title" },
         h("h2", { id: "addr-title" }, t("order.address")),
-        h("p", null, (a.name || "") + "  " + (a.phone || "")),
-        h("p", { class: "muted" }, [a.province, a.city, a.district, a.detail].filter(Boolean).join(" "))
+        h("p", { testid: "order-address-who" }, SY.addressWho(a)),
+        h("p", { class: "muted", testid: "order-address" }, SY.addressText(a), a.postal_code ? " · " + a.postal_code : "")
       )
     );
     var lines = h("ul", { class: "lines compact" });

@@ -330,7 +330,16 @@
       saved = {};
     }
     var form = h("form", { class: "checkout-form", novalidate: true, "aria-label": t("checkout.title") });
-    var fieldset = h("fieldset", { class: "panel" }, h("legend", null, t("checkout.address")));
+    /* A saved address (the default picked) or a new one typed here. */
+    var book = await SY.api("GET", "/api/app/addresses");
+    var preferred = book.filter(function (a) { return a.is_default; })[0] || book[0];
+    var chosen = preferred ? preferred.id : null; /* null: the typed address */
+    var fieldset = h("fieldset", { class: "panel", hidden: chosen !== null }, h("legend", null, book.length ? t("checkout.address_new") : t("checkout.address")));
+    if (book.length) form.appendChild(addressChooser(book, chosen, function (id) {
+      chosen = id;
+      fieldset.hidden = id !== null;
+      if (id === null) form.elements.name.focus();
+    }));
     FIELDS.forEach(function (f) {
       fieldset.appendChild(field(f[0], f[1], f[2], saved[f[0]]));
     });
@@ -509,9 +518,11 @@
     var attempt = null;
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
-      var address = readAddress(form);
-      if (!address || !shown) return;
-      var body = { address: address, note: form.elements.note.value.trim() };
+      if (!shown) return;
+      var address = chosen === null ? readAddress(form) : null;
+      if (chosen === null && !address) return;
+      var body = chosen === null ? { address: address } : { address_id: chosen };
+      body.note = form.elements.note.value.trim();
       if (cartIds.length) body.cart_item_ids = lines.map(function (l) { return l.item_id; });
       else body.items = [{ sku_id: skuId, quantity: qty }];
       body.coupon_ids = shown.quote.applied_coupon_ids.slice();
@@ -522,7 +533,7 @@
       SY.busy(submit, true);
       try {
         var order = await SY.api("POST", "/api/app/orders", body, { "Idempotency-Key": attempt.key });
-        SY.save(SY.KEYS.address, JSON.stringify(address));
+        if (address) SY.save(SY.KEYS.address, JSON.stringify(address));
         SY.refreshCartCount();
         SY.go("#/cashier/" + order.id, true);
       } catch (error) {
@@ -538,6 +549,26 @@
         }
       }
     });
+  }
+
+  /* The shopper's saved addresses as radio buttons, plus "a new address". */
+  function addressChooser(book, chosen, onChoose) {
+    var group = h("fieldset", { class: "panel address-chooser", testid: "address-chooser" }, h("legend", null, t("checkout.address")));
+    function option(id, testid, body) {
+      var input = h("input", { type: "radio", name: "address_choice", value: id === null ? "new" : String(id), checked: id === chosen, onchange: function () { if (input.checked) onChoose(id); } });
+      return h("label", { class: "address-option", testid: testid, "data-address-id": id === null ? null : id }, input, h("span", { class: "address-option-body" }, body));
+    }
+    book.forEach(function (a) {
+      group.appendChild(
+        option(a.id, "address-option", [
+          h("span", null, h("strong", null, SY.addressWho(a)), a.is_default ? h("span", { class: "address-default" }, t("address.default")) : null),
+          h("span", { class: "muted address-option-text" }, SY.addressText(a)),
+        ])
+      );
+    });
+    group.appendChild(option(null, "address-option-new", t("checkout.address_new")));
+    group.appendChild(h("a", { class: "row-link", href: "#/me", testid: "address-manage" }, t("checkout.address_manage")));
+    return group;
   }
 
   function readAddress(form) {

@@ -1,0 +1,70 @@
+"""The shopper's address book: /api/app/addresses."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from siyu.address import service
+from siyu.address.schemas import AddressCreate, AddressOut, AddressUpdate
+from siyu.web.deps import CurrentShopper, NowDep, SessionDep
+
+router = APIRouter(prefix="/api/app/addresses", tags=["addresses"])
+
+
+@router.get("", response_model=list[AddressOut])
+def list_addresses(session: SessionDep, shopper: CurrentShopper) -> list[AddressOut]:
+    """我的收货地址：默认地址在前，其余按添加时间倒序。"""
+    with session.begin():
+        return [AddressOut.model_validate(a) for a in service.list_addresses(session, shopper.id)]
+
+
+@router.post(
+    "",
+    response_model=AddressOut,
+    status_code=201,
+    responses={409: {"description": "address_book_full (at most 20)"}},
+)
+def add_address(
+    body: AddressCreate, session: SessionDep, now: NowDep, shopper: CurrentShopper
+) -> AddressOut:
+    """新增收货地址；第一个地址自动成为默认地址，is_default=true 会取消原默认地址。"""
+    details = service.AddressDetails(**body.model_dump(exclude={"is_default"}))
+    with session.begin():
+        address = service.add_address(
+            session, shopper_id=shopper.id, details=details, is_default=body.is_default, now=now
+        )
+        return AddressOut.model_validate(address)
+
+
+@router.get("/{address_id}", response_model=AddressOut)
+def get_address(address_id: int, session: SessionDep, shopper: CurrentShopper) -> AddressOut:
+    with session.begin():
+        return AddressOut.model_validate(service.get_address(session, shopper.id, address_id))
+
+
+@router.patch("/{address_id}", response_model=AddressOut)
+def update_address(
+    address_id: int,
+    body: AddressUpdate,
+    session: SessionDep,
+    now: NowDep,
+    shopper: CurrentShopper,
+) -> AddressOut:
+    """修改收货地址（只改传入的字段）；is_default=true 设为默认地址。"""
+    with session.begin():
+        address = service.update_address(
+            session,
+            shopper_id=shopper.id,
+            address_id=address_id,
+            changes=body.model_dump(exclude_unset=True),
+            now=now,
+        )
+        return AddressOut.model_validate(address)
+
+
+@router.delete("/{address_id}", status_code=204)
+def delete_address(address_id: int, session: SessionDep, shopper: CurrentShopper) -> Response:
+    """删除收货地址；删除默认地址时，最近添加的其余地址成为默认。"""
+    with session.begin():
+        service.delete_address(session, shopper_id=shopper.id, address_id=address_id)
+    return Response(status_code=204)

@@ -1,0 +1,176 @@
+/* The address book (/api/app/addresses): the me page's panel (add, edit, delete, set
+ * the default) and the one-line text the checkout and the order page show. */
+(function () {
+  "use strict";
+
+  var SY = window.SY;
+  var t = SY.t;
+  var h = SY.h;
+
+  var FIELDS = [
+    ["name", "address.field.name", { autocomplete: "name", maxlength: "32", required: true }],
+    ["phone", "address.field.phone", { type: "tel", autocomplete: "tel", inputmode: "numeric", maxlength: "11", required: true }],
+    ["province", "address.field.province", { autocomplete: "address-level1", maxlength: "32", required: true }],
+    ["city", "address.field.city", { autocomplete: "address-level2", maxlength: "32", required: true }],
+    ["district", "address.field.district", { autocomplete: "address-level3", maxlength: "32" }],
+    ["detail", "address.field.detail", { autocomplete: "street-address", maxlength: "200", required: true }],
+    ["postal_code", "address.field.postal_code", { autocomplete: "postal-code", inputmode: "numeric", maxlength: "6" }],
+  ];
+  var LABELS = {
+    "address.field.name": function () { return t("address.field.name"); },
+    "address.field.phone": function () { return t("address.field.phone"); },
+    "address.field.province": function () { return t("address.field.province"); },
+    "address.field.city": function () { return t("address.field.city"); },
+    "address.field.district": function () { return t("address.field.district"); },
+    "address.field.detail": function () { return t("address.field.detail"); },
+    "address.field.postal_code": function () { return t("address.field.postal_code"); },
+  };
+
+  SY.addressText = function (a) {
+    return [a.province, a.city, a.district, a.detail].filter(Boolean).join(" ");
+  };
+  SY.addressWho = function (a) {
+    return (a.name || "") + "  " + (a.phone || "");
+  };
+
+  /* The me page's panel; it loads the book itself. */
+  SY.addressBookPanel = function () {
+    var panel = h("section", { class: "panel address-book", testid: "address-book", "aria-labelledby": "address-book-title" });
+    var list = h("ul", { class: "address-list" });
+    var formSlot = h("div");
+    var add = h("button", { type: "button", class: "btn btn-small", testid: "address-add", "aria-expanded": "false", onclick: function () { openForm(null); } }, t("address.add"));
+    panel.appendChild(h("div", { class: "section-head" }, h("h2", { id: "address-book-title" }, t("address.book")), add));
+    panel.appendChild(list);
+    panel.appendChild(formSlot);
+
+    async function reload() {
+      var book = await SY.api("GET", "/api/app/addresses");
+      SY.clear(list);
+      if (!book.length) list.appendChild(h("li", { class: "muted", testid: "address-empty" }, t("address.empty")));
+      book.forEach(function (a) { list.appendChild(entry(a)); });
+      add.disabled = book.length >= 20;
+      if (book.length >= 20) add.title = t("address.full");
+    }
+
+    function entry(a) {
+      async function act(button, method, body, message) {
+        SY.busy(button, true);
+        try {
+          await SY.api(method, "/api/app/addresses/" + a.id, body);
+          await reload();
+          SY.toast(message);
+        } catch (error) {
+          SY.busy(button, false);
+          SY.showError(error);
+        }
+      }
+      var remove = h("button", { type: "button", class: "btn-link danger", testid: "address-delete", "aria-label": t("address.delete_of", { name: a.name }), onclick: function () { act(remove, "DELETE", undefined, t("address.deleted")); } }, t("address.delete"));
+      var setDefault = a.is_default
+        ? null
+        : h("button", { type: "button", class: "btn-link", testid: "address-set-default", onclick: function () { act(setDefault, "PATCH", { is_default: true }, t("address.default_done")); } }, t("address.set_default"));
+      return h(
+        "li",
+        { class: "address-entry", testid: "address-entry", "data-address-id": a.id, "data-default": String(a.is_default) },
+        h("p", null, h("strong", null, SY.addressWho(a)), a.is_default ? h("span", { class: "address-default", testid: "address-default" }, t("address.default")) : null),
+        h("p", { class: "muted" }, SY.addressText(a), a.postal_code ? " · " + a.postal_code : ""),
+        h(
+          "div",
+          { class: "button-row" },
+          h("button", { type: "button", class: "btn-link", testid: "address-edit", onclick: function () { openForm(a); } }, t("address.edit")),
+          setDefault,
+          remove
+        )
+      );
+    }
+
+    function openForm(a) {
+      SY.clear(formSlot);
+      add.setAttribute("aria-expanded", "true");
+      var form = h("form", { class: "address-form", testid: "address-form", novalidate: true, "aria-label": a ? t("address.edit") : t("address.add") });
+      FIELDS.forEach(function (f) {
+        var id = "book-" + f[0];
+        var opts = f[2];
+        form.appendChild(
+          h(
+            "div",
+            { class: "field" },
+            h("label", { for: id }, LABELS[f[1]](), opts.required ? null : h("span", { class: "optional" }, t("checkout.optional"))),
+            h("input", { id: id, name: f[0], testid: "book-" + f[0], type: opts.type || "text", value: a ? a[f[0]] || "" : "", autocomplete: opts.autocomplete, inputmode: opts.inputmode, maxlength: opts.maxlength, required: !!opts.required, "aria-describedby": id + "-error" }),
+            h("p", { class: "field-error", id: id + "-error", "aria-live": "polite" })
+          )
+        );
+      });
+      var isDefault = h("input", { type: "checkbox", id: "book-default", name: "is_default", testid: "book-default", checked: a ? a.is_default : false, disabled: a ? a.is_default : false });
+      form.appendChild(h("div", { class: "field" }, h("label", { for: "book-default", class: "check" }, isDefault, " ", t("address.make_default"))));
+      var save = h("button", { type: "submit", class: "btn btn-primary", testid: "address-save" }, t("address.save"));
+      var cancel = h("button", { type: "button", class: "btn", testid: "address-cancel", onclick: close }, t("address.cancel"));
+      form.appendChild(h("div", { class: "button-row" }, save, cancel));
+      form.addEventListener("submit", async function (event) {
+        event.preventDefault();
+        var body = readForm(form);
+        if (!body) return;
+        if (!a || !a.is_default) body.is_default = isDefault.checked;
+        SY.busy(save, true);
+        try {
+          if (a) await SY.api("PATCH", "/api/app/addresses/" + a.id, body);
+          else await SY.api("POST", "/api/app/addresses", body);
+          close();
+          await reload();
+          SY.toast(t("address.saved"));
+        } catch (error) {
+          SY.busy(save, false);
+          showErrors(form, error.fields || {}, false);
+          SY.showError(error);
+        }
+      });
+      formSlot.appendChild(form);
+      form.elements.name.focus();
+    }
+
+    function close() {
+      SY.clear(formSlot);
+      add.setAttribute("aria-expanded", "false");
+    }
+
+    reload().catch(function (error) { SY.showError(error, reload); });
+    return panel;
+  };
+
+  function readForm(form) {
+    var body = {};
+    var problems = {};
+    FIELDS.forEach(function (f) {
+      var value = form.elements[f[0]].value.trim();
+      if (f[2].required && !value) problems[f[0]] = t("checkout.error.required");
+      body[f[0]] = f[0] === "postal_code" ? value || null : value;
+    });
+    if (body.phone && !/^1[3-9]\d{9}$/.test(body.phone)) problems.phone = t("address.error.phone");
+    if (body.postal_code && !/^\d{6}$/.test(body.postal_code)) problems.postal_code = t("address.error.postal_code");
+    showErrors(form, problems, true);
+    return Object.keys(problems).length ? null : body;
+  }
+
+  /* fields: field → message (already in the shopper's words when local), or the
+   * server's field → reason, shown as our own words for that field. */
+  function showErrors(form, fields, local) {
+    var first = null;
+    FIELDS.forEach(function (f) {
+      var input = form.elements[f[0]];
+      var message = "";
+      if (fields[f[0]]) {
+        if (local) message = fields[f[0]];
+        else if (f[0] === "phone") message = t("address.error.phone");
+        else if (f[0] === "postal_code") message = t("address.error.postal_code");
+        else message = t("address.error.field");
+      }
+      document.getElementById(input.id + "-error").textContent = message;
+      if (message) {
+        input.setAttribute("aria-invalid", "true");
+        if (!first) first = input;
+      } else {
+        input.removeAttribute("aria-invalid");
+      }
+    });
+    if (first) first.focus();
+  }
+})();
