@@ -7,10 +7,10 @@ import csv
 import io
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Request
@@ -269,3 +269,16 @@ def tab_page(
         plotly_version=plotly_version(),
         **context,
     )
+
+
+Q = TypeVar("Q")
+
+
+def required(read: Callable[..., Q | None], request: Request, now: datetime, *extra: Any) -> Q:
+    """The query a CSV export needs, read as its page reads it (``read(request, state,
+    t, now, *extra)``); a value it cannot use is a 400 naming the first problem."""
+    state = FormState()
+    query = read(request, state, console_t(request), now, *extra)
+    if query is None:
+        raise bad_request(first_error(state))
+    return query

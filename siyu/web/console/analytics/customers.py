@@ -28,16 +28,15 @@ from siyu.channel.service import spend_totals
 from siyu.web.console.analytics.common import (
     Analyst,
     FormState,
-    bad_request,
     console_t,
     csv_response,
     csv_text,
-    first_error,
     parse_day,
     query_string,
     read_choice,
     read_day_range,
     read_int,
+    required,
     tab_page,
     today_shanghai,
 )
@@ -149,11 +148,7 @@ def _rfm_csv_chunks(rows: Iterator[RfmRow]) -> Iterator[str]:
 
 @router.get("/rfm.csv")
 def rfm_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
-    t = console_t(request)
-    state = FormState()
-    form = read_rfm(request, state, t, now)
-    if form is None:
-        raise bad_request(first_error(state))
+    form = required(read_rfm, request, now)
     # the query runs here (its errors are still an error response); the rows are then
     # written out in chunks, as plain tuples
     rows = form.query.customer_rows(ctx.analytics, segment=form.segment)
@@ -222,11 +217,7 @@ def channels_page(
 def channels_csv(
     request: Request, user: Analyst, ctx: CtxDep, session: SessionDep, now: NowDep
 ) -> Response:
-    t = console_t(request)
-    state = FormState()
-    query = read_channels(request, state, t, now, session)
-    if query is None:
-        raise bad_request(first_error(state))
+    query = required(read_channels, request, now, session)
     result = ChannelsRunner(query, database=ctx.analytics.database).run(ctx.analytics)
     header = [
         "channel",

@@ -34,7 +34,6 @@ from siyu.web.console.analytics.common import (
     console_t,
     csv_response,
     csv_text,
-    first_error,
     format_seconds,
     known_events,
     query_string,
@@ -42,6 +41,7 @@ from siyu.web.console.analytics.common import (
     read_day_range,
     read_int,
     read_property_filter,
+    required,
     tab_page,
 )
 from siyu.web.console.base import PREFIX, request_locale
@@ -199,10 +199,7 @@ def funnel_page(
 def funnel_dropoff_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
     t = console_t(request)
     store = ctx.analytics
-    state = FormState()
-    form = read_funnel(request, state, t, now, known_events(store))
-    if form is None:
-        raise bad_request(first_error(state))
+    form = required(read_funnel, request, now, known_events(store))
     raw = request.query_params.get("dropoff", "")
     n = len(form.total.steps)
     if not raw.isdigit() or not 2 <= int(raw) <= n:
@@ -289,12 +286,8 @@ def retention_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) ->
 
 @router.get("/retention.csv")
 def retention_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
-    t = console_t(request)
     store = ctx.analytics
-    state = FormState()
-    query = read_retention(request, state, t, now, known_events(store))
-    if query is None:
-        raise bad_request(first_error(state))
+    query = required(read_retention, request, now, known_events(store))
     result = RetentionRunner(query, database=store.database).run(store)
     rows = [
         (c.period_start.isoformat(), c.size, cell.offset, cell.count, f"{cell.percentage:.2f}")
@@ -382,11 +375,7 @@ def paths_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTM
 
 @router.get("/paths.csv")
 def paths_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
-    t = console_t(request)
-    state = FormState()
-    query = read_paths(request, state, t, now)
-    if query is None:
-        raise bad_request(first_error(state))
+    query = required(read_paths, request, now)
     result = PathsRunner(query, database=ctx.analytics.database).run(ctx.analytics)
     rows = [(link.step, link.source, link.target, link.value) for link in result.links]
     return csv_response(csv_text(["step", "source", "target", "sessions"], rows), "paths.csv")

@@ -31,11 +31,11 @@ from siyu.web.console.analytics.common import (
     console_t,
     csv_response,
     csv_text,
-    first_error,
     fixed,
     read_day_range,
     read_int,
     read_property_filter,
+    required,
     tab_page,
 )
 from siyu.web.console.analytics.funnels import heat
@@ -108,10 +108,7 @@ def repurchase_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -
 
 @router.get("/repurchase.csv")
 def repurchase_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
-    state = FormState()
-    query = read_repurchase(request, state, console_t(request), now)
-    if query is None:
-        raise bad_request(first_error(state))
+    query = required(read_repurchase, request, now)
     result = RepurchaseRunner(query, database=ctx.analytics.database).run(ctx.analytics)
     rows = [
         (c.month.isoformat(), c.buyers, offset, f"{value:.2f}")
@@ -199,10 +196,7 @@ def portfolio_page(
 
 @router.get("/portfolio.csv")
 def portfolio_csv(request: Request, user: Analyst, session: SessionDep, now: NowDep) -> Response:
-    state = FormState()
-    query = read_portfolio(request, state, console_t(request), now)
-    if query is None:
-        raise bad_request(first_error(state))
+    query = required(read_portfolio, request, now)
     result = run_portfolio(query, session)
     header = [
         "role",
@@ -311,10 +305,7 @@ def clv_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLR
 @router.get("/clv.csv")
 def clv_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
     t = console_t(request)
-    state = FormState()
-    form = read_clv(request, state, t, now)
-    if form is None:
-        raise bad_request(first_error(state))
+    form = required(read_clv, request, now)
     result = run_clv(form.query, ctx.analytics, now)
     if result.problem:
         raise bad_request(clv_problem_text(result, t))

@@ -32,19 +32,18 @@ from siyu.web.console.analytics.common import (
     Analyst,
     DayRange,
     FormState,
-    bad_request,
     base_layout,
     chart_json,
     console_t,
     csv_response,
     csv_text,
-    first_error,
     fixed,
     format_seconds,
     read_choice,
     read_day_range,
     read_int,
     read_property_filter,
+    required,
     tab_page,
 )
 from siyu.web.console.base import PREFIX
@@ -108,10 +107,7 @@ def overview_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> 
 
 @router.get("/overview.csv")
 def overview_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
-    state = FormState()
-    form = read_overview(request, state, console_t(request), now)
-    if form is None:
-        raise bad_request(first_error(state))
+    form = required(read_overview, request, now)
     result = OverviewRunner(form[0], database=ctx.analytics.database).run(ctx.analytics)
     rows = []
     for key in METRICS:
@@ -302,10 +298,7 @@ def sessions_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> 
 
 @router.get("/sessions/pages.csv")
 def sessions_pages_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
-    state = FormState()
-    form = read_sessions(request, state, console_t(request), now)
-    if form is None:
-        raise bad_request(first_error(state))
+    form = required(read_sessions, request, now)
     pages = run_pages(form, ctx.analytics, PAGES_EXPORTED)
     return csv_response(
         csv_text(PAGE_COLUMNS, [page_cells(p) for p in pages]), "sessions-pages.csv"
@@ -314,10 +307,7 @@ def sessions_pages_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep
 
 @router.get("/sessions.csv")
 def sessions_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
-    state = FormState()
-    form = read_sessions(request, state, console_t(request), now)
-    if form is None:
-        raise bad_request(first_error(state))
+    form = required(read_sessions, request, now)
     total, series = run_sessions(form, ctx.analytics)
     rows = [("total", "", *session_cells(total))]
     rows += [("channel", s.breakdown_value or "", *session_cells(s)) for s in series]
@@ -326,10 +316,7 @@ def sessions_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> R
 
 @router.get("/sessions/daily.csv")
 def sessions_daily_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
-    state = FormState()
-    form = read_sessions(request, state, console_t(request), now)
-    if form is None:
-        raise bad_request(first_error(state))
+    form = required(read_sessions, request, now)
     store = ctx.analytics
     daily = run_daily(SessionsRunner(form.total, database=store.database), store)
     rows = [(d.day.isoformat(), *session_cells(d.stats)) for d in daily]
