@@ -43,7 +43,6 @@ from siyu.analytics.store import AnalyticsStore
 from siyu.bootstrap import Context
 from siyu.clock import SHANGHAI, FrozenClock
 from siyu.config import Settings
-from siyu.devtools import demo_data as data
 from siyu.devtools.demo import seed_demo
 from siyu.devtools.demo_data import DEMO_PASSWORD
 from siyu.devtools.simulation import (
@@ -125,7 +124,6 @@ class Simulation:
         self.client = client
         self.seed = seed
         self.model = ShopperModel(seed)
-        self.rng = self.model.rng
         self.start = start
         self.worker = Worker(ctx)
         self.counts: Counter[str] = Counter()
@@ -233,7 +231,7 @@ class Simulation:
         return True
 
     def visit(self, person: Person, start: datetime) -> None:
-        rng, counts = self.rng, self.counts
+        model, counts = self.model, self.counts
         first = person.visits == 0
         person.visits += 1
         counts["visits"] += 1
@@ -256,11 +254,11 @@ class Simulation:
         sku_id, quantity, t = choice.sku_id, choice.quantity, choice.t
         queue.append(choice.click)
         if person.token is None or first:
-            if rng.random() < 0.12:  # closed the login prompt
+            if model.closes_login_prompt():
                 self.send(person, queue, t + SECOND)
                 return
             self.send(person, queue, t)  # the SDK flushes before identify
-            t += timedelta(seconds=rng.uniform(2, 10))
+            t += model.seconds(2, 10)
             if not self.login(person, scene, attribution, t):
                 return
             queue.append(
@@ -277,14 +275,14 @@ class Simulation:
             return
 
         # Check out, or leave the cart for later.
-        if rng.random() >= 0.55 + 0.3 * keen:
+        if not model.checks_out(keen):
             self.maybe_share(person, queue, t, seen)
             self.send(person, queue, t + SECOND)
             return
-        t += timedelta(seconds=rng.uniform(10, 90))
+        t += model.seconds(10, 90)
         queue.append(client_event(person, "$pageview", t, page=CART, referrer=PRODUCT))
         wanted = [line["item_id"] for line in cart["lines"] if line["available"]]
-        t += timedelta(seconds=rng.uniform(5, 40))
+        t += model.seconds(5, 40)
         queue.append(client_event(person, "$pageview", t, page=CHECKOUT, referrer=CART))
         self.order(person, wanted, queue, t)
         self.maybe_share(person, queue, self.clock.now(), seen)
@@ -293,10 +291,10 @@ class Simulation:
     def order(
         self, person: Person, cart_item_ids: list[int], queue: list[dict[str, Any]], t: datetime
     ) -> None:
-        rng, counts = self.rng, self.counts
+        model, counts = self.model, self.counts
         if not cart_item_ids:
             return
-        t += timedelta(seconds=rng.uniform(5, 60))
+        t += model.seconds(5, 60)
         queue.append(
             client_event(
                 person, "submit_order", t, page=CHECKOUT,
@@ -304,10 +302,10 @@ class Simulation:
             )
         )  # fmt: skip
         self.at(t)
-        if rng.random() < 0.3:  # a detour to the claim center first
+        if model.visits_coupon_center():
             queue.append(client_event(person, "$pageview", t, page=COUPONS))
             for coupon in self.call("GET", "/api/app/coupons/center", person=person) or []:
-                if coupon["can_claim"] and rng.random() < 0.6:
+                if coupon["can_claim"] and model.claims_coupon():
                     path = f"/api/app/coupons/center/{coupon['template_id']}/claim"
                     if self.call("POST", path, person=person) is not None:
                         counts["coupons_claimed"] += 1
@@ -323,7 +321,7 @@ class Simulation:
             json_body={
                 "cart_item_ids": cart_item_ids,
                 "address": person.address,
-                "note": rng.choice(data.ORDER_NOTES),
+                "note": model.order_note(),
                 "coupon_ids": quote["quote"]["applied_coupon_ids"],
                 "expected_total_fen": quote["total_fen"],
             },
@@ -335,22 +333,22 @@ class Simulation:
         counts["orders_placed"] += 1
         counts["orders_with_coupon"] += bool(quote["quote"]["applied_coupon_ids"])
         counts["discount_fen"] += int(placed["discount_fen"])
-        roll = rng.random()
-        if roll < 0.10:  # walked away from the cashier: the payment timeout closes it
+        outcome = model.payment_outcome()
+        if outcome == "unpaid":  # the payment timeout closes it
             counts["orders_unpaid"] += 1
             return
-        if roll < 0.18:
-            t += timedelta(minutes=rng.uniform(1, 10))
+        if outcome == "cancel":
+            t += model.minutes(1, 10)
             self.at(t)
             if self.call("POST", f"/api/app/orders/{order_id}/cancel", person=person) is not None:
                 counts["orders_cancelled"] += 1
             return
-        t += timedelta(seconds=rng.uniform(5, 120))
+        t += model.seconds(5, 120)
         queue.append(client_event(person, "pay", t, page=ORDER, properties={"order_id": order_id}))
         self.at(t)
         if self.call("POST", f"/api/app/orders/{order_id}/pay", person=person) is None:
             return
-        t += timedelta(seconds=rng.uniform(3, 30))
+        t += model.seconds(3, 30)
         self.at(t)
         if self.call("POST", f"/api/app/orders/{order_id}/sandbox-pay", person=person) is None:
             return
@@ -371,16 +369,13 @@ class Simulation:
 
     def evening(self, day: datetime, token: str | None) -> None:
         """Staff ship the day's paid orders; shoppers confirm parcels that arrived."""
-        rng = self.rng
+        model = self.model
         at = day + timedelta(hours=20)
         if token:
             for order_id, person in self.to_ship:
-                at += timedelta(seconds=rng.uniform(20, 120))
+                at += model.seconds(20, 120)
                 self.at(at)
-                body = {
-                    "carrier": rng.choice(data.CARRIERS),
-                    "tracking_no": f"SF{rng.randrange(10**11, 10**12)}",
-                }
+                body = model.shipment()
                 result = self.call(
                     "POST", f"/api/admin/orders/{order_id}/ship",
                     json_body=body, headers={"Authorization": f"Bearer {token}"},
@@ -391,14 +386,14 @@ class Simulation:
             self.to_ship.clear()
         waiting = []
         for order_id, person, shipped_at in self.shipped:
-            if at - shipped_at >= 2 * DAY and rng.random() < 0.6:
-                at += timedelta(seconds=rng.uniform(20, 120))
+            if at - shipped_at >= 2 * DAY and model.confirms_receipt():
+                at += model.seconds(20, 120)
                 self.at(at)
                 path = f"/api/app/orders/{order_id}/confirm"
                 if self.call("POST", path, person=person) is not None:
                     self.counts["confirmed"] += 1
-                    if token and rng.random() < 0.05:  # not as hoped: a refund
-                        at += timedelta(minutes=rng.uniform(5, 60))
+                    if token and model.asks_refund():
+                        at += model.minutes(5, 60)
                         self.refund(order_id, person, token, at)
             elif at - shipped_at < 5 * DAY:
                 waiting.append((order_id, person, shipped_at))
@@ -411,7 +406,7 @@ class Simulation:
         request = self.call("POST", "/api/app/aftersales", person=person, json_body=body)
         if request is None:
             return
-        self.at(at + timedelta(hours=self.rng.uniform(0.5, 3)))
+        self.at(at + self.model.hours(0.5, 3))
         approved = self.call(
             "POST", f"/api/admin/aftersales/{request['id']}/approve",
             headers={"Authorization": f"Bearer {token}"},

@@ -13,8 +13,11 @@ official account, 1045 ads, 1005 search). A visit is what the tracking SDK would
    time, and return visits — payers come back and buy again more often.
 
 Every step can drop off, with rates that give a realistic funnel. :class:`ShopperModel`
-owns the random source (``Random(seed)``): the runner in :mod:`siyu.devtools.simulate`
-asks it for each decision in turn, so the same seed gives the same history.
+owns the random source (``Random(seed)``) and makes every random choice of the
+simulation — the journeys above, and the pauses, checkouts, coupon claims, payments,
+shipments, receipts and refunds of what follows: the runner in
+:mod:`siyu.devtools.simulate` asks it for each decision in turn, and draws nothing
+itself, so the same seed gives the same history.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from random import Random
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from siyu.clock import SHANGHAI
@@ -336,3 +339,57 @@ class ShopperModel:
             person.shared = True
             self.sharers.append(person)
         return event
+
+    # ------------------------------------------------------------ the rest of a visit
+
+    def seconds(self, low: float, high: float) -> timedelta:
+        """A pause between two steps, ``low``–``high`` seconds."""
+        return timedelta(seconds=self.rng.uniform(low, high))
+
+    def minutes(self, low: float, high: float) -> timedelta:
+        return timedelta(minutes=self.rng.uniform(low, high))
+
+    def hours(self, low: float, high: float) -> timedelta:
+        return timedelta(hours=self.rng.uniform(low, high))
+
+    def closes_login_prompt(self) -> bool:
+        return self.rng.random() < 0.12
+
+    def checks_out(self, keen: float) -> bool:
+        """Check out now, or leave the cart for later."""
+        return self.rng.random() < 0.55 + 0.3 * keen
+
+    def visits_coupon_center(self) -> bool:
+        """A detour to the claim center before paying."""
+        return self.rng.random() < 0.3
+
+    def claims_coupon(self) -> bool:
+        return self.rng.random() < 0.6
+
+    def order_note(self) -> str:
+        return self.rng.choice(data.ORDER_NOTES)
+
+    def payment_outcome(self) -> Literal["unpaid", "cancel", "pay"]:
+        """After placing: walk away from the cashier (the payment timeout closes the
+        order), cancel it a few minutes later, or pay."""
+        roll = self.rng.random()
+        if roll < 0.10:
+            return "unpaid"
+        return "cancel" if roll < 0.18 else "pay"
+
+    # ------------------------------------------------------------ after the purchase
+
+    def shipment(self) -> dict[str, str]:
+        """What the staff enter when they ship an order."""
+        return {
+            "carrier": self.rng.choice(data.CARRIERS),
+            "tracking_no": f"SF{self.rng.randrange(10**11, 10**12)}",
+        }
+
+    def confirms_receipt(self) -> bool:
+        """A parcel that has arrived is confirmed this evening (else later, or by the timer)."""
+        return self.rng.random() < 0.6
+
+    def asks_refund(self) -> bool:
+        """Not as hoped: a refund of the whole order."""
+        return self.rng.random() < 0.05
