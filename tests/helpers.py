@@ -1,13 +1,18 @@
-"""Small API helpers shared by tests: log people in, build a product, place orders."""
+"""Small helpers shared by tests: log people in, build a product, place orders, and\nwrite analytics events straight into a test store (``insert_events``)."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from siyu.analytics.store import AnalyticsStore
 from siyu.bootstrap import Context
+from siyu.events import CATALOG
 from siyu.identity.operators import create_operator
 from siyu.identity.rules import Role
 
@@ -100,3 +105,80 @@ def place_order(
         json={"items": [{"sku_id": sku_id, "quantity": quantity}], "address": ADDRESS},
         headers=shopper | {"Idempotency-Key": key or str(uuid.uuid4())},
     )
+
+
+# --- analytics events -----------------------------------------------------------------
+
+EVENT_COLUMNS = (
+    "event_id",
+    "event",
+    "anonymous_id",
+    "shopper_id",
+    "timestamp",
+    "client_time",
+    "received_at",
+    "page",
+    "channel",
+    "channel_code",
+    "properties",
+    "source",
+    "amount_fen",
+    "order_id",
+)
+SERVER_EVENTS = frozenset(spec.name for spec in CATALOG if spec.source == "server")
+
+
+def ch_time(at: datetime) -> str:
+    """A UTC DateTime64(3) literal for inserts."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def _field(event: object, name: str, default: Any) -> Any:
+    if isinstance(event, Mapping):
+        return event.get(name, default)
+    return getattr(event, name, default)
+
+
+def event_row(event: object) -> tuple[object, ...]:
+    """One ``events`` row (in ``EVENT_COLUMNS`` order) from a dict or an object with some
+    of the attributes ``event``, ``at`` (an aware datetime), ``anonymous_id``,
+    ``shopper_id``, ``page``, ``channel``, ``channel_code``, ``properties`` (a dict or a
+    JSON string), ``source``, ``amount_fen``, ``order_id`` and ``event_id``. Missing ones
+    take the table's defaults; the event id is random and the source is ``server`` for
+    the catalog's server facts, else ``client``."""
+    name = str(_field(event, "event", ""))
+    ts = ch_time(_field(event, "at", None))
+    properties = _field(event, "properties", None) or {}
+    default_source = "server" if name in SERVER_EVENTS else "client"
+    return (
+        _field(event, "event_id", None) or uuid.uuid4().hex,
+        name,
+        _field(event, "anonymous_id", ""),
+        _field(event, "shopper_id", 0),
+        ts,
+        ts,
+        ts,
+        _field(event, "page", ""),
+        _field(event, "channel", ""),
+        _field(event, "channel_code", ""),
+        properties if isinstance(properties, str) else json.dumps(properties),
+        _field(event, "source", None) or default_source,
+        _field(event, "amount_fen", 0),
+        _field(event, "order_id", 0),
+    )
+
+
+def insert_events(
+    store: AnalyticsStore, events: Iterable[object], links: Mapping[str, int] | None = None
+) -> None:
+    """Write ``events`` (see :func:`event_row`) straight into the test's analytics store,
+    and ``links`` (device → shopper) into ``person_links``."""
+    rows = [event_row(e) for e in events]
+    if rows:
+        store.insert("events", list(EVENT_COLUMNS), rows)
+    if links:
+        store.insert(
+            "person_links",
+            ["anonymous_id", "shopper_id", "linked_at"],
+            [(anon, shopper, "2026-01-01 00:00:00.000") for anon, shopper in links.items()],
+        )

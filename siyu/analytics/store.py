@@ -112,16 +112,13 @@ class ChdbStore:
         *,
         dedup_token: str | None = None,
     ) -> int:
-        rows = list(rows)
-        if not rows:
+        block = insert_block(columns, rows, dedup_token)
+        if block is None:
             return 0
-        settings = (
-            f" SETTINGS insert_deduplication_token = '{_token(dedup_token)}'" if dedup_token else ""
-        )
-        fmt, data = insert_payload(columns, rows)
+        settings = f" SETTINGS insert_deduplication_token = '{block.token}'" if block.token else ""
         head = f"INSERT INTO {self.database}.{table} ({', '.join(columns)}){settings} FORMAT "
-        self._run(f"{head}{fmt}\n{data}", None, "CSV")
-        return len(rows)
+        self._run(f"{head}{block.fmt}\n{block.data}", None, "CSV")
+        return block.rows
 
     def close(self) -> None:
         if self._closed:
@@ -143,21 +140,16 @@ class ClickHouseServerStore:
 
         parsed = urlparse(url)
         self.database = (parsed.path or "/").strip("/") or DEFAULT_DATABASE
-        bootstrap = clickhouse_connect.get_client(
-            host=parsed.hostname or "127.0.0.1",
-            port=parsed.port or 8123,
-            username=unquote(parsed.username or "default"),
-            password=unquote(parsed.password or ""),
-        )
+        server: dict[str, Any] = {
+            "host": parsed.hostname or "127.0.0.1",
+            "port": parsed.port or 8123,
+            "username": unquote(parsed.username or "default"),
+            "password": unquote(parsed.password or ""),
+        }
+        bootstrap = clickhouse_connect.get_client(**server)
         bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
         bootstrap.close()
-        self._client = clickhouse_connect.get_client(
-            host=parsed.hostname or "127.0.0.1",
-            port=parsed.port or 8123,
-            username=unquote(parsed.username or "default"),
-            password=unquote(parsed.password or ""),
-            database=self.database,
-        )
+        self._client = clickhouse_connect.get_client(**server, database=self.database)
 
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._client.command(sql, parameters=dict(params or {}))
@@ -178,19 +170,18 @@ class ClickHouseServerStore:
         *,
         dedup_token: str | None = None,
     ) -> int:
-        rows = list(rows)
-        if not rows:
+        block = insert_block(columns, rows, dedup_token)
+        if block is None:
             return 0
-        settings = {"insert_deduplication_token": _token(dedup_token)} if dedup_token else None
-        fmt, data = insert_payload(columns, rows)
+        settings = {"insert_deduplication_token": block.token} if block.token else None
         self._client.raw_insert(
             f"{self.database}.{table}",
             list(columns),
-            insert_block=data.encode(),
+            insert_block=block.data.encode(),
             settings=settings,
-            fmt=fmt,
+            fmt=block.fmt,
         )
-        return len(rows)
+        return block.rows
 
     def close(self) -> None:
         self._client.close()
@@ -212,6 +203,29 @@ def parse_json_compact(raw: bytes) -> QueryResult:
         columns=[m["name"] for m in data["meta"]],
         rows=[tuple(row) for row in data["data"]],
     )
+
+
+@dataclass(frozen=True)
+class InsertBlock:
+    """What both stores send for one insert: the rows encoded, their format and count,
+    and the checked deduplication token (if any)."""
+
+    rows: int
+    fmt: str
+    data: str
+    token: str | None
+
+
+def insert_block(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], dedup_token: str | None
+) -> InsertBlock | None:
+    """The block to insert, or None when there are no rows."""
+    batch = list(rows)
+    if not batch:
+        return None
+    token = _token(dedup_token) if dedup_token else None
+    fmt, data = insert_payload(columns, batch)
+    return InsertBlock(len(batch), fmt, data, token)
 
 
 def insert_payload(columns: Sequence[str], rows: list[Sequence[Any]]) -> tuple[str, str]:

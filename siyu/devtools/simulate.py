@@ -1,27 +1,21 @@
 """``siyu simulate``: a believable store history, generated through the public APIs.
 
-Shoppers arrive over ``days`` days from the channels a mini-program store lives on
-(WeChat scene values: 1001 direct, 1007/1008 shares carrying ``sharer_id`` and
-``share_depth``, 1047 mini-program codes with ``qr_scene=c=<code>``, 1035/1058 the
-official account, 1045 ads, 1005 search). Each visit is what the tracking SDK and the
-mini-program would send and call:
+The shoppers, their arrivals and the shape of their visits come from the model in
+:mod:`siyu.devtools.simulation`; this module plays them against the store, in process,
+through the same calls the mini-program and its tracking SDK make:
 
-1. anonymous browsing — ``$launch``, ``$pageview`` of the home, category and product
-   pages (``product_view`` on a product page), ``$page_leave`` with its duration,
-   ``add_to_cart`` clicks — posted to ``/api/track`` in batches with that moment's
-   client times;
+1. the browsing events posted to ``/api/track`` in batches (the ingestion path,
+   :mod:`siyu.tracking.ingest`) with that moment's client times;
 2. login (sandbox WeChat login with the launch scene, QR code and sharer) and
    ``$identify``; later events carry the bearer token, which links the device;
 3. the cart, an order (``Idempotency-Key``), the payment started and completed at the
    sandbox cashier; some orders are cancelled or left to time out;
 4. the coupon center now and then before checkout, the new-shopper gift pop-up, the
    checkout quote whose total the order must match (``expected_total_fen``), and a
-   few refunds of received orders approved by the staff;
-5. shares (``$share``) that bring later arrivals by scene 1007/1008, a deeper hop each
-   time, and return visits — payers come back and buy again more often.
+   few refunds of received orders approved by the staff.
 
-Every step can drop off, with rates that give a realistic funnel. The staff ship paid
-orders each evening; shoppers confirm receipt (or the auto-confirm timer does).
+The staff ship paid orders each evening; shoppers confirm receipt (or the auto-confirm
+timer does).
 
 The clock is a :class:`~siyu.clock.FrozenClock` set to each action's time, so the
 OLTP rows, the outbox facts and the client events share one timeline; the worker is
@@ -39,10 +33,8 @@ import json
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
-from random import Random
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import select
 
@@ -51,9 +43,22 @@ from siyu.analytics.store import AnalyticsStore
 from siyu.bootstrap import Context
 from siyu.clock import SHANGHAI, FrozenClock
 from siyu.config import Settings
-from siyu.devtools import demo_data as data
 from siyu.devtools.demo import seed_demo
 from siyu.devtools.demo_data import DEMO_PASSWORD
+from siyu.devtools.simulation import (
+    CART,
+    CHECKOUT,
+    COUPONS,
+    DAY,
+    ORDER,
+    PRODUCT,
+    SECOND,
+    CatalogProduct,
+    Person,
+    ShopperModel,
+    client_event,
+    day_start,
+)
 from siyu.events import STORE_FUNNEL
 from siyu.identity.models import Operator
 from siyu.money import format_yuan
@@ -67,61 +72,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 DEFAULT_SEED = 2026
-MINUTE = timedelta(minutes=1)
-SECOND = timedelta(seconds=1)
-DAY = timedelta(days=1)
-
-# Where first visits come from (weights); shares need an earlier sharer, else direct.
-ARRIVAL_SCENES: dict[int, int] = {
-    1001: 14,  # 最近使用 / direct
-    1007: 14,  # a friend's share card
-    1008: 6,  # a share card in a group chat
-    1047: 18,  # offline mini-program code (channel-coded)
-    1035: 7,  # official-account menu
-    1058: 9,  # official-account article
-    1045: 20,  # Moments / WeChat ads
-    1005: 12,  # WeChat search
-}
-RETURN_SCENES = [1001, 1001, 1001, 1089, 1035, 1058]
-HOURS = [1, 1, 0, 0, 0, 1, 2, 4, 6, 7, 7, 7, 9, 8, 6, 6, 6, 7, 8, 10, 12, 12, 9, 0]
-HOME = "pages/index/index"
-CATEGORY = "pages/category/index"
-PRODUCT = "pages/product/detail"
-CART = "pages/cart/index"
-CHECKOUT = "pages/order/confirm"
-ORDER = "pages/order/detail"
-COUPONS = "pages/coupon/center"
 FUNNEL_STEPS = STORE_FUNNEL
-
-
-@dataclass(frozen=True)
-class CatalogProduct:
-    id: int
-    category_id: int
-    price_fen: int
-    skus: tuple[int, ...]
-    weight: int
-
-
-@dataclass
-class Person:
-    index: int
-    device: str
-    code: str
-    arrival_day: int
-    address: dict[str, str]
-    affinity: float  # how likely this person is to come back and buy
-    shopper_id: int | None = None
-    token: str | None = None
-    visits: int = 0
-    paid_orders: int = 0
-    shared: bool = False
-    share_depth: int = 0  # hops from the first sharer, for the person's own shares
-    seq: int = 0  # the device's event counter
-
-    def next_event_id(self) -> str:
-        self.seq += 1
-        return f"{self.device}-{self.seq:05d}"
 
 
 @dataclass
@@ -163,13 +114,9 @@ class SimulationReport:
         return "\n".join(lines)
 
 
-def day_start(when: datetime) -> datetime:
-    """Midnight (Shanghai) of ``when``'s local day, as an aware datetime."""
-    local = when.astimezone(SHANGHAI)
-    return datetime.combine(local.date(), time(), SHANGHAI)
-
-
 class Simulation:
+    """The model's shoppers played against the store through ``client``."""
+
     def __init__(self, ctx: Context, client: TestClient, *, seed: int, start: datetime) -> None:
         if not isinstance(ctx.clock, FrozenClock):
             raise ValueError("the simulation moves time: build the context with a FrozenClock")
@@ -177,14 +124,10 @@ class Simulation:
         self.clock: FrozenClock = ctx.clock
         self.client = client
         self.seed = seed
-        self.rng = Random(seed)
+        self.model = ShopperModel(seed)
         self.start = start
         self.worker = Worker(ctx)
         self.counts: Counter[str] = Counter()
-        self.people: list[Person] = []
-        self.sharers: list[Person] = []
-        self.products: list[CatalogProduct] = []
-        self.categories: list[int] = []
         self.to_ship: list[tuple[int, Person]] = []  # paid orders awaiting shipment
         self.shipped: list[tuple[int, Person, datetime]] = []
         self.keys = 0
@@ -227,39 +170,11 @@ class Simulation:
             self.counts["events_accepted"] += int(result["accepted"])
         events.clear()
 
-    def event(
-        self,
-        person: Person,
-        name: str,
-        at: datetime,
-        *,
-        page: str = "",
-        referrer: str = "",
-        scene: int | None = None,
-        query: dict[str, str] | None = None,
-        properties: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "event_id": person.next_event_id(),
-            "event": name,
-            "anonymous_id": person.device,
-            "client_time": at.astimezone(SHANGHAI).isoformat(timespec="milliseconds"),
-            "page": page,
-            "referrer": referrer,
-            "properties": properties or {},
-        }
-        if person.shopper_id is not None and person.token:
-            out["shopper_id"] = person.shopper_id
-        if scene is not None:
-            out["scene"] = scene
-        if query:
-            out["query"] = query
-        return out
-
     # ------------------------------------------------------------ setup
 
     def load_catalog(self) -> None:
         cursor: str | None = None
+        products: list[CatalogProduct] = []
         summaries: list[dict[str, Any]] = []
         while True:
             params: dict[str, Any] = {"limit": 50}
@@ -275,7 +190,7 @@ class Simulation:
             detail = self.call("GET", f"/api/app/products/{summary['id']}")
             skus = tuple(s["id"] for s in detail["skus"] if s["is_active"] and s["stock"] >= 20)
             if skus:
-                self.products.append(
+                products.append(
                     CatalogProduct(
                         summary["id"],
                         summary["category_id"],
@@ -284,28 +199,7 @@ class Simulation:
                         weight.get(summary["role"], 1),
                     )
                 )
-        self.categories = sorted({p.category_id for p in self.products})
-        if not self.products:
-            raise ValueError("the catalog has no product on sale with stock")
-
-    def plan_arrivals(self, shoppers: int, days: int) -> None:
-        # Arrivals grow slowly over the period (campaigns, word of mouth).
-        weights = [1.0 + 0.6 * d / max(1, days - 1) for d in range(days)]
-        arrival_days = sorted(self.rng.choices(range(days), weights=weights, k=shoppers))
-        for i, arrival in enumerate(arrival_days):
-            address = dict(self.rng.choice(data.ADDRESSES))
-            address["phone"] = f"1{self.rng.choice('3589')}{self.rng.randrange(10**8, 10**9)}"
-            device = f"sim{self.seed}-dev-{i:06d}-{self.rng.getrandbits(24):06x}"
-            self.people.append(
-                Person(
-                    index=i,
-                    device=device,
-                    code=f"sim{self.seed}-{i:06d}",
-                    arrival_day=arrival,
-                    address=address,
-                    affinity=self.rng.betavariate(1.3, 4.0),
-                )
-            )
+        self.model.set_catalog(products)
 
     def staff_token(self) -> str | None:
         with self.ctx.db.transaction() as session:
@@ -317,40 +211,6 @@ class Simulation:
         return None if result is None else str(result["token"])
 
     # ------------------------------------------------------------ one visit
-
-    def pick_product(self) -> CatalogProduct:
-        return self.rng.choices(self.products, weights=[p.weight for p in self.products])[0]
-
-    def entry_of(
-        self, person: Person, first: bool
-    ) -> tuple[int, dict[str, str], dict[str, Any], CatalogProduct | None]:
-        """The launch scene, its page query, the login attribution and, for a share
-        card or an ad, the product it opens on."""
-        rng = self.rng
-        if not first:
-            return rng.choice(RETURN_SCENES), {}, {}, None
-        scene = rng.choices(list(ARRIVAL_SCENES), weights=list(ARRIVAL_SCENES.values()))[0]
-        if scene in (1007, 1008):
-            if not self.sharers:
-                scene = 1001
-            else:
-                sharer = rng.choice(self.sharers)
-                assert sharer.shopper_id is not None
-                person.share_depth = sharer.share_depth + 1
-                product = self.pick_product()
-                query = {
-                    "id": str(product.id),
-                    "sharer_id": str(sharer.shopper_id),
-                    "share_depth": str(person.share_depth),
-                }
-                self.counts["share_arrivals"] += 1
-                return scene, query, {"sharer_id": sharer.shopper_id}, product
-        if scene == 1047:
-            qr = f"c={rng.choice(data.QR_CHANNELS)}"
-            return scene, {"scene": quote(qr, safe="")}, {"qr_scene": qr}, None
-        if scene == 1045:
-            return scene, {"utm_source": "moments_ads"}, {}, self.pick_product()
-        return scene, {}, {}, None
 
     def login(self, person: Person, scene: int, attribution: dict[str, Any], at: datetime) -> bool:
         self.at(at)
@@ -372,88 +232,38 @@ class Simulation:
         return True
 
     def visit(self, person: Person, start: datetime) -> None:
-        rng, counts = self.rng, self.counts
+        model, counts = self.model, self.counts
         first = person.visits == 0
         person.visits += 1
         counts["visits"] += 1
         counts["arrivals" if first else "return_visits"] += 1
-        scene, query, attribution, landing = self.entry_of(person, first)
-        queue: list[dict[str, Any]] = []
-        t = start
-        entry_page = PRODUCT if landing else HOME
-        entry_query = {**query, "id": str(landing.id)} if landing else query
-        queue.append(
-            self.event(person, "$launch", t, page=entry_page, scene=scene, query=entry_query)
-        )
-        keen = person.affinity + (0.25 if person.paid_orders else 0.0)
-
-        # Browse: the entry page, maybe a category, some products.
-        pages: list[tuple[str, dict[str, str], CatalogProduct | None]] = []
-        if landing:
-            pages.append((PRODUCT, {"id": str(landing.id)}, landing))
-        else:
-            pages.append((HOME, {}, None))
-            if rng.random() < 0.55:
-                pages.append((CATEGORY, {"id": str(rng.choice(self.categories))}, None))
-            if rng.random() < 0.35 + 0.4 * keen:
-                for _ in range(rng.choices([1, 2, 3, 4], weights=[5, 3, 2, 1])[0]):
-                    viewed = self.pick_product()
-                    pages.append((PRODUCT, {"id": str(viewed.id)}, viewed))
-        referrer = ""
-        seen: list[CatalogProduct] = []
-        for path, page_query, shown in pages:
-            t += timedelta(seconds=rng.uniform(0.3, 2.0))
-            props: dict[str, Any] = {"page_type": path.split("/")[1]}
-            if shown:
-                props["product_id"] = shown.id
-            queue.append(
-                self.event(
-                    person, "$pageview", t, page=path, referrer=referrer, query=page_query,
-                    properties=props,
-                )
-            )  # fmt: skip
-            if shown:
-                seen.append(shown)
-                queue.append(
-                    self.event(
-                        person, "product_view", t, page=path, query=page_query,
-                        properties={"product_id": shown.id, "price_fen": shown.price_fen},
-                    )
-                )  # fmt: skip
-            stay = timedelta(seconds=rng.lognormvariate(3.2 if shown else 2.5, 0.8))
-            t += stay
-            queue.append(
-                self.event(
-                    person, "$page_leave", t, page=path, query=page_query,
-                    properties={"duration_ms": int(stay.total_seconds() * 1000)},
-                )
-            )  # fmt: skip
-            referrer = path
+        entry = self.model.entry_of(person, first)
+        if entry.by_share:
+            counts["share_arrivals"] += 1
+        scene, attribution = entry.scene, entry.attribution
+        browse = self.model.browse(person, entry, start)
+        queue, seen, t, keen = browse.events, browse.seen, browse.t, browse.keen
         if seen:
             counts["product_visits"] += 1
 
         # Add to cart: the click is tracked; the cart needs a login.
-        wants = seen and rng.random() < 0.22 + 0.45 * keen
-        if not wants or not seen:
+        choice = self.model.cart_choice(person, browse)
+        if choice is None:
             self.maybe_share(person, queue, t, seen)
             self.send(person, queue, t + SECOND)
             return
-        product = seen[-1]
-        sku_id = rng.choice(product.skus)
-        quantity = rng.choices([1, 2, 3], weights=[8, 3, 1])[0]
-        t += timedelta(seconds=rng.uniform(1, 8))
-        click = {"product_id": product.id, "sku_id": sku_id, "quantity": quantity}
-        queue.append(self.event(person, "add_to_cart", t, page=PRODUCT, properties=click))
+        sku_id, quantity, t = choice.sku_id, choice.quantity, choice.t
+        queue.append(choice.click)
         if person.token is None or first:
-            if rng.random() < 0.12:  # closed the login prompt
+            if model.closes_login_prompt():
                 self.send(person, queue, t + SECOND)
                 return
             self.send(person, queue, t)  # the SDK flushes before identify
-            t += timedelta(seconds=rng.uniform(2, 10))
+            t += model.seconds(2, 10)
             if not self.login(person, scene, attribution, t):
                 return
             queue.append(
-                self.event(person, "$identify", t, page=PRODUCT, properties={"method": "wechat"})
+                client_event(person, "$identify", t, page=PRODUCT, properties={"method": "wechat"})
             )
         counts["cart_visits"] += 1
         self.at(t)
@@ -466,15 +276,15 @@ class Simulation:
             return
 
         # Check out, or leave the cart for later.
-        if rng.random() >= 0.55 + 0.3 * keen:
+        if not model.checks_out(keen):
             self.maybe_share(person, queue, t, seen)
             self.send(person, queue, t + SECOND)
             return
-        t += timedelta(seconds=rng.uniform(10, 90))
-        queue.append(self.event(person, "$pageview", t, page=CART, referrer=PRODUCT))
+        t += model.seconds(10, 90)
+        queue.append(client_event(person, "$pageview", t, page=CART, referrer=PRODUCT))
         wanted = [line["item_id"] for line in cart["lines"] if line["available"]]
-        t += timedelta(seconds=rng.uniform(5, 40))
-        queue.append(self.event(person, "$pageview", t, page=CHECKOUT, referrer=CART))
+        t += model.seconds(5, 40)
+        queue.append(client_event(person, "$pageview", t, page=CHECKOUT, referrer=CART))
         self.order(person, wanted, queue, t)
         self.maybe_share(person, queue, self.clock.now(), seen)
         self.send(person, queue, self.clock.now() + SECOND)
@@ -482,21 +292,21 @@ class Simulation:
     def order(
         self, person: Person, cart_item_ids: list[int], queue: list[dict[str, Any]], t: datetime
     ) -> None:
-        rng, counts = self.rng, self.counts
+        model, counts = self.model, self.counts
         if not cart_item_ids:
             return
-        t += timedelta(seconds=rng.uniform(5, 60))
+        t += model.seconds(5, 60)
         queue.append(
-            self.event(
+            client_event(
                 person, "submit_order", t, page=CHECKOUT,
                 properties={"source": "cart", "lines": len(cart_item_ids)},
             )
         )  # fmt: skip
         self.at(t)
-        if rng.random() < 0.3:  # a detour to the claim center first
-            queue.append(self.event(person, "$pageview", t, page=COUPONS))
+        if model.visits_coupon_center():
+            queue.append(client_event(person, "$pageview", t, page=COUPONS))
             for coupon in self.call("GET", "/api/app/coupons/center", person=person) or []:
-                if coupon["can_claim"] and rng.random() < 0.6:
+                if coupon["can_claim"] and model.claims_coupon():
                     path = f"/api/app/coupons/center/{coupon['template_id']}/claim"
                     if self.call("POST", path, person=person) is not None:
                         counts["coupons_claimed"] += 1
@@ -512,7 +322,7 @@ class Simulation:
             json_body={
                 "cart_item_ids": cart_item_ids,
                 "address": person.address,
-                "note": rng.choice(data.ORDER_NOTES),
+                "note": model.order_note(),
                 "coupon_ids": quote["quote"]["applied_coupon_ids"],
                 "expected_total_fen": quote["total_fen"],
             },
@@ -524,22 +334,22 @@ class Simulation:
         counts["orders_placed"] += 1
         counts["orders_with_coupon"] += bool(quote["quote"]["applied_coupon_ids"])
         counts["discount_fen"] += int(placed["discount_fen"])
-        roll = rng.random()
-        if roll < 0.10:  # walked away from the cashier: the payment timeout closes it
+        outcome = model.payment_outcome()
+        if outcome == "unpaid":  # the payment timeout closes it
             counts["orders_unpaid"] += 1
             return
-        if roll < 0.18:
-            t += timedelta(minutes=rng.uniform(1, 10))
+        if outcome == "cancel":
+            t += model.minutes(1, 10)
             self.at(t)
             if self.call("POST", f"/api/app/orders/{order_id}/cancel", person=person) is not None:
                 counts["orders_cancelled"] += 1
             return
-        t += timedelta(seconds=rng.uniform(5, 120))
-        queue.append(self.event(person, "pay", t, page=ORDER, properties={"order_id": order_id}))
+        t += model.seconds(5, 120)
+        queue.append(client_event(person, "pay", t, page=ORDER, properties={"order_id": order_id}))
         self.at(t)
         if self.call("POST", f"/api/app/orders/{order_id}/pay", person=person) is None:
             return
-        t += timedelta(seconds=rng.uniform(3, 30))
+        t += model.seconds(3, 30)
         self.at(t)
         if self.call("POST", f"/api/app/orders/{order_id}/sandbox-pay", person=person) is None:
             return
@@ -551,43 +361,22 @@ class Simulation:
     def maybe_share(
         self, person: Person, queue: list[dict[str, Any]], t: datetime, seen: list[CatalogProduct]
     ) -> None:
-        """Logged-in shoppers who liked a product share it now and then."""
-        if not seen or person.shopper_id is None:
-            return
-        if self.rng.random() >= 0.10 + 0.25 * person.affinity:
-            return
-        product = seen[-1]
-        depth = person.share_depth + 1
-        path = f"{PRODUCT}?id={product.id}&sharer_id={person.shopper_id}&share_depth={depth}"
-        queue.append(
-            self.event(
-                person, "$share", t + SECOND, page=PRODUCT, query={"id": str(product.id)},
-                properties={
-                    "sharer_id": str(person.shopper_id), "share_depth": depth,
-                    "share_path": path, "product_id": product.id,
-                    "share_method": self.rng.choice(["转发消息卡片", "朋友圈分享"]),
-                },
-            )
-        )  # fmt: skip
-        self.counts["shares"] += 1
-        if not person.shared:
-            person.shared = True
-            self.sharers.append(person)
+        event = self.model.share(person, t, seen)
+        if event is not None:
+            queue.append(event)
+            self.counts["shares"] += 1
 
     # ------------------------------------------------------------ the store's evening
 
     def evening(self, day: datetime, token: str | None) -> None:
         """Staff ship the day's paid orders; shoppers confirm parcels that arrived."""
-        rng = self.rng
+        model = self.model
         at = day + timedelta(hours=20)
         if token:
             for order_id, person in self.to_ship:
-                at += timedelta(seconds=rng.uniform(20, 120))
+                at += model.seconds(20, 120)
                 self.at(at)
-                body = {
-                    "carrier": rng.choice(data.CARRIERS),
-                    "tracking_no": f"SF{rng.randrange(10**11, 10**12)}",
-                }
+                body = model.shipment()
                 result = self.call(
                     "POST", f"/api/admin/orders/{order_id}/ship",
                     json_body=body, headers={"Authorization": f"Bearer {token}"},
@@ -598,14 +387,14 @@ class Simulation:
             self.to_ship.clear()
         waiting = []
         for order_id, person, shipped_at in self.shipped:
-            if at - shipped_at >= 2 * DAY and rng.random() < 0.6:
-                at += timedelta(seconds=rng.uniform(20, 120))
+            if at - shipped_at >= 2 * DAY and model.confirms_receipt():
+                at += model.seconds(20, 120)
                 self.at(at)
                 path = f"/api/app/orders/{order_id}/confirm"
                 if self.call("POST", path, person=person) is not None:
                     self.counts["confirmed"] += 1
-                    if token and rng.random() < 0.05:  # not as hoped: a refund
-                        at += timedelta(minutes=rng.uniform(5, 60))
+                    if token and model.asks_refund():
+                        at += model.minutes(5, 60)
                         self.refund(order_id, person, token, at)
             elif at - shipped_at < 5 * DAY:
                 waiting.append((order_id, person, shipped_at))
@@ -618,7 +407,7 @@ class Simulation:
         request = self.call("POST", "/api/app/aftersales", person=person, json_body=body)
         if request is None:
             return
-        self.at(at + timedelta(hours=self.rng.uniform(0.5, 3)))
+        self.at(at + self.model.hours(0.5, 3))
         approved = self.call(
             "POST", f"/api/admin/aftersales/{request['id']}/approve",
             headers={"Authorization": f"Bearer {token}"},
@@ -634,23 +423,8 @@ class Simulation:
         self.load_catalog()
         for d in range(days):
             day = self.start + d * DAY
-            visits: list[tuple[datetime, int]] = []
-            for person in self.people:
-                if person.arrival_day == d:
-                    chance = 1.0
-                elif person.arrival_day < d:
-                    fade = 0.92 ** (d - person.arrival_day)
-                    chance = (0.05 + 0.35 * person.affinity) * fade
-                    if person.paid_orders:
-                        chance += 0.06
-                else:
-                    continue
-                if self.rng.random() < chance:
-                    hour = self.rng.choices(range(24), weights=HOURS)[0]
-                    offset = timedelta(hours=hour, seconds=self.rng.uniform(0, 3300))
-                    visits.append((day + offset, person.index))
-            for at, index in sorted(visits):
-                self.visit(self.people[index], at)
+            for at, index in self.model.visits_of_day(d, day):
+                self.visit(self.model.people[index], at)
                 self.drain()
             self.at(day + timedelta(hours=20))
             token = self.staff_token() if self.to_ship else None
@@ -700,7 +474,7 @@ def simulate(
         client.headers["User-Agent"] = "siyu-simulate"
         sim = Simulation(ctx, client, seed=seed, start=start)
         sim.drain()  # whatever the demo left in the outbox
-        sim.plan_arrivals(shoppers, days)
+        sim.model.plan_arrivals(shoppers, days)
         sim.run(days)
         report.counts = sim.counts
     report.funnel = simulation_funnel(ctx.analytics, start, report.end)

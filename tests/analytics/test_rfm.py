@@ -12,19 +12,8 @@ from pydantic import ValidationError
 
 from siyu.analytics.rfm import SEGMENT_BY_LEVELS, RfmCustomer, RfmQuery, RfmResult, Segment
 from siyu.analytics.store import AnalyticsStore
+from tests.helpers import insert_events
 
-COLUMNS = [
-    "event_id",
-    "event",
-    "anonymous_id",
-    "shopper_id",
-    "order_id",
-    "amount_fen",
-    "timestamp",
-    "client_time",
-    "received_at",
-    "source",
-]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -48,16 +37,6 @@ def refund(event_id: str, shopper: int, order: int, fen: int, day: str, hour: in
 
 def _utc(day: str, hour: int) -> datetime:
     return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
-
-
-def insert_facts(store: AnalyticsStore, facts: Sequence[Fact]) -> None:
-    rows = []
-    for f in facts:
-        at = f.at.strftime("%Y-%m-%d %H:%M:%S")
-        rows.append(
-            (f.event_id, f.event, "", f.shopper_id, f.order_id, f.amount_fen, at, at, at, "server")
-        )
-    store.insert("events", COLUMNS, rows)
 
 
 def reference_rfm(
@@ -163,7 +142,7 @@ def test_a_small_store_gets_the_hand_checked_scores_and_segments(
     analytics_store: AnalyticsStore,
 ) -> None:
     # given six paying shoppers in October (and two who only look like it)
-    insert_facts(analytics_store, HAND_FACTS)
+    insert_events(analytics_store, HAND_FACTS)
 
     # when RFM runs for October, as of Oct 31
     result = OCTOBER.run(analytics_store)
@@ -191,7 +170,7 @@ def test_a_small_store_gets_the_hand_checked_scores_and_segments(
 
 def test_the_same_events_give_the_same_result_twice(analytics_store: AnalyticsStore) -> None:
     # given the hand-checked store
-    insert_facts(analytics_store, HAND_FACTS)
+    insert_events(analytics_store, HAND_FACTS)
 
     # when RFM runs twice
     first = OCTOBER.run(analytics_store)
@@ -257,7 +236,7 @@ def test_pages_of_customers_are_slices_of_the_full_list_with_its_segments(
     analytics_store: AnalyticsStore,
 ) -> None:
     # given the hand-checked store
-    insert_facts(analytics_store, HAND_FACTS)
+    insert_events(analytics_store, HAND_FACTS)
 
     # when: pages of one to seven customers from every offset, of everyone and of each
     # segment, and the export of each
@@ -275,7 +254,7 @@ def test_the_page_query_returns_at_most_one_row_per_segment(
     analytics_store: AnalyticsStore,
 ) -> None:
     # given the hand-checked store (six customers in four segments)
-    insert_facts(analytics_store, HAND_FACTS)
+    insert_events(analytics_store, HAND_FACTS)
 
     # when the page's SQL runs on its own
     sql, params = OCTOBER.build_page_sql(analytics_store.database, offset=0, limit=2)
@@ -348,7 +327,7 @@ def test_the_runner_equals_a_brute_force_reference(
 ) -> None:
     # given random paid and refund facts, some retried, some outside the range
     analytics_store.command(f"TRUNCATE TABLE {analytics_store.database}.events")
-    insert_facts(analytics_store, facts)
+    insert_events(analytics_store, facts)
     date_from, date_to = date(2026, 10, 3), date(2026, 10, 30)
     as_of = date_to + timedelta(days=as_of_lag)
 
@@ -381,7 +360,7 @@ def test_pages_and_exports_equal_slices_of_the_runner_s_list(
 ) -> None:
     # given random paid and refund facts
     analytics_store.command(f"TRUNCATE TABLE {analytics_store.database}.events")
-    insert_facts(analytics_store, facts)
+    insert_events(analytics_store, facts)
     query = RfmQuery(date_from=date(2026, 10, 3), date_to=date(2026, 10, 30))
 
     # when pages and exports are read, then they are slices of the full list

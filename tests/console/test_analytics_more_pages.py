@@ -8,9 +8,8 @@ import csv
 import io
 import math
 import re
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -38,22 +37,8 @@ from siyu.order.models import Order, OrderLine
 from siyu.order.rules import OrderStatus
 from tests.conftest import make_settings
 from tests.console.conftest import new_operator, sign_in
+from tests.helpers import insert_events
 
-COLUMNS = [
-    "event_id",
-    "event",
-    "anonymous_id",
-    "shopper_id",
-    "timestamp",
-    "client_time",
-    "received_at",
-    "channel",
-    "properties",
-    "source",
-    "amount_fen",
-    "order_id",
-    "page",
-]
 TWO_DAYS = "date_from=2026-10-31&date_to=2026-11-01"
 HISTORY = "date_from=2026-08-01&date_to=2026-11-01"
 PAGES = ["overview", "sessions", "repurchase", "portfolio", "clv"]
@@ -72,10 +57,6 @@ def local(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
-def ch(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.000")
-
-
 def event(
     name: str,
     anon: str,
@@ -86,14 +67,11 @@ def event(
     amount: int = 0,
     order: int = 0,
     page: str = "",
-) -> tuple[object, ...]:
-    source = "server" if name in ("order.paid", "refund.succeeded") else "client"
-    ts = ch(at)
-    return (uuid.uuid4().hex, name, anon, shopper, ts, ts, ts, channel, "{}", source) + (
-        amount,
-        order,
-        page,
-    )
+) -> dict[str, object]:
+    return {
+        "event": name, "anonymous_id": anon, "at": at, "shopper_id": shopper,
+        "channel": channel, "amount_fen": amount, "order_id": order, "page": page,
+    }  # fmt: skip
 
 
 SPEND = [1200, 3800, 900, 2500, 6400, 1500, 800, 4200, 2000, 3100, 1000, 5200]
@@ -115,7 +93,7 @@ def paid_orders() -> list[tuple[int, datetime, int, int]]:
     return orders
 
 
-def hand_built_events() -> list[tuple[object, ...]]:
+def hand_built_events() -> list[dict[str, object]]:
     """Sessions: d3 on 31 Oct (two pages a minute apart, share); on 1 Nov d1 (two pages
     and a cart add over three minutes, search), d2 (one page: a bounce, share) and
     shopper 7 on d5 (one page, a bounce, no channel). Orders: the twelve CLV shoppers,
@@ -146,7 +124,7 @@ def hand_built_events() -> list[tuple[object, ...]]:
 def actx(
     sqlite_url: str, tmp_path: Path, clock: FrozenClock, analytics_store: AnalyticsStore
 ) -> Iterator[Context]:
-    analytics_store.insert("events", COLUMNS, hand_built_events())
+    insert_events(analytics_store, hand_built_events())
     context = build_context(
         make_settings(sqlite_url, tmp_path), clock=clock, analytics=analytics_store
     )

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -22,22 +21,8 @@ from siyu.identity.rules import Role
 from siyu.web.console.analytics import customers as console_analytics
 from tests.conftest import make_settings
 from tests.console.conftest import csrf_of, new_operator, sign_in
+from tests.helpers import insert_events
 
-COLUMNS = [
-    "event_id",
-    "event",
-    "anonymous_id",
-    "shopper_id",
-    "timestamp",
-    "client_time",
-    "received_at",
-    "channel",
-    "properties",
-    "source",
-    "amount_fen",
-    "order_id",
-    "page",
-]
 FUNNEL = "step=page_view&step=add_to_cart&step=checkout&date_from=2026-11-01&date_to=2026-11-01"
 RFM = "date_from=2026-10-01&date_to=2026-11-01"
 RETENTION = (
@@ -48,28 +33,28 @@ PAGES = ["funnel", "retention", "rfm", "channels", "paths", "goals"]
 DAY = "date_from=2026-11-01&date_to=2026-11-01"
 
 
-def at(day: int, hour: int, minute: int = 0, month: int = 11) -> str:
-    local = datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
-    return local.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.000")
+def at(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
 def row(
     event: str,
     anon: str,
-    ts: str,
+    ts: datetime,
     *,
     shopper: int = 0,
     channel: str = "",
     amount: int = 0,
     order: int = 0,
     page: str = "",
-) -> tuple[object, ...]:
-    source = "server" if event == "order.paid" else "client"
-    event_id = uuid.uuid4().hex
-    return (event_id, event, anon, shopper, ts, ts, ts, channel, "{}", source, amount, order, page)
+) -> dict[str, object]:
+    return {
+        "event": event, "anonymous_id": anon, "at": ts, "shopper_id": shopper,
+        "channel": channel, "amount_fen": amount, "order_id": order, "page": page,
+    }  # fmt: skip
 
 
-def hand_built_events() -> list[tuple[object, ...]]:
+def hand_built_events() -> list[dict[str, object]]:
     """Funnel page_view → add_to_cart → checkout on 1 Nov (Shanghai): d1 completes it,
     d2 and shopper 7 stop after add_to_cart, d3 and d4 after page_view; d1 also visited on
     31 Oct. d1 viewed /home → /product/1 → /cart, d2 /home → /product/1. Shopper 7 paid two orders (10.00 + 20.00), shopper 8 one (5.00)."""
@@ -100,7 +85,7 @@ def hand_built_events() -> list[tuple[object, ...]]:
 def actx(
     sqlite_url: str, tmp_path: Path, clock: FrozenClock, analytics_store: AnalyticsStore
 ) -> Iterator[Context]:
-    analytics_store.insert("events", COLUMNS, hand_built_events())
+    insert_events(analytics_store, hand_built_events())
     context = build_context(
         make_settings(sqlite_url, tmp_path), clock=clock, analytics=analytics_store
     )

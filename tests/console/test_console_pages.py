@@ -13,7 +13,7 @@ from siyu.bootstrap import Context
 from siyu.devtools.demo import seed_demo
 from siyu.devtools.demo_data import DEMO_PASSWORD
 from siyu.identity.rules import Role
-from tests.analytics.queries.reference import Event, ch_time, insert_events
+from tests.analytics.queries.reference import Event
 from tests.conftest import START
 from tests.console.conftest import (
     aftersale_request,
@@ -24,7 +24,7 @@ from tests.console.conftest import (
     sign_in,
     unpaid_order,
 )
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, insert_events
 
 
 def product_json(client: TestClient, admin: dict[str, str], product_id: int) -> dict[str, Any]:
@@ -215,15 +215,11 @@ def test_once_tracking_has_data_the_dashboard_counts_tracked_visitors(
             Event("$pageview", "dev-d", START + hour),
             Event("$pageview", "dev-e", START - timedelta(days=1) - 2 * hour),
             Event("$pageview", "dev-f", START - timedelta(days=1) + hour),
+            # a server fact: placing an order is a visit too
+            {"event_id": "order-placed-1", "event": "order.placed", "shopper_id": 9,
+             "at": START - 4 * hour, "source": "server"},
         ],
         links={"dev-b": 7},
-    )
-    at = ch_time(START - 4 * hour)
-    ctx.analytics.insert(  # a server fact: placing an order is a visit too
-        "events",
-        ["event_id", "event", "anonymous_id", "shopper_id", "timestamp", "client_time",
-         "received_at", "source"],
-        [("order-placed-1", "order.placed", "", 9, at, at, at, "server")],
     )  # fmt: skip
     sign_in(client, new_operator(ctx, Role.analyst))
 

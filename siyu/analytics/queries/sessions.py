@@ -28,6 +28,7 @@ events, §2.5):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, Literal
 
@@ -128,6 +129,18 @@ class SessionRow(BaseModel):
     channel: str
 
 
+# The statistics of a set of sessions, for the totals, each breakdown and each day.
+SESSION_AGGREGATES = (
+    "    count() AS sessions,\n"
+    "    sum(duration_ms) AS total_duration_ms,\n"
+    "    quantileExactInclusive(0.5)(duration_ms) AS median_duration_ms,\n"
+    "    sum(pageviews) AS total_pageviews,\n"
+    "    countIf(pageviews > 0) AS with_pageviews,\n"
+    "    countIf(pageviews = 1 AND interactions = 0) AS bounces,\n"
+    "    sum(arraySum(dwells)) AS dwell_ms,\n"
+    "    sum(length(dwells)) AS dwell_count\n"
+)
+
 PER_SESSION = (
     "    SELECT person_id, s[1].1 AS start_ms, s[1].5 AS channel,\n"
     "        s[-1].1 - s[1].1 AS duration_ms,\n"
@@ -153,14 +166,7 @@ class SessionsRunner(QueryRunner[SessionsQuery, SessionsResult]):
         sql = (
             f"WITH\n{ctes},\nper_session AS (\n{PER_SESSION}\n)\n"
             f"SELECT {breakdown} AS breakdown_value,\n"
-            "    count() AS sessions,\n"
-            "    sum(duration_ms) AS total_duration_ms,\n"
-            "    quantileExactInclusive(0.5)(duration_ms) AS median_duration_ms,\n"
-            "    sum(pageviews) AS total_pageviews,\n"
-            "    countIf(pageviews > 0) AS with_pageviews,\n"
-            "    countIf(pageviews = 1 AND interactions = 0) AS bounces,\n"
-            "    sum(arraySum(dwells)) AS dwell_ms,\n"
-            "    sum(length(dwells)) AS dwell_count\n"
+            f"{SESSION_AGGREGATES}"
             "FROM per_session"
         )
         if by_channel:
@@ -170,17 +176,7 @@ class SessionsRunner(QueryRunner[SessionsQuery, SessionsResult]):
     def shape(self, rows: list[tuple[Any, ...]]) -> SessionsResult:
         by_channel = self.query.breakdown == "channel"
         series = [
-            session_stats(
-                str(row[0]) if by_channel else None,
-                sessions=int(row[1]),
-                total_duration_ms=int(row[2] or 0),
-                median_duration_ms=optional_float(row[3]),
-                pageviews=int(row[4] or 0),
-                with_pageviews=int(row[5] or 0),
-                bounces=int(row[6] or 0),
-                dwell_ms=float(row[7] or 0),
-                dwell_count=int(row[8] or 0),
-            )
+            aggregated_stats(str(row[0]) if by_channel else None, row)
             for row in rows
             if int(row[1]) > 0
         ]
@@ -249,18 +245,22 @@ def session_stats(
     )
 
 
-# ------------------------------------------------------------------ per-day helper
+def aggregated_stats(breakdown_value: str | None, row: Sequence[Any]) -> SessionStats:
+    """The stats of one result row: a leading key, then ``SESSION_AGGREGATES``' columns."""
+    return session_stats(
+        breakdown_value,
+        sessions=int(row[1]),
+        total_duration_ms=int(row[2] or 0),
+        median_duration_ms=optional_float(row[3]),
+        pageviews=int(row[4] or 0),
+        with_pageviews=int(row[5] or 0),
+        bounces=int(row[6] or 0),
+        dwell_ms=float(row[7] or 0),
+        dwell_count=int(row[8] or 0),
+    )
 
-DAILY_AGGREGATES = (
-    "    count() AS sessions,\n"
-    "    sum(duration_ms) AS total_duration_ms,\n"
-    "    quantileExactInclusive(0.5)(duration_ms) AS median_duration_ms,\n"
-    "    sum(pageviews) AS total_pageviews,\n"
-    "    countIf(pageviews > 0) AS with_pageviews,\n"
-    "    countIf(pageviews = 1 AND interactions = 0) AS bounces,\n"
-    "    sum(arraySum(dwells)) AS dwell_ms,\n"
-    "    sum(length(dwells)) AS dwell_count\n"
-)
+
+# ------------------------------------------------------------------ per-day helper
 
 
 class SessionsDay(BaseModel):
@@ -278,7 +278,7 @@ def build_daily_sql(runner: SessionsRunner) -> tuple[str, dict[str, Any]]:
     sql = (
         f"WITH\n{ctes},\nper_session AS (\n{PER_SESSION}\n)\n"
         f"SELECT toDate(fromUnixTimestamp64Milli(start_ms), '{TIMEZONE}') AS day,\n"
-        f"{DAILY_AGGREGATES}"
+        f"{SESSION_AGGREGATES}"
         "FROM per_session\n"
         "GROUP BY day\n"
         "ORDER BY day"
@@ -293,17 +293,7 @@ def run_daily(runner: SessionsRunner, store: AnalyticsStore) -> list[SessionsDay
     return [
         SessionsDay(
             day=date.fromisoformat(str(row[0])),
-            stats=session_stats(
-                None,
-                sessions=int(row[1]),
-                total_duration_ms=int(row[2] or 0),
-                median_duration_ms=optional_float(row[3]),
-                pageviews=int(row[4] or 0),
-                with_pageviews=int(row[5] or 0),
-                bounces=int(row[6] or 0),
-                dwell_ms=float(row[7] or 0),
-                dwell_count=int(row[8] or 0),
-            ),
+            stats=aggregated_stats(None, row),
         )
         for row in store.query(sql, params).rows
         if int(row[1]) > 0

@@ -3,14 +3,12 @@ repurchase), and brute-force Python references computed from the same events."""
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from siyu.analytics.store import AnalyticsStore
-from tests.analytics.queries.reference import ch_time, insert_links, person_key
+from tests.analytics.queries.reference import person_key
 
 SERVER_EVENTS = (
     "shopper.registered",
@@ -34,44 +32,6 @@ class Fact:
     @property
     def source(self) -> str:
         return "server" if self.event in SERVER_EVENTS else "client"
-
-
-def insert_facts(
-    store: AnalyticsStore, facts: Sequence[Fact], links: dict[str, int] | None = None
-) -> None:
-    columns = [
-        "event_id",
-        "event",
-        "anonymous_id",
-        "shopper_id",
-        "timestamp",
-        "client_time",
-        "received_at",
-        "channel",
-        "channel_code",
-        "source",
-        "amount_fen",
-    ]
-    rows = []
-    for f in facts:
-        ts = ch_time(f.at)
-        rows.append(
-            (
-                uuid.uuid4().hex,
-                f.event,
-                f.anonymous_id,
-                f.shopper_id,
-                ts,
-                ts,
-                ts,
-                f.channel,
-                f.channel_code,
-                f.source,
-                f.amount_fen,
-            )
-        )
-    store.insert("events", columns, rows)
-    insert_links(store, links)
 
 
 def is_visit(f: Fact) -> bool:

@@ -2,18 +2,16 @@
 
 Written for obviousness, not speed: funnel levels try every chain of distinct events;
 conversion times replay PostHog's ordered-funnel UDF step by step; retention walks
-every person's periods. Also inserts the events into a store.
+every person's periods. The events go into a store with ``tests.helpers.insert_events``.
 """
 
 from __future__ import annotations
 
-import json
 import statistics
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from siyu.analytics.queries.base import EventFilter, PropertyFilter, percentage
 from siyu.analytics.queries.funnel import FunnelQuery, FunnelResult, FunnelSeries, FunnelStep
@@ -26,6 +24,7 @@ from siyu.analytics.queries.retention import (
 )
 from siyu.analytics.store import AnalyticsStore
 from siyu.clock import SHANGHAI
+from tests.helpers import insert_events
 
 
 @dataclass(frozen=True)
@@ -38,20 +37,6 @@ class Event:
     properties: dict[str, str] = field(default_factory=dict)
 
 
-def ch_time(at: datetime) -> str:
-    """A UTC DateTime64(3) literal for inserts."""
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-
-
-def insert_links(store: AnalyticsStore, links: dict[str, int] | None) -> None:
-    if links:
-        store.insert(
-            "person_links",
-            ["anonymous_id", "shopper_id", "linked_at"],
-            [(anon, shopper, "2026-01-01 00:00:00.000") for anon, shopper in links.items()],
-        )
-
-
 def person_key(shopper_id: int, anonymous_id: str, links: dict[str, int]) -> str:
     """The reference's PERSON_ID: the shopper, via the event or a device link, else the device."""
     if shopper_id:
@@ -59,31 +44,6 @@ def person_key(shopper_id: int, anonymous_id: str, links: dict[str, int]) -> str
     if links.get(anonymous_id):
         return str(links[anonymous_id])
     return "a:" + anonymous_id
-
-
-def insert_events(
-    store: AnalyticsStore, events: Sequence[Event], links: dict[str, int] | None = None
-) -> None:
-    columns = [
-        "event_id",
-        "event",
-        "anonymous_id",
-        "shopper_id",
-        "timestamp",
-        "client_time",
-        "received_at",
-        "channel",
-        "properties",
-    ]
-    rows = []
-    for e in events:
-        ts = ch_time(e.at)
-        props = json.dumps(e.properties)
-        rows.append(
-            (uuid.uuid4().hex, e.event, e.anonymous_id, e.shopper_id, ts, ts, ts, e.channel, props)
-        )
-    store.insert("events", columns, rows)
-    insert_links(store, links)
 
 
 def person_of(e: Event, links: dict[str, int]) -> str:
@@ -340,29 +300,10 @@ def tracked_id(index: int) -> str:
 def insert_tracked_events(
     store: AnalyticsStore, events: Sequence[TrackedEvent], links: dict[str, int] | None = None
 ) -> None:
-    columns = [
-        "event_id",
-        "event",
-        "anonymous_id",
-        "shopper_id",
-        "timestamp",
-        "client_time",
-        "received_at",
-        "page",
-        "channel",
-        "properties",
-        "source",
-    ]
-    rows = []
-    for i, e in enumerate(events):
-        ts = ch_time(e.at)
-        props = json.dumps(e.properties)
-        rows.append(
-            (tracked_id(i), e.event, e.anonymous_id, e.shopper_id, ts, ts, ts, e.page)
-            + (e.channel, props, e.source)
-        )
-    store.insert("events", columns, rows)
-    insert_links(store, links)
+    """Insert ``events`` with their positions as event ids (see ``tracked_id``)."""
+    insert_events(
+        store, [{**vars(e), "event_id": tracked_id(i)} for i, e in enumerate(events)], links
+    )
 
 
 def tracked_person(e: TrackedEvent, links: dict[str, int]) -> str:

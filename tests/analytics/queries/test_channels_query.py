@@ -13,7 +13,8 @@ from siyu.analytics.queries.channels import (
     roi,
 )
 from siyu.analytics.store import AnalyticsStore
-from tests.analytics.queries.growth_reference import Fact, insert_facts, reference_channels
+from tests.analytics.queries.growth_reference import Fact, reference_channels
+from tests.helpers import insert_events
 
 MONDAY = datetime(2026, 11, 1, 16, 0, tzinfo=UTC)  # 2026-11-02 00:00 in Shanghai
 
@@ -70,7 +71,7 @@ def test_first_touch_by_group_credits_the_qr_code_that_brought_the_buyer(
     analytics_store: AnalyticsStore,
 ) -> None:
     # given
-    insert_facts(analytics_store, STORY, LINKS)
+    insert_events(analytics_store, STORY, LINKS)
     spend = (ChannelSpendInput(channel="qr", amount_fen=4000),)
 
     # when
@@ -89,7 +90,7 @@ def test_last_touch_by_code_takes_the_latest_touch_before_the_first_payment(
     analytics_store: AnalyticsStore,
 ) -> None:
     # given
-    insert_facts(analytics_store, STORY, LINKS)
+    insert_events(analytics_store, STORY, LINKS)
     spend = (
         ChannelSpendInput(channel="AD01", amount_fen=20000),
         ChannelSpendInput(channel="NEWS", amount_fen=500),
@@ -109,7 +110,7 @@ def test_last_touch_by_code_takes_the_latest_touch_before_the_first_payment(
 
 def test_results_are_ordered_by_gmv_then_visitors(analytics_store: AnalyticsStore) -> None:
     # given
-    insert_facts(analytics_store, STORY, LINKS)
+    insert_events(analytics_store, STORY, LINKS)
 
     # when
     result = ChannelsRunner(query(), database=analytics_store.database).run(analytics_store)
@@ -161,7 +162,7 @@ def test_random_events_match_the_brute_force_reference(
         else:
             event = "order.paid" if kind == "paid" else "refund.succeeded"
             facts.append(Fact(event, device, at, shopper, amount_fen=rng.randrange(1, 9000)))
-    insert_facts(analytics_store, facts, links)
+    insert_events(analytics_store, facts, links)
     q = query(attribution=attribution, breakdown=breakdown)
 
     # when

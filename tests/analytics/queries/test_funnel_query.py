@@ -15,7 +15,8 @@ from siyu.analytics.queries import (
 )
 from siyu.analytics.queries.funnel import FunnelBreakdown, FunnelResult
 from siyu.analytics.store import AnalyticsStore
-from tests.analytics.queries.reference import Event, insert_events
+from tests.analytics.queries.reference import Event
+from tests.helpers import insert_events
 
 BASE = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 

@@ -12,7 +12,8 @@ from siyu.analytics.queries.overview import (
 )
 from siyu.analytics.store import AnalyticsStore
 from siyu.clock import SHANGHAI
-from tests.analytics.queries.growth_reference import Fact, insert_facts, is_visit, person
+from tests.analytics.queries.growth_reference import Fact, is_visit, person
+from tests.helpers import insert_events
 
 MONDAY = datetime(2026, 11, 1, 16, 0, tzinfo=UTC)  # 2026-11-02 00:00 in Shanghai
 
@@ -27,7 +28,7 @@ def test_the_overview_compares_this_week_with_the_week_before(
     # given last week: d1 visits on two days and buys once (4000); d2 visits
     # this week: d1 (shopper 1 after login) visits, buys twice (6000 + 3000) with a
     # 1000 refund; d3 registers, visits at 23:59 and 00:01 Shanghai (two days) and buys
-    insert_facts(
+    insert_events(
         analytics_store,
         [
             Fact("page_view", "d1", day(-6.5)),
@@ -101,7 +102,7 @@ def test_random_events_match_the_brute_force_reference(analytics_store: Analytic
         facts.append(
             Fact(kind, device, at, links.get(device, 0) * (kind != "page_view"), amount_fen=amount)
         )
-    insert_facts(analytics_store, facts, links)
+    insert_events(analytics_store, facts, links)
     query = OverviewQuery(date_from=day(0), date_to=day(7))
 
     # when

@@ -26,9 +26,9 @@ from tests.analytics.queries.reference import (
     Event,
     funnel_persons_reference,
     funnel_reference,
-    insert_events,
     retention_reference,
 )
+from tests.helpers import insert_events
 
 BASE = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a Monday
 DEVICES = ["d1", "d2", "d3", "d4"]

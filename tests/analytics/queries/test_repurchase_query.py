@@ -12,7 +12,8 @@ from siyu.analytics.queries.repurchase import (
 )
 from siyu.analytics.store import AnalyticsStore
 from siyu.clock import SHANGHAI
-from tests.analytics.queries.growth_reference import Fact, insert_facts, person
+from tests.analytics.queries.growth_reference import Fact, person
+from tests.helpers import insert_events
 
 
 def shanghai(y: int, m: int, d: int, h: int = 12) -> datetime:
@@ -25,7 +26,7 @@ def test_cohort_ltv_accumulates_net_revenue_per_buyer_by_shanghai_month(
     # given shopper 1 first buys on Sep 30 at 23:30 Shanghai (Sep 30 15:30 UTC), buys again
     # in November and gets 500 back; shopper 2 first buys in September too, once;
     # shopper 3 bought in August (before the range) and again in October
-    insert_facts(
+    insert_events(
         analytics_store,
         [
             Fact("order.paid", "d1", shanghai(2026, 9, 30, 23), shopper_id=1, amount_fen=3000),
@@ -53,7 +54,7 @@ def test_cohort_ltv_accumulates_net_revenue_per_buyer_by_shanghai_month(
 
 def test_months_not_yet_started_are_not_listed(analytics_store: AnalyticsStore) -> None:
     # given
-    insert_facts(
+    insert_events(
         analytics_store,
         [Fact("order.paid", "d1", shanghai(2026, 11, 5), shopper_id=1, amount_fen=999)],
     )
@@ -86,7 +87,7 @@ def test_random_orders_match_the_brute_force_reference(analytics_store: Analytic
         at = shanghai(2026, rng.randrange(6, 12), rng.randrange(1, 29), rng.randrange(0, 24))
         event = "order.paid" if rng.random() < 0.8 else "refund.succeeded"
         facts.append(Fact(event, f"d{shopper}", at, shopper, amount_fen=rng.randrange(1, 9999)))
-    insert_facts(analytics_store, facts)
+    insert_events(analytics_store, facts)
     date_from = datetime(2026, 8, 1, tzinfo=SHANGHAI)
     date_to = datetime(2026, 11, 15, tzinfo=SHANGHAI)
     query = RepurchaseQuery(date_from=date_from, date_to=date_to, months=3)

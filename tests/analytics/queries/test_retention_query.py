@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 from siyu.analytics.queries import EventFilter, RetentionQuery, RetentionRunner
 from siyu.analytics.queries.retention import RetentionResult
 from siyu.analytics.store import AnalyticsStore
-from tests.analytics.queries.reference import Event, insert_events
+from tests.analytics.queries.reference import Event
+from tests.helpers import insert_events
 
 # 2026-11-02 00:00 in Shanghai (a Monday) is 2026-11-01 16:00 UTC.
 MONDAY = datetime(2026, 11, 1, 16, 0, tzinfo=UTC)
