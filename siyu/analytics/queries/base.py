@@ -125,6 +125,14 @@ def format_utc(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
+def range_and_filters(query: InsightQuery, params: SqlParams) -> tuple[str, str, str]:
+    """The placeholders of ``query``'s ``date_from`` and ``date_to`` and the condition of
+    its property filters (``1`` without any), as every runner over a range binds them."""
+    date_from = params.timestamp("date_from", query.date_from)
+    date_to = params.timestamp("date_to", query.date_to)
+    return date_from, date_to, properties_condition(query.properties, "p", params)
+
+
 def persons_events(database: str, where: str) -> str:
     """A FROM clause over deduplicated events ``e`` (pre-filtered by ``where``, so the
     date range prunes partitions before dedup) joined to device links ``l``; select

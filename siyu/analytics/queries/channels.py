@@ -38,7 +38,7 @@ from siyu.analytics.queries.base import (
     SqlParams,
     percentage,
     persons_events,
-    properties_condition,
+    range_and_filters,
 )
 from siyu.analytics.schema import PERSON_ID
 
@@ -97,9 +97,7 @@ class ChannelsRunner(QueryRunner[ChannelsQuery, ChannelsResult]):
     def build_sql(self) -> tuple[str, dict[str, Any]]:
         q = self.query
         params = SqlParams()
-        date_from = params.timestamp("date_from", q.date_from)
-        date_to = params.timestamp("date_to", q.date_to)
-        where = properties_condition(q.properties, "p", params)
+        date_from, date_to, where = range_and_filters(q, params)
         if q.breakdown == "group":
             key = "toString(e.channel)"
             is_touch = f"e.source = 'client' AND e.channel NOT IN ('', '{DIRECT_GROUP}')"

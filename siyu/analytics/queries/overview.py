@@ -30,7 +30,7 @@ from siyu.analytics.queries.base import (
     SqlParams,
     percentage,
     persons_events,
-    properties_condition,
+    range_and_filters,
 )
 from siyu.analytics.schema import PERSON_ID
 from siyu.clock import SHANGHAI
@@ -121,9 +121,7 @@ class OverviewRunner(QueryRunner[OverviewQuery, OverviewResult]):
         q = self.query
         params = SqlParams()
         previous_from = params.timestamp("previous_from", q.previous_from)
-        date_from = params.timestamp("date_from", q.date_from)
-        date_to = params.timestamp("date_to", q.date_to)
-        where = properties_condition(q.properties, "p", params)
+        date_from, date_to, where = range_and_filters(q, params)
         source = persons_events(
             self.database,
             f"timestamp >= {previous_from} AND timestamp < {date_to} AND ({IS_VISIT} OR "

@@ -23,7 +23,7 @@ from siyu.analytics.queries.base import (
     SqlParams,
     percentage,
     persons_events,
-    properties_condition,
+    range_and_filters,
 )
 from siyu.analytics.schema import PERSON_ID
 from siyu.clock import SHANGHAI
@@ -65,9 +65,7 @@ class RepurchaseRunner(QueryRunner[RepurchaseQuery, RepurchaseResult]):
     def build_sql(self) -> tuple[str, dict[str, Any]]:
         q = self.query
         params = SqlParams()
-        date_from = params.timestamp("date_from", q.date_from)
-        date_to = params.timestamp("date_to", q.date_to)
-        where = properties_condition(q.properties, "p", params)
+        date_from, date_to, where = range_and_filters(q, params)
         source = persons_events(
             self.database,
             f"timestamp < {date_to} AND event IN ('order.paid', 'refund.succeeded')",
