@@ -363,14 +363,7 @@ def paths_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTM
     if query is not None:
         result = PathsRunner(query, database=ctx.analytics.database).run(ctx.analytics)
     chart = chart_json(sankey_chart(result, t)) if result and result.links else None
-    return tab_page(
-        request,
-        user,
-        "paths",
-        state,
-        result=result,
-        chart_json=chart,
-    )
+    return tab_page(request, user, "paths", state, result=result, chart_json=chart)
 
 
 @router.get("/paths.csv")

@@ -184,14 +184,7 @@ def portfolio_page(
     query = read_portfolio(request, state, t, now)
     result = run_portfolio(query, session) if query is not None else None
     chart = chart_json(portfolio_chart(result, t)) if result and result.sales_fen else None
-    return tab_page(
-        request,
-        user,
-        "portfolio",
-        state,
-        result=result,
-        chart_json=chart,
-    )
+    return tab_page(request, user, "portfolio", state, result=result, chart_json=chart)
 
 
 @router.get("/portfolio.csv")
