@@ -20,7 +20,7 @@ from siyu.aftersale.rules import (
 )
 from siyu.db import rowcount
 from siyu.errors import Conflict, InvalidInput, NotFound
-from siyu.identity.audit import record_audit
+from siyu.identity.audit import AuditTrail
 from siyu.order.events import record_order_event
 from siyu.order.models import Order
 from siyu.order.rules import OrderStatus
@@ -35,6 +35,9 @@ def _snapshot(a: AfterSale) -> dict[str, Any]:
         "refund_fen": a.refund_fen,
         "decision_reason": a.decision_reason,
     }
+
+
+_AFTERSALES = AuditTrail("aftersale", _snapshot)
 
 
 def request_aftersale(
@@ -199,34 +202,27 @@ def approve_aftersale(
     """Approve and record the refund; the caller submits it to the provider after commit
     (and the refund timer retries if that fails)."""
     aftersale = get_aftersale(session, aftersale_id)
-    before = _snapshot(aftersale)
-    if not _decide(
-        session, aftersale, AfterSaleStatus.refunding, decided_by=actor_id, decided_at=now
-    ):
-        raise Conflict("aftersale_decided", "该申请已处理 / This request was already decided")
-    order = get_order(session, aftersale.order_id)
-    refund = create_refund(
-        session,
-        order=order,
-        provider=order.payment_provider or provider,
-        amount_fen=aftersale.refund_fen,
-        reason=f"售后退款 {aftersale.reason}"[:80],
-        kind="aftersale",
-        lines=list(aftersale.lines),
-        restock=aftersale.kind is AfterSaleKind.return_refund,
-        aftersale_id=aftersale.id,
-        now=now,
-    )
-    record_audit(
-        session,
-        operator_id=actor_id,
-        action="aftersale.approve",
-        target_type="aftersale",
-        target_id=aftersale.id,
-        before=before,
-        after=_snapshot(aftersale) | {"out_refund_no": refund.out_refund_no},
-        now=now,
-    )
+    with _AFTERSALES.change(
+        session, aftersale, "approve", operator_id=actor_id, now=now
+    ) as audited:
+        if not _decide(
+            session, aftersale, AfterSaleStatus.refunding, decided_by=actor_id, decided_at=now
+        ):
+            raise Conflict("aftersale_decided", "该申请已处理 / This request was already decided")
+        order = get_order(session, aftersale.order_id)
+        refund = create_refund(
+            session,
+            order=order,
+            provider=order.payment_provider or provider,
+            amount_fen=aftersale.refund_fen,
+            reason=f"售后退款 {aftersale.reason}"[:80],
+            kind="aftersale",
+            lines=list(aftersale.lines),
+            restock=aftersale.kind is AfterSaleKind.return_refund,
+            aftersale_id=aftersale.id,
+            now=now,
+        )
+        audited["out_refund_no"] = refund.out_refund_no
     record_order_event(
         session,
         "aftersale.approved",
@@ -251,28 +247,18 @@ def reject_aftersale(
             {"reason": "required"},
         )
     aftersale = get_aftersale(session, aftersale_id)
-    before = _snapshot(aftersale)
-    if not _decide(
-        session,
-        aftersale,
-        AfterSaleStatus.rejected,
-        decided_by=actor_id,
-        decided_at=now,
-        decision_reason=reason,
-        finished_at=now,
-    ):
-        raise Conflict("aftersale_decided", "该申请已处理 / This request was already decided")
-    _release_order(session, aftersale)
-    record_audit(
-        session,
-        operator_id=actor_id,
-        action="aftersale.reject",
-        target_type="aftersale",
-        target_id=aftersale.id,
-        before=before,
-        after=_snapshot(aftersale),
-        now=now,
-    )
+    with _AFTERSALES.change(session, aftersale, "reject", operator_id=actor_id, now=now):
+        if not _decide(
+            session,
+            aftersale,
+            AfterSaleStatus.rejected,
+            decided_by=actor_id,
+            decided_at=now,
+            decision_reason=reason,
+            finished_at=now,
+        ):
+            raise Conflict("aftersale_decided", "该申请已处理 / This request was already decided")
+        _release_order(session, aftersale)
     record_order_event(
         session,
         "aftersale.rejected",

@@ -26,7 +26,7 @@ from siyu.catalog.rules import (
     can_go_on_sale,
 )
 from siyu.errors import Conflict, InvalidInput, NotFound
-from siyu.identity.audit import record_audit
+from siyu.identity.audit import AuditTrail, assign
 
 # Shopper reads live in siyu.catalog.listing; callers still reach them here.
 __all__ = ["ProductPage", "ProductQuery", "descendant_category_ids", "get_product", "list_products"]
@@ -69,6 +69,16 @@ def _category_snapshot(c: Category) -> dict[str, Any]:
     }
 
 
+_CATEGORIES = AuditTrail("category", _category_snapshot)
+
+
+def get_category(session: Session, category_id: int) -> Category:
+    category = session.get(Category, category_id)
+    if category is None:
+        raise NotFound("category_not_found", "分类不存在 / Category not found")
+    return category
+
+
 def create_category(
     session: Session,
     *,
@@ -86,18 +96,7 @@ def create_category(
             {"parent_id": "not_found"},
         )
     category = Category(name=name, parent_id=parent_id, sort_order=sort_order, icon_url=icon_url)
-    session.add(category)
-    session.flush()
-    record_audit(
-        session,
-        operator_id=actor_id,
-        action="category.create",
-        target_type="category",
-        target_id=category.id,
-        before=None,
-        after=_category_snapshot(category),
-        now=now,
-    )
+    _CATEGORIES.add(session, category, operator_id=actor_id, now=now)
     return category
 
 
@@ -105,9 +104,7 @@ def delete_category(session: Session, *, actor_id: int, category_id: int, now: d
     """Delete a category nothing uses: no sub-categories, no products (of any status) and
     no coupon or promotion scope naming it. Otherwise :class:`Conflict` says what holds
     it (hide it with ``is_active`` instead, or move those first)."""
-    category = session.get(Category, category_id)
-    if category is None:
-        raise NotFound("category_not_found", "分类不存在 / Category not found")
+    category = get_category(session, category_id)
     children = session.scalar(
         select(func.count()).select_from(Category).where(Category.parent_id == category_id)
     )
@@ -128,19 +125,7 @@ def delete_category(session: Session, *, actor_id: int, category_id: int, now: d
             "分类仍在使用，可改为停用，或先移走：/ The category is in use; hide it instead, "
             "or first move: " + "; ".join(held),
         )
-    before = _category_snapshot(category)
-    session.delete(category)
-    session.flush()
-    record_audit(
-        session,
-        operator_id=actor_id,
-        action="category.delete",
-        target_type="category",
-        target_id=category_id,
-        before=before,
-        after=None,
-        now=now,
-    )
+    _CATEGORIES.delete(session, category, operator_id=actor_id, now=now)
 
 
 def _scopes_naming(session: Session, category_id: int) -> list[str]:
@@ -169,10 +154,7 @@ def _scopes_naming(session: Session, category_id: int) -> list[str]:
 def update_category(
     session: Session, *, actor_id: int, category_id: int, changes: dict[str, Any], now: datetime
 ) -> Category:
-    category = session.get(Category, category_id)
-    if category is None:
-        raise NotFound("category_not_found", "分类不存在 / Category not found")
-    before = _category_snapshot(category)
+    category = get_category(session, category_id)
     parent_id = changes.get("parent_id", category.parent_id)
     if "parent_id" in changes and parent_id is not None:
         if parent_id in descendant_category_ids(session, category_id):
@@ -187,19 +169,8 @@ def update_category(
                 "上级分类不存在 / Parent category not found",
                 {"parent_id": "not_found"},
             )
-    for key in ("name", "parent_id", "sort_order", "is_active", "icon_url"):
-        if key in changes:
-            setattr(category, key, changes[key])
-    record_audit(
-        session,
-        operator_id=actor_id,
-        action="category.update",
-        target_type="category",
-        target_id=category.id,
-        before=before,
-        after=_category_snapshot(category),
-        now=now,
-    )
+    with _CATEGORIES.change(session, category, "update", operator_id=actor_id, now=now):
+        assign(category, changes, ("name", "parent_id", "sort_order", "is_active", "icon_url"))
     return category
 
 
@@ -239,6 +210,10 @@ def sku_snapshot(s: Sku) -> dict[str, Any]:
         "stock": s.stock,
         "is_active": s.is_active,
     }
+
+
+_PRODUCTS = AuditTrail("product", product_snapshot)
+_SKUS = AuditTrail("sku", sku_snapshot)
 
 
 def _refresh_min_price(product: Product) -> None:
@@ -315,17 +290,7 @@ def create_product(
     for draft in skus:
         _new_sku(session, product, draft)
     _refresh_min_price(product)
-    session.flush()
-    record_audit(
-        session,
-        operator_id=actor_id,
-        action="product.create",
-        target_type="product",
-        target_id=product.id,
-        before=None,
-        after=product_snapshot(product),
-        now=now,
-    )
+    _PRODUCTS.add(session, product, operator_id=actor_id, now=now)
     return product
 
 
@@ -333,23 +298,15 @@ def update_product(
     session: Session, *, actor_id: int, product_id: int, changes: dict[str, Any], now: datetime
 ) -> Product:
     product = get_product(session, product_id, on_sale_only=False)
-    before = product_snapshot(product)
     if "category_id" in changes:
         _check_category(session, changes["category_id"])
-    for key in ("title", "subtitle", "description", "role", "image_urls", "category_id"):
-        if key in changes:
-            setattr(product, key, changes[key])
-    product.updated_at = now
-    record_audit(
-        session,
-        operator_id=actor_id,
-        action="product.update",
-        target_type="product",
-        target_id=product.id,
-        before=before,
-        after=product_snapshot(product),
-        now=now,
-    )
+    with _PRODUCTS.change(session, product, "update", operator_id=actor_id, now=now):
+        assign(
+            product,
+            changes,
+            ("title", "subtitle", "description", "role", "image_urls", "category_id"),
+        )
+        product.updated_at = now
     return product
 
 
@@ -373,19 +330,9 @@ def set_product_status(
             "上架前需要至少一个有效且价格大于 0 的 SKU / "
             "A product needs an active SKU with a price before going on sale",
         )
-    before = product_snapshot(product)
-    product.status = status
-    product.updated_at = now
-    record_audit(
-        session,
-        operator_id=actor_id,
-        action="product.status",
-        target_type="product",
-        target_id=product.id,
-        before=before,
-        after=product_snapshot(product),
-        now=now,
-    )
+    with _PRODUCTS.change(session, product, "status", operator_id=actor_id, now=now):
+        product.status = status
+        product.updated_at = now
     return product
 
 
@@ -402,16 +349,7 @@ def add_sku(
     sku = _new_sku(session, product, draft)
     _refresh_min_price(product)
     session.flush()
-    record_audit(
-        session,
-        operator_id=actor_id,
-        action="sku.create",
-        target_type="sku",
-        target_id=sku.id,
-        before=None,
-        after=sku_snapshot(sku),
-        now=now,
-    )
+    _SKUS.created(session, sku, operator_id=actor_id, now=now)
     return sku
 
 
@@ -427,21 +365,9 @@ def update_sku(
 ) -> Sku:
     """Non-price fields; prices go through :func:`set_sku_price` (its own permission)."""
     sku = get_sku(session, sku_id)
-    before = sku_snapshot(sku)
-    for key in ("spec", "image_url", "is_active", "original_price_fen", "cost_fen"):
-        if key in changes:
-            setattr(sku, key, changes[key])
-    _refresh_min_price(sku.product)
-    record_audit(
-        session,
-        operator_id=actor_id,
-        action="sku.update",
-        target_type="sku",
-        target_id=sku.id,
-        before=before,
-        after=sku_snapshot(sku),
-        now=now,
-    )
+    with _SKUS.change(session, sku, "update", operator_id=actor_id, now=now):
+        assign(sku, changes, ("spec", "image_url", "is_active", "original_price_fen", "cost_fen"))
+        _refresh_min_price(sku.product)
     return sku
 
 
@@ -453,19 +379,9 @@ def set_sku_price(
             "bad_price", "价格不能为负 / Price cannot be negative", {"price_fen": "negative"}
         )
     sku = get_sku(session, sku_id)
-    before = sku_snapshot(sku)
-    sku.price_fen = price_fen
-    _refresh_min_price(sku.product)
-    record_audit(
-        session,
-        operator_id=actor_id,
-        action="sku.price",
-        target_type="sku",
-        target_id=sku.id,
-        before=before,
-        after=sku_snapshot(sku),
-        now=now,
-    )
+    with _SKUS.change(session, sku, "price", operator_id=actor_id, now=now):
+        sku.price_fen = price_fen
+        _refresh_min_price(sku.product)
     return sku
 
 
@@ -475,25 +391,14 @@ def adjust_stock(
     """Add or remove stock by a guarded update: concurrent orders can never drive it
     below zero, and the operator's change never overwrites a concurrent reservation."""
     sku = get_sku(session, sku_id)
-    before = sku_snapshot(sku)
-    if not stock.adjust(session, sku_id, delta):
-        raise Conflict(
-            "stock_too_low",
-            "库存不足，不能减少这么多 / Not enough stock to remove",
-            {"delta": "too_low"},
-        )
-    session.refresh(sku)
-    after = sku_snapshot(sku) | {"reason": reason}
-    record_audit(
-        session,
-        operator_id=actor_id,
-        action="sku.stock",
-        target_type="sku",
-        target_id=sku.id,
-        before=before,
-        after=after,
-        now=now,
-    )
+    with _SKUS.change(session, sku, "stock", operator_id=actor_id, now=now, reason=reason):
+        if not stock.adjust(session, sku_id, delta):
+            raise Conflict(
+                "stock_too_low",
+                "库存不足，不能减少这么多 / Not enough stock to remove",
+                {"delta": "too_low"},
+            )
+        session.refresh(sku)
     return sku
 
 

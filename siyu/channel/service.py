@@ -21,7 +21,7 @@ from siyu.channel.rules import (
     storefront_link,
 )
 from siyu.errors import Conflict, InvalidInput, NotFound
-from siyu.identity.audit import record_audit
+from siyu.identity.audit import AuditTrail, assign
 
 UPDATABLE = ("name", "group", "note", "is_active")
 
@@ -47,6 +47,9 @@ def _snapshot(c: Channel) -> dict[str, Any]:
         "note": c.note,
         "is_active": c.is_active,
     }
+
+
+_CHANNELS = AuditTrail("channel", _snapshot)
 
 
 def _check_group(group: str) -> None:
@@ -101,18 +104,7 @@ def create_channel(
         created_at=now,
         updated_at=now,
     )
-    session.add(channel)
-    session.flush()
-    record_audit(
-        session,
-        operator_id=actor_id,
-        action="channel.create",
-        target_type="channel",
-        target_id=channel.id,
-        before=None,
-        after=_snapshot(channel),
-        now=now,
-    )
+    _CHANNELS.add(session, channel, operator_id=actor_id, now=now)
     return channel
 
 
@@ -123,22 +115,10 @@ def update_channel(
     channel = get_channel(session, channel_id)
     if "group" in changes:
         _check_group(changes["group"])
-    before = _snapshot(channel)
-    for key in UPDATABLE:
-        if key in changes:
-            setattr(channel, key, changes[key])
-    channel.updated_at = now
-    session.flush()
-    record_audit(
-        session,
-        operator_id=actor_id,
-        action="channel.update",
-        target_type="channel",
-        target_id=channel.id,
-        before=before,
-        after=_snapshot(channel),
-        now=now,
-    )
+    with _CHANNELS.change(session, channel, "update", operator_id=actor_id, now=now):
+        assign(channel, changes, UPDATABLE)
+        channel.updated_at = now
+        session.flush()
     return channel
 
 
@@ -154,19 +134,7 @@ def delete_channel(session: Session, *, actor_id: int, channel_id: int, now: dat
             "channel_has_spend",
             "渠道已有花费记录，请停用而非删除 / The channel has spend; deactivate it instead",
         )
-    before = _snapshot(channel)
-    session.delete(channel)
-    session.flush()
-    record_audit(
-        session,
-        operator_id=actor_id,
-        action="channel.delete",
-        target_type="channel",
-        target_id=channel_id,
-        before=before,
-        after=None,
-        now=now,
-    )
+    _CHANNELS.delete(session, channel, operator_id=actor_id, now=now)
 
 
 def upsert_spend(
@@ -209,12 +177,11 @@ def upsert_spend(
         .where(ChannelSpend.channel_id == channel_id, ChannelSpend.day == day)
         .execution_options(populate_existing=True)
     ).one()
-    record_audit(
+    _CHANNELS.record(
         session,
+        channel_id,
+        "spend",
         operator_id=actor_id,
-        action="channel.spend",
-        target_type="channel",
-        target_id=channel_id,
         before=None if before is None else {"day": day.isoformat(), "amount_fen": before},
         after={"day": day.isoformat(), "amount_fen": amount_fen},
         now=now,

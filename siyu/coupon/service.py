@@ -32,7 +32,7 @@ from siyu.coupon.rules import (
 )
 from siyu.db import rowcount
 from siyu.errors import Conflict, InvalidInput, NotFound
-from siyu.identity.audit import apply_audited, record_audit
+from siyu.identity.audit import AuditTrail
 from siyu.identity.models import Shopper
 from siyu.order.models import Order
 from siyu.outbox import DomainEvent, EventRelay
@@ -104,6 +104,11 @@ def check_template(values: dict[str, Any]) -> None:
         )
 
 
+_TEMPLATES = AuditTrail[CouponTemplate](
+    "coupon_template", lambda t: {"name": t.name, "kind": str(t.kind)}
+)
+
+
 def _check_refs(session: Session, values: dict[str, Any]) -> None:
     check_catalog_refs(
         session,
@@ -121,18 +126,7 @@ def create_template(
         **{k: values[k] for k in TEMPLATE_FIELDS if k in values}, created_at=now, updated_at=now
     )
     template.drop_unused_targets()
-    session.add(template)
-    session.flush()
-    record_audit(
-        session,
-        operator_id=actor_id,
-        action="coupon_template.create",
-        target_type="coupon_template",
-        target_id=template.id,
-        before=None,
-        after={"name": template.name, "kind": str(template.kind)},
-        now=now,
-    )
+    _TEMPLATES.add(session, template, operator_id=actor_id, now=now)
     return template
 
 
@@ -164,15 +158,7 @@ def update_template(
             )
     check_template(merged)
     _check_refs(session, changes)
-    apply_audited(
-        session,
-        template,
-        changes,
-        operator_id=actor_id,
-        action="coupon_template.update",
-        target_type="coupon_template",
-        now=now,
-    )
+    _TEMPLATES.apply(session, template, "update", changes, operator_id=actor_id, now=now)
     template.drop_unused_targets()
     session.flush()
     return template
@@ -184,15 +170,7 @@ def set_template_status(
     template = get_template(session, template_id)
     if template.status is TemplateStatus.ended and status is not TemplateStatus.ended:
         raise Conflict("coupon_template_ended", "已结束的优惠券不能恢复 / An ended coupon is final")
-    apply_audited(
-        session,
-        template,
-        {"status": status},
-        operator_id=actor_id,
-        action="coupon_template.status",
-        target_type="coupon_template",
-        now=now,
-    )
+    _TEMPLATES.apply(session, template, "status", {"status": status}, operator_id=actor_id, now=now)
     return template
 
 
@@ -365,12 +343,11 @@ def bulk_issue(
             refused[shopper_id] = result
         else:
             issued.append(shopper_id)
-    record_audit(
+    _TEMPLATES.record(
         session,
+        template.id,
+        "bulk_issue",
         operator_id=actor_id,
-        action="coupon_template.bulk_issue",
-        target_type="coupon_template",
-        target_id=template.id,
         before=None,
         after={"batch": batch_key, "issued": len(issued), "refused": len(refused)},
         now=now,

@@ -19,7 +19,7 @@ from siyu.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from siyu.identity.audit import record_audit
+from siyu.identity.audit import AuditTrail
 from siyu.identity.models import Operator, OperatorLoginAttempt
 from siyu.identity.rules import Role, is_strong_password
 
@@ -39,6 +39,9 @@ def operator_snapshot(op: Operator) -> dict[str, object]:
         "role": str(op.role),
         "is_active": op.is_active,
     }
+
+
+_OPERATORS = AuditTrail("operator", operator_snapshot)
 
 
 def create_operator(
@@ -72,16 +75,7 @@ def create_operator(
     session.add(op)
     session.flush()
     if actor_id is not None:
-        record_audit(
-            session,
-            operator_id=actor_id,
-            action="operator.create",
-            target_type="operator",
-            target_id=op.id,
-            before=None,
-            after=operator_snapshot(op),
-            now=now,
-        )
+        _OPERATORS.created(session, op, operator_id=actor_id, now=now)
     return op
 
 
@@ -173,39 +167,29 @@ def update_operator(
     now: datetime,
 ) -> Operator:
     op = get_operator(session, operator_id)
-    before = operator_snapshot(op)
     if operator_id == actor_id and (is_active is False or (role and role is not Role.owner)):
         raise InvalidInput(
             "cannot_demote_self", "不能停用或降级自己的账号 / You cannot demote or disable yourself"
         )
-    if role is not None:
-        op.role = role
-    if display_name is not None:
-        op.display_name = display_name
-    if is_active is not None and is_active != op.is_active:
-        op.is_active = is_active
-        op.token_version += 1  # revoke outstanding sessions
-    session.flush()
-    if op.role is not Role.owner or not op.is_active:
-        remaining = session.scalar(
-            select(func.count())
-            .select_from(Operator)
-            .where(Operator.role == Role.owner, Operator.is_active.is_(True))
-        )
-        if not remaining:
-            raise InvalidInput(
-                "last_owner", "至少保留一个店主账号 / Keep at least one active owner"
+    with _OPERATORS.change(session, op, "update", operator_id=actor_id, now=now):
+        if role is not None:
+            op.role = role
+        if display_name is not None:
+            op.display_name = display_name
+        if is_active is not None and is_active != op.is_active:
+            op.is_active = is_active
+            op.token_version += 1  # revoke outstanding sessions
+        session.flush()
+        if op.role is not Role.owner or not op.is_active:
+            remaining = session.scalar(
+                select(func.count())
+                .select_from(Operator)
+                .where(Operator.role == Role.owner, Operator.is_active.is_(True))
             )
-    record_audit(
-        session,
-        operator_id=actor_id,
-        action="operator.update",
-        target_type="operator",
-        target_id=op.id,
-        before=before,
-        after=operator_snapshot(op),
-        now=now,
-    )
+            if not remaining:
+                raise InvalidInput(
+                    "last_owner", "至少保留一个店主账号 / Keep at least one active owner"
+                )
     return op
 
 
@@ -225,13 +209,6 @@ def change_password(
         )
     op.password_hash = hash_password(new_password)
     op.token_version += 1
-    record_audit(
-        session,
-        operator_id=op.id,
-        action="operator.change_password",
-        target_type="operator",
-        target_id=op.id,
-        before=None,
-        after=None,
-        now=now,
+    _OPERATORS.record(
+        session, op.id, "change_password", operator_id=op.id, before=None, after=None, now=now
     )

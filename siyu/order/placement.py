@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from siyu.address.service import address_for_order
+from siyu.address.service import AddressDetails, address_for_order
 from siyu.cart.service import remove_skus_from_cart
 from siyu.catalog import stock
 from siyu.catalog.models import Product, Sku
@@ -45,16 +45,8 @@ from siyu.pricing.quote import quote as price
 from siyu.pricing.serialize import quote_to_dict
 from siyu.timers import schedule_timer
 
-
-@dataclass(frozen=True)
-class Address:
-    name: str
-    phone: str
-    province: str
-    city: str
-    district: str
-    detail: str
-    postal_code: str | None = None
+# The address an order ships to has the details of an address-book entry.
+Address = AddressDetails
 
 
 @dataclass(frozen=True)

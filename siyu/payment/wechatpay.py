@@ -4,7 +4,10 @@ notification must be for our merchant and our app (specs/wechat.md §2.5)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 from siyu.payment.provider import (
     InvalidNotification,
@@ -18,6 +21,21 @@ from siyu.payment.provider import (
 from siyu.wechat.pay import NotificationRejected, WeChatPayClient, WeChatPayConfig, WeChatPayError
 
 
+@contextmanager
+def _upstream() -> Iterator[None]:
+    """A WeChat Pay call: its refusal or failure is the provider being unavailable."""
+    try:
+        yield
+    except WeChatPayError as exc:
+        raise ProviderUnavailable(exc.code, exc.message) from exc
+
+
+def _refund_state(data: dict[str, Any]) -> RefundState:
+    return RefundState(
+        status=str(data.get("status", "PROCESSING")), provider_refund_id=data.get("refund_id")
+    )
+
+
 class WeChatPayProvider:
     name = "wechatpay"
 
@@ -26,7 +44,7 @@ class WeChatPayProvider:
         self.config = config
 
     def prepay(self, request: PrepayRequest, *, now: datetime) -> dict[str, str]:
-        try:
+        with _upstream():
             prepay_id = self.client.jsapi_prepay(
                 out_trade_no=request.out_trade_no,
                 description=request.description,
@@ -34,8 +52,6 @@ class WeChatPayProvider:
                 payer_openid=request.payer_openid,
                 time_expire=request.time_expire,
             )
-        except WeChatPayError as exc:
-            raise ProviderUnavailable(exc.code, exc.message) from exc
         return self.client.request_payment_params(prepay_id, now=now)
 
     def parse_notification(
@@ -99,7 +115,7 @@ class WeChatPayProvider:
             raise ProviderUnavailable(exc.code, exc.message) from exc
 
     def refund(self, request: RefundRequest) -> RefundState:
-        try:
+        with _upstream():
             data = self.client.refund(
                 out_refund_no=request.out_refund_no,
                 out_trade_no=request.out_trade_no,
@@ -107,17 +123,9 @@ class WeChatPayProvider:
                 total_fen=request.total_fen,
                 reason=request.reason,
             )
-        except WeChatPayError as exc:
-            raise ProviderUnavailable(exc.code, exc.message) from exc
-        return RefundState(
-            status=str(data.get("status", "PROCESSING")), provider_refund_id=data.get("refund_id")
-        )
+        return _refund_state(data)
 
     def query_refund(self, out_refund_no: str) -> RefundState:
-        try:
+        with _upstream():
             data = self.client.query_refund(out_refund_no)
-        except WeChatPayError as exc:
-            raise ProviderUnavailable(exc.code, exc.message) from exc
-        return RefundState(
-            status=str(data.get("status", "PROCESSING")), provider_refund_id=data.get("refund_id")
-        )
+        return _refund_state(data)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from siyu.catalog.service import check_catalog_refs
 from siyu.errors import InvalidInput, NotFound
-from siyu.identity.audit import apply_audited, record_audit
+from siyu.identity.audit import AuditTrail
 from siyu.order.models import Order, OrderDiscount
 from siyu.pricing import info
 from siyu.pricing.info import DiscountSource, PromotionKind
@@ -79,6 +79,9 @@ def check_promotion(values: dict[str, Any]) -> None:
             raise _bad("min_tier", "请选择会员等级", "Choose the member tier")
 
 
+_PROMOTIONS = AuditTrail[Promotion]("promotion", lambda p: {"name": p.name, "kind": str(p.kind)})
+
+
 def _check_refs(session: Session, values: dict[str, Any]) -> None:
     check_catalog_refs(
         session,
@@ -99,18 +102,7 @@ def create_promotion(
         **{k: values[k] for k in FIELDS if k in values}, created_at=now, updated_at=now
     )
     promotion.drop_unused_targets()
-    session.add(promotion)
-    session.flush()
-    record_audit(
-        session,
-        operator_id=actor_id,
-        action="promotion.create",
-        target_type="promotion",
-        target_id=promotion.id,
-        before=None,
-        after={"name": promotion.name, "kind": str(promotion.kind)},
-        now=now,
-    )
+    _PROMOTIONS.add(session, promotion, operator_id=actor_id, now=now)
     return promotion
 
 
@@ -128,15 +120,7 @@ def update_promotion(
     current = {k: getattr(promotion, k) for k in FIELDS}
     check_promotion({**current, **changes})
     _check_refs(session, changes)
-    apply_audited(
-        session,
-        promotion,
-        changes,
-        operator_id=actor_id,
-        action="promotion.update",
-        target_type="promotion",
-        now=now,
-    )
+    _PROMOTIONS.apply(session, promotion, "update", changes, operator_id=actor_id, now=now)
     promotion.drop_unused_targets()
     session.flush()
     return promotion
@@ -146,14 +130,8 @@ def set_status(
     session: Session, *, actor_id: int, promotion_id: int, status: PromotionStatus, now: datetime
 ) -> Promotion:
     promotion = get_promotion(session, promotion_id)
-    apply_audited(
-        session,
-        promotion,
-        {"status": status},
-        operator_id=actor_id,
-        action="promotion.status",
-        target_type="promotion",
-        now=now,
+    _PROMOTIONS.apply(
+        session, promotion, "status", {"status": status}, operator_id=actor_id, now=now
     )
     return promotion
 

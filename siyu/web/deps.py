@@ -186,3 +186,9 @@ def require(permission: Permission) -> Callable[..., OperatorPrincipal]:
         return operator
 
     return _check
+
+
+# Permissions that more than one router asks for.
+CatalogWriter = Annotated[OperatorPrincipal, Depends(require(Permission.catalog_write))]
+MarketingReader = Annotated[OperatorPrincipal, Depends(require(Permission.marketing_read))]
+MarketingWriter = Annotated[OperatorPrincipal, Depends(require(Permission.marketing_write))]

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 from siyu.address import service
 from siyu.address.schemas import AddressCreate, AddressOut, AddressUpdate
+from siyu.web.api.common import transact, transact_list
 from siyu.web.deps import CurrentShopper, NowDep, SessionDep
 
 router = APIRouter(prefix="/api/app/addresses", tags=["addresses"])
@@ -14,8 +15,7 @@ router = APIRouter(prefix="/api/app/addresses", tags=["addresses"])
 @router.get("", response_model=list[AddressOut])
 def list_addresses(session: SessionDep, shopper: CurrentShopper) -> list[AddressOut]:
     """我的收货地址：默认地址在前，其余按添加时间倒序。"""
-    with session.begin():
-        return [AddressOut.model_validate(a) for a in service.list_addresses(session, shopper.id)]
+    return transact_list(session, AddressOut, service.list_addresses, shopper.id)
 
 
 @router.post(
@@ -29,17 +29,20 @@ def add_address(
 ) -> AddressOut:
     """新增收货地址；第一个地址自动成为默认地址，is_default=true 会取消原默认地址。"""
     details = service.AddressDetails(**body.model_dump(exclude={"is_default"}))
-    with session.begin():
-        address = service.add_address(
-            session, shopper_id=shopper.id, details=details, is_default=body.is_default, now=now
-        )
-        return AddressOut.model_validate(address)
+    return transact(
+        session,
+        AddressOut,
+        service.add_address,
+        shopper_id=shopper.id,
+        details=details,
+        is_default=body.is_default,
+        now=now,
+    )
 
 
 @router.get("/{address_id}", response_model=AddressOut)
 def get_address(address_id: int, session: SessionDep, shopper: CurrentShopper) -> AddressOut:
-    with session.begin():
-        return AddressOut.model_validate(service.get_address(session, shopper.id, address_id))
+    return transact(session, AddressOut, service.get_address, shopper.id, address_id)
 
 
 @router.patch("/{address_id}", response_model=AddressOut)
@@ -51,15 +54,15 @@ def update_address(
     shopper: CurrentShopper,
 ) -> AddressOut:
     """修改收货地址（只改传入的字段）；is_default=true 设为默认地址。"""
-    with session.begin():
-        address = service.update_address(
-            session,
-            shopper_id=shopper.id,
-            address_id=address_id,
-            changes=body.model_dump(exclude_unset=True),
-            now=now,
-        )
-        return AddressOut.model_validate(address)
+    return transact(
+        session,
+        AddressOut,
+        service.update_address,
+        shopper_id=shopper.id,
+        address_id=address_id,
+        changes=body.model_dump(exclude_unset=True),
+        now=now,
+    )
 
 
 @router.delete("/{address_id}", status_code=204)

@@ -13,6 +13,7 @@ from siyu.aftersale.schemas import AfterSaleCreate, AfterSaleOut, AfterSaleRejec
 from siyu.identity.rules import Permission
 from siyu.payment.provider import ProviderUnavailable
 from siyu.payment.refunds import submit_refund
+from siyu.web.api.common import transact, transact_list
 from siyu.web.deps import CtxDep, CurrentShopper, NowDep, OperatorPrincipal, SessionDep, require
 
 log = logging.getLogger(__name__)
@@ -27,28 +28,23 @@ def request_aftersale(
 ) -> AfterSaleOut:
     """申请售后：仅退款或退货退款，整单或部分商品；确认收货后 7 天内。"""
     lines = [(li.order_line_id, li.quantity) for li in body.lines] if body.lines else None
-    with session.begin():
-        return AfterSaleOut.model_validate(
-            service.request_aftersale(
-                session,
-                shopper_id=shopper.id,
-                order_id=body.order_id,
-                kind=body.kind,
-                reason=body.reason,
-                lines=lines,
-                window_days=ctx.settings.aftersale_window_days,
-                now=now,
-            )
-        )
+    return transact(
+        session,
+        AfterSaleOut,
+        service.request_aftersale,
+        shopper_id=shopper.id,
+        order_id=body.order_id,
+        kind=body.kind,
+        reason=body.reason,
+        lines=lines,
+        window_days=ctx.settings.aftersale_window_days,
+        now=now,
+    )
 
 
 @app_router.get("", response_model=list[AfterSaleOut])
 def my_aftersales(session: SessionDep, shopper: CurrentShopper) -> list[AfterSaleOut]:
-    with session.begin():
-        return [
-            AfterSaleOut.model_validate(a)
-            for a in service.list_aftersales(session, shopper_id=shopper.id)
-        ]
+    return transact_list(session, AfterSaleOut, service.list_aftersales, shopper_id=shopper.id)
 
 
 @app_router.get("/{aftersale_id}", response_model=AfterSaleOut)
@@ -63,12 +59,14 @@ def my_aftersale(aftersale_id: int, session: SessionDep, shopper: CurrentShopper
 def cancel_aftersale(
     aftersale_id: int, session: SessionDep, now: NowDep, shopper: CurrentShopper
 ) -> AfterSaleOut:
-    with session.begin():
-        return AfterSaleOut.model_validate(
-            service.cancel_aftersale(
-                session, shopper_id=shopper.id, aftersale_id=aftersale_id, now=now
-            )
-        )
+    return transact(
+        session,
+        AfterSaleOut,
+        service.cancel_aftersale,
+        shopper_id=shopper.id,
+        aftersale_id=aftersale_id,
+        now=now,
+    )
 
 
 # ---------------------------------------------------------------- admin
@@ -84,17 +82,12 @@ def aftersale_queue(
     status: AfterSaleStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[AfterSaleOut]:
-    with session.begin():
-        return [
-            AfterSaleOut.model_validate(a)
-            for a in service.list_aftersales(session, status=status, limit=limit)
-        ]
+    return transact_list(session, AfterSaleOut, service.list_aftersales, status=status, limit=limit)
 
 
 @admin_router.get("/{aftersale_id}", response_model=AfterSaleOut)
 def aftersale_detail(aftersale_id: int, session: SessionDep, _: AfterSaleReader) -> AfterSaleOut:
-    with session.begin():
-        return AfterSaleOut.model_validate(service.get_aftersale(session, aftersale_id))
+    return transact(session, AfterSaleOut, service.get_aftersale, aftersale_id)
 
 
 @admin_router.post("/{aftersale_id}/approve", response_model=AfterSaleOut)
@@ -122,8 +115,7 @@ def approve(
             )
     except ProviderUnavailable as exc:
         log.warning("refund %s not submitted yet (%s); the timer will retry", out_refund_no, exc)
-    with session.begin():
-        return AfterSaleOut.model_validate(service.get_aftersale(session, aftersale_id))
+    return transact(session, AfterSaleOut, service.get_aftersale, aftersale_id)
 
 
 @admin_router.post("/{aftersale_id}/reject", response_model=AfterSaleOut)
@@ -134,9 +126,12 @@ def reject(
     now: NowDep,
     actor: AfterSaleDecider,
 ) -> AfterSaleOut:
-    with session.begin():
-        return AfterSaleOut.model_validate(
-            service.reject_aftersale(
-                session, actor_id=actor.id, aftersale_id=aftersale_id, reason=body.reason, now=now
-            )
-        )
+    return transact(
+        session,
+        AfterSaleOut,
+        service.reject_aftersale,
+        actor_id=actor.id,
+        aftersale_id=aftersale_id,
+        reason=body.reason,
+        now=now,
+    )

@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 
 from siyu.catalog import service
 from siyu.catalog.media import PRODUCT_IMAGE_TYPES, product_image_path
+from siyu.catalog.models import Category
 from siyu.catalog.rules import MAX_PAGE_SIZE, ProductRole, ProductSort, ProductStatus
 from siyu.catalog.schemas import (
     AdminProductDetail,
@@ -29,14 +30,22 @@ from siyu.catalog.schemas import (
 )
 from siyu.errors import NotFound
 from siyu.identity.rules import Permission
-from siyu.web.deps import CtxDep, NowDep, OperatorPrincipal, ReadSessionDep, SessionDep, require
+from siyu.web.api.common import transact
+from siyu.web.deps import (
+    CatalogWriter,
+    CtxDep,
+    NowDep,
+    OperatorPrincipal,
+    ReadSessionDep,
+    SessionDep,
+    require,
+)
 
 app_router = APIRouter(prefix="/api/app", tags=["catalog"])
 admin_router = APIRouter(prefix="/api/admin", tags=["catalog admin"])
 media_router = APIRouter(prefix="/media", tags=["media"])
 
 CatalogReader = Annotated[OperatorPrincipal, Depends(require(Permission.catalog_read))]
-CatalogWriter = Annotated[OperatorPrincipal, Depends(require(Permission.catalog_write))]
 PriceWriter = Annotated[OperatorPrincipal, Depends(require(Permission.price_write))]
 StockWriter = Annotated[OperatorPrincipal, Depends(require(Permission.stock_write))]
 
@@ -60,18 +69,21 @@ def product_image(name: str, ctx: CtxDep) -> Response:
     )
 
 
+def _category_out(
+    c: service.CategoryNode | Category, children: list[CategoryOut] | None = None
+) -> CategoryOut:
+    return CategoryOut(
+        id=c.id,
+        name=c.name,
+        icon_url=c.icon_url,
+        sort_order=c.sort_order,
+        is_active=c.is_active,
+        children=children or [],
+    )
+
+
 def _tree(nodes: list[service.CategoryNode]) -> list[CategoryOut]:
-    return [
-        CategoryOut(
-            id=n.id,
-            name=n.name,
-            icon_url=n.icon_url,
-            sort_order=n.sort_order,
-            is_active=n.is_active,
-            children=_tree(n.children),
-        )
-        for n in nodes
-    ]
+    return [_category_out(n, _tree(n.children)) for n in nodes]
 
 
 @app_router.get("/categories", response_model=list[CategoryOut])
@@ -144,13 +156,7 @@ def create_category(
             icon_url=body.icon_url,
             now=now,
         )
-        return CategoryOut(
-            id=c.id,
-            name=c.name,
-            icon_url=c.icon_url,
-            sort_order=c.sort_order,
-            is_active=c.is_active,
-        )
+        return _category_out(c)
 
 
 @admin_router.patch("/categories/{category_id}", response_model=CategoryOut)
@@ -165,13 +171,7 @@ def update_category(
             changes=body.model_dump(exclude_unset=True),
             now=now,
         )
-        return CategoryOut(
-            id=c.id,
-            name=c.name,
-            icon_url=c.icon_url,
-            sort_order=c.sort_order,
-            is_active=c.is_active,
-        )
+        return _category_out(c)
 
 
 @admin_router.delete(
@@ -222,10 +222,9 @@ def admin_list_products(
 def admin_product_detail(
     product_id: int, session: SessionDep, _: CatalogReader
 ) -> AdminProductDetail:
-    with session.begin():
-        return AdminProductDetail.model_validate(
-            service.get_product(session, product_id, on_sale_only=False)
-        )
+    return transact(
+        session, AdminProductDetail, service.get_product, product_id, on_sale_only=False
+    )
 
 
 def _sku_draft(s: SkuIn) -> service.SkuDraft:
@@ -245,35 +244,35 @@ def create_product(
     body: ProductCreate, session: SessionDep, now: NowDep, actor: CatalogWriter, _: PriceWriter
 ) -> AdminProductDetail:
     """新建商品（草稿状态），含多个 SKU。"""
-    with session.begin():
-        product = service.create_product(
-            session,
-            actor_id=actor.id,
-            category_id=body.category_id,
-            title=body.title,
-            role=body.role,
-            skus=[_sku_draft(s) for s in body.skus],
-            subtitle=body.subtitle,
-            description=body.description,
-            image_urls=body.image_urls,
-            now=now,
-        )
-        return AdminProductDetail.model_validate(product)
+    return transact(
+        session,
+        AdminProductDetail,
+        service.create_product,
+        actor_id=actor.id,
+        category_id=body.category_id,
+        title=body.title,
+        role=body.role,
+        skus=[_sku_draft(s) for s in body.skus],
+        subtitle=body.subtitle,
+        description=body.description,
+        image_urls=body.image_urls,
+        now=now,
+    )
 
 
 @admin_router.patch("/products/{product_id}", response_model=AdminProductDetail)
 def update_product(
     product_id: int, body: ProductUpdate, session: SessionDep, now: NowDep, actor: CatalogWriter
 ) -> AdminProductDetail:
-    with session.begin():
-        product = service.update_product(
-            session,
-            actor_id=actor.id,
-            product_id=product_id,
-            changes=body.model_dump(exclude_unset=True),
-            now=now,
-        )
-        return AdminProductDetail.model_validate(product)
+    return transact(
+        session,
+        AdminProductDetail,
+        service.update_product,
+        actor_id=actor.id,
+        product_id=product_id,
+        changes=body.model_dump(exclude_unset=True),
+        now=now,
+    )
 
 
 @admin_router.post("/products/{product_id}/status", response_model=AdminProductDetail)
@@ -285,11 +284,15 @@ def change_product_status(
     actor: CatalogWriter,
 ) -> AdminProductDetail:
     """上架 / 下架。"""
-    with session.begin():
-        product = service.set_product_status(
-            session, actor_id=actor.id, product_id=product_id, status=body.status, now=now
-        )
-        return AdminProductDetail.model_validate(product)
+    return transact(
+        session,
+        AdminProductDetail,
+        service.set_product_status,
+        actor_id=actor.id,
+        product_id=product_id,
+        status=body.status,
+        now=now,
+    )
 
 
 @admin_router.post("/products/{product_id}/skus", response_model=AdminSkuOut, status_code=201)
@@ -301,26 +304,30 @@ def add_sku(
     actor: CatalogWriter,
     _: PriceWriter,
 ) -> AdminSkuOut:
-    with session.begin():
-        sku = service.add_sku(
-            session, actor_id=actor.id, product_id=product_id, draft=_sku_draft(body), now=now
-        )
-        return AdminSkuOut.model_validate(sku)
+    return transact(
+        session,
+        AdminSkuOut,
+        service.add_sku,
+        actor_id=actor.id,
+        product_id=product_id,
+        draft=_sku_draft(body),
+        now=now,
+    )
 
 
 @admin_router.patch("/skus/{sku_id}", response_model=AdminSkuOut)
 def update_sku(
     sku_id: int, body: SkuUpdate, session: SessionDep, now: NowDep, actor: CatalogWriter
 ) -> AdminSkuOut:
-    with session.begin():
-        sku = service.update_sku(
-            session,
-            actor_id=actor.id,
-            sku_id=sku_id,
-            changes=body.model_dump(exclude_unset=True),
-            now=now,
-        )
-        return AdminSkuOut.model_validate(sku)
+    return transact(
+        session,
+        AdminSkuOut,
+        service.update_sku,
+        actor_id=actor.id,
+        sku_id=sku_id,
+        changes=body.model_dump(exclude_unset=True),
+        now=now,
+    )
 
 
 @admin_router.put("/skus/{sku_id}/price", response_model=AdminSkuOut)
@@ -328,11 +335,15 @@ def set_sku_price(
     sku_id: int, body: SkuPrice, session: SessionDep, now: NowDep, actor: PriceWriter
 ) -> AdminSkuOut:
     """改价（需要改价权限；客服角色不可改价）。"""
-    with session.begin():
-        sku = service.set_sku_price(
-            session, actor_id=actor.id, sku_id=sku_id, price_fen=body.price_fen, now=now
-        )
-        return AdminSkuOut.model_validate(sku)
+    return transact(
+        session,
+        AdminSkuOut,
+        service.set_sku_price,
+        actor_id=actor.id,
+        sku_id=sku_id,
+        price_fen=body.price_fen,
+        now=now,
+    )
 
 
 @admin_router.post("/skus/{sku_id}/stock", response_model=AdminSkuOut)
@@ -340,8 +351,13 @@ def adjust_stock(
     sku_id: int, body: StockAdjust, session: SessionDep, now: NowDep, actor: StockWriter
 ) -> AdminSkuOut:
     """库存增减（带条件更新，不会变成负数）。"""
-    with session.begin():
-        sku = service.adjust_stock(
-            session, actor_id=actor.id, sku_id=sku_id, delta=body.delta, reason=body.reason, now=now
-        )
-        return AdminSkuOut.model_validate(sku)
+    return transact(
+        session,
+        AdminSkuOut,
+        service.adjust_stock,
+        actor_id=actor.id,
+        sku_id=sku_id,
+        delta=body.delta,
+        reason=body.reason,
+        now=now,
+    )

@@ -13,13 +13,21 @@ from siyu.channel.models import Channel, ChannelSpend
 from siyu.channel.schemas import ChannelCreate, ChannelOut, ChannelUpdate, SpendIn, SpendOut
 from siyu.errors import InvalidInput
 from siyu.identity.rules import Permission
-from siyu.web.deps import CtxDep, NowDep, OperatorPrincipal, ReadSessionDep, SessionDep, require
+from siyu.web.deps import (
+    CatalogWriter,
+    CtxDep,
+    NowDep,
+    OperatorPrincipal,
+    ReadSessionDep,
+    SessionDep,
+    require,
+)
 
 router = APIRouter(prefix="/api/admin/channels", tags=["channels admin"])
 
 ChannelReader = Annotated[OperatorPrincipal, Depends(require(Permission.analytics_read))]
 # Channels are store set-up like the catalog: whoever may edit the catalog may edit them.
-ChannelWriter = Annotated[OperatorPrincipal, Depends(require(Permission.catalog_write))]
+ChannelWriter = CatalogWriter
 MAX_SPEND_DAYS = 366
 
 

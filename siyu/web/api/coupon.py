@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from siyu.coupon import redemption, service
 from siyu.coupon.models import CouponTemplate, ShopperCoupon
@@ -24,22 +24,18 @@ from siyu.coupon.schemas import (
     TemplateOut,
     TemplateStats,
 )
-from siyu.identity.rules import Permission
 from siyu.web.deps import (
     CurrentShopper,
+    MarketingReader,
+    MarketingWriter,
     NowDep,
-    OperatorPrincipal,
     OptionalShopper,
     ReadSessionDep,
     SessionDep,
-    require,
 )
 
 app_router = APIRouter(prefix="/api/app/coupons", tags=["coupons"])
 admin_router = APIRouter(prefix="/api/admin/coupon-templates", tags=["coupons admin"])
-
-MarketingReader = Annotated[OperatorPrincipal, Depends(require(Permission.marketing_read))]
-MarketingWriter = Annotated[OperatorPrincipal, Depends(require(Permission.marketing_write))]
 
 
 def _titles(t: CouponTemplate) -> tuple[str, str]:

@@ -27,6 +27,7 @@ from siyu.order.schemas import (
 )
 from siyu.pricing.fetch import pricing_settings
 from siyu.pricing.serialize import quote_to_dict
+from siyu.web.api.common import transact, transact_list
 from siyu.web.deps import (
     CtxDep,
     CurrentShopper,
@@ -120,31 +121,35 @@ def my_orders(
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
     before_id: int | None = None,
 ) -> list[OrderOut]:
-    with session.begin():
-        return [
-            OrderOut.model_validate(o)
-            for o in service.list_shopper_orders(
-                session, shopper.id, status=status, limit=limit, before_id=before_id
-            )
-        ]
+    return transact_list(
+        session,
+        OrderOut,
+        service.list_shopper_orders,
+        shopper.id,
+        status=status,
+        limit=limit,
+        before_id=before_id,
+    )
 
 
 @app_router.get("/{order_id}", response_model=OrderOut)
 def my_order(order_id: int, session: SessionDep, shopper: CurrentShopper) -> OrderOut:
-    with session.begin():
-        return OrderOut.model_validate(service.get_shopper_order(session, shopper.id, order_id))
+    return transact(session, OrderOut, service.get_shopper_order, shopper.id, order_id)
 
 
 @app_router.post("/{order_id}/cancel", response_model=OrderOut)
 def cancel_my_order(
     order_id: int, ctx: CtxDep, session: SessionDep, now: NowDep, shopper: CurrentShopper
 ) -> OrderOut:
-    with session.begin():
-        return OrderOut.model_validate(
-            service.cancel_by_shopper(
-                session, ctx.lifecycle, shopper_id=shopper.id, order_id=order_id, now=now
-            )
-        )
+    return transact(
+        session,
+        OrderOut,
+        service.cancel_by_shopper,
+        ctx.lifecycle,
+        shopper_id=shopper.id,
+        order_id=order_id,
+        now=now,
+    )
 
 
 @app_router.post("/{order_id}/confirm", response_model=OrderOut)
@@ -188,17 +193,14 @@ def search_orders(
         max_total_fen=max_total_fen,
         flagged=flagged,
     )
-    with session.begin():
-        return [
-            AdminOrderOut.model_validate(o)
-            for o in service.search_orders(session, f, limit=limit, before_id=before_id)
-        ]
+    return transact_list(
+        session, AdminOrderOut, service.search_orders, f, limit=limit, before_id=before_id
+    )
 
 
 @admin_router.get("/{order_id}", response_model=AdminOrderOut)
 def order_detail(order_id: int, session: SessionDep, _: OrderReader) -> AdminOrderOut:
-    with session.begin():
-        return AdminOrderOut.model_validate(service.get_order(session, order_id))
+    return transact(session, AdminOrderOut, service.get_order, order_id)
 
 
 @admin_router.get("/{order_id}/timeline", response_model=list[OrderEventOut])
@@ -221,18 +223,17 @@ def ship_order(
     actor: Annotated[OperatorPrincipal, Depends(require(Permission.order_ship))],
 ) -> AdminOrderOut:
     """发货（填写快递公司与运单号）。"""
-    with session.begin():
-        return AdminOrderOut.model_validate(
-            service.ship_order(
-                session,
-                actor_id=actor.id,
-                order_id=order_id,
-                carrier=body.carrier,
-                tracking_no=body.tracking_no,
-                auto_confirm_after=timedelta(days=ctx.settings.auto_confirm_days),
-                now=now,
-            )
-        )
+    return transact(
+        session,
+        AdminOrderOut,
+        service.ship_order,
+        actor_id=actor.id,
+        order_id=order_id,
+        carrier=body.carrier,
+        tracking_no=body.tracking_no,
+        auto_confirm_after=timedelta(days=ctx.settings.auto_confirm_days),
+        now=now,
+    )
 
 
 @admin_router.post("/{order_id}/cancel", response_model=AdminOrderOut)
@@ -243,12 +244,15 @@ def cancel_order(
     now: NowDep,
     actor: Annotated[OperatorPrincipal, Depends(require(Permission.order_cancel))],
 ) -> AdminOrderOut:
-    with session.begin():
-        return AdminOrderOut.model_validate(
-            service.cancel_by_operator(
-                session, ctx.lifecycle, actor_id=actor.id, order_id=order_id, now=now
-            )
-        )
+    return transact(
+        session,
+        AdminOrderOut,
+        service.cancel_by_operator,
+        ctx.lifecycle,
+        actor_id=actor.id,
+        order_id=order_id,
+        now=now,
+    )
 
 
 @checkout_router.get("/quote", response_model=CheckoutQuoteOut)

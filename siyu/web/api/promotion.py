@@ -4,11 +4,9 @@ and what each promotion brought in and cost."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from siyu.identity.rules import Permission
 from siyu.promotion import service
 from siyu.promotion.models import Promotion
 from siyu.promotion.rules import phase
@@ -19,12 +17,9 @@ from siyu.promotion.schemas import (
     PromotionStatsOut,
     PromotionStatusChange,
 )
-from siyu.web.deps import NowDep, OperatorPrincipal, ReadSessionDep, SessionDep, require
+from siyu.web.deps import MarketingReader, MarketingWriter, NowDep, ReadSessionDep, SessionDep
 
 router = APIRouter(prefix="/api/admin/promotions", tags=["promotions admin"])
-
-MarketingReader = Annotated[OperatorPrincipal, Depends(require(Permission.marketing_read))]
-MarketingWriter = Annotated[OperatorPrincipal, Depends(require(Permission.marketing_write))]
 
 
 def promotion_out(
