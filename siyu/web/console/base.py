@@ -4,22 +4,23 @@ turning domain and validation errors into words next to the fields they concern.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel, ValidationError
 
 from siyu.errors import DomainError
 from siyu.events import display_name
 from siyu.identity.rules import Permission
 from siyu.web.console.forms import yuan_input
-from siyu.web.deps import OperatorPrincipal
+from siyu.web.deps import OperatorPrincipal, Session
 from siyu.web.i18n import (
     DEFAULT_LOCALE,
     LOCALES,
@@ -236,6 +237,71 @@ def pydantic_field_errors(
         name = name_for(loc) if name_for else ".".join(str(p) for p in loc)
         result.setdefault(name or "_form", pydantic_field_text(t, locale, error))
     return result
+
+
+def loc_head(loc: tuple[Any, ...]) -> str:
+    """A pydantic location → the form field of the same name (``("name",)`` → name)."""
+    return str(loc[0])
+
+
+# ---------------------------------------------------------------- saving a form
+
+T = TypeVar("T")
+B = TypeVar("B", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a form was not saved: errors by field, the status to answer, and the
+    domain error behind them (None when the form did not validate)."""
+
+    errors: dict[str, str]
+    status: int
+    exc: DomainError | None = None
+
+    @property
+    def text(self) -> str:
+        """The words of a domain refusal (every field it names shows the same)."""
+        return next(reversed(self.errors.values()))
+
+
+def save(
+    request: Request,
+    session: Session,
+    work: Callable[[], T],
+    *,
+    aliases: Mapping[str, str] | None = None,
+) -> T | Refusal:
+    """Run ``work`` in one transaction; a domain error becomes words next to the
+    fields it names, with its own status."""
+    try:
+        with session.begin():
+            return work()
+    except DomainError as exc:
+        locale = request_locale(request)
+        errors = domain_field_errors(translator(DOMAIN, locale), locale, exc, aliases)
+        return Refusal(errors, exc.http_status, exc)
+
+
+def submit(
+    request: Request,
+    session: Session,
+    schema: type[B],
+    data: object,
+    work: Callable[[B], T],
+    *,
+    name_for: Callable[[tuple[Any, ...]], str] = loc_head,
+    aliases: Mapping[str, str] | None = None,
+) -> T | Refusal:
+    """Validate ``data`` with the API's ``schema`` (a problem → 422, words next to
+    ``name_for(loc)``), then :func:`save` ``work(body)``."""
+    try:
+        body = schema.model_validate(data)
+        return save(request, session, lambda: work(body), aliases=aliases)
+    except ValidationError as exc:
+        locale = request_locale(request)
+        t = translator(DOMAIN, locale)
+        return Refusal(pydantic_field_errors(t, locale, exc.errors(), name_for), 422)
 
 
 def now_local_date_text(now: datetime) -> str:

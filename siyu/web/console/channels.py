@@ -15,27 +15,25 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from siyu.channel import service
 from siyu.channel.models import Channel
 from siyu.channel.rules import GROUPS, SHANGHAI
 from siyu.channel.schemas import ChannelCreate, ChannelUpdate
-from siyu.errors import DomainError
 from siyu.identity.rules import Permission
 from siyu.web.console.base import (
     PREFIX,
     ConsoleUser,
-    domain_field_errors,
-    error_text,
-    pydantic_field_errors,
+    Refusal,
     redirect,
     render,
     request_locale,
+    save,
+    submit,
 )
 from siyu.web.console.forms import parse_int, parse_yuan
 from siyu.web.console.security import FormDep, may, may_post, text_field
-from siyu.web.deps import CtxDep, NowDep, Session, SessionDep
+from siyu.web.deps import AppContext, CtxDep, NowDep, Session, SessionDep
 from siyu.web.i18n import translator
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -69,13 +67,14 @@ def _page(
     request: Request,
     user: ConsoleUser,
     session: Session,
-    *,
-    base_url: str,
+    ctx: AppContext,
     now: datetime,
+    *,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
+    base_url = ctx.settings.public_base_url
     today = _today(now)
     days = [today - timedelta(days=n) for n in range(SPEND_DAYS - 1, -1, -1)]
     with session.begin():
@@ -115,7 +114,7 @@ def _page(
 def channel_page(
     request: Request, user: Reader, session: SessionDep, ctx: CtxDep, now: NowDep
 ) -> Response:
-    return _page(request, user, session, base_url=ctx.settings.public_base_url, now=now)
+    return _page(request, user, session, ctx, now)
 
 
 @router.post("/channels")
@@ -127,52 +126,33 @@ def create_channel(
     ctx: CtxDep,
     now: NowDep,
 ) -> Response:
-    locale = request_locale(request)
-    t = translator("console", locale)
     values = {
         "code": text_field(form, "code", 40),
         "name": text_field(form, "name", 200),
         "group": text_field(form, "group", 40),
         "note": text_field(form, "note", 1000),
     }
-    try:
-        body = ChannelCreate.model_validate(values)
-        with session.begin():
-            service.create_channel(
-                session,
-                actor_id=user.principal.id,
-                code=body.code,
-                name=body.name,
-                group=body.group,
-                note=body.note,
-                now=now,
-            )
-    except ValidationError as exc:
-        errors = pydantic_field_errors(t, locale, exc.errors(), lambda loc: str(loc[0]))
-        return _page(
-            request,
-            user,
+    outcome = submit(
+        request,
+        session,
+        ChannelCreate,
+        values,
+        lambda body: service.create_channel(
             session,
-            base_url=ctx.settings.public_base_url,
+            actor_id=user.principal.id,
+            code=body.code,
+            name=body.name,
+            group=body.group,
+            note=body.note,
             now=now,
-            errors=errors,
-            values=values,
-            status=422,
-        )
-    except DomainError as exc:
-        if exc.code == "channel_code_taken":
-            errors = {"code": error_text(t, locale, exc)}
-        else:
-            errors = domain_field_errors(t, locale, exc)
+        ),
+    )
+    if isinstance(outcome, Refusal):
+        errors = outcome.errors
+        if outcome.exc is not None and outcome.exc.code == "channel_code_taken":
+            errors = {"code": outcome.text}
         return _page(
-            request,
-            user,
-            session,
-            base_url=ctx.settings.public_base_url,
-            now=now,
-            errors=errors,
-            values=values,
-            status=exc.http_status,
+            request, user, session, ctx, now, errors=errors, values=values, status=outcome.status
         )
     return redirect(f"{PREFIX}/channels?notice=channel_created")
 
@@ -187,8 +167,7 @@ def enter_spend(
     ctx: CtxDep,
     now: NowDep,
 ) -> Response:
-    locale = request_locale(request)
-    t = translator("console", locale)
+    t = translator("console", request_locale(request))
     values = {
         "spend_channel_id": text_field(form, "spend_channel_id", 16),
         "spend_day": text_field(form, "spend_day", 16),
@@ -210,74 +189,56 @@ def enter_spend(
         errors["spend_amount"] = t("field.missing" if not values["spend_amount"] else "field.money")
     status = 422
     if not errors and channel_id is not None and day is not None and amount_fen is not None:
-        try:
-            with session.begin():
-                service.upsert_spend(
-                    session,
-                    actor_id=user.principal.id,
-                    channel_id=channel_id,
-                    day=day,
-                    amount_fen=amount_fen,
-                    now=now,
-                )
-        except DomainError as exc:
-            aliases = {"amount_fen": "spend_amount"}
-            errors = domain_field_errors(t, locale, exc, aliases)
-            if exc.code == "channel_not_found":
-                errors = {"spend_channel_id": errors.pop("_form", error_text(t, locale, exc))}
-            status = exc.http_status
-        else:
+        outcome = save(
+            request,
+            session,
+            lambda: service.upsert_spend(
+                session,
+                actor_id=user.principal.id,
+                channel_id=channel_id,
+                day=day,
+                amount_fen=amount_fen,
+                now=now,
+            ),
+            aliases={"amount_fen": "spend_amount"},
+        )
+        if not isinstance(outcome, Refusal):
             return redirect(f"{PREFIX}/channels?notice=spend_saved#spend")
-    return _page(
-        request,
-        user,
-        session,
-        base_url=ctx.settings.public_base_url,
-        now=now,
-        errors=errors,
-        values=values,
-        status=status,
-    )
+        errors, status = outcome.errors, outcome.status
+        if outcome.exc is not None and outcome.exc.code == "channel_not_found":
+            errors = {"spend_channel_id": errors.pop("_form", outcome.text)}
+    return _page(request, user, session, ctx, now, errors=errors, values=values, status=status)
 
 
 def _update(
     request: Request,
     user: ConsoleUser,
     session: Session,
-    *,
-    base_url: str,
+    ctx: AppContext,
     now: datetime,
+    *,
     channel_id: int,
     changes: dict[str, object],
     notice: str,
 ) -> Response:
-    locale = request_locale(request)
-    t = translator("console", locale)
     prefix = f"ch-{channel_id}-"
-    try:
-        body = ChannelUpdate.model_validate(changes)
-        with session.begin():
-            service.update_channel(
-                session,
-                actor_id=user.principal.id,
-                channel_id=channel_id,
-                changes=body.model_dump(exclude_unset=True),
-                now=now,
-            )
-    except ValidationError as exc:
-        errors = pydantic_field_errors(t, locale, exc.errors(), lambda loc: prefix + str(loc[0]))
-        return _page(request, user, session, base_url=base_url, now=now, errors=errors, status=422)
-    except DomainError as exc:
-        errors = domain_field_errors(t, locale, exc, {"group": prefix + "group"})
-        return _page(
-            request,
-            user,
+    outcome = submit(
+        request,
+        session,
+        ChannelUpdate,
+        changes,
+        lambda body: service.update_channel(
             session,
-            base_url=base_url,
+            actor_id=user.principal.id,
+            channel_id=channel_id,
+            changes=body.model_dump(exclude_unset=True),
             now=now,
-            errors=errors,
-            status=exc.http_status,
-        )
+        ),
+        name_for=lambda loc: prefix + str(loc[0]),
+        aliases={"group": prefix + "group"},
+    )
+    if isinstance(outcome, Refusal):
+        return _page(request, user, session, ctx, now, errors=outcome.errors, status=outcome.status)
     return redirect(f"{PREFIX}/channels?notice={notice}")
 
 
@@ -297,14 +258,7 @@ def update_channel(
         "note": text_field(form, "note", 1000),
     }
     return _update(
-        request,
-        user,
-        session,
-        base_url=ctx.settings.public_base_url,
-        now=now,
-        channel_id=channel_id,
-        changes=changes,
-        notice="saved",
+        request, user, session, ctx, now, channel_id=channel_id, changes=changes, notice="saved"
     )
 
 
@@ -319,13 +273,8 @@ def set_channel_active(
     now: NowDep,
 ) -> Response:
     active = text_field(form, "is_active", 4) == "1"
+    notice = "channel_activated" if active else "channel_deactivated"
+    changes: dict[str, object] = {"is_active": active}
     return _update(
-        request,
-        user,
-        session,
-        base_url=ctx.settings.public_base_url,
-        now=now,
-        channel_id=channel_id,
-        changes={"is_active": active},
-        notice="channel_activated" if active else "channel_deactivated",
+        request, user, session, ctx, now, channel_id=channel_id, changes=changes, notice=notice
     )
