@@ -288,6 +288,35 @@ def test_a_new_search_takes_the_old_results_down_and_a_late_answer_is_ignored(
     _shot(p, "15-search-latest")
 
 
+def test_typing_a_search_while_the_home_page_loads_keeps_the_focus_and_the_enter(
+    page: Page, base_url: str
+) -> None:
+    p = page
+    held: list[Route] = []
+    home_lists = re.compile(r"/api/app/products\?sort=featured")
+
+    # given a home page whose product lists are slow to come
+    p.goto(f"{base_url}/shop#/me")
+    expect(p.get_by_test_id("tab-me")).to_have_attribute("aria-current", "page")
+    p.route(home_lists, lambda route: held.append(route))
+    p.get_by_test_id("tab-home").click()
+    p.wait_for_function("() => location.hash === '#/'")
+    expect(p.locator("#main .loading")).to_be_visible()
+
+    # when the shopper types in the search box and the home page finishes loading
+    p.get_by_test_id("search-input").fill("咖啡")
+    p.unroute(home_lists)
+    for route in held:
+        route.continue_()
+    expect(p.get_by_test_id("product-card").first).to_be_visible()
+
+    # then the box still has the focus, and Enter (no click, no refocus) searches
+    assert p.evaluate("() => document.activeElement.id") == "search-input"
+    p.keyboard.press("Enter")
+    _search_done(p, "咖啡")
+    expect(p.get_by_test_id("search-result-card").first).to_contain_text("咖啡")
+
+
 def test_the_shopper_can_switch_to_english_and_keyboard_through_the_tab_bar(
     page: Page, base_url: str
 ) -> None:

@@ -439,7 +439,11 @@
     SY.clear(main).appendChild(view);
     if (!sameRoute) {
       window.scrollTo(0, 0);
-      if (document.activeElement && document.activeElement !== document.body && !main.contains(document.activeElement)) {
+      /* Move focus to the new page, but never out of a field the shopper is typing in
+         (the header's search box while the page loads): their Enter must still search. */
+      var active = document.activeElement;
+      var typing = active && (active.tagName === "INPUT" || active.tagName === "TEXTAREA");
+      if (active && active !== document.body && !typing && !main.contains(active)) {
         main.focus({ preventScroll: true });
       }
     }
