@@ -46,6 +46,10 @@ TimeUnit = Literal["days", "weeks"]
 CHINA_TIME = timezone(timedelta(hours=8))
 UNIT_DAYS: dict[str, int] = {"days": 1, "weeks": 7}
 _LOG_BOUND = 18.0  # parameters stay within e^±18 of their starting scale
+# A Gamma shape r above this leaves no spread between shoppers' purchase rates (their
+# coefficient of variation is under 5 %): the data could not tell a frequent buyer from
+# a rare one, so a shopper with one purchase long ago is forecast like a regular.
+SPREAD_LIMIT = 400.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +71,21 @@ class BgNbd:
     a: float
     b: float
     log_likelihood: float
+
+    @property
+    def degenerate(self) -> str | None:
+        """Why this fit cannot rank shoppers, or None: ``"rates"`` when every shopper is
+        fitted the same purchase rate (r huge: the optimiser ran off towards its bounds),
+        ``"bounds"`` when a parameter is not a finite positive number. (A huge a + b —
+        every shopper the same chance of dropping out — is a sound sub-model: rates
+        still differ, and so do the forecasts.)"""
+        return _bgnbd_degenerate(self.r, self.a, self.b)
+
+
+def _bgnbd_degenerate(r: float, a: float, b: float) -> str | None:
+    if not all(math.isfinite(v) and v > 0 for v in (r, a, b)):
+        return "bounds"
+    return "rates" if r > SPREAD_LIMIT else None
 
 
 @dataclass(frozen=True)
@@ -163,7 +182,14 @@ def fit_bgnbd(frequency: ArrayLike, recency: ArrayLike, age: ArrayLike) -> BgNbd
         value = -float(weights @ bgnbd_log_likelihood(r, alpha, a, b, ux, ut, uT))
         return value if math.isfinite(value) else 1e300
 
-    r, alpha, a, b = np.exp(_minimise(objective, np.zeros(4))) * (1.0, scale, 1.0, 1.0)
+    def sound(theta: FloatArray) -> bool:
+        r, _, a, b = np.exp(theta)
+        return _bgnbd_degenerate(float(r), float(a), float(b)) is None
+
+    # A collapsed first fit is not polished: on that flat ridge the polish would only
+    # wander (seconds of work) to another collapsed point.
+    theta = _minimise(objective, np.zeros(4), polish_if=sound)
+    r, alpha, a, b = np.exp(theta) * (1.0, scale, 1.0, 1.0)
     total = float(np.sum(counts * bgnbd_log_likelihood(r, alpha, a, b, ux, ut, uT)))
     return BgNbd(float(r), float(alpha), float(a), float(b), total)
 
@@ -292,9 +318,17 @@ def forecast_customers(
     ]
 
 
-def _minimise(objective: Callable[[FloatArray], float], start: FloatArray) -> FloatArray:
+def _minimise(
+    objective: Callable[[FloatArray], float],
+    start: FloatArray,
+    polish_if: Callable[[FloatArray], bool] | None = None,
+) -> FloatArray:
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * start.size
     first = optimize.minimize(objective, start, method="L-BFGS-B", bounds=bounds)
+    if polish_if is not None and not polish_if(np.asarray(first.x, dtype=np.float64)):
+        if not math.isfinite(float(first.fun)) or first.fun >= 1e300:
+            raise ValueError("the likelihood could not be maximised for this data")
+        return np.asarray(first.x, dtype=np.float64)
     polished = optimize.minimize(
         objective,
         first.x,

@@ -36,6 +36,8 @@ from siyu.catalog import service as catalog
 from siyu.catalog.media import store_product_image
 from siyu.catalog.models import Category, Product, Sku
 from siyu.catalog.rules import ProductStatus
+from siyu.channel.service import create_channel, upsert_spend
+from siyu.clock import SHANGHAI
 from siyu.coupon import service as coupons
 from siyu.coupon.rules import GiftTrigger, ValidityKind
 from siyu.devtools import demo_data as data
@@ -47,6 +49,7 @@ from siyu.identity.operators import create_operator
 from siyu.identity.rules import parse_entry
 from siyu.identity.service import bind_phone, login_shopper
 from siyu.money import format_yuan
+from siyu.order.carriers import CARRIERS
 from siyu.order.models import Order
 from siyu.order.rules import OrderStatus
 from siyu.order.service import Address, cancel_by_shopper, confirm_receipt, get_order
@@ -59,6 +62,7 @@ from siyu.pricing.info import CouponKind, PromotionKind, Scope
 from siyu.promotion import service as promotions
 
 SEED = 2026
+HISTORY_DAYS = 180  # how long the demo store has been open
 DAY = timedelta(days=1)
 MINUTE = timedelta(minutes=1)
 ROLE_WEIGHT = {"traffic": 5, "profit": 3, "premium": 1}  # how often each role is bought
@@ -105,9 +109,11 @@ def seed_demo(ctx: Context, *, shoppers: int = 60) -> str:
         raise ValueError("the demo needs the sandbox payment provider (SIYU_PAYMENT_PROVIDER)")
     now = ctx.clock.now()
     seeder = Seeder(ctx, sandbox, Random(SEED), now, {}, [])
-    seed_staff(seeder, now - timedelta(days=45))
-    seed_catalog(seeder, now - timedelta(days=44))
-    seed_marketing(seeder, now - timedelta(days=40))
+    opened = now - timedelta(days=HISTORY_DAYS)
+    seed_staff(seeder, opened - 2 * DAY)
+    seed_catalog(seeder, opened - DAY)
+    seed_marketing(seeder, opened)
+    seed_channels(seeder, opened)
     people = seed_shoppers(seeder, shoppers)
     seed_orders(seeder, people)
     seed_aftersales(seeder, people)
@@ -292,6 +298,35 @@ def seed_marketing(seeder: Seeder, at: datetime) -> None:
     ]
 
 
+def seed_channels(seeder: Seeder, at: datetime) -> None:
+    """The channel codes the demo's traffic comes through, and their daily spend over
+    the last month (so 渠道效果 has CAC and ROI to show)."""
+    actor, rng = seeder.staff["operator"], seeder.rng
+    today = seeder.now.astimezone(SHANGHAI).date()
+    for channel in data.CHANNELS:
+        created = seeder.call(
+            create_channel,
+            actor_id=actor,
+            code=channel.code,
+            name=channel.name,
+            group=channel.group,
+            note=channel.note,
+            now=at,
+        )
+        low, high = channel.daily_spend_fen
+        if not high:
+            continue
+        for back in range(30, 0, -1):
+            seeder.call(
+                upsert_spend,
+                actor_id=actor,
+                channel_id=created.id,
+                day=today - timedelta(days=back),
+                amount_fen=rng.randint(low, high) // 100 * 100,
+                now=seeder.now - timedelta(days=back - 1, hours=14),
+            )
+
+
 def claim_some(seeder: Seeder, shopper: DemoShopper, at: datetime) -> None:
     """Now and then a shopper visits the claim center before buying."""
     for template_id in seeder.coupon_center:
@@ -306,10 +341,17 @@ def claim_some(seeder: Seeder, shopper: DemoShopper, at: datetime) -> None:
 
 def seed_shoppers(seeder: Seeder, count: int) -> list[DemoShopper]:
     rng, now, identity = seeder.rng, seeder.now, seeder.ctx.wechat_identity
-    # The first shopper has been around for the whole month; the rest arrive over it.
-    ages = sorted((rng.uniform(0.05, 30.0) for _ in range(count - 1)), reverse=True)
+    # The first shopper has been around since the store opened; the rest arrive since,
+    # a third of them in the last month.
+    ages = sorted(
+        (
+            rng.uniform(0.05, 30.0 if rng.random() < 1 / 3 else HISTORY_DAYS)
+            for _ in range(count - 1)
+        ),
+        reverse=True,
+    )
     people: list[DemoShopper] = []
-    for i, age in enumerate([30.0, *ages][:count]):
+    for i, age in enumerate([float(HISTORY_DAYS), *ages][:count]):
         registered = now - timedelta(days=age)
         scene = rng.choices(list(data.SCENE_WEIGHTS), weights=list(data.SCENE_WEIGHTS.values()))[0]
         qr = f"c={rng.choice(data.QR_CHANNELS)}" if scene == 1047 else None
@@ -419,12 +461,13 @@ def buy(
     if target is OrderStatus.paid:
         return order_id, paid
     shipped = min(paid + timedelta(hours=rng.uniform(3, 30)), seeder.now - 2 * MINUTE)
+    carrier = rng.choice(CARRIERS)
     seeder.call(
         ship,
         actor_id=seeder.staff["support"],
         order_id=order_id,
-        carrier=rng.choice(data.CARRIERS),
-        tracking_no=f"YT{rng.randrange(10**11, 10**12)}",
+        carrier=carrier.name,
+        tracking_no=carrier.sample_number(rng),
         auto_confirm_after=timedelta(days=ctx.settings.auto_confirm_days),
         now=shipped,
     )
@@ -468,16 +511,37 @@ def status_for_age(rng: Random, age: timedelta) -> OrderStatus:
     return OrderStatus.completed
 
 
+# How shoppers buy again (the story BG/NBD tells, so the CLV page has a history its
+# model can be fitted on): each shopper buys at their own rate, spread across shoppers
+# as Gamma(shape, 1/scale); after each purchase they may stop for good, with their own
+# chance drawn from Beta(a, b). Most buy within days of arriving.
+RATE_SHAPE, RATE_SCALE_DAYS = 0.9, 20.0  # a mean shopper buys every 3 weeks while active
+DROPOUT_A, DROPOUT_B = 0.5, 2.0
+FIRST_ORDER_SHARE = 0.85
+MAX_ORDERS = 12
+
+
+def purchase_times(rng: Random, registered: datetime, until: datetime) -> list[datetime]:
+    """When one shopper registered at ``registered`` buys before ``until``."""
+    if until <= registered or rng.random() >= FIRST_ORDER_SHARE:
+        return []
+    rate_per_day = rng.gammavariate(RATE_SHAPE, 1.0 / RATE_SCALE_DAYS)
+    dropout = rng.betavariate(DROPOUT_A, DROPOUT_B)
+    at = registered + timedelta(hours=rng.uniform(0.2, 72))
+    times: list[datetime] = []
+    while at < until and len(times) < MAX_ORDERS:
+        times.append(at)
+        if rng.random() < dropout:
+            break
+        at += timedelta(days=rng.expovariate(rate_per_day))
+    return times
+
+
 def seed_orders(seeder: Seeder, people: list[DemoShopper]) -> None:
     rng, now = seeder.rng, seeder.now
     plans: list[tuple[datetime, DemoShopper, OrderStatus]] = []
     for person in people:
-        count = rng.choices([0, 1, 2, 3, 4], weights=[25, 40, 20, 10, 5])[0]
-        window = (now - timedelta(hours=1) - person.registered_at).total_seconds()
-        if window <= 0:
-            continue
-        for _ in range(count):
-            placed = person.registered_at + timedelta(seconds=rng.uniform(0.1, 1) * window)
+        for placed in purchase_times(rng, person.registered_at, now - timedelta(hours=1)):
             plans.append((placed, person, status_for_age(rng, now - placed)))
     # Whatever the head count, show every state at least once.
     veteran = people[0]

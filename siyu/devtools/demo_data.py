@@ -145,7 +145,29 @@ SCENE_WEIGHTS: dict[int, int] = {
     1035: 15,  # 公众号自定义菜单
     1089: 15,  # 微信聊天主界面下拉
 }
-QR_CHANNELS = ["STORE-SH01", "STORE-HZ02", "DY2026", "XHS-NOV", "GZH-MENU"]
+
+
+@dataclass(frozen=True)
+class DemoChannel:
+    code: str
+    name: str
+    group: str  # a channel group (siyu.channel.rules.GROUPS)
+    note: str
+    daily_spend_fen: tuple[int, int]  # entered each day of the last month (0: free)
+
+
+# The channel codes the demo traffic comes through: printed mini-program codes (scene
+# 1047, ``c=CODE``) and the Moments ad's landing page (scene 1045, ``c=CODE`` in its path).
+CHANNELS: list[DemoChannel] = [
+    DemoChannel("STORE-SH01", "上海张江店 收银台海报", "qr", "门店收银台 A4 海报", (0, 0)),
+    DemoChannel("STORE-HZ02", "杭州西湖店 包装袋", "qr", "购物袋印码", (3000, 6000)),
+    DemoChannel("DY2026", "抖音主页 小程序码", "qr", "主页置顶视频", (5000, 12000)),
+    DemoChannel("XHS-NOV", "小红书 11 月种草笔记", "qr", "达人笔记挂码", (8000, 20000)),
+    DemoChannel("GZH-MENU", "公众号菜单 进店逛逛", "official_account", "", (0, 0)),
+    DemoChannel("WX-ADS-1212", "朋友圈广告 双12预热", "ads", "朋友圈信息流", (30000, 80000)),
+]
+QR_CHANNELS = [c.code for c in CHANNELS if c.group != "ads"]
+AD_CHANNELS = [c.code for c in CHANNELS if c.group == "ads"]
 
 ADDRESSES: list[dict[str, str]] = [
     {"name": "王芳", "province": "上海市", "city": "上海市", "district": "浦东新区",
@@ -171,7 +193,6 @@ ADDRESSES: list[dict[str, str]] = [
 ]  # fmt: skip
 
 ORDER_NOTES = ["", "", "", "", "请尽快发货", "不要放快递柜，谢谢", "送人的，不要放价格单"]
-CARRIERS = ["顺丰速运", "中通快递", "圆通速递", "京东物流", "韵达快递"]
 REFUND_REASONS = ["不喜欢/不想要", "尺码不合适", "商品与描述不符", "收到商品有破损"]
 
 

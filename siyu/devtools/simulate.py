@@ -128,7 +128,7 @@ class Simulation:
         self.start = start
         self.worker = Worker(ctx)
         self.counts: Counter[str] = Counter()
-        self.to_ship: list[tuple[int, Person]] = []  # paid orders awaiting shipment
+        self.to_ship: list[tuple[int, Person, datetime]] = []  # paid orders, when paid
         self.shipped: list[tuple[int, Person, datetime]] = []
         self.keys = 0
 
@@ -356,7 +356,7 @@ class Simulation:
         counts["orders_paid"] += 1
         counts["repurchases"] += person.paid_orders > 0
         person.paid_orders += 1
-        self.to_ship.append((order_id, person))
+        self.to_ship.append((order_id, person, t))
 
     def maybe_share(
         self, person: Person, queue: list[dict[str, Any]], t: datetime, seen: list[CatalogProduct]
@@ -369,11 +369,14 @@ class Simulation:
     # ------------------------------------------------------------ the store's evening
 
     def evening(self, day: datetime, token: str | None) -> None:
-        """Staff ship the day's paid orders; shoppers confirm parcels that arrived."""
+        """Staff ship the orders paid before the evening round; shoppers confirm parcels
+        that arrived. An order paid later that night waits for tomorrow's round."""
         model = self.model
         at = day + timedelta(hours=20)
         if token:
-            for order_id, person in self.to_ship:
+            ready = [(o, p) for o, p, paid in self.to_ship if paid < at]
+            self.to_ship = [item for item in self.to_ship if item[2] >= at]
+            for order_id, person in ready:
                 at += model.seconds(20, 120)
                 self.at(at)
                 body = model.shipment()
@@ -384,7 +387,6 @@ class Simulation:
                 if result is not None:
                     self.counts["shipped"] += 1
                     self.shipped.append((order_id, person, at))
-            self.to_ship.clear()
         waiting = []
         for order_id, person, shipped_at in self.shipped:
             if at - shipped_at >= 2 * DAY and model.confirms_receipt():
@@ -423,12 +425,19 @@ class Simulation:
         self.load_catalog()
         for d in range(days):
             day = self.start + d * DAY
-            for at, index in self.model.visits_of_day(d, day):
+            evening = day + timedelta(hours=20)
+            visits = self.model.visits_of_day(d, day)
+            # The day in time order: the visits before the evening round, the round,
+            # then the night's visits (the clock never goes back).
+            for at, index in [v for v in visits if v[0] < evening]:
                 self.visit(self.model.people[index], at)
                 self.drain()
-            self.at(day + timedelta(hours=20))
+            self.at(evening)
             token = self.staff_token() if self.to_ship else None
             self.evening(day, token)
+            for at, index in [v for v in visits if v[0] >= evening]:
+                self.visit(self.model.people[index], max(at, self.clock.now()))
+                self.drain()
             self.at(day + DAY - SECOND)
             self.drain()
 

@@ -30,6 +30,7 @@ from urllib.parse import quote
 
 from siyu.clock import SHANGHAI
 from siyu.devtools import demo_data as data
+from siyu.order.carriers import CARRIERS
 
 SECOND = timedelta(seconds=1)
 DAY = timedelta(days=1)
@@ -239,8 +240,10 @@ class ShopperModel:
         if scene == 1047:
             qr = f"c={rng.choice(data.QR_CHANNELS)}"
             return Entry(scene, {"scene": quote(qr, safe="")}, {"qr_scene": qr}, None)
-        if scene == 1045:
-            return Entry(scene, {"utm_source": "moments_ads"}, {}, self.pick_product())
+        if scene == 1045:  # the ad's landing path carries its channel code
+            code = rng.choice(data.AD_CHANNELS)
+            query = {"utm_source": "moments_ads", "c": code}
+            return Entry(scene, query, {"qr_scene": f"c={code}"}, self.pick_product())
         return Entry(scene, {}, {}, None)
 
     def browse(self, person: Person, entry: Entry, start: datetime) -> Browse:
@@ -381,10 +384,8 @@ class ShopperModel:
 
     def shipment(self) -> dict[str, str]:
         """What the staff enter when they ship an order."""
-        return {
-            "carrier": self.rng.choice(data.CARRIERS),
-            "tracking_no": f"SF{self.rng.randrange(10**11, 10**12)}",
-        }
+        carrier = self.rng.choice(CARRIERS)
+        return {"carrier": carrier.name, "tracking_no": carrier.sample_number(self.rng)}
 
     def confirms_receipt(self) -> bool:
         """A parcel that has arrived is confirmed this evening (else later, or by the timer)."""

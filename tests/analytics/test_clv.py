@@ -261,3 +261,37 @@ def test_forecasts_follow_the_summary_end_to_end() -> None:
         regular.expected_purchases * regular.expected_order_value_fen, rel=1e-12
     )
     assert once.clv_fen == pytest.approx(once.expected_purchases * 3000.0, rel=1e-12)
+
+
+# A month of a young store (the demo's history before it was made sound): 81 shoppers,
+# 30 with a repeat purchase, as (x, t_x, T in days, how many shoppers).
+YOUNG_STORE = [
+    (0, 0, 0, 3), (0, 0, 1, 7), (0, 0, 2, 5), (0, 0, 3, 6), (0, 0, 4, 4), (0, 0, 5, 4),
+    (0, 0, 6, 3), (0, 0, 7, 1), (0, 0, 8, 6), (0, 0, 9, 1), (0, 0, 10, 2), (0, 0, 11, 1),
+    (0, 0, 13, 1), (0, 0, 14, 1), (0, 0, 15, 1), (0, 0, 16, 2), (0, 0, 17, 1), (0, 0, 20, 1),
+    (0, 0, 24, 1), (1, 1, 1, 1), (1, 1, 2, 2), (1, 1, 6, 1), (1, 1, 7, 1), (1, 1, 19, 1),
+    (1, 1, 28, 1), (1, 2, 3, 1), (1, 2, 11, 1), (1, 4, 10, 1), (1, 4, 17, 2), (1, 5, 10, 1),
+    (1, 5, 14, 1), (1, 6, 7, 1), (1, 6, 13, 1), (1, 7, 7, 1), (1, 7, 10, 1), (1, 7, 12, 1),
+    (1, 8, 16, 1), (1, 9, 17, 1), (1, 10, 20, 1), (1, 12, 13, 1), (1, 17, 20, 1),
+    (2, 2, 3, 1), (2, 2, 13, 1), (2, 4, 5, 1), (2, 12, 20, 1), (2, 14, 17, 1), (2, 17, 18, 1),
+]  # fmt: skip
+
+
+def test_a_fit_that_cannot_tell_shoppers_apart_is_called_degenerate() -> None:
+    # given a month of orders in which every shopper could be buying at the same rate
+    x, t_x, age = (
+        np.repeat([float(row[i]) for row in YOUNG_STORE], [row[3] for row in YOUNG_STORE])
+        for i in range(3)
+    )
+
+    # when BG/NBD is fitted
+    model = fit_bgnbd(x, t_x, age)
+
+    # then the purchase rates collapsed to one value (r ran off towards the bounds),
+    # which is what ranked one-time buyers above repeat buyers; the fit says so
+    assert model.r > 400
+    assert model.degenerate == "rates"
+    # while the published CDNOW fit and a sound simulated one are not degenerate
+    assert PAPER_BGNBD.degenerate is None
+    sx, st, sT = _simulate_bgnbd(2000, r=0.8, alpha=6.0, a=0.7, b=2.5, seed=3)
+    assert fit_bgnbd(sx, st, sT).degenerate is None

@@ -14,9 +14,11 @@ from sqlalchemy import create_engine, func, select
 from siyu.analytics.schema import EVENTS, ensure_schema
 from siyu.analytics.store import AnalyticsStore, ChdbStore
 from siyu.bootstrap import Context, build_context
+from siyu.channel.models import Channel
 from siyu.clock import FrozenClock
 from siyu.devtools.simulate import FUNNEL_STEPS, SimulationReport, simulate
 from siyu.models import metadata
+from siyu.order.carriers import looks_like
 from siyu.order.models import Order
 from siyu.worker import Worker
 from tests.conftest import START, make_settings
@@ -56,6 +58,15 @@ def _run(ctx: Context) -> tuple[SimulationReport, dict[str, Any]]:
             )
         }
         paid_ids = set(session.scalars(select(Order.id).where(Order.paid_at.is_not(None))))
+        timelines = [
+            (o.order_no, [t for t in (o.placed_at, o.paid_at, o.shipped_at, o.completed_at) if t])
+            for o in session.scalars(select(Order))
+        ]
+        shipments = [
+            (o.carrier, o.tracking_no)
+            for o in session.scalars(select(Order).where(Order.shipped_at.is_not(None)))
+        ]
+        channel_codes = set(session.scalars(select(Channel.code)))
     facts = {
         int(row[0])
         for row in store.query(
@@ -66,12 +77,22 @@ def _run(ctx: Context) -> tuple[SimulationReport, dict[str, Any]]:
         store.query(f"SELECT event, toUInt64(count()) FROM {events} GROUP BY event").rows
     )
     client = store.query(f"SELECT count() FROM {events} WHERE source = 'client'").scalar()
+    traffic_codes = {
+        str(row[0])
+        for row in store.query(
+            f"SELECT DISTINCT channel_code FROM {events} WHERE channel_code != ''"
+        ).rows
+    }
     return report, {
         "orders": orders,
         "paid_ids": paid_ids,
         "facts": facts,
         "by_event": by_event,
         "client_events": client,
+        "timelines": timelines,
+        "shipments": shipments,
+        "channel_codes": channel_codes,
+        "traffic_codes": traffic_codes,
     }
 
 
@@ -109,3 +130,12 @@ def test_a_simulation_is_deterministic_and_its_orders_reach_analytics(
     sent = report.counts["events_sent"]
     assert report.counts["events_accepted"] == sent == seen["client_events"]
     assert report.counts["api_errors"] == 0
+    # and every order keeps causality: placed ≤ paid ≤ shipped ≤ completed
+    broken = [(no, steps) for no, steps in seen["timelines"] if steps != sorted(steps)]
+    assert not broken, broken
+    assert report.counts["shipped"] > 0
+    # and each tracking number has its carrier's shape
+    assert all(looks_like(carrier, no) for carrier, no in seen["shipments"]), seen["shipments"]
+    # and the traffic comes through channel codes the store has
+    assert seen["traffic_codes"], "no channel-coded traffic"
+    assert seen["traffic_codes"] <= seen["channel_codes"]

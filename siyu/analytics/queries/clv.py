@@ -4,7 +4,15 @@ RFM), BG/NBD for how many more they will make and Gamma-Gamma for what each will
 worth (``siyu.analytics.clv``), and the expected value over the next ``horizon`` days.
 
 ``run_clv`` answers with a ``problem`` (a message id) instead of numbers when there are
-too few shoppers or repeat buyers, or the models cannot be fitted.
+too few shoppers or repeat buyers, when the models cannot be fitted, or when the fit is
+degenerate — the data cannot tell shoppers apart (``BgNbd.degenerate``), the spend
+model has no finite mean, or a prediction is not a finite number. A page never shows
+the numbers of such a fit: it says why, and what history would be needed.
+
+Shoppers without a repeat purchase are alive in BG/NBD (it only learns of a dropout
+from the gap after a repeat purchase), so their P(alive) is 1 by construction; the
+list ranks by expected value, which the model already discounts for them through a
+lower expected purchase count the longer they have been silent.
 """
 
 from __future__ import annotations
@@ -42,7 +50,8 @@ class ClvQuery:
 
 
 CLV_MIN_CUSTOMERS = 10  # shoppers with a counted purchase
-CLV_MIN_REPEAT = 3  # of them with a repeat purchase (Gamma-Gamma needs some)
+CLV_MIN_REPEAT = 10  # of them with a repeat purchase: fewer cannot tell shoppers apart
+CLV_MIN_HISTORY_DAYS = 60  # what the page asks for when a fit is degenerate
 
 
 @dataclass(frozen=True)
@@ -53,22 +62,31 @@ class ClvCustomer:
     age_days: float
     monetary_fen: float
     expected_purchases: float
-    probability_alive: float
+    probability_alive: float  # 1 by construction when frequency is 0 (see the module)
     expected_order_value_fen: float | None  # None when not finite (Gamma-Gamma q ≤ 1)
     clv_fen: float | None
+
+    @property
+    def one_time(self) -> bool:
+        """No repeat purchase: the model cannot know whether this shopper is gone."""
+        return self.frequency == 0
 
 
 @dataclass(frozen=True)
 class ClvResult:
-    """``problem`` set (a message id) when the models could not be fitted."""
+    """``problem`` set (a message id) when the models could not be fitted, or their
+    fit is degenerate (``degenerate`` then says how: rates, dropout, bounds, spend,
+    predictions)."""
 
     as_of: datetime
     customers_seen: int
     repeat_customers: int
+    history_days: int = 0  # from the earliest counted purchase to ``as_of``
     purchases: BgNbd | None = None
     spend: GammaGamma | None = None
     customers: tuple[ClvCustomer, ...] = ()
     problem: str | None = None
+    degenerate: str | None = None
 
     @property
     def total_clv_fen(self) -> float:
@@ -161,16 +179,34 @@ def run_clv(query: ClvQuery, store: AnalyticsStore, now: datetime) -> ClvResult:
     )
     seen = len(summary.customer_ids)
     repeat = int(((summary.frequency > 0) & (summary.monetary > 0)).sum())
+    history = int(summary.age.max()) if seen else 0
     if seen < CLV_MIN_CUSTOMERS or repeat < CLV_MIN_REPEAT:
-        return ClvResult(as_of, seen, repeat, problem="analytics.clv.too_little")
+        return ClvResult(as_of, seen, repeat, history, problem="analytics.clv.too_little")
     models = fitted_models(summary)
     if models is None:
-        return ClvResult(as_of, seen, repeat, problem="analytics.clv.no_fit")
+        return ClvResult(as_of, seen, repeat, history, problem="analytics.clv.no_fit")
     purchases, spend = models
+
+    def degenerate(how: str) -> ClvResult:
+        return ClvResult(
+            as_of, seen, repeat, history, problem="analytics.clv.degenerate", degenerate=how
+        )
+
+    if how := purchases.degenerate:
+        return degenerate(how)
+    if not spend.q > 1.0:  # the population's mean order value is infinite
+        return degenerate("spend")
     try:
         forecasts = forecast_customers(purchases, spend, summary, days=query.horizon)
     except (ValueError, FloatingPointError):
-        return ClvResult(as_of, seen, repeat, problem="analytics.clv.no_fit")
+        return ClvResult(as_of, seen, repeat, history, problem="analytics.clv.no_fit")
+    numbers = [
+        v
+        for f in forecasts
+        for v in (f.expected_purchases, f.probability_alive, f.expected_order_value_fen, f.clv_fen)
+    ]
+    if not all(math.isfinite(v) for v in numbers):
+        return degenerate("predictions")
     customers = [
         ClvCustomer(
             shopper_id=int(f.customer_id),  # type: ignore[call-overload]
@@ -188,4 +224,4 @@ def run_clv(query: ClvQuery, store: AnalyticsStore, now: datetime) -> ClvResult:
     customers.sort(
         key=lambda c: (c.clv_fen is None, -(c.clv_fen or 0.0), c.shopper_id),
     )
-    return ClvResult(as_of, seen, repeat, purchases, spend, tuple(customers))
+    return ClvResult(as_of, seen, repeat, history, purchases, spend, tuple(customers))
