@@ -23,6 +23,7 @@ from siyu.web.api import order as order_api
 from siyu.web.api import payment as payment_api
 from siyu.web.api import promotion as promotion_api
 from siyu.web.api import tracking as tracking_api
+from siyu.web.assets import install_assets
 from siyu.web.console import install_console
 from siyu.web.errors import install_error_handlers
 from siyu.web.storefront import install_storefront
@@ -100,6 +101,7 @@ def create_app(
     ):
         app.include_router(router)
 
+    install_assets(app)
     install_console(app)
     install_storefront(app)
 

@@ -73,8 +73,8 @@ Stable selectors for browser tests (``#id`` or ``[data-testid=...]``):
 from __future__ import annotations
 
 import logging
-from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -85,6 +85,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from siyu.errors import DomainError, Unauthorized
+from siyu.web.assets import asset_cache, asset_response
 from siyu.web.console import (
     aftersales,
     analytics,
@@ -115,36 +116,27 @@ from siyu.web.i18n import translator
 
 log = logging.getLogger(__name__)
 
-LONG_CACHE = "public, max-age=31536000, immutable"
 
-
-@cache
-def plotly_js() -> bytes:
+def plotly_path() -> Path:
     """plotly.js as shipped inside the ``plotly`` wheel: no CDN, no network."""
-    return (resources.files("plotly") / "package_data" / "plotly.min.js").read_bytes()
+    return Path(str(resources.files("plotly") / "package_data" / "plotly.min.js"))
 
 
 def install_console(app: FastAPI) -> None:
     """Mount the console's routes, static files and error handling on ``app``."""
 
+    # compressed (br/gzip), ETag/304, a year's cache for ?v= URLs: see siyu.web.assets
     @app.get(f"{PREFIX}/static/plotly.min.js", include_in_schema=False)
-    def plotly_asset() -> Response:
-        return Response(
-            plotly_js(),
-            media_type="text/javascript; charset=utf-8",
-            headers={"Cache-Control": LONG_CACHE},
-        )
+    def plotly_asset(request: Request) -> Response:
+        cache = asset_cache(request.app)
+        return asset_response(request, cache.file(plotly_path()), cache)
 
     @app.get(f"{PREFIX}/static/{{name}}", include_in_schema=False)
-    def console_asset(name: str) -> Response:
+    def console_asset(name: str, request: Request) -> Response:
         if name not in STATIC_FILES:
             return Response(status_code=404)
-        media = "text/css" if name.endswith(".css") else "text/javascript"
-        return Response(
-            (STATIC_DIR / name).read_bytes(),
-            media_type=f"{media}; charset=utf-8",
-            headers={"Cache-Control": LONG_CACHE},
-        )
+        cache = asset_cache(request.app)
+        return asset_response(request, cache.file(STATIC_DIR / name), cache)
 
     for module in (auth, dashboard, catalog, skus, categories, orders, aftersales, staff):
         app.include_router(module.router)

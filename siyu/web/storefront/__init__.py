@@ -117,14 +117,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import stat
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import Scope
 
+from siyu.web.assets import SHORT_CACHE, AssetCache, asset_cache, asset_response
 from siyu.web.i18n import DEFAULT_LOCALE, LOCALES, catalog
 
 HERE = Path(__file__).resolve().parent
@@ -132,20 +135,22 @@ STATIC_DIR = HERE / "static"
 TRACK_SDK = HERE.parents[2] / "clients" / "track" / "siyu-track.js"
 TRACK_ENDPOINT = "/api/track"
 INDEX_TEMPLATE = HERE / "index.html"
-LONG_CACHE = "public, max-age=31536000, immutable"
-SHORT_CACHE = "public, max-age=300"
 
 
 class StorefrontStatic(StaticFiles):
-    """Static files whose versioned URLs (``?v=``) may be cached for good."""
+    """Static files, compressed as the client accepts, whose versioned URLs (``?v=``)
+    may be cached for good (see ``siyu.web.assets``)."""
+
+    def __init__(self, *, directory: Path, cache: AssetCache) -> None:
+        super().__init__(directory=directory)
+        self.cache = cache
 
     async def get_response(self, path: str, scope: Scope) -> Response:
-        response = await super().get_response(path, scope)
-        if response.status_code in (200, 304):
-            versioned = b"v=" in scope.get("query_string", b"")
-            response.headers["Cache-Control"] = LONG_CACHE if versioned else SHORT_CACHE
-            response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
+        full_path, stat_result = await run_in_threadpool(self.lookup_path, path)
+        if stat_result is None or not stat.S_ISREG(stat_result.st_mode):
+            return await super().get_response(path, scope)  # 404 and friends, as before
+        asset = await run_in_threadpool(self.cache.file, Path(full_path))
+        return await run_in_threadpool(asset_response, Request(scope), asset, self.cache)
 
 
 def asset_version() -> str:
@@ -207,14 +212,11 @@ def install_storefront(app: FastAPI) -> None:
         return HTMLResponse(rendered["page"], headers=page_headers)
 
     @app.get("/shop/static/track.js", include_in_schema=False)
-    def storefront_track_sdk(v: str | None = None) -> FileResponse:
+    def storefront_track_sdk(request: Request) -> Response:
         if not TRACK_SDK.is_file():
             raise HTTPException(404, "the tracking SDK (clients/track) is not installed")
-        headers = {
-            "Cache-Control": LONG_CACHE if v else SHORT_CACHE,
-            "X-Content-Type-Options": "nosniff",
-        }
-        return FileResponse(TRACK_SDK, media_type="text/javascript", headers=headers)
+        cache = asset_cache(request.app)
+        return asset_response(request, cache.file(TRACK_SDK), cache)
 
     @app.get("/shop/i18n/{locale}.json", include_in_schema=False)
     def storefront_catalog(locale: str) -> JSONResponse:
@@ -222,4 +224,8 @@ def install_storefront(app: FastAPI) -> None:
             raise HTTPException(404, f"unknown locale {locale!r}; use one of {', '.join(LOCALES)}")
         return JSONResponse(catalog("shop", locale), headers={"Cache-Control": SHORT_CACHE})
 
-    app.mount("/shop/static", StorefrontStatic(directory=STATIC_DIR), name="shop-static")
+    app.mount(
+        "/shop/static",
+        StorefrontStatic(directory=STATIC_DIR, cache=asset_cache(app)),
+        name="shop-static",
+    )
