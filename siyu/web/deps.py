@@ -29,24 +29,19 @@ CONSOLE_COOKIE = "siyu_console"
 
 class AppContext(Protocol):
     """What the web layer needs of the running system. ``siyu.bootstrap.Context``
-    provides it; the web layer never imports the composition root (layers contract)."""
+    provides it; the web layer never imports the composition root (layers contract).
+    The web layer only reads these."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    wechat_identity: WeChatIdentityGateway
+    cipher: PersonalDataCipher
+    analytics: AnalyticsStore
+    lifecycle: OrderLifecycle
 
     @property
-    def settings(self) -> Settings: ...
-    @property
-    def db(self) -> Database: ...
-    @property
-    def clock(self) -> Clock: ...
-    @property
-    def wechat_identity(self) -> WeChatIdentityGateway: ...
-    @property
     def payments(self) -> Mapping[str, PaymentProvider]: ...
-    @property
-    def cipher(self) -> PersonalDataCipher: ...
-    @property
-    def analytics(self) -> AnalyticsStore: ...
-    @property
-    def lifecycle(self) -> OrderLifecycle: ...
     @property
     def payment(self) -> PaymentProvider: ...
     @property
