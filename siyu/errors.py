@@ -21,42 +21,39 @@ class DomainError(Exception):
         # new quote); the handler adds these keys to the error object.
         self.extra: dict[str, Any] = {}
 
-
-class InvalidInput(DomainError):
-    http_status = 422
-
-
-class NotFound(DomainError):
-    http_status = 404
-
-
-class Conflict(DomainError):
-    http_status = 409
+    def __init_subclass__(cls, http_status: int | None = None, **kwargs: Any) -> None:
+        """A kind of error names its HTTP status in its class line:
+        ``class NotFound(DomainError, http_status=404)``."""
+        super().__init_subclass__(**kwargs)
+        if http_status is not None:
+            cls.http_status = http_status
 
 
-class PayloadTooLarge(DomainError):
-    http_status = 413
+class InvalidInput(DomainError, http_status=422): ...
 
 
-class UnsupportedMediaType(DomainError):
-    http_status = 415
+class NotFound(DomainError, http_status=404): ...
 
 
-class Unauthorized(DomainError):
-    http_status = 401
+class Conflict(DomainError, http_status=409): ...
 
 
-class Forbidden(DomainError):
-    http_status = 403
+class PayloadTooLarge(DomainError, http_status=413): ...
 
 
-class TooManyRequests(DomainError):
-    http_status = 429
+class UnsupportedMediaType(DomainError, http_status=415): ...
 
 
-class UpstreamUnavailable(DomainError):
-    http_status = 503
+class Unauthorized(DomainError, http_status=401): ...
 
 
-class UpstreamError(DomainError):
-    http_status = 502
+class Forbidden(DomainError, http_status=403): ...
+
+
+class TooManyRequests(DomainError, http_status=429): ...
+
+
+class UpstreamUnavailable(DomainError, http_status=503): ...
+
+
+class UpstreamError(DomainError, http_status=502): ...

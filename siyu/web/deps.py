@@ -29,24 +29,19 @@ CONSOLE_COOKIE = "siyu_console"
 
 class AppContext(Protocol):
     """What the web layer needs of the running system. ``siyu.bootstrap.Context``
-    provides it; the web layer never imports the composition root (layers contract)."""
+    provides it; the web layer never imports the composition root (layers contract).
+    The web layer only reads these."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    wechat_identity: WeChatIdentityGateway
+    cipher: PersonalDataCipher
+    analytics: AnalyticsStore
+    lifecycle: OrderLifecycle
 
     @property
-    def settings(self) -> Settings: ...
-    @property
-    def db(self) -> Database: ...
-    @property
-    def clock(self) -> Clock: ...
-    @property
-    def wechat_identity(self) -> WeChatIdentityGateway: ...
-    @property
     def payments(self) -> Mapping[str, PaymentProvider]: ...
-    @property
-    def cipher(self) -> PersonalDataCipher: ...
-    @property
-    def analytics(self) -> AnalyticsStore: ...
-    @property
-    def lifecycle(self) -> OrderLifecycle: ...
     @property
     def payment(self) -> PaymentProvider: ...
     @property
@@ -188,7 +183,18 @@ def require(permission: Permission) -> Callable[..., OperatorPrincipal]:
     return _check
 
 
-# Permissions that more than one router asks for.
+# The operator routes' permissions, one place to read who may do what.
+AfterSaleDecider = Annotated[OperatorPrincipal, Depends(require(Permission.aftersale_decide))]
+AfterSaleReader = Annotated[OperatorPrincipal, Depends(require(Permission.aftersale_read))]
+AnalyticsReader = Annotated[OperatorPrincipal, Depends(require(Permission.analytics_read))]
+AuditReader = Annotated[OperatorPrincipal, Depends(require(Permission.audit_read))]
+CatalogReader = Annotated[OperatorPrincipal, Depends(require(Permission.catalog_read))]
 CatalogWriter = Annotated[OperatorPrincipal, Depends(require(Permission.catalog_write))]
 MarketingReader = Annotated[OperatorPrincipal, Depends(require(Permission.marketing_read))]
 MarketingWriter = Annotated[OperatorPrincipal, Depends(require(Permission.marketing_write))]
+OperatorManager = Annotated[OperatorPrincipal, Depends(require(Permission.operator_manage))]
+OrderCanceller = Annotated[OperatorPrincipal, Depends(require(Permission.order_cancel))]
+OrderReader = Annotated[OperatorPrincipal, Depends(require(Permission.order_read))]
+OrderShipper = Annotated[OperatorPrincipal, Depends(require(Permission.order_ship))]
+PriceWriter = Annotated[OperatorPrincipal, Depends(require(Permission.price_write))]
+StockWriter = Annotated[OperatorPrincipal, Depends(require(Permission.stock_write))]

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from siyu.address import service
 from siyu.address.schemas import AddressCreate, AddressOut, AddressUpdate
-from siyu.web.api.common import transact, transact_list
+from siyu.web.api.common import transact, transact_list, transact_no_content
 from siyu.web.deps import CurrentShopper, NowDep, SessionDep
 
 router = APIRouter(prefix="/api/app/addresses", tags=["addresses"])
@@ -68,6 +68,6 @@ def update_address(
 @router.delete("/{address_id}", status_code=204)
 def delete_address(address_id: int, session: SessionDep, shopper: CurrentShopper) -> Response:
     """删除收货地址；删除默认地址时，最近添加的其余地址成为默认。"""
-    with session.begin():
-        service.delete_address(session, shopper_id=shopper.id, address_id=address_id)
-    return Response(status_code=204)
+    return transact_no_content(
+        session, service.delete_address, shopper_id=shopper.id, address_id=address_id
+    )

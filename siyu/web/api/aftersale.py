@@ -5,16 +5,22 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from siyu.aftersale import service
 from siyu.aftersale.rules import AfterSaleStatus
 from siyu.aftersale.schemas import AfterSaleCreate, AfterSaleOut, AfterSaleReject
-from siyu.identity.rules import Permission
 from siyu.payment.provider import ProviderUnavailable
 from siyu.payment.refunds import submit_refund
 from siyu.web.api.common import transact, transact_list
-from siyu.web.deps import CtxDep, CurrentShopper, NowDep, OperatorPrincipal, SessionDep, require
+from siyu.web.deps import (
+    AfterSaleDecider,
+    AfterSaleReader,
+    CtxDep,
+    CurrentShopper,
+    NowDep,
+    SessionDep,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +55,7 @@ def my_aftersales(session: SessionDep, shopper: CurrentShopper) -> list[AfterSal
 
 @app_router.get("/{aftersale_id}", response_model=AfterSaleOut)
 def my_aftersale(aftersale_id: int, session: SessionDep, shopper: CurrentShopper) -> AfterSaleOut:
-    with session.begin():
-        return AfterSaleOut.model_validate(
-            service.get_shopper_aftersale(session, shopper.id, aftersale_id)
-        )
+    return transact(session, AfterSaleOut, service.get_shopper_aftersale, shopper.id, aftersale_id)
 
 
 @app_router.post("/{aftersale_id}/cancel", response_model=AfterSaleOut)
@@ -70,9 +73,6 @@ def cancel_aftersale(
 
 
 # ---------------------------------------------------------------- admin
-
-AfterSaleReader = Annotated[OperatorPrincipal, Depends(require(Permission.aftersale_read))]
-AfterSaleDecider = Annotated[OperatorPrincipal, Depends(require(Permission.aftersale_decide))]
 
 
 @admin_router.get("", response_model=list[AfterSaleOut])

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Response
 
 from siyu.cart import service
 from siyu.cart.schemas import CartAdd, CartLineOut, CartOut, CartUpdate
+from siyu.web.api.common import transact_no_content
 from siyu.web.deps import CurrentShopper, NowDep, SessionDep
 
 router = APIRouter(prefix="/api/app/cart", tags=["cart"])
@@ -49,6 +50,6 @@ def update_item(
 
 @router.delete("/items/{item_id}", status_code=204)
 def remove_item(item_id: int, session: SessionDep, shopper: CurrentShopper) -> Response:
-    with session.begin():
-        service.remove_cart_item(session, shopper_id=shopper.id, item_id=item_id)
-    return Response(status_code=204)
+    return transact_no_content(
+        session, service.remove_cart_item, shopper_id=shopper.id, item_id=item_id
+    )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
 
 from siyu.catalog import service
 from siyu.catalog.media import PRODUCT_IMAGE_TYPES, product_image_path
@@ -29,25 +29,31 @@ from siyu.catalog.schemas import (
     StockAdjust,
 )
 from siyu.errors import NotFound
-from siyu.identity.rules import Permission
-from siyu.web.api.common import transact
+from siyu.web.api.common import (
+    from_fields,
+    immutable_file,
+    transact,
+    transact_into,
+    transact_no_content,
+)
 from siyu.web.deps import (
+    CatalogReader,
     CatalogWriter,
     CtxDep,
     NowDep,
-    OperatorPrincipal,
+    PriceWriter,
     ReadSessionDep,
     SessionDep,
-    require,
+    StockWriter,
 )
 
 app_router = APIRouter(prefix="/api/app", tags=["catalog"])
 admin_router = APIRouter(prefix="/api/admin", tags=["catalog admin"])
 media_router = APIRouter(prefix="/media", tags=["media"])
 
-CatalogReader = Annotated[OperatorPrincipal, Depends(require(Permission.catalog_read))]
-PriceWriter = Annotated[OperatorPrincipal, Depends(require(Permission.price_write))]
-StockWriter = Annotated[OperatorPrincipal, Depends(require(Permission.stock_write))]
+# The product lists' paging, the same for shoppers and operators.
+Cursor = Annotated[str | None, Query(max_length=200)]
+PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 
 
 @media_router.get("/products/{name}", include_in_schema=False)
@@ -58,32 +64,26 @@ def product_image(name: str, ctx: CtxDep) -> Response:
     path = product_image_path(ctx.settings.media_dir, name)
     if path is None:
         raise NotFound("image_not_found", "图片不存在 / Image not found")
-    return FileResponse(
-        path,
-        media_type=PRODUCT_IMAGE_TYPES[path.suffix.lstrip(".")],
-        headers={
-            "Cache-Control": "public, max-age=31536000, immutable",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'",
-        },
-    )
+    return immutable_file(path, PRODUCT_IMAGE_TYPES[path.suffix.lstrip(".")])
 
 
 def _category_out(
     c: service.CategoryNode | Category, children: list[CategoryOut] | None = None
 ) -> CategoryOut:
-    return CategoryOut(
-        id=c.id,
-        name=c.name,
-        icon_url=c.icon_url,
-        sort_order=c.sort_order,
-        is_active=c.is_active,
-        children=children or [],
-    )
+    return from_fields(CategoryOut, c, children=children or [])
 
 
 def _tree(nodes: list[service.CategoryNode]) -> list[CategoryOut]:
     return [_category_out(n, _tree(n.children)) for n in nodes]
+
+
+def _product_page(session: Session, query: service.ProductQuery) -> ProductPageOut:
+    with session.begin():
+        page = service.list_products(session, query)
+        return ProductPageOut(
+            items=[ProductSummary.model_validate(p) for p in page.items],
+            next_cursor=page.next_cursor,
+        )
 
 
 @app_router.get("/categories", response_model=list[CategoryOut])
@@ -102,8 +102,8 @@ def list_products(
     min_price_fen: Annotated[int | None, Query(ge=0)] = None,
     max_price_fen: Annotated[int | None, Query(ge=0)] = None,
     sort: ProductSort = ProductSort.newest,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    cursor: Cursor = None,
+    limit: PageSize = 20,
 ) -> ProductPageOut:
     """商品列表：筛选、排序、游标分页。"""
     query = service.ProductQuery(
@@ -116,12 +116,7 @@ def list_products(
         cursor=cursor,
         limit=limit,
     )
-    with session.begin():
-        page = service.list_products(session, query)
-        return ProductPageOut(
-            items=[ProductSummary.model_validate(p) for p in page.items],
-            next_cursor=page.next_cursor,
-        )
+    return _product_page(session, query)
 
 
 @app_router.get("/products/{product_id}", response_model=ProductDetail)
@@ -146,32 +141,32 @@ def admin_category_tree(session: SessionDep, _: CatalogReader) -> list[CategoryO
 def create_category(
     body: CategoryCreate, session: SessionDep, now: NowDep, actor: CatalogWriter
 ) -> CategoryOut:
-    with session.begin():
-        c = service.create_category(
-            session,
-            actor_id=actor.id,
-            name=body.name,
-            parent_id=body.parent_id,
-            sort_order=body.sort_order,
-            icon_url=body.icon_url,
-            now=now,
-        )
-        return _category_out(c)
+    return transact_into(
+        session,
+        _category_out,
+        service.create_category,
+        actor_id=actor.id,
+        name=body.name,
+        parent_id=body.parent_id,
+        sort_order=body.sort_order,
+        icon_url=body.icon_url,
+        now=now,
+    )
 
 
 @admin_router.patch("/categories/{category_id}", response_model=CategoryOut)
 def update_category(
     category_id: int, body: CategoryUpdate, session: SessionDep, now: NowDep, actor: CatalogWriter
 ) -> CategoryOut:
-    with session.begin():
-        c = service.update_category(
-            session,
-            actor_id=actor.id,
-            category_id=category_id,
-            changes=body.model_dump(exclude_unset=True),
-            now=now,
-        )
-        return _category_out(c)
+    return transact_into(
+        session,
+        _category_out,
+        service.update_category,
+        actor_id=actor.id,
+        category_id=category_id,
+        changes=body.model_dump(exclude_unset=True),
+        now=now,
+    )
 
 
 @admin_router.delete(
@@ -183,9 +178,9 @@ def delete_category(
     category_id: int, session: SessionDep, now: NowDep, actor: CatalogWriter
 ) -> Response:
     """删除未被使用的分类（无子分类、无商品、无优惠券或活动范围引用）；否则 409 并说明原因。"""
-    with session.begin():
-        service.delete_category(session, actor_id=actor.id, category_id=category_id, now=now)
-    return Response(status_code=204)
+    return transact_no_content(
+        session, service.delete_category, actor_id=actor.id, category_id=category_id, now=now
+    )
 
 
 @admin_router.get("/products", response_model=ProductPageOut)
@@ -197,8 +192,8 @@ def admin_list_products(
     q: Annotated[str | None, Query(max_length=50)] = None,
     role: ProductRole | None = None,
     sort: ProductSort = ProductSort.newest,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    cursor: Cursor = None,
+    limit: PageSize = 20,
 ) -> ProductPageOut:
     statuses = (status,) if status else tuple(ProductStatus)
     query = service.ProductQuery(
@@ -210,12 +205,7 @@ def admin_list_products(
         limit=limit,
         statuses=statuses,
     )
-    with session.begin():
-        page = service.list_products(session, query)
-        return ProductPageOut(
-            items=[ProductSummary.model_validate(p) for p in page.items],
-            next_cursor=page.next_cursor,
-        )
+    return _product_page(session, query)
 
 
 @admin_router.get("/products/{product_id}", response_model=AdminProductDetail)
@@ -228,15 +218,7 @@ def admin_product_detail(
 
 
 def _sku_draft(s: SkuIn) -> service.SkuDraft:
-    return service.SkuDraft(
-        spec=s.spec,
-        price_fen=s.price_fen,
-        stock=s.stock,
-        original_price_fen=s.original_price_fen,
-        cost_fen=s.cost_fen,
-        image_url=s.image_url,
-        sku_code=s.sku_code,
-    )
+    return service.SkuDraft(**s.model_dump())
 
 
 @admin_router.post("/products", response_model=AdminProductDetail, status_code=201)

@@ -3,58 +3,45 @@ manage codes and spend; analysts (analytics-read) read them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from siyu.channel import service
 from siyu.channel.models import Channel, ChannelSpend
 from siyu.channel.schemas import ChannelCreate, ChannelOut, ChannelUpdate, SpendIn, SpendOut
 from siyu.errors import InvalidInput
-from siyu.identity.rules import Permission
+from siyu.web.api.common import from_fields, transact_into, transact_no_content
 from siyu.web.deps import (
+    AnalyticsReader,
+    AppContext,
     CatalogWriter,
     CtxDep,
     NowDep,
-    OperatorPrincipal,
     ReadSessionDep,
     SessionDep,
-    require,
 )
 
 router = APIRouter(prefix="/api/admin/channels", tags=["channels admin"])
 
-ChannelReader = Annotated[OperatorPrincipal, Depends(require(Permission.analytics_read))]
+# Channel figures are analytics: whoever may read the analytics may read them.
+ChannelReader = AnalyticsReader
 # Channels are store set-up like the catalog: whoever may edit the catalog may edit them.
 ChannelWriter = CatalogWriter
 MAX_SPEND_DAYS = 366
 
 
-def _out(channel: Channel, public_base_url: str) -> ChannelOut:
-    links = service.links_for(channel, public_base_url)
-    return ChannelOut(
-        id=channel.id,
-        code=channel.code,
-        name=channel.name,
-        group=channel.group,
-        note=channel.note,
-        is_active=channel.is_active,
-        created_at=channel.created_at,
-        updated_at=channel.updated_at,
-        mini_program_scene=links.mini_program_scene,
-        storefront_url=links.storefront_url,
-    )
+def _channel_out(ctx: AppContext) -> Callable[[Channel], ChannelOut]:
+    """A channel as answered: its fields and the links to print for it."""
+    base_url = ctx.settings.public_base_url
+    return lambda c: from_fields(ChannelOut, c, **asdict(service.links_for(c, base_url)))
 
 
 def _spend_out(spend: ChannelSpend, channel: Channel) -> SpendOut:
-    return SpendOut(
-        channel_id=channel.id,
-        code=channel.code,
-        day=spend.day,
-        amount_fen=spend.amount_fen,
-        updated_at=spend.updated_at,
-    )
+    return from_fields(SpendOut, spend, channel_id=channel.id, code=channel.code)
 
 
 @router.get("/spend", response_model=list[SpendOut])
@@ -83,32 +70,31 @@ def list_channels(
 ) -> list[ChannelOut]:
     with session.begin():
         channels = service.list_channels(session, include_inactive=include_inactive)
-        return [_out(c, ctx.settings.public_base_url) for c in channels]
+        return list(map(_channel_out(ctx), channels))
 
 
 @router.post("", response_model=ChannelOut, status_code=201)
 def create_channel(
     body: ChannelCreate, session: SessionDep, ctx: CtxDep, now: NowDep, actor: ChannelWriter
 ) -> ChannelOut:
-    with session.begin():
-        channel = service.create_channel(
-            session,
-            actor_id=actor.id,
-            code=body.code,
-            name=body.name,
-            group=body.group,
-            note=body.note,
-            now=now,
-        )
-        return _out(channel, ctx.settings.public_base_url)
+    return transact_into(
+        session,
+        _channel_out(ctx),
+        service.create_channel,
+        actor_id=actor.id,
+        code=body.code,
+        name=body.name,
+        group=body.group,
+        note=body.note,
+        now=now,
+    )
 
 
 @router.get("/{channel_id}", response_model=ChannelOut)
 def get_channel(
     channel_id: int, session: ReadSessionDep, ctx: CtxDep, _: ChannelReader
 ) -> ChannelOut:
-    with session.begin():
-        return _out(service.get_channel(session, channel_id), ctx.settings.public_base_url)
+    return transact_into(session, _channel_out(ctx), service.get_channel, channel_id)
 
 
 @router.patch("/{channel_id}", response_model=ChannelOut)
@@ -120,24 +106,24 @@ def update_channel(
     now: NowDep,
     actor: ChannelWriter,
 ) -> ChannelOut:
-    with session.begin():
-        channel = service.update_channel(
-            session,
-            actor_id=actor.id,
-            channel_id=channel_id,
-            changes=body.model_dump(exclude_unset=True),
-            now=now,
-        )
-        return _out(channel, ctx.settings.public_base_url)
+    return transact_into(
+        session,
+        _channel_out(ctx),
+        service.update_channel,
+        actor_id=actor.id,
+        channel_id=channel_id,
+        changes=body.model_dump(exclude_unset=True),
+        now=now,
+    )
 
 
 @router.delete("/{channel_id}", status_code=204)
 def delete_channel(
     channel_id: int, session: SessionDep, now: NowDep, actor: ChannelWriter
 ) -> Response:
-    with session.begin():
-        service.delete_channel(session, actor_id=actor.id, channel_id=channel_id, now=now)
-    return Response(status_code=204)
+    return transact_no_content(
+        session, service.delete_channel, actor_id=actor.id, channel_id=channel_id, now=now
+    )
 
 
 @router.put("/{channel_id}/spend/{day}", response_model=SpendOut)

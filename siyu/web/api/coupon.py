@@ -4,10 +4,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
 from siyu.coupon import redemption, service
 from siyu.coupon.models import CouponTemplate, ShopperCoupon
@@ -16,6 +18,7 @@ from siyu.coupon.schemas import (
     BulkIssue,
     BulkIssueOut,
     CenterCoupon,
+    CouponFace,
     GiftPopup,
     MyCoupon,
     StatusChange,
@@ -24,6 +27,7 @@ from siyu.coupon.schemas import (
     TemplateOut,
     TemplateStats,
 )
+from siyu.web.api.common import from_fields, transact_into
 from siyu.web.deps import (
     CurrentShopper,
     MarketingReader,
@@ -44,50 +48,27 @@ def _titles(t: CouponTemplate) -> tuple[str, str]:
 
 def template_out(t: CouponTemplate, stats: redemption.RedemptionStats | None = None) -> TemplateOut:
     zh, en = _titles(t)
-    out = TemplateOut.model_validate(
-        {
-            **{c: getattr(t, c) for c in TemplateOut.model_fields if hasattr(t, c)},
-            "title_zh": zh,
-            "title_en": en,
-        }
-    )
+    out = from_fields(TemplateOut, t, title_zh=zh, title_en=en)
     if stats is not None:
-        out.stats = TemplateStats(**{k: getattr(stats, k) for k in TemplateStats.model_fields})
+        out.stats = from_fields(TemplateStats, stats)
     elif t.id is not None:
         out.stats = TemplateStats()
     return out
 
 
+def _with_stats(session: Session, now: datetime) -> Callable[[CouponTemplate], TemplateOut]:
+    """A template with its redemption stats, read in the caller's transaction."""
+    return lambda t: template_out(t, redemption.redemption_stats(session, now).get(t.id))
+
+
 def coupon_face(t: CouponTemplate) -> dict[str, Any]:
     """The :class:`CouponFace` fields of a template."""
     zh, en = _titles(t)
-    return {
-        "template_id": t.id,
-        "name": t.name,
-        "title_zh": zh,
-        "title_en": en,
-        "description": t.description,
-        "kind": t.kind,
-        "threshold_fen": t.threshold_fen,
-        "amount_fen": t.amount_fen,
-        "percent_off": t.percent_off,
-        "cap_fen": t.cap_fen,
-        "scope_kind": t.scope_kind,
-    }
+    return from_fields(CouponFace, t, template_id=t.id, title_zh=zh, title_en=en).model_dump()
 
 
 def my_coupon(c: ShopperCoupon, t: CouponTemplate, now: datetime) -> MyCoupon:
-    return MyCoupon(
-        **coupon_face(t),
-        id=c.id,
-        status=service.display_status(c, now),
-        source=c.source,
-        valid_from=c.valid_from,
-        valid_until=c.valid_until,
-        order_id=c.order_id,
-        used_at=c.used_at,
-        discount_fen=c.discount_fen,
-    )
+    return from_fields(MyCoupon, c, **coupon_face(t), status=service.display_status(c, now))
 
 
 # ---------------------------------------------------------------- shopper
@@ -179,33 +160,36 @@ def list_templates(session: ReadSessionDep, now: NowDep, _: MarketingReader) -> 
 def create_template(
     body: TemplateCreate, session: SessionDep, now: NowDep, actor: MarketingWriter
 ) -> TemplateOut:
-    with session.begin():
-        t = service.create_template(session, actor_id=actor.id, values=body.values(), now=now)
-        return template_out(t)
+    return transact_into(
+        session,
+        template_out,
+        service.create_template,
+        actor_id=actor.id,
+        values=body.values(),
+        now=now,
+    )
 
 
 @admin_router.get("/{template_id}", response_model=TemplateOut)
 def get_template(
     template_id: int, session: ReadSessionDep, now: NowDep, _: MarketingReader
 ) -> TemplateOut:
-    with session.begin():
-        t = service.get_template(session, template_id)
-        return template_out(t, redemption.redemption_stats(session, now).get(t.id))
+    return transact_into(session, _with_stats(session, now), service.get_template, template_id)
 
 
 @admin_router.patch("/{template_id}", response_model=TemplateOut)
 def update_template(
     template_id: int, body: TemplateFields, session: SessionDep, now: NowDep, actor: MarketingWriter
 ) -> TemplateOut:
-    with session.begin():
-        t = service.update_template(
-            session,
-            actor_id=actor.id,
-            template_id=template_id,
-            changes=body.model_dump(exclude_unset=True),
-            now=now,
-        )
-        return template_out(t, redemption.redemption_stats(session, now).get(t.id))
+    return transact_into(
+        session,
+        _with_stats(session, now),
+        service.update_template,
+        actor_id=actor.id,
+        template_id=template_id,
+        changes=body.model_dump(exclude_unset=True),
+        now=now,
+    )
 
 
 @admin_router.post("/{template_id}/status", response_model=TemplateOut)
@@ -213,11 +197,15 @@ def change_status(
     template_id: int, body: StatusChange, session: SessionDep, now: NowDep, actor: MarketingWriter
 ) -> TemplateOut:
     """暂停（paused）、恢复（active）或结束（ended，不可恢复）发放。已发出的券不受影响。"""
-    with session.begin():
-        t = service.set_template_status(
-            session, actor_id=actor.id, template_id=template_id, status=body.status, now=now
-        )
-        return template_out(t, redemption.redemption_stats(session, now).get(t.id))
+    return transact_into(
+        session,
+        _with_stats(session, now),
+        service.set_template_status,
+        actor_id=actor.id,
+        template_id=template_id,
+        status=body.status,
+        now=now,
+    )
 
 
 @admin_router.post("/{template_id}/issue", response_model=BulkIssueOut)

@@ -4,10 +4,10 @@ account management (/api/admin)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Query, Request, Response, UploadFile
 
 from siyu.errors import NotFound
 from siyu.identity import audit, service
@@ -18,7 +18,6 @@ from siyu.identity.rules import (
     AVATAR_NAME_RE,
     AVATAR_TYPES,
     ROLE_PERMISSIONS,
-    Permission,
     Role,
     parse_entry,
 )
@@ -38,16 +37,23 @@ from siyu.identity.schemas import (
     ShopperOut,
 )
 from siyu.identity.tokens import TokenClaims, issue_token
+from siyu.web.api.common import (
+    immutable_file,
+    transact,
+    transact_into,
+    transact_list,
+    transact_no_content,
+)
 from siyu.web.deps import (
     CONSOLE_COOKIE,
     AnonymousIdDep,
+    AuditReader,
     CtxDep,
     CurrentOperator,
     CurrentShopper,
     NowDep,
-    OperatorPrincipal,
+    OperatorManager,
     SessionDep,
-    require,
 )
 
 app_router = APIRouter(prefix="/api/app", tags=["shopper identity"])
@@ -93,8 +99,7 @@ def login(
 
 @app_router.get("/me", response_model=ShopperOut)
 def me(ctx: CtxDep, session: SessionDep, shopper: CurrentShopper) -> ShopperOut:
-    with session.begin():
-        return shopper_out(service.get_shopper(session, shopper.id), ctx)
+    return transact_into(session, partial(shopper_out, ctx=ctx), service.get_shopper, shopper.id)
 
 
 @app_router.patch("/me", response_model=ShopperOut)
@@ -102,11 +107,14 @@ def update_me(
     body: ProfileUpdate, ctx: CtxDep, session: SessionDep, shopper: CurrentShopper
 ) -> ShopperOut:
     """修改昵称、头像（小程序「头像昵称填写」能力）；只改给出的字段，任一无效则都不改。"""
-    with session.begin():
-        updated = service.update_profile(
-            session, shopper_id=shopper.id, nickname=body.nickname, avatar_url=body.avatar_url
-        )
-        return shopper_out(updated, ctx)
+    return transact_into(
+        session,
+        partial(shopper_out, ctx=ctx),
+        service.update_profile,
+        shopper_id=shopper.id,
+        nickname=body.nickname,
+        avatar_url=body.avatar_url,
+    )
 
 
 @app_router.post(
@@ -123,9 +131,13 @@ def upload_avatar(
     """上传头像（小程序 chooseAvatar 后 wx.uploadFile，字段名 file）：存为本站图片并设为头像。"""
     data = file.file.read(AVATAR_MAX_BYTES + 1)
     url = service.store_avatar(ctx.settings.media_dir, data)
-    with session.begin():
-        updated = service.update_profile(session, shopper_id=shopper.id, avatar_url=url)
-        return shopper_out(updated, ctx)
+    return transact_into(
+        session,
+        partial(shopper_out, ctx=ctx),
+        service.update_profile,
+        shopper_id=shopper.id,
+        avatar_url=url,
+    )
 
 
 @media_router.get("/avatars/{name}", include_in_schema=False)
@@ -135,15 +147,7 @@ def avatar_image(name: str, ctx: CtxDep) -> Response:
     path = ctx.settings.media_dir / "avatars" / name
     if match is None or not path.is_file():
         raise NotFound("avatar_not_found", "头像不存在 / Avatar not found")
-    return FileResponse(
-        path,
-        media_type=AVATAR_TYPES[match.group(1)],
-        headers={
-            "Cache-Control": "public, max-age=31536000, immutable",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'",
-        },
-    )
+    return immutable_file(path, AVATAR_TYPES[match.group(1)])
 
 
 @app_router.post("/me/phone", response_model=PhoneBindResponse)
@@ -219,66 +223,60 @@ def operator_logout(response: Response) -> Response:
 
 @admin_router.get("/me", response_model=OperatorOut)
 def operator_me(session: SessionDep, operator: CurrentOperator) -> OperatorOut:
-    with session.begin():
-        return OperatorOut.model_validate(operator_service.get_operator(session, operator.id))
+    return transact(session, OperatorOut, operator_service.get_operator, operator.id)
 
 
 @admin_router.post("/me/password", status_code=204)
 def change_password(
     body: PasswordChange, session: SessionDep, now: NowDep, operator: CurrentOperator
 ) -> Response:
-    with session.begin():
-        operator_service.change_password(
-            session,
-            operator_id=operator.id,
-            old_password=body.old_password,
-            new_password=body.new_password,
-            now=now,
-        )
-    return Response(status_code=204)
-
-
-ManageOperators = Annotated[OperatorPrincipal, Depends(require(Permission.operator_manage))]
+    return transact_no_content(
+        session,
+        operator_service.change_password,
+        operator_id=operator.id,
+        old_password=body.old_password,
+        new_password=body.new_password,
+        now=now,
+    )
 
 
 @admin_router.get("/operators", response_model=list[OperatorOut])
-def list_operators(session: SessionDep, _: ManageOperators) -> list[OperatorOut]:
-    with session.begin():
-        return [OperatorOut.model_validate(o) for o in operator_service.list_operators(session)]
+def list_operators(session: SessionDep, _: OperatorManager) -> list[OperatorOut]:
+    return transact_list(session, OperatorOut, operator_service.list_operators)
 
 
 @admin_router.post("/operators", response_model=OperatorOut, status_code=201)
 def create_operator(
-    body: OperatorCreate, session: SessionDep, now: NowDep, actor: ManageOperators
+    body: OperatorCreate, session: SessionDep, now: NowDep, actor: OperatorManager
 ) -> OperatorOut:
-    with session.begin():
-        op = operator_service.create_operator(
-            session,
-            username=body.username,
-            display_name=body.display_name,
-            password=body.password,
-            role=body.role,
-            now=now,
-            actor_id=actor.id,
-        )
-        return OperatorOut.model_validate(op)
+    return transact(
+        session,
+        OperatorOut,
+        operator_service.create_operator,
+        username=body.username,
+        display_name=body.display_name,
+        password=body.password,
+        role=body.role,
+        now=now,
+        actor_id=actor.id,
+    )
 
 
 @admin_router.patch("/operators/{operator_id}", response_model=OperatorOut)
 def update_operator(
-    operator_id: int, body: OperatorUpdate, session: SessionDep, now: NowDep, actor: ManageOperators
+    operator_id: int, body: OperatorUpdate, session: SessionDep, now: NowDep, actor: OperatorManager
 ) -> OperatorOut:
-    with session.begin():
-        op = operator_service.update_operator(
-            session,
-            actor_id=actor.id,
-            operator_id=operator_id,
-            role=body.role,
-            is_active=body.is_active,
-            display_name=body.display_name,
-            now=now,
-        )
-        return OperatorOut.model_validate(op)
+    return transact(
+        session,
+        OperatorOut,
+        operator_service.update_operator,
+        actor_id=actor.id,
+        operator_id=operator_id,
+        role=body.role,
+        is_active=body.is_active,
+        display_name=body.display_name,
+        now=now,
+    )
 
 
 @admin_router.get("/roles")
@@ -289,20 +287,20 @@ def list_roles(_: CurrentOperator) -> dict[str, list[str]]:
 @admin_router.get("/audit-logs", response_model=list[AuditLogOut])
 def list_audit_logs(
     session: SessionDep,
-    _: Annotated[OperatorPrincipal, Depends(require(Permission.audit_read))],
+    _: AuditReader,
     target_type: str | None = None,
     target_id: str | None = None,
     operator_id: int | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before_id: int | None = None,
 ) -> list[AuditLogOut]:
-    with session.begin():
-        rows = audit.list_audit_logs(
-            session,
-            target_type=target_type,
-            target_id=target_id,
-            operator_id=operator_id,
-            before_id=before_id,
-            limit=limit,
-        )
-        return [AuditLogOut.model_validate(r) for r in rows]
+    return transact_list(
+        session,
+        AuditLogOut,
+        audit.list_audit_logs,
+        target_type=target_type,
+        target_id=target_id,
+        operator_id=operator_id,
+        before_id=before_id,
+        limit=limit,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from siyu import idempotency
 from siyu.cart.service import checkout_items, view_cart
 from siyu.errors import Conflict, InvalidInput
-from siyu.identity.rules import Permission
 from siyu.order import service
 from siyu.order.rules import OrderStatus
 from siyu.order.schemas import (
@@ -27,15 +26,16 @@ from siyu.order.schemas import (
 )
 from siyu.pricing.fetch import pricing_settings
 from siyu.pricing.serialize import quote_to_dict
-from siyu.web.api.common import transact, transact_list
+from siyu.web.api.common import from_fields, transact, transact_list
 from siyu.web.deps import (
     CtxDep,
     CurrentShopper,
     NowDep,
-    OperatorPrincipal,
+    OrderCanceller,
+    OrderReader,
+    OrderShipper,
     ReadSessionDep,
     SessionDep,
-    require,
 )
 
 app_router = APIRouter(prefix="/api/app/orders", tags=["orders"])
@@ -157,15 +157,17 @@ def confirm_receipt(
     order_id: int, session: SessionDep, now: NowDep, shopper: CurrentShopper
 ) -> OrderOut:
     """确认收货。"""
-    with session.begin():
-        return OrderOut.model_validate(
-            service.confirm_receipt(session, shopper_id=shopper.id, order_id=order_id, now=now)
-        )
+    return transact(
+        session,
+        OrderOut,
+        service.confirm_receipt,
+        shopper_id=shopper.id,
+        order_id=order_id,
+        now=now,
+    )
 
 
 # ---------------------------------------------------------------- admin
-
-OrderReader = Annotated[OperatorPrincipal, Depends(require(Permission.order_read))]
 
 
 @admin_router.get("", response_model=list[AdminOrderOut])
@@ -220,7 +222,7 @@ def ship_order(
     ctx: CtxDep,
     session: SessionDep,
     now: NowDep,
-    actor: Annotated[OperatorPrincipal, Depends(require(Permission.order_ship))],
+    actor: OrderShipper,
 ) -> AdminOrderOut:
     """发货（填写快递公司与运单号）。"""
     return transact(
@@ -242,7 +244,7 @@ def cancel_order(
     ctx: CtxDep,
     session: SessionDep,
     now: NowDep,
-    actor: Annotated[OperatorPrincipal, Depends(require(Permission.order_cancel))],
+    actor: OrderCanceller,
 ) -> AdminOrderOut:
     return transact(
         session,
@@ -305,18 +307,14 @@ def checkout_quote(
         if coupon is None:
             continue
         coupons.append(
-            QuoteCoupon(
-                coupon_id=coupon.coupon_id,
+            from_fields(
+                QuoteCoupon,
+                status,
                 template_id=coupon.template_id,
                 name=coupon.name,
                 kind=coupon.kind.value,
                 valid_until=coupon.valid_until,
-                usable=status.usable,
                 applied=coupon.coupon_id in applied,
-                saving_fen=status.saving_fen,
-                reason_zh=status.reason_zh,
-                reason_en=status.reason_en,
-                missing_fen=status.missing_fen,
             )
         )
     coupons.sort(key=lambda c: (not c.applied, not c.usable, -c.saving_fen, c.coupon_id))

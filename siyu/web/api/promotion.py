@@ -3,9 +3,12 @@ and what each promotion brought in and cost."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
 from siyu.promotion import service
 from siyu.promotion.models import Promotion
@@ -17,6 +20,7 @@ from siyu.promotion.schemas import (
     PromotionStatsOut,
     PromotionStatusChange,
 )
+from siyu.web.api.common import from_fields, transact_into
 from siyu.web.deps import MarketingReader, MarketingWriter, NowDep, ReadSessionDep, SessionDep
 
 router = APIRouter(prefix="/api/admin/promotions", tags=["promotions admin"])
@@ -25,13 +29,13 @@ router = APIRouter(prefix="/api/admin/promotions", tags=["promotions admin"])
 def promotion_out(
     p: Promotion, now: datetime, stats: service.PromotionStats | None = None
 ) -> PromotionOut:
-    data = {c: getattr(p, c) for c in PromotionOut.model_fields if hasattr(p, c)}
-    data["phase"] = phase(p.status, p.starts_at, p.ends_at, now)
-    if stats is not None:
-        data["stats"] = PromotionStatsOut(
-            orders=stats.orders, gmv_fen=stats.gmv_fen, discount_fen=stats.discount_fen
-        )
-    return PromotionOut.model_validate(data)
+    extra = {} if stats is None else {"stats": from_fields(PromotionStatsOut, stats)}
+    return from_fields(PromotionOut, p, phase=phase(p.status, p.starts_at, p.ends_at, now), **extra)
+
+
+def _with_stats(session: Session, now: datetime) -> Callable[[Promotion], PromotionOut]:
+    """A promotion with what it brought in, read in the caller's transaction."""
+    return lambda p: promotion_out(p, now, service.promotion_stats(session).get(p.id))
 
 
 @router.get("", response_model=list[PromotionOut])
@@ -46,18 +50,21 @@ def list_promotions(session: ReadSessionDep, now: NowDep, _: MarketingReader) ->
 def create_promotion(
     body: PromotionCreate, session: SessionDep, now: NowDep, actor: MarketingWriter
 ) -> PromotionOut:
-    with session.begin():
-        p = service.create_promotion(session, actor_id=actor.id, values=body.values(), now=now)
-        return promotion_out(p, now)
+    return transact_into(
+        session,
+        partial(promotion_out, now=now),
+        service.create_promotion,
+        actor_id=actor.id,
+        values=body.values(),
+        now=now,
+    )
 
 
 @router.get("/{promotion_id}", response_model=PromotionOut)
 def get_promotion(
     promotion_id: int, session: ReadSessionDep, now: NowDep, _: MarketingReader
 ) -> PromotionOut:
-    with session.begin():
-        p = service.get_promotion(session, promotion_id)
-        return promotion_out(p, now, service.promotion_stats(session).get(p.id))
+    return transact_into(session, _with_stats(session, now), service.get_promotion, promotion_id)
 
 
 @router.patch("/{promotion_id}", response_model=PromotionOut)
@@ -68,11 +75,15 @@ def update_promotion(
     now: NowDep,
     actor: MarketingWriter,
 ) -> PromotionOut:
-    with session.begin():
-        p = service.update_promotion(
-            session, actor_id=actor.id, promotion_id=promotion_id, changes=body.changes(), now=now
-        )
-        return promotion_out(p, now, service.promotion_stats(session).get(p.id))
+    return transact_into(
+        session,
+        _with_stats(session, now),
+        service.update_promotion,
+        actor_id=actor.id,
+        promotion_id=promotion_id,
+        changes=body.changes(),
+        now=now,
+    )
 
 
 @router.post("/{promotion_id}/status", response_model=PromotionOut)
@@ -84,8 +95,12 @@ def change_status(
     actor: MarketingWriter,
 ) -> PromotionOut:
     """暂停（paused）或恢复（active）。"""
-    with session.begin():
-        p = service.set_status(
-            session, actor_id=actor.id, promotion_id=promotion_id, status=body.status, now=now
-        )
-        return promotion_out(p, now, service.promotion_stats(session).get(p.id))
+    return transact_into(
+        session,
+        _with_stats(session, now),
+        service.set_status,
+        actor_id=actor.id,
+        promotion_id=promotion_id,
+        status=body.status,
+        now=now,
+    )
