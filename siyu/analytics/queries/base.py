@@ -106,6 +106,11 @@ class QueryRunner(ABC, Generic[Q, R]):
         result = self.fetch(store)
         return self.shape(result.rows)
 
+    @classmethod
+    def run_on(cls, query: Q, store: AnalyticsStore) -> R:
+        """``query`` answered by ``store`` (a runner built for the store's database)."""
+        return cls(query, database=store.database).run(store)
+
     def fetch(self, store: AnalyticsStore) -> QueryResult:
         self.check_store(store)
         sql, params = self.build_sql()
@@ -116,6 +121,25 @@ class QueryRunner(ABC, Generic[Q, R]):
             raise ValueError(
                 f"runner built for database {self.database!r}, store is {store.database!r}"
             )
+
+
+class RangeRunner(QueryRunner[Q, R]):
+    """A runner over its query's range of events: the range and the property filters are
+    bound (:func:`range_and_filters`) before :meth:`range_sql` writes the SQL on them."""
+
+    def build_sql(self) -> tuple[str, dict[str, Any]]:
+        params = SqlParams()
+        date_from, date_to, where = range_and_filters(self.query, params)
+        return self.range_sql(params, date_from, date_to, where), params.values
+
+    @abstractmethod
+    def range_sql(self, params: SqlParams, date_from: str, date_to: str, where: str) -> str:
+        """The SQL on the bound ``date_from``/``date_to`` placeholders and the ``where``
+        condition of the property filters (on events ``e``)."""
+
+    def persons_events(self, where: str) -> str:
+        """:func:`persons_events` in this runner's database."""
+        return persons_events(self.database, where)
 
 
 def format_utc(value: datetime) -> str:

@@ -34,11 +34,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from siyu.analytics.queries.base import (
     IS_VISIT,
     InsightQuery,
-    QueryRunner,
+    RangeRunner,
     SqlParams,
     percentage,
-    persons_events,
-    range_and_filters,
 )
 from siyu.analytics.schema import PERSON_ID
 
@@ -91,13 +89,11 @@ def roi(gmv_fen: int, spend_fen: int) -> float | None:
     return round((gmv_fen - spend_fen) / spend_fen, 4) if spend_fen else None
 
 
-class ChannelsRunner(QueryRunner[ChannelsQuery, ChannelsResult]):
+class ChannelsRunner(RangeRunner[ChannelsQuery, ChannelsResult]):
     kind = "ChannelsQuery"
 
-    def build_sql(self) -> tuple[str, dict[str, Any]]:
+    def range_sql(self, params: SqlParams, date_from: str, date_to: str, where: str) -> str:
         q = self.query
-        params = SqlParams()
-        date_from, date_to, where = range_and_filters(q, params)
         if q.breakdown == "group":
             key = "toString(e.channel)"
             is_touch = f"e.source = 'client' AND e.channel NOT IN ('', '{DIRECT_GROUP}')"
@@ -111,13 +107,12 @@ class ChannelsRunner(QueryRunner[ChannelsQuery, ChannelsResult]):
             if q.attribution == "first_touch"
             else ("tupleElement(arrayElement(touches, -1), 2)")
         )
-        in_range = persons_events(
-            self.database,
+        in_range = self.persons_events(
             f"timestamp >= {date_from} AND timestamp < {date_to} AND ({IS_VISIT} OR "
             "event IN ('shopper.registered', 'refund.succeeded'))",
         )
-        ever_paid = persons_events(self.database, f"event = 'order.paid' AND timestamp < {date_to}")
-        sql = (
+        ever_paid = self.persons_events(f"event = 'order.paid' AND timestamp < {date_to}")
+        return (
             "WITH\n"
             "per_event AS (\n"
             f"    SELECT {PERSON_ID} AS person_id, e.event AS event, e.source AS source,\n"
@@ -161,7 +156,6 @@ class ChannelsRunner(QueryRunner[ChannelsQuery, ChannelsResult]):
             "GROUP BY channel\n"
             "ORDER BY channel"
         )
-        return sql, params.values
 
     def shape(self, rows: list[tuple[Any, ...]]) -> ChannelsResult:
         spend: dict[str, int] = {}

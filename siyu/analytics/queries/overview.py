@@ -26,11 +26,9 @@ from siyu.analytics.queries.base import (
     IS_VISIT,
     TIMEZONE,
     InsightQuery,
-    QueryRunner,
+    RangeRunner,
     SqlParams,
     percentage,
-    persons_events,
-    range_and_filters,
 )
 from siyu.analytics.schema import PERSON_ID
 from siyu.clock import SHANGHAI
@@ -114,20 +112,17 @@ COUNTS = (
 )
 
 
-class OverviewRunner(QueryRunner[OverviewQuery, OverviewResult]):
+class OverviewRunner(RangeRunner[OverviewQuery, OverviewResult]):
     kind = "OverviewQuery"
 
-    def build_sql(self) -> tuple[str, dict[str, Any]]:
+    def range_sql(self, params: SqlParams, date_from: str, date_to: str, where: str) -> str:
         q = self.query
-        params = SqlParams()
         previous_from = params.timestamp("previous_from", q.previous_from)
-        date_from, date_to, where = range_and_filters(q, params)
-        source = persons_events(
-            self.database,
+        source = self.persons_events(
             f"timestamp >= {previous_from} AND timestamp < {date_to} AND ({IS_VISIT} OR "
             "event IN ('shopper.registered', 'refund.succeeded'))",
         )
-        sql = (
+        return (
             "WITH\n"
             "per_event AS (\n"
             f"    SELECT {PERSON_ID} AS person_id, e.event AS event, e.source AS source,\n"
@@ -161,7 +156,6 @@ class OverviewRunner(QueryRunner[OverviewQuery, OverviewResult]):
             "GROUP BY period\n"
             "ORDER BY period"
         )
-        return sql, params.values
 
     def shape(self, rows: list[tuple[Any, ...]]) -> OverviewResult:
         q = self.query

@@ -19,11 +19,9 @@ from pydantic import BaseModel, Field
 from siyu.analytics.queries.base import (
     TIMEZONE,
     InsightQuery,
-    QueryRunner,
+    RangeRunner,
     SqlParams,
     percentage,
-    persons_events,
-    range_and_filters,
 )
 from siyu.analytics.schema import PERSON_ID
 from siyu.clock import SHANGHAI
@@ -59,19 +57,16 @@ def cumulative_per_buyer(net_by_month: dict[int, int], buyers: int, months: int)
     return out
 
 
-class RepurchaseRunner(QueryRunner[RepurchaseQuery, RepurchaseResult]):
+class RepurchaseRunner(RangeRunner[RepurchaseQuery, RepurchaseResult]):
     kind = "RepurchaseQuery"
 
-    def build_sql(self) -> tuple[str, dict[str, Any]]:
+    def range_sql(self, params: SqlParams, date_from: str, date_to: str, where: str) -> str:
         q = self.query
-        params = SqlParams()
-        date_from, date_to, where = range_and_filters(q, params)
-        source = persons_events(
-            self.database,
+        source = self.persons_events(
             f"timestamp < {date_to} AND event IN ('order.paid', 'refund.succeeded')",
         )
         month = f"toStartOfMonth(toDate(e.timestamp, '{TIMEZONE}'))"
-        sql = (
+        return (
             "WITH\n"
             "per_event AS (\n"
             f"    SELECT {PERSON_ID} AS person_id, e.event AS event, e.timestamp AS ts,\n"
@@ -105,7 +100,6 @@ class RepurchaseRunner(QueryRunner[RepurchaseQuery, RepurchaseResult]):
             f"WHERE has_paid AND first_paid_at >= {params.timestamp('size_from', q.date_from)}\n"
             "GROUP BY cohort"
         )
-        return sql, params.values
 
     def shape(self, rows: list[tuple[Any, ...]]) -> RepurchaseResult:
         q = self.query

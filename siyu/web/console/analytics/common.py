@@ -73,86 +73,86 @@ def parse_day(raw: str | None, default: date) -> date | None:
         return None
 
 
-def read_day_range(
-    request: Request, state: FormState, t: Translator, now: datetime, default_days: int
-) -> DayRange | None:
-    """``date_from``/``date_to`` (YYYY-MM-DD, Shanghai, both inclusive)."""
-    today = today_shanghai(now)
-    params = request.query_params
-    first = parse_day(params.get("date_from"), today - timedelta(days=default_days - 1))
-    last = parse_day(params.get("date_to"), today)
-    state.values["date_from"] = params.get("date_from") or (first.isoformat() if first else "")
-    state.values["date_to"] = params.get("date_to") or (last.isoformat() if last else "")
-    if first is None:
-        state.errors["date_from"] = t("analytics.error.date")
-    if last is None:
-        state.errors["date_to"] = t("analytics.error.date")
-    if first is None or last is None:
-        return None
-    if first > last:
-        state.errors["date_to"] = t("analytics.error.date_order")
-        return None
-    if (last - first).days + 1 > MAX_RANGE_DAYS:
-        state.errors["date_from"] = t("analytics.error.range_too_long", days=MAX_RANGE_DAYS)
-        return None
-    return DayRange(first, last)
+class QueryForm(FormState):
+    """A page's GET form being read from the query string, in the operator's words and
+    at ``now``: each reader keeps the raw value to refill the field with and notes what
+    is wrong with it, by field name."""
 
+    def __init__(self, request: Request, now: datetime) -> None:
+        super().__init__()
+        self.params = request.query_params
+        self.t = console_t(request)
+        self.now = now
 
-def read_property_filter(
-    request: Request, state: FormState, t: Translator
-) -> tuple[PropertyFilter, ...]:
-    """An optional ``prop_key`` = ``prop_value`` condition on the events' properties."""
-    key = (request.query_params.get("prop_key") or "").strip()
-    value = (request.query_params.get("prop_value") or "").strip()
-    state.values["prop_key"], state.values["prop_value"] = key, value
-    if not key:
-        if value:
-            state.errors["prop_key"] = t("analytics.error.prop_key")
-        return ()
-    if len(key) > PROPERTY_KEY_MAX or len(value) > PROPERTY_VALUE_MAX:
-        state.errors["prop_key"] = t("analytics.error.too_long")
-        return ()
-    return (PropertyFilter(key=key, value=value),)
+    @property
+    def today(self) -> date:
+        return today_shanghai(self.now)
 
+    def text(self, name: str) -> str:
+        """A field's value, stripped (kept as typed)."""
+        value = (self.params.get(name) or "").strip()
+        self.values[name] = value
+        return value
 
-def read_int(
-    request: Request,
-    state: FormState,
-    t: Translator,
-    name: str,
-    default: int,
-    low: int,
-    high: int,
-) -> int:
-    raw = (request.query_params.get(name) or "").strip()
-    state.values[name] = raw or str(default)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        state.errors[name] = t("analytics.error.int_range", low=low, high=high)
-        return default
-    return value
+    def day_range(self, default_days: int) -> DayRange | None:
+        """``date_from``/``date_to`` (YYYY-MM-DD, Shanghai, both inclusive)."""
+        t, params, today = self.t, self.params, self.today
+        first = parse_day(params.get("date_from"), today - timedelta(days=default_days - 1))
+        last = parse_day(params.get("date_to"), today)
+        self.values["date_from"] = params.get("date_from") or (first.isoformat() if first else "")
+        self.values["date_to"] = params.get("date_to") or (last.isoformat() if last else "")
+        if first is None:
+            self.errors["date_from"] = t("analytics.error.date")
+        if last is None:
+            self.errors["date_to"] = t("analytics.error.date")
+        if first is None or last is None:
+            return None
+        if first > last:
+            self.errors["date_to"] = t("analytics.error.date_order")
+            return None
+        if (last - first).days + 1 > MAX_RANGE_DAYS:
+            self.errors["date_from"] = t("analytics.error.range_too_long", days=MAX_RANGE_DAYS)
+            return None
+        return DayRange(first, last)
 
+    def property_filter(self) -> tuple[PropertyFilter, ...]:
+        """An optional ``prop_key`` = ``prop_value`` condition on the events' properties."""
+        key, value = self.text("prop_key"), self.text("prop_value")
+        if not key:
+            if value:
+                self.errors["prop_key"] = self.t("analytics.error.prop_key")
+            return ()
+        if len(key) > PROPERTY_KEY_MAX or len(value) > PROPERTY_VALUE_MAX:
+            self.errors["prop_key"] = self.t("analytics.error.too_long")
+            return ()
+        return (PropertyFilter(key=key, value=value),)
 
-def read_choice(
-    request: Request,
-    state: FormState,
-    t: Translator,
-    name: str,
-    choices: Sequence[str],
-    default: str,
-) -> str:
-    raw = request.query_params.get(name)
-    value = default if raw is None else raw
-    state.values[name] = value
-    if value not in choices:
-        state.errors[name] = t("analytics.error.choice")
-        return default
-    return value
+    def number(self, name: str, default: int, low: int, high: int) -> int:
+        raw = (self.params.get(name) or "").strip()
+        self.values[name] = raw or str(default)
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            self.errors[name] = self.t("analytics.error.int_range", low=low, high=high)
+            return default
+        return value
+
+    def choice(self, name: str, choices: Sequence[str], default: str) -> str:
+        raw = self.params.get(name)
+        value = default if raw is None else raw
+        self.values[name] = value
+        if value not in choices:
+            self.errors[name] = self.t("analytics.error.choice")
+            return default
+        return value
+
+    def invalid(self) -> None:
+        """The values each pass but the query they make together does not."""
+        self.errors["_form"] = self.t("analytics.error.invalid")
 
 
 def known_events(store: AnalyticsStore) -> list[str]:
@@ -170,6 +170,11 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     writer.writerow(header)
     writer.writerows(rows)
     return out.getvalue()
+
+
+def csv_download(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
+    """A CSV export: ``header`` then ``rows``, as an attachment named ``filename``."""
+    return csv_response(csv_text(header, rows), filename)
 
 
 def csv_response(text: str, filename: str) -> Response:
@@ -199,6 +204,12 @@ def chart_json(spec: dict[str, Any]) -> str:
 
 def query_string(pairs: Iterable[tuple[str, Any]]) -> str:
     return urlencode([(k, str(v)) for k, v in pairs if v is not None and v != ""])
+
+
+def heat(percentage: float) -> str:
+    """A cell's background: darker green for a higher share (readable text either way)."""
+    alpha = 0.08 + 0.8 * max(0.0, min(percentage, 100.0)) / 100
+    return f"background-color: rgba(7,193,96,{alpha:.2f})"
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -232,6 +243,28 @@ def base_layout(height: int = 320) -> dict[str, Any]:
     }
 
 
+def figure(
+    data: list[dict[str, Any]],
+    *,
+    height: int = 320,
+    margin: dict[str, int] | None = None,
+    **layout: Any,
+) -> dict[str, Any]:
+    """A plotly figure: the traces in ``data`` over the shared layout, with the chart's
+    own margin and any further layout (axes, bar or funnel mode)."""
+    spec = base_layout(height)
+    if margin is not None:
+        spec["margin"] = margin
+    spec.update(layout)
+    return {"data": data, "layout": spec}
+
+
+def trace(kind: str, name: str, x: list[Any], y: list[Any], **style: Any) -> dict[str, Any]:
+    """One plotly trace of ``kind`` (``mode`` first among the style, as plotly writes it)."""
+    mode = {"mode": style.pop("mode")} if "mode" in style else {}
+    return {"type": kind, **mode, "name": name, "x": x, "y": y, **style}
+
+
 INVALID_STATUS = 422  # a form value the page cannot use
 
 
@@ -250,14 +283,24 @@ def fixed(value: float | None, digits: int) -> str:
 
 
 def tab_page(
-    request: Request, user: ConsoleUser, tab: str, state: FormState | None, **context: Any
+    request: Request,
+    user: ConsoleUser,
+    tab: str,
+    state: FormState | None,
+    chart: dict[str, Any] | None = None,
+    **context: Any,
 ) -> HTMLResponse:
     """One analytics tab: ``analytics_<tab>.html`` with the tab bar lit, the query as
-    read (422 when a value could not be used), this query's string for the CSV links
-    and the chart library's version."""
+    read (422 when a value could not be used), this query's string for the CSV links,
+    the page's plotly ``chart`` (none without one), the chart library's version, and
+    ``seconds`` and ``heat`` to write durations and shade shares with."""
     from siyu.web.console.dashboard import plotly_version
 
     context.setdefault("base_qs", this_query(request))
+    if chart is not None:
+        context["chart_json"] = chart_json(chart)
+    context.setdefault("seconds", format_seconds)
+    context.setdefault("heat", heat)
     return render(
         request,
         f"analytics_{tab}.html",
@@ -275,10 +318,10 @@ Q = TypeVar("Q")
 
 
 def required(read: Callable[..., Q | None], request: Request, now: datetime, *extra: Any) -> Q:
-    """The query a CSV export needs, read as its page reads it (``read(request, state,
-    t, now, *extra)``); a value it cannot use is a 400 naming the first problem."""
-    state = FormState()
-    query = read(request, state, console_t(request), now, *extra)
+    """The query a CSV export needs, read as its page reads it (``read(form, *extra)``);
+    a value it cannot use is a 400 naming the first problem."""
+    form = QueryForm(request, now)
+    query = read(form, *extra)
     if query is None:
-        raise bad_request(first_error(state))
+        raise bad_request(first_error(form))
     return query

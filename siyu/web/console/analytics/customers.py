@@ -20,29 +20,21 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from siyu.analytics.queries.channels import (
     ChannelSpendInput,
     ChannelsQuery,
-    ChannelsResult,
     ChannelsRunner,
 )
 from siyu.analytics.rfm import SEGMENT_BY_LEVELS, RfmPage, RfmQuery, RfmRow, Segment
 from siyu.channel.service import spend_totals
 from siyu.web.console.analytics.common import (
     Analyst,
-    FormState,
-    console_t,
-    csv_response,
-    csv_text,
+    QueryForm,
+    csv_download,
     parse_day,
     query_string,
-    read_choice,
-    read_day_range,
-    read_int,
     required,
     tab_page,
-    today_shanghai,
 )
 from siyu.web.console.base import PREFIX
 from siyu.web.deps import CtxDep, NowDep, SessionDep
-from siyu.web.i18n import Translator
 
 router = APIRouter(prefix=f"{PREFIX}/analytics", include_in_schema=False)
 
@@ -71,21 +63,20 @@ class RfmForm:
     offset: int
 
 
-def read_rfm(request: Request, state: FormState, t: Translator, now: Any) -> RfmForm | None:
-    days = read_day_range(request, state, t, now, default_days=90)
-    raw_as_of = (request.query_params.get("as_of") or "").strip()
-    state.values["as_of"] = raw_as_of
+def read_rfm(form: QueryForm) -> RfmForm | None:
+    days = form.day_range(default_days=90)
+    raw_as_of = form.text("as_of")
     as_of: date | None = None
     if raw_as_of:
-        as_of = parse_day(raw_as_of, today_shanghai(now))
+        as_of = parse_day(raw_as_of, form.today)
         if as_of is None:
-            state.errors["as_of"] = t("analytics.error.date")
+            form.errors["as_of"] = form.t("analytics.error.date")
         elif days is not None and as_of < days.first:
-            state.errors["as_of"] = t("analytics.error.as_of")
+            form.errors["as_of"] = form.t("analytics.error.as_of")
     segments = [s.value for s in Segment]
-    segment = read_choice(request, state, t, "segment", ["", *segments], "")
-    offset = read_int(request, state, t, "offset", 0, 0, 100_000_000)
-    if state.errors or days is None:
+    segment = form.choice("segment", ["", *segments], "")
+    offset = form.number("offset", 0, 0, 100_000_000)
+    if form.errors or days is None:
         return None
     query = RfmQuery(date_from=days.first, date_to=days.last, as_of=as_of)
     return RfmForm(query, Segment(segment) if segment else None, offset)
@@ -93,10 +84,9 @@ def read_rfm(request: Request, state: FormState, t: Translator, now: Any) -> Rfm
 
 @router.get("/rfm")
 def rfm_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
-    t = console_t(request)
     store = ctx.analytics
-    state = FormState()
-    form = read_rfm(request, state, t, now)
+    state = QueryForm(request, now)
+    form = read_rfm(state)
     page: RfmPage | None = None
     if form is not None:
         # the eight segments and one page of customers: one query, no per-customer list
@@ -168,13 +158,11 @@ ATTRIBUTIONS = ("first_touch", "last_touch")
 CHANNEL_BREAKDOWNS = ("group", "code")
 
 
-def read_channels(
-    request: Request, state: FormState, t: Translator, now: Any, session: Any
-) -> ChannelsQuery | None:
-    days = read_day_range(request, state, t, now, default_days=30)
-    attribution = read_choice(request, state, t, "attribution", ATTRIBUTIONS, "first_touch")
-    breakdown = read_choice(request, state, t, "breakdown", CHANNEL_BREAKDOWNS, "group")
-    if state.errors or days is None:
+def read_channels(form: QueryForm, session: Any) -> ChannelsQuery | None:
+    days = form.day_range(default_days=30)
+    attribution = form.choice("attribution", ATTRIBUTIONS, "first_touch")
+    breakdown = form.choice("breakdown", CHANNEL_BREAKDOWNS, "group")
+    if form.errors or days is None:
         return None
     with session.begin():
         spend = spend_totals(
@@ -196,12 +184,9 @@ def read_channels(
 def channels_page(
     request: Request, user: Analyst, ctx: CtxDep, session: SessionDep, now: NowDep
 ) -> HTMLResponse:
-    t = console_t(request)
-    state = FormState()
-    query = read_channels(request, state, t, now, session)
-    result: ChannelsResult | None = None
-    if query is not None:
-        result = ChannelsRunner(query, database=ctx.analytics.database).run(ctx.analytics)
+    state = QueryForm(request, now)
+    query = read_channels(state, session)
+    result = ChannelsRunner.run_on(query, ctx.analytics) if query is not None else None
     return tab_page(
         request,
         user,
@@ -218,7 +203,7 @@ def channels_csv(
     request: Request, user: Analyst, ctx: CtxDep, session: SessionDep, now: NowDep
 ) -> Response:
     query = required(read_channels, request, now, session)
-    result = ChannelsRunner(query, database=ctx.analytics.database).run(ctx.analytics)
+    result = ChannelsRunner.run_on(query, ctx.analytics)
     header = [
         "channel",
         "visitors",
@@ -248,4 +233,4 @@ def channels_csv(
         )
         for c in result.channels
     ]
-    return csv_response(csv_text(header, rows), "channels.csv")
+    return csv_download("channels.csv", header, rows)

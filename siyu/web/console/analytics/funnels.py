@@ -23,24 +23,18 @@ from siyu.analytics.queries.funnel import (
     persons_csv,
 )
 from siyu.analytics.queries.paths import PathsQuery, PathsResult, PathsRunner
-from siyu.analytics.queries.retention import RetentionQuery, RetentionResult, RetentionRunner
+from siyu.analytics.queries.retention import RetentionQuery, RetentionRunner
 from siyu.events import STORE_FUNNEL, display_name
 from siyu.web.console.analytics.common import (
     Analyst,
-    FormState,
+    QueryForm,
     bad_request,
-    base_layout,
-    chart_json,
     console_t,
+    csv_download,
     csv_response,
-    csv_text,
-    format_seconds,
+    figure,
     known_events,
     query_string,
-    read_choice,
-    read_day_range,
-    read_int,
-    read_property_filter,
     required,
     tab_page,
 )
@@ -66,21 +60,20 @@ class FunnelForm:
     total: FunnelQuery  # the same funnel without a breakdown (drop-offs are over everyone)
 
 
-def read_funnel(
-    request: Request, state: FormState, t: Translator, now: Any, events: list[str]
-) -> FunnelForm | None:
-    days = read_day_range(request, state, t, now, default_days=7)
-    steps = [s.strip() for s in request.query_params.getlist("step") if s.strip()]
-    state.values["steps"] = steps
+def read_funnel(form: QueryForm, events: list[str]) -> FunnelForm | None:
+    t = form.t
+    days = form.day_range(default_days=7)
+    steps = [s.strip() for s in form.params.getlist("step") if s.strip()]
+    form.values["steps"] = steps
     if not MIN_STEPS <= len(steps) <= MAX_STEPS:
-        state.errors["step"] = t("analytics.error.steps", low=MIN_STEPS, high=MAX_STEPS)
+        form.errors["step"] = t("analytics.error.steps", low=MIN_STEPS, high=MAX_STEPS)
     elif any(s not in events for s in steps):
-        state.errors["step"] = t("analytics.error.unknown_event")
-    window = read_int(request, state, t, "window", 14, 1, 365)
-    unit = read_choice(request, state, t, "window_unit", WINDOW_UNITS, "day")
-    breakdown = read_choice(request, state, t, "breakdown", BREAKDOWNS, "")
-    properties = read_property_filter(request, state, t)
-    if state.errors or days is None:
+        form.errors["step"] = t("analytics.error.unknown_event")
+    window = form.number("window", 14, 1, 365)
+    unit = form.choice("window_unit", WINDOW_UNITS, "day")
+    breakdown = form.choice("breakdown", BREAKDOWNS, "")
+    properties = form.property_filter()
+    if form.errors or days is None:
         return None
     common: dict[str, Any] = {
         "date_from": days.start,
@@ -96,7 +89,7 @@ def read_funnel(
             **common, breakdown=FunnelBreakdown(type="channel") if breakdown else None
         )
     except ValidationError:
-        state.errors["_form"] = t("analytics.error.invalid")
+        form.invalid()
         return None
     return FunnelForm(query, total)
 
@@ -121,9 +114,7 @@ def funnel_chart(
                 "textinfo": "value+percent initial",
             }
         )
-    layout = base_layout(height=max(260, 64 * len(total.series[0].steps)))
-    layout["funnelmode"] = "group"
-    return {"data": traces, "layout": layout}
+    return figure(traces, height=max(260, 64 * len(total.series[0].steps)), funnelmode="group")
 
 
 def _funnel_pairs(request: Request) -> list[tuple[str, str]]:
@@ -135,31 +126,27 @@ def _funnel_pairs(request: Request) -> list[tuple[str, str]]:
 def funnel_page(
     request: Request, user: Analyst, ctx: CtxDep, now: NowDep
 ) -> HTMLResponse | RedirectResponse:
-    t = console_t(request)
     store = ctx.analytics
     events = known_events(store)
-    state = FormState()
+    state = QueryForm(request, now)
+    t = state.t
     submitted = "step" in request.query_params
     default = [name for name in STORE_FUNNEL if name in events]
     if not submitted and len(default) >= MIN_STEPS:
         # The first visit opens on the store's funnel, as a link the operator can keep.
         pairs = [*request.query_params.multi_items(), *(("step", name) for name in default)]
         return RedirectResponse(f"{request.url.path}?{query_string(pairs)}", 303)
-    form = read_funnel(request, state, t, now, events) if submitted else None
+    form = read_funnel(state, events) if submitted else None
     if not submitted:  # the first visit: an empty form with the default dates
-        read_day_range(request, state, t, now, default_days=7)
+        state.day_range(default_days=7)
         state.errors.clear()
     result: FunnelResult | None = None
     total: FunnelResult | None = None
     dropoff: int | None = None
     dropoff_persons: list[str] = []
     if form is not None:
-        total = FunnelRunner(form.total, database=store.database).run(store)
-        result = (
-            FunnelRunner(form.query, database=store.database).run(store)
-            if form.query.breakdown
-            else total
-        )
+        total = FunnelRunner.run_on(form.total, store)
+        result = FunnelRunner.run_on(form.query, store) if form.query.breakdown else total
         raw = request.query_params.get("dropoff")
         if raw:
             n = len(form.total.steps)
@@ -170,28 +157,23 @@ def funnel_page(
                 )
             else:
                 state.errors["dropoff"] = t("analytics.error.dropoff", high=n)
-    base_qs = query_string(_funnel_pairs(request))
-    chart = (
-        chart_json(funnel_chart(result, total, t, request_locale(request)))
-        if result is not None and total is not None and total.series
-        else None
-    )
     return tab_page(
         request,
         user,
         "funnel",
         state,
+        funnel_chart(result, total, t, request_locale(request))
+        if result is not None and total is not None and total.series
+        else None,
         events=events,
         max_steps=MAX_STEPS,
         window_units=WINDOW_UNITS,
         result=result,
         total=total,
         breakdown=bool(form and form.query.breakdown),
-        base_qs=base_qs,
+        base_qs=query_string(_funnel_pairs(request)),
         dropoff=dropoff,
         dropoff_persons=dropoff_persons,
-        chart_json=chart,
-        seconds=format_seconds,
     )
 
 
@@ -212,24 +194,21 @@ def funnel_dropoff_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep
 # ---------------------------------------------------------------------- retention
 
 
-def read_retention(
-    request: Request, state: FormState, t: Translator, now: Any, events: list[str]
-) -> RetentionQuery | None:
-    days = read_day_range(request, state, t, now, default_days=14)
+def read_retention(form: QueryForm, events: list[str]) -> RetentionQuery | None:
+    days = form.day_range(default_days=14)
     names = {}
     for name in ("target_event", "returning_event"):
-        value = (request.query_params.get(name) or "").strip()
-        state.values[name] = value
+        value = form.text(name)
         if not value:
-            state.errors[name] = t("analytics.error.required")
+            form.errors[name] = form.t("analytics.error.required")
         elif value not in events:
-            state.errors[name] = t("analytics.error.unknown_event")
+            form.errors[name] = form.t("analytics.error.unknown_event")
         names[name] = value
-    retention_type = read_choice(request, state, t, "retention_type", RETENTION_TYPES, "recurring")
-    period = read_choice(request, state, t, "period", PERIODS, "day")
-    intervals = read_int(request, state, t, "intervals", 8, 1, 60)
-    properties = read_property_filter(request, state, t)
-    if state.errors or days is None:
+    retention_type = form.choice("retention_type", RETENTION_TYPES, "recurring")
+    period = form.choice("period", PERIODS, "day")
+    intervals = form.number("intervals", 8, 1, 60)
+    properties = form.property_filter()
+    if form.errors or days is None:
         return None
     try:
         return RetentionQuery(
@@ -243,32 +222,23 @@ def read_retention(
             properties=properties,
         )
     except ValidationError:
-        state.errors["_form"] = t("analytics.error.invalid")
+        form.invalid()
         return None
-
-
-def heat(percentage: float) -> str:
-    """A cell's background: darker green for a higher share (readable text either way)."""
-    alpha = 0.08 + 0.8 * max(0.0, min(percentage, 100.0)) / 100
-    return f"background-color: rgba(7,193,96,{alpha:.2f})"
 
 
 @router.get("/retention")
 def retention_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
-    t = console_t(request)
     store = ctx.analytics
     events = known_events(store)
-    state = FormState()
+    state = QueryForm(request, now)
     submitted = "target_event" in request.query_params
-    query = read_retention(request, state, t, now, events) if submitted else None
+    query = read_retention(state, events) if submitted else None
     if not submitted:  # the first visit: an empty form with the defaults
-        read_day_range(request, state, t, now, default_days=14)
+        state.day_range(default_days=14)
         state.errors.clear()
         state.values.setdefault("retention_type", "recurring")
         state.values.setdefault("period", "day")
-    result: RetentionResult | None = None
-    if query is not None:
-        result = RetentionRunner(query, database=store.database).run(store)
+    result = RetentionRunner.run_on(query, store) if query is not None else None
     offsets = max((len(c.values) for c in result.cohorts), default=0) if result else 0
     return tab_page(
         request,
@@ -280,7 +250,6 @@ def retention_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) ->
         periods=PERIODS,
         result=result,
         offsets=offsets,
-        heat=heat,
     )
 
 
@@ -288,14 +257,14 @@ def retention_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) ->
 def retention_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
     store = ctx.analytics
     query = required(read_retention, request, now, known_events(store))
-    result = RetentionRunner(query, database=store.database).run(store)
+    result = RetentionRunner.run_on(query, store)
     rows = [
         (c.period_start.isoformat(), c.size, cell.offset, cell.count, f"{cell.percentage:.2f}")
         for c in result.cohorts
         for cell in c.values
     ]
-    text = csv_text(["cohort_start", "cohort_size", "offset", "persons", "percentage"], rows)
-    return csv_response(text, "retention.csv")
+    header = ["cohort_start", "cohort_size", "offset", "persons", "percentage"]
+    return csv_download("retention.csv", header, rows)
 
 
 # -------------------------------------------------------------------------- paths
@@ -303,19 +272,18 @@ def retention_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> 
 PAGE_MAX = 300
 
 
-def read_paths(request: Request, state: FormState, t: Translator, now: Any) -> PathsQuery | None:
-    days = read_day_range(request, state, t, now, default_days=7)
+def read_paths(form: QueryForm) -> PathsQuery | None:
+    days = form.day_range(default_days=7)
     anchors: dict[str, str | None] = {}
     for name in ("start_page", "end_page"):
-        value = (request.query_params.get(name) or "").strip()
-        state.values[name] = value
+        value = form.text(name)
         if len(value) > PAGE_MAX:
-            state.errors[name] = t("analytics.error.too_long")
+            form.errors[name] = form.t("analytics.error.too_long")
         anchors[name] = value or None
     if anchors["start_page"] and anchors["end_page"]:
-        state.errors["end_page"] = t("analytics.error.one_anchor")
-    steps = read_int(request, state, t, "step_limit", 5, 2, 10)
-    if state.errors or days is None:
+        form.errors["end_page"] = form.t("analytics.error.one_anchor")
+    steps = form.number("step_limit", 5, 2, 10)
+    if form.errors or days is None:
         return None
     return PathsQuery(
         date_from=days.start,
@@ -326,49 +294,40 @@ def read_paths(request: Request, state: FormState, t: Translator, now: Any) -> P
     )
 
 
-def sankey_chart(result: PathsResult, t: Translator) -> dict[str, Any]:
+def sankey_chart(result: PathsResult) -> dict[str, Any]:
     index = {node.name: i for i, node in enumerate(result.nodes)}
     links = [link for link in result.links if link.source in index and link.target in index]
-    layout = base_layout(height=460)
-    layout["margin"] = {"l": 16, "r": 16, "t": 16, "b": 16}
-    return {
-        "data": [
-            {
-                "type": "sankey",
-                "arrangement": "snap",
-                "node": {
-                    "label": [f"{n.step}. {n.page}" for n in result.nodes],
-                    "pad": 14,
-                    "thickness": 14,
-                    "color": "rgba(7,193,96,0.75)",
-                },
-                "link": {
-                    "source": [index[link.source] for link in links],
-                    "target": [index[link.target] for link in links],
-                    "value": [link.value for link in links],
-                    "color": "rgba(31,111,235,0.25)",
-                },
-            }
-        ],
-        "layout": layout,
+    sankey = {
+        "type": "sankey",
+        "arrangement": "snap",
+        "node": {
+            "label": [f"{n.step}. {n.page}" for n in result.nodes],
+            "pad": 14,
+            "thickness": 14,
+            "color": "rgba(7,193,96,0.75)",
+        },
+        "link": {
+            "source": [index[link.source] for link in links],
+            "target": [index[link.target] for link in links],
+            "value": [link.value for link in links],
+            "color": "rgba(31,111,235,0.25)",
+        },
     }
+    return figure([sankey], height=460, margin={"l": 16, "r": 16, "t": 16, "b": 16})
 
 
 @router.get("/paths")
 def paths_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
-    t = console_t(request)
-    state = FormState()
-    query = read_paths(request, state, t, now)
-    result: PathsResult | None = None
-    if query is not None:
-        result = PathsRunner(query, database=ctx.analytics.database).run(ctx.analytics)
-    chart = chart_json(sankey_chart(result, t)) if result and result.links else None
-    return tab_page(request, user, "paths", state, result=result, chart_json=chart)
+    state = QueryForm(request, now)
+    query = read_paths(state)
+    result = PathsRunner.run_on(query, ctx.analytics) if query is not None else None
+    chart = sankey_chart(result) if result and result.links else None
+    return tab_page(request, user, "paths", state, chart, result=result)
 
 
 @router.get("/paths.csv")
 def paths_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
     query = required(read_paths, request, now)
-    result = PathsRunner(query, database=ctx.analytics.database).run(ctx.analytics)
+    result = PathsRunner.run_on(query, ctx.analytics)
     rows = [(link.step, link.source, link.target, link.value) for link in result.links]
-    return csv_response(csv_text(["step", "source", "target", "sessions"], rows), "paths.csv")
+    return csv_download("paths.csv", ["step", "source", "target", "sessions"], rows)

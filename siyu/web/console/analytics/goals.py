@@ -22,13 +22,12 @@ from siyu.analytics.goals import (
     compute_actuals,
 )
 from siyu.identity.rules import Permission
-from siyu.web.console.analytics.common import Analyst, today_shanghai
+from siyu.web.console.analytics.common import Analyst, FormState, tab_page, today_shanghai
 from siyu.web.console.base import (
     PREFIX,
     ConsoleUser,
     pydantic_field_errors,
     redirect,
-    render,
     request_locale,
 )
 from siyu.web.console.security import FormDep, may_post, text_field
@@ -61,32 +60,22 @@ def service_for(ctx: Any) -> GoalsService:
 
 
 def _page(
-    request: Request,
-    user: ConsoleUser,
-    ctx: Any,
-    now: datetime,
-    goals: Goals,
-    values: dict[str, str],
-    errors: dict[str, str],
-    status: int = 200,
+    request: Request, user: ConsoleUser, ctx: Any, now: datetime, form: FormState
 ) -> HTMLResponse:
+    """The saved goals against the actuals, and the edit form as ``form`` holds it
+    (422 with the errors it has)."""
     saved = service_for(ctx).load()
     actuals = compute_actuals(ctx.analytics, saved, today_shanghai(now))
     stages = {
         stage: [GoalRow(key, float(getattr(saved, key)), actuals.get(key)) for key in keys]
         for stage, keys in STAGES.items()
     }
-    return render(
+    return tab_page(
         request,
-        "analytics_goals.html",
-        user=user,
-        status=status,
-        active="analytics_goals",
-        tab="goals",
+        user,
+        "goals",
+        form,
         stages=stages,
-        goals=goals,
-        values=values,
-        errors=errors,
         can_edit=may_edit(user),
         number_fields=NUMBER_FIELDS,
         text_fields=TEXT_FIELDS,
@@ -102,8 +91,7 @@ def _values_of(goals: Goals) -> dict[str, str]:
 
 @router.get("/goals")
 def goals_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
-    goals = service_for(ctx).load()
-    return _page(request, user, ctx, now, goals, _values_of(goals), {})
+    return _page(request, user, ctx, now, FormState(_values_of(service_for(ctx).load())))
 
 
 Poster = Annotated[ConsoleUser, Depends(may_post(Permission.goals_write))]
@@ -120,6 +108,6 @@ def save_goals(request: Request, user: Poster, form: FormDep, ctx: CtxDep, now: 
         errors = pydantic_field_errors(
             t, locale, exc.errors(), name_for=lambda loc: str(loc[0]) if loc else None
         )
-        return _page(request, user, ctx, now, service_for(ctx).load(), values, errors, 422)
+        return _page(request, user, ctx, now, FormState(values, errors))
     service_for(ctx).save(goals)
     return redirect(f"{PREFIX}/analytics/goals?notice=goals_saved")

@@ -5,8 +5,6 @@ next N days (+ ``/clv.csv``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -23,22 +21,17 @@ from siyu.analytics.queries.portfolio import PortfolioQuery, PortfolioResult, Po
 from siyu.analytics.queries.repurchase import RepurchaseQuery, RepurchaseResult, RepurchaseRunner
 from siyu.web.console.analytics.common import (
     Analyst,
-    DayRange,
-    FormState,
+    QueryForm,
     bad_request,
-    base_layout,
-    chart_json,
     console_t,
-    csv_response,
-    csv_text,
+    csv_download,
+    figure,
     fixed,
-    read_day_range,
-    read_int,
-    read_property_filter,
+    heat,
     required,
     tab_page,
+    trace,
 )
-from siyu.web.console.analytics.funnels import heat
 from siyu.web.console.base import PREFIX
 from siyu.web.deps import CtxDep, NowDep, SessionDep
 from siyu.web.i18n import Translator
@@ -49,13 +42,11 @@ router = APIRouter(prefix=f"{PREFIX}/analytics", include_in_schema=False)
 # --------------------------------------------------------------------- repurchase
 
 
-def read_repurchase(
-    request: Request, state: FormState, t: Translator, now: datetime
-) -> RepurchaseQuery | None:
-    days = read_day_range(request, state, t, now, default_days=180)
-    months = read_int(request, state, t, "months", 12, 1, 36)
-    properties = read_property_filter(request, state, t)
-    if state.errors or days is None:
+def read_repurchase(form: QueryForm) -> RepurchaseQuery | None:
+    days = form.day_range(default_days=180)
+    months = form.number("months", 12, 1, 36)
+    properties = form.property_filter()
+    if form.errors or days is None:
         return None
     return RepurchaseQuery(
         date_from=days.start, date_to=days.end, months=months, properties=properties
@@ -63,70 +54,63 @@ def read_repurchase(
 
 
 def ltv_chart(result: RepurchaseResult, t: Translator) -> dict[str, Any]:
-    layout = base_layout()
-    layout["margin"] = {"l": 64, "r": 24, "t": 16, "b": 40}
-    layout["xaxis"] = {"title": {"text": t("analytics.repurchase.month_offset")}, "dtick": 1}
-    layout["yaxis"] = {"title": {"text": t("analytics.repurchase.ltv_axis")}, "rangemode": "tozero"}
-    return {
-        "data": [
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": f"{c.month:%Y-%m} ({c.buyers})",
-                "x": list(range(len(c.ltv_fen))),
-                "y": [round(v / 100, 2) for v in c.ltv_fen],
-                "hovertemplate": "¥%{y:,.2f}<extra>%{fullData.name}</extra>",
-            }
-            for c in result.cohorts
-        ],
-        "layout": layout,
-    }
+    lines = [
+        trace(
+            "scatter",
+            f"{c.month:%Y-%m} ({c.buyers})",
+            list(range(len(c.ltv_fen))),
+            [round(v / 100, 2) for v in c.ltv_fen],
+            mode="lines+markers",
+            hovertemplate="¥%{y:,.2f}<extra>%{fullData.name}</extra>",
+        )
+        for c in result.cohorts
+    ]
+    return figure(
+        lines,
+        margin={"l": 64, "r": 24, "t": 16, "b": 40},
+        xaxis={"title": {"text": t("analytics.repurchase.month_offset")}, "dtick": 1},
+        yaxis={"title": {"text": t("analytics.repurchase.ltv_axis")}, "rangemode": "tozero"},
+    )
 
 
 @router.get("/repurchase")
 def repurchase_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
-    t = console_t(request)
-    state = FormState()
-    query = read_repurchase(request, state, t, now)
-    result: RepurchaseResult | None = None
-    if query is not None:
-        result = RepurchaseRunner(query, database=ctx.analytics.database).run(ctx.analytics)
+    state = QueryForm(request, now)
+    query = read_repurchase(state)
+    result = RepurchaseRunner.run_on(query, ctx.analytics) if query is not None else None
     offsets = max((len(c.ltv_fen) for c in result.cohorts), default=0) if result else 0
     top = max((v for c in result.cohorts for v in c.ltv_fen), default=0.0) if result else 0.0
-    chart = chart_json(ltv_chart(result, t)) if result and result.cohorts else None
     return tab_page(
         request,
         user,
         "repurchase",
         state,
+        ltv_chart(result, state.t) if result and result.cohorts else None,
         result=result,
         offsets=offsets,
         ltv_heat=lambda v: heat(100 * v / top if top > 0 else 0.0),
-        chart_json=chart,
     )
 
 
 @router.get("/repurchase.csv")
 def repurchase_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
     query = required(read_repurchase, request, now)
-    result = RepurchaseRunner(query, database=ctx.analytics.database).run(ctx.analytics)
+    result = RepurchaseRunner.run_on(query, ctx.analytics)
     rows = [
         (c.month.isoformat(), c.buyers, offset, f"{value:.2f}")
         for c in result.cohorts
         for offset, value in enumerate(c.ltv_fen)
     ]
     header = ["cohort_month", "buyers", "month_offset", "ltv_fen"]
-    return csv_response(csv_text(header, rows), "repurchase-ltv.csv")
+    return csv_download("repurchase-ltv.csv", header, rows)
 
 
 # ---------------------------------------------------------------------- portfolio
 
 
-def read_portfolio(
-    request: Request, state: FormState, t: Translator, now: datetime
-) -> PortfolioQuery | None:
-    days = read_day_range(request, state, t, now, default_days=30)
-    if state.errors or days is None:
+def read_portfolio(form: QueryForm) -> PortfolioQuery | None:
+    days = form.day_range(default_days=30)
+    if form.errors or days is None:
         return None
     return PortfolioQuery(date_from=days.start, date_to=days.end)
 
@@ -138,23 +122,19 @@ def run_portfolio(query: PortfolioQuery, session: Any) -> PortfolioResult:
 
 def portfolio_chart(result: PortfolioResult, t: Translator) -> dict[str, Any]:
     roles = [t(f"product.role.{r.role.value}") for r in result.roles]
-    layout = base_layout()
-    layout["margin"] = {"l": 48, "r": 24, "t": 16, "b": 40}
-    layout["barmode"] = "group"
-    layout["yaxis"] = {"ticksuffix": "%", "rangemode": "tozero"}
 
     def bars(name: str, values: list[float], color: str) -> dict[str, Any]:
-        return {
-            "type": "bar",
-            "name": name,
-            "x": roles,
-            "y": values,
-            "marker": {"color": color},
-            "hovertemplate": "%{y:.2f}%<extra>%{fullData.name}</extra>",
-        }
+        return trace(
+            "bar",
+            name,
+            roles,
+            values,
+            marker={"color": color},
+            hovertemplate="%{y:.2f}%<extra>%{fullData.name}</extra>",
+        )
 
-    return {
-        "data": [
+    return figure(
+        [
             bars(
                 t("analytics.portfolio.sales_share"),
                 [r.sales_share for r in result.roles],
@@ -171,20 +151,21 @@ def portfolio_chart(result: PortfolioResult, t: Translator) -> dict[str, Any]:
                 "rgba(89,99,110,0.35)",
             ),
         ],
-        "layout": layout,
-    }
+        margin={"l": 48, "r": 24, "t": 16, "b": 40},
+        barmode="group",
+        yaxis={"ticksuffix": "%", "rangemode": "tozero"},
+    )
 
 
 @router.get("/portfolio")
 def portfolio_page(
     request: Request, user: Analyst, session: SessionDep, now: NowDep
 ) -> HTMLResponse:
-    t = console_t(request)
-    state = FormState()
-    query = read_portfolio(request, state, t, now)
+    state = QueryForm(request, now)
+    query = read_portfolio(state)
     result = run_portfolio(query, session) if query is not None else None
-    chart = chart_json(portfolio_chart(result, t)) if result and result.sales_fen else None
-    return tab_page(request, user, "portfolio", state, result=result, chart_json=chart)
+    chart = portfolio_chart(result, state.t) if result and result.sales_fen else None
+    return tab_page(request, user, "portfolio", state, chart, result=result)
 
 
 @router.get("/portfolio.csv")
@@ -214,7 +195,7 @@ def portfolio_csv(request: Request, user: Analyst, session: SessionDep, now: Now
         )
         for r in result.roles
     ]
-    return csv_response(csv_text(header, rows), "portfolio.csv")
+    return csv_download("portfolio.csv", header, rows)
 
 
 # ---------------------------------------------------------------------------- CLV
@@ -223,22 +204,12 @@ CLV_TABLE_LIMIT = 50
 CLV_CHART_LIMIT = 20
 
 
-@dataclass(frozen=True)
-class ClvForm:
-    days: DayRange
-    horizon: int
-
-    @property
-    def query(self) -> ClvQuery:
-        return ClvQuery(self.days.start, self.days.end, self.horizon)
-
-
-def read_clv(request: Request, state: FormState, t: Translator, now: datetime) -> ClvForm | None:
-    days = read_day_range(request, state, t, now, default_days=365)
-    horizon = read_int(request, state, t, "horizon", 90, 1, 730)
-    if state.errors or days is None:
+def read_clv(form: QueryForm) -> ClvQuery | None:
+    days = form.day_range(default_days=365)
+    horizon = form.number("horizon", 90, 1, 730)
+    if form.errors or days is None:
         return None
-    return ClvForm(days, horizon)
+    return ClvQuery(days.start, days.end, horizon)
 
 
 def clv_problem_text(result: ClvResult, t: Translator) -> str:
@@ -255,51 +226,47 @@ def clv_problem_text(result: ClvResult, t: Translator) -> str:
 
 def clv_chart(result: ClvResult, t: Translator) -> dict[str, Any]:
     top = [c for c in result.customers if c.clv_fen is not None][:CLV_CHART_LIMIT]
-    layout = base_layout()
-    layout["margin"] = {"l": 64, "r": 24, "t": 16, "b": 56}
-    layout["xaxis"] = {"type": "category", "title": {"text": t("analytics.clv.shopper")}}
-    layout["yaxis"] = {"title": {"text": t("analytics.clv.value_axis")}, "rangemode": "tozero"}
-    return {
-        "data": [
-            {
-                "type": "bar",
-                "name": t("analytics.clv.clv"),
-                "x": [f"#{c.shopper_id}" for c in top],
-                "y": [round((c.clv_fen or 0.0) / 100, 2) for c in top],
-                "marker": {"color": "rgba(7,193,96,0.7)"},
-                "hovertemplate": "¥%{y:,.2f}<extra></extra>",
-            }
-        ],
-        "layout": layout,
-    }
+    bars = trace(
+        "bar",
+        t("analytics.clv.clv"),
+        [f"#{c.shopper_id}" for c in top],
+        [round((c.clv_fen or 0.0) / 100, 2) for c in top],
+        marker={"color": "rgba(7,193,96,0.7)"},
+        hovertemplate="¥%{y:,.2f}<extra></extra>",
+    )
+    return figure(
+        [bars],
+        margin={"l": 64, "r": 24, "t": 16, "b": 56},
+        xaxis={"type": "category", "title": {"text": t("analytics.clv.shopper")}},
+        yaxis={"title": {"text": t("analytics.clv.value_axis")}, "rangemode": "tozero"},
+    )
 
 
 @router.get("/clv")
 def clv_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
-    t = console_t(request)
-    state = FormState()
-    form = read_clv(request, state, t, now)
-    result = run_clv(form.query, ctx.analytics, now) if form is not None else None
-    chart = chart_json(clv_chart(result, t)) if result and result.customers else None
+    state = QueryForm(request, now)
+    t = state.t
+    query = read_clv(state)
+    result = run_clv(query, ctx.analytics, now) if query is not None else None
     return tab_page(
         request,
         user,
         "clv",
         state,
-        form=form,
+        clv_chart(result, t) if result and result.customers else None,
+        form=query,
         result=result,
         customers=result.customers[:CLV_TABLE_LIMIT] if result else (),
         table_limit=CLV_TABLE_LIMIT,
         problem_text=clv_problem_text(result, t) if result and result.problem else None,
-        chart_json=chart,
     )
 
 
 @router.get("/clv.csv")
 def clv_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
     t = console_t(request)
-    form = required(read_clv, request, now)
-    result = run_clv(form.query, ctx.analytics, now)
+    query = required(read_clv, request, now)
+    result = run_clv(query, ctx.analytics, now)
     if result.problem:
         raise bad_request(clv_problem_text(result, t))
     header = [
@@ -327,4 +294,4 @@ def clv_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Respon
         )
         for c in result.customers
     ]
-    return csv_response(csv_text(header, rows), f"clv-{form.horizon}d.csv")
+    return csv_download(f"clv-{query.horizon}d.csv", header, rows)

@@ -6,7 +6,7 @@ sessions with each page's dwell, long stays and bounce (+ ``/sessions.csv``,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -31,20 +31,13 @@ from siyu.analytics.store import AnalyticsStore
 from siyu.web.console.analytics.common import (
     Analyst,
     DayRange,
-    FormState,
-    base_layout,
-    chart_json,
-    console_t,
-    csv_response,
-    csv_text,
+    QueryForm,
+    csv_download,
+    figure,
     fixed,
-    format_seconds,
-    read_choice,
-    read_day_range,
-    read_int,
-    read_property_filter,
     required,
     tab_page,
+    trace,
 )
 from siyu.web.console.base import PREFIX
 from siyu.web.deps import CtxDep, NowDep
@@ -59,12 +52,10 @@ MONEY_METRICS = frozenset({"gmv_fen", "aov_fen"})
 PERCENT_METRICS = frozenset({"conversion_rate", "repurchase_rate"})
 
 
-def read_overview(
-    request: Request, state: FormState, t: Translator, now: datetime
-) -> tuple[OverviewQuery, DayRange] | None:
-    days = read_day_range(request, state, t, now, default_days=7)
-    properties = read_property_filter(request, state, t)
-    if state.errors or days is None:
+def read_overview(form: QueryForm) -> tuple[OverviewQuery, DayRange] | None:
+    days = form.day_range(default_days=7)
+    properties = form.property_filter()
+    if form.errors or days is None:
         return None
     return OverviewQuery(date_from=days.start, date_to=days.end, properties=properties), days
 
@@ -82,14 +73,13 @@ def metric_text(key: str, value: float) -> str:
 
 @router.get("/overview")
 def overview_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
-    t = console_t(request)
-    state = FormState()
-    form = read_overview(request, state, t, now)
+    state = QueryForm(request, now)
+    form = read_overview(state)
     result: OverviewResult | None = None
     previous: tuple[date, date] | None = None
     if form is not None:
         query, days = form
-        result = OverviewRunner(query, database=ctx.analytics.database).run(ctx.analytics)
+        result = OverviewRunner.run_on(query, ctx.analytics)
         length = (days.last - days.first).days + 1
         previous = (days.first - timedelta(days=length), days.first - timedelta(days=1))
     metrics = [(key, getattr(result, key)) for key in METRICS] if result else []
@@ -108,14 +98,12 @@ def overview_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> 
 @router.get("/overview.csv")
 def overview_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
     form = required(read_overview, request, now)
-    result = OverviewRunner(form[0], database=ctx.analytics.database).run(ctx.analytics)
+    result = OverviewRunner.run_on(form[0], ctx.analytics)
     rows = []
     for key in METRICS:
         metric = getattr(result, key)
         rows.append((key, metric.value, metric.previous, fixed(metric.change, 2)))
-    return csv_response(
-        csv_text(["metric", "value", "previous", "change_pct"], rows), "overview.csv"
-    )
+    return csv_download("overview.csv", ["metric", "value", "previous", "change_pct"], rows)
 
 
 # ----------------------------------------------------------------------- sessions
@@ -131,14 +119,12 @@ class SessionsForm:
     breakdown: bool
 
 
-def read_sessions(
-    request: Request, state: FormState, t: Translator, now: datetime
-) -> SessionsForm | None:
-    days = read_day_range(request, state, t, now, default_days=7)
-    breakdown = read_choice(request, state, t, "breakdown", SESSION_BREAKDOWNS, "")
-    idle = read_int(request, state, t, "idle_minutes", 30, 1, 1440)
-    properties = read_property_filter(request, state, t)
-    if state.errors or days is None:
+def read_sessions(form: QueryForm) -> SessionsForm | None:
+    days = form.day_range(default_days=7)
+    breakdown = form.choice("breakdown", SESSION_BREAKDOWNS, "")
+    idle = form.number("idle_minutes", 30, 1, 1440)
+    properties = form.property_filter()
+    if form.errors or days is None:
         return None
     try:
         total = SessionsQuery(
@@ -148,55 +134,54 @@ def read_sessions(
             session_idle_seconds=idle * 60,
         )
     except ValidationError:
-        state.errors["_form"] = t("analytics.error.invalid")
+        form.invalid()
         return None
     return SessionsForm(total, bool(breakdown))
 
 
 def run_sessions(form: SessionsForm, store: AnalyticsStore) -> tuple[SessionStats, list[Any]]:
     """The overall stats and, with a breakdown, the per-channel series."""
-    total = SessionsRunner(form.total, database=store.database).run(store).series[0]
+    total = SessionsRunner.run_on(form.total, store).series[0]
     if not form.breakdown:
         return total, []
     by_channel = form.total.model_copy(update={"breakdown": "channel"})
-    return total, SessionsRunner(by_channel, database=store.database).run(store).series
+    return total, SessionsRunner.run_on(by_channel, store).series
 
 
 def sessions_chart(daily: list[SessionsDay], t: Translator) -> dict[str, Any]:
     days = [d.day.isoformat() for d in daily]
-    layout = base_layout()
-    layout["margin"] = {"l": 48, "r": 64, "t": 16, "b": 40}
-    layout["xaxis"] = {"type": "date", "tickformat": "%m-%d"}
-    layout["yaxis"] = {"title": {"text": t("analytics.sessions.sessions")}, "rangemode": "tozero"}
-    layout["yaxis2"] = {
-        "title": {"text": t("analytics.sessions.bounce_rate")},
-        "overlaying": "y",
-        "side": "right",
-        "rangemode": "tozero",
-        "ticksuffix": "%",
-        "showgrid": False,
-    }
-    return {
-        "data": [
-            {
-                "type": "bar",
-                "name": t("analytics.sessions.sessions"),
-                "x": days,
-                "y": [d.stats.sessions for d in daily],
-                "marker": {"color": "rgba(7,193,96,0.45)"},
-            },
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": t("analytics.sessions.bounce_rate"),
-                "x": days,
-                "y": [d.stats.bounce_rate for d in daily],
-                "yaxis": "y2",
-                "line": {"color": "#d4380d"},
-            },
+    sessions, bounce_rate = t("analytics.sessions.sessions"), t("analytics.sessions.bounce_rate")
+    return figure(
+        [
+            trace(
+                "bar",
+                sessions,
+                days,
+                [d.stats.sessions for d in daily],
+                marker={"color": "rgba(7,193,96,0.45)"},
+            ),
+            trace(
+                "scatter",
+                bounce_rate,
+                days,
+                [d.stats.bounce_rate for d in daily],
+                mode="lines+markers",
+                yaxis="y2",
+                line={"color": "#d4380d"},
+            ),
         ],
-        "layout": layout,
-    }
+        margin={"l": 48, "r": 64, "t": 16, "b": 40},
+        xaxis={"type": "date", "tickformat": "%m-%d"},
+        yaxis={"title": {"text": sessions}, "rangemode": "tozero"},
+        yaxis2={
+            "title": {"text": bounce_rate},
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "ticksuffix": "%",
+            "showgrid": False,
+        },
+    )
 
 
 SESSION_COLUMNS = [
@@ -247,7 +232,7 @@ def run_pages(form: SessionsForm, store: AnalyticsStore, limit: int) -> list[Pag
         session_idle_seconds=form.total.session_idle_seconds,
         limit=limit,
     )
-    return PagesRunner(query, database=store.database).run(store).pages
+    return PagesRunner.run_on(query, store).pages
 
 
 def page_cells(p: PageStats) -> tuple[Any, ...]:
@@ -267,9 +252,8 @@ def page_cells(p: PageStats) -> tuple[Any, ...]:
 
 @router.get("/sessions")
 def sessions_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
-    t = console_t(request)
-    state = FormState()
-    form = read_sessions(request, state, t, now)
+    state = QueryForm(request, now)
+    form = read_sessions(state)
     total: SessionStats | None = None
     series: list[Any] = []
     daily: list[SessionsDay] = []
@@ -279,20 +263,18 @@ def sessions_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> 
         total, series = run_sessions(form, store)
         daily = run_daily(SessionsRunner(form.total, database=store.database), store)
         pages = run_pages(form, store, PAGES_SHOWN)
-    chart = chart_json(sessions_chart(daily, t)) if daily else None
     return tab_page(
         request,
         user,
         "sessions",
         state,
+        sessions_chart(daily, state.t) if daily else None,
         breakdowns=SESSION_BREAKDOWNS,
         total=total,
         series=series,
         daily=daily,
         pages=pages,
         long_stay_seconds=LONG_STAY_SECONDS,
-        chart_json=chart,
-        seconds=format_seconds,
     )
 
 
@@ -300,9 +282,7 @@ def sessions_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> 
 def sessions_pages_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> Response:
     form = required(read_sessions, request, now)
     pages = run_pages(form, ctx.analytics, PAGES_EXPORTED)
-    return csv_response(
-        csv_text(PAGE_COLUMNS, [page_cells(p) for p in pages]), "sessions-pages.csv"
-    )
+    return csv_download("sessions-pages.csv", PAGE_COLUMNS, [page_cells(p) for p in pages])
 
 
 @router.get("/sessions.csv")
@@ -311,7 +291,7 @@ def sessions_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> R
     total, series = run_sessions(form, ctx.analytics)
     rows = [("total", "", *session_cells(total))]
     rows += [("channel", s.breakdown_value or "", *session_cells(s)) for s in series]
-    return csv_response(csv_text(["scope", "channel", *SESSION_COLUMNS], rows), "sessions.csv")
+    return csv_download("sessions.csv", ["scope", "channel", *SESSION_COLUMNS], rows)
 
 
 @router.get("/sessions/daily.csv")
@@ -320,4 +300,4 @@ def sessions_daily_csv(request: Request, user: Analyst, ctx: CtxDep, now: NowDep
     store = ctx.analytics
     daily = run_daily(SessionsRunner(form.total, database=store.database), store)
     rows = [(d.day.isoformat(), *session_cells(d.stats)) for d in daily]
-    return csv_response(csv_text(["day", *SESSION_COLUMNS], rows), "sessions-daily.csv")
+    return csv_download("sessions-daily.csv", ["day", *SESSION_COLUMNS], rows)
