@@ -15,6 +15,10 @@ Actuals, all over complete Shanghai days before today:
   over the last 30 days.
 - ``repurchase_pct``: paying shoppers of the last 90 days (RFM) with 2+ orders.
 - ``ltv_growth_pct``: net revenue per paying shopper, last 90 days vs the 90 before.
+
+The two events default to the catalog's (``siyu.events``: ``$pageview`` and
+``order.paid``); :func:`unseen_events` names a chosen event the store has never
+received, which the page flags instead of showing an unexplained 暂无数据.
 """
 
 from __future__ import annotations
@@ -133,6 +137,16 @@ def daily_active_average(store: AnalyticsStore, first: date, end: date) -> float
     params = {"start": format_utc(_start(first)), "end": format_utc(_start(end))}
     total = sum(int(row[1]) for row in store.query(sql, params).rows)
     return round(total / max(1, (end - first).days), 1)
+
+
+def unseen_events(store: AnalyticsStore, goals: Goals) -> tuple[str, ...]:
+    """The goals' events (activity, conversion) that no event received so far carries."""
+    wanted = sorted({goals.activity_event, goals.conversion_event})
+    params = {f"e{i}": name for i, name in enumerate(wanted)}
+    listed = ", ".join(f"{{{key}:String}}" for key in params)
+    sql = f"SELECT DISTINCT event FROM {store.database}.events WHERE event IN ({listed})"
+    seen = {str(row[0]) for row in store.query(sql, params).rows}
+    return tuple(name for name in wanted if name not in seen)
 
 
 def compute_actuals(store: AnalyticsStore, goals: Goals, today: date) -> dict[str, float | None]:
