@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from siyu.db import get_or_raise
 from siyu.errors import (
     Conflict,
     DomainError,
@@ -185,10 +186,8 @@ def login_shopper(
 
 
 def get_shopper(session: Session, shopper_id: int) -> Shopper:
-    shopper = session.get(Shopper, shopper_id)
-    if shopper is None:
-        raise NotFound("shopper_not_found", "用户不存在 / Shopper not found")
-    return shopper
+    missing = NotFound("shopper_not_found", "用户不存在 / Shopper not found")
+    return get_or_raise(session, Shopper, shopper_id, missing)
 
 
 def update_profile(
