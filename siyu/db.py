@@ -9,12 +9,12 @@ guarded statements (``UPDATE … WHERE n >= :k``) and ``FOR UPDATE SKIP LOCKED``
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -156,6 +156,24 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
     _prepare_sqlite(engine)
     return engine
+
+
+_Row = TypeVar("_Row")
+
+
+def get_or_raise(
+    session: Session,
+    model: type[_Row],
+    ident: int,
+    missing: Exception,
+    accept: Callable[[_Row], bool] | None = None,
+) -> _Row:
+    """The row with primary key ``ident``; raises ``missing`` when there is none, or
+    when ``accept`` refuses it (a row that belongs to someone else is "not found" too)."""
+    row = session.get(model, ident)
+    if row is None or (accept is not None and not accept(row)):
+        raise missing
+    return row
 
 
 def rowcount(result: Result[Any]) -> int:

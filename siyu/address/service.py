@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from siyu.address.models import Address
 from siyu.address.rules import MAX_ADDRESSES, can_add_address, is_cn_mobile, is_postal_code
+from siyu.db import get_or_raise
 from siyu.errors import Conflict, InvalidInput, NotFound
 from siyu.identity.models import Shopper
 
@@ -65,14 +66,12 @@ def list_addresses(session: Session, shopper_id: int) -> list[Address]:
 
 
 def get_address(session: Session, shopper_id: int, address_id: int) -> Address:
-    address = session.get(Address, address_id)
-    if address is None or address.shopper_id != shopper_id:
-        raise NotFound(
-            "address_not_found",
-            "收货地址不存在 / Address not found",
-            {"address_id": str(address_id)},
-        )
-    return address
+    missing = NotFound(
+        "address_not_found",
+        "收货地址不存在 / Address not found",
+        {"address_id": str(address_id)},
+    )
+    return get_or_raise(session, Address, address_id, missing, lambda a: a.shopper_id == shopper_id)
 
 
 def default_address(session: Session, shopper_id: int) -> Address | None:

@@ -18,7 +18,7 @@ from siyu.aftersale.rules import (
     line_refund_fen,
     refunds_everything,
 )
-from siyu.db import rowcount
+from siyu.db import get_or_raise, rowcount
 from siyu.errors import Conflict, InvalidInput, NotFound
 from siyu.identity.audit import AuditTrail
 from siyu.order.events import record_order_event
@@ -158,17 +158,15 @@ def request_aftersale(
 
 
 def get_aftersale(session: Session, aftersale_id: int) -> AfterSale:
-    aftersale = session.get(AfterSale, aftersale_id)
-    if aftersale is None:
-        raise NotFound("aftersale_not_found", "售后申请不存在 / After-sales request not found")
-    return aftersale
+    missing = NotFound("aftersale_not_found", "售后申请不存在 / After-sales request not found")
+    return get_or_raise(session, AfterSale, aftersale_id, missing)
 
 
 def get_shopper_aftersale(session: Session, shopper_id: int, aftersale_id: int) -> AfterSale:
-    aftersale = session.get(AfterSale, aftersale_id)
-    if aftersale is None or aftersale.shopper_id != shopper_id:
-        raise NotFound("aftersale_not_found", "售后申请不存在 / After-sales request not found")
-    return aftersale
+    missing = NotFound("aftersale_not_found", "售后申请不存在 / After-sales request not found")
+    return get_or_raise(
+        session, AfterSale, aftersale_id, missing, lambda a: a.shopper_id == shopper_id
+    )
 
 
 def _decide(session: Session, aftersale: AfterSale, target: AfterSaleStatus, **values: Any) -> bool:

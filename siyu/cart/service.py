@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from siyu.cart.models import CartItem
 from siyu.catalog.models import Product, Sku
 from siyu.catalog.rules import ProductStatus
+from siyu.db import get_or_raise
 from siyu.errors import Conflict, InvalidInput, NotFound
 
 MAX_QUANTITY = 99
@@ -108,10 +109,8 @@ def add_to_cart(
 
 
 def _own_item(session: Session, shopper_id: int, item_id: int) -> CartItem:
-    item = session.get(CartItem, item_id)
-    if item is None or item.shopper_id != shopper_id:
-        raise NotFound("cart_item_not_found", "购物车中没有这件商品 / Item not in your cart")
-    return item
+    missing = NotFound("cart_item_not_found", "购物车中没有这件商品 / Item not in your cart")
+    return get_or_raise(session, CartItem, item_id, missing, lambda i: i.shopper_id == shopper_id)
 
 
 def update_cart_item(

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, case, or_, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import InstrumentedAttribute, Session, lazyload
 
 from siyu.catalog.models import Category, Product
 from siyu.catalog.rules import (
@@ -156,16 +156,22 @@ def recent_product_titles(session: Session, limit: int) -> list[tuple[int, str]]
 
 
 def product_titles(session: Session, ids: Iterable[int]) -> dict[int, str]:
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    rows = session.execute(select(Product.id, Product.title).where(Product.id.in_(wanted))).all()
-    return {int(i): str(title) for i, title in rows}
+    return _labels(session, Product.id, Product.title, ids)
 
 
 def category_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    return _labels(session, Category.id, Category.name, ids)
+
+
+def _labels(
+    session: Session,
+    id_column: InstrumentedAttribute[int],
+    label_column: InstrumentedAttribute[str],
+    ids: Iterable[int],
+) -> dict[int, str]:
+    """id → label of the rows with the given ids (those that exist)."""
     wanted = set(ids)
     if not wanted:
         return {}
-    rows = session.execute(select(Category.id, Category.name).where(Category.id.in_(wanted))).all()
-    return {int(i): str(name) for i, name in rows}
+    rows = session.execute(select(id_column, label_column).where(id_column.in_(wanted))).all()
+    return {int(i): str(label) for i, label in rows}

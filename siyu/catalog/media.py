@@ -11,20 +11,18 @@ import re
 import secrets
 from pathlib import Path
 
+from siyu.identity.rules import sniff_image
+
 PRODUCT_IMAGE_PREFIX = "/media/products/"
 PRODUCT_IMAGE_NAME_RE = re.compile(r"^[0-9a-f]{64}\.(png|jpg|webp)$")
 PRODUCT_IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
 
 
 def image_kind(data: bytes) -> str | None:
-    """The image type of ``data`` by its signature (png, jpg, webp), else None."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    return None
+    """The image type of ``data`` by its signature (png, jpg, webp), else None: an avatar
+    may be a GIF, a product image may not."""
+    kind = sniff_image(data)
+    return kind if kind in PRODUCT_IMAGE_TYPES else None
 
 
 def product_image_path(media_dir: Path, name: str) -> Path | None:

@@ -25,6 +25,7 @@ from siyu.catalog.rules import (
     can_change_status,
     can_go_on_sale,
 )
+from siyu.db import get_or_raise
 from siyu.errors import Conflict, InvalidInput, NotFound
 from siyu.identity.audit import AuditTrail, assign
 
@@ -73,10 +74,8 @@ _CATEGORIES = AuditTrail("category", _category_snapshot)
 
 
 def get_category(session: Session, category_id: int) -> Category:
-    category = session.get(Category, category_id)
-    if category is None:
-        raise NotFound("category_not_found", "分类不存在 / Category not found")
-    return category
+    missing = NotFound("category_not_found", "分类不存在 / Category not found")
+    return get_or_raise(session, Category, category_id, missing)
 
 
 def create_category(
@@ -354,10 +353,8 @@ def add_sku(
 
 
 def get_sku(session: Session, sku_id: int) -> Sku:
-    sku = session.get(Sku, sku_id)
-    if sku is None:
-        raise NotFound("sku_not_found", "SKU 不存在 / SKU not found")
-    return sku
+    missing = NotFound("sku_not_found", "SKU 不存在 / SKU not found")
+    return get_or_raise(session, Sku, sku_id, missing)
 
 
 def update_sku(

@@ -20,6 +20,7 @@ from siyu.channel.rules import (
     mini_program_scene,
     storefront_link,
 )
+from siyu.db import get_or_raise
 from siyu.errors import Conflict, InvalidInput, NotFound
 from siyu.identity.audit import AuditTrail, assign
 
@@ -62,10 +63,8 @@ def _check_group(group: str) -> None:
 
 
 def get_channel(session: Session, channel_id: int) -> Channel:
-    channel = session.get(Channel, channel_id)
-    if channel is None:
-        raise NotFound("channel_not_found", "渠道不存在 / Channel not found")
-    return channel
+    missing = NotFound("channel_not_found", "渠道不存在 / Channel not found")
+    return get_or_raise(session, Channel, channel_id, missing)
 
 
 def list_channels(session: Session, *, include_inactive: bool = True) -> list[Channel]:

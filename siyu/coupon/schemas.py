@@ -16,6 +16,7 @@ from siyu.coupon.rules import (
 )
 from siyu.fields import Id, Moment
 from siyu.pricing.info import CouponKind, Scope
+from siyu.pricing.offer_fields import ScopedOfferCreate
 
 Ids = list[Id]
 
@@ -73,21 +74,12 @@ NULLABLE = frozenset(
 )
 
 
-class TemplateCreate(TemplateFields):
+class TemplateCreate(ScopedOfferCreate, TemplateFields):
+    offer_noun = "coupon"
+
     name: str = Field(min_length=1, max_length=64)
     kind: CouponKind
     validity_kind: ValidityKind = ValidityKind.relative
-
-    @model_validator(mode="after")
-    def _scope_targets(self) -> Self:
-        if self.scope_kind is Scope.categories and not self.category_ids:
-            raise ValueError("category_ids is required for a category coupon")
-        if self.scope_kind is Scope.products and not self.product_ids:
-            raise ValueError("product_ids is required for a product coupon")
-        return self
-
-    def values(self) -> dict[str, object]:
-        return self.model_dump(exclude_none=True)
 
 
 class TemplateStats(BaseModel):

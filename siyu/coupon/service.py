@@ -30,7 +30,7 @@ from siyu.coupon.rules import (
     ValidityKind,
     validity_for,
 )
-from siyu.db import rowcount
+from siyu.db import get_or_raise, rowcount
 from siyu.errors import Conflict, InvalidInput, NotFound
 from siyu.identity.audit import AuditTrail
 from siyu.identity.models import Shopper
@@ -131,10 +131,8 @@ def create_template(
 
 
 def get_template(session: Session, template_id: int) -> CouponTemplate:
-    template = session.get(CouponTemplate, template_id)
-    if template is None:
-        raise NotFound("coupon_template_not_found", "优惠券不存在 / Coupon template not found")
-    return template
+    missing = NotFound("coupon_template_not_found", "优惠券不存在 / Coupon template not found")
+    return get_or_raise(session, CouponTemplate, template_id, missing)
 
 
 def update_template(

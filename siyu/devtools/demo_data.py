@@ -169,28 +169,22 @@ CHANNELS: list[DemoChannel] = [
 QR_CHANNELS = [c.code for c in CHANNELS if c.group != "ads"]
 AD_CHANNELS = [c.code for c in CHANNELS if c.group == "ads"]
 
+_ADDRESS_FIELDS = ("name", "province", "city", "district", "detail")
 ADDRESSES: list[dict[str, str]] = [
-    {"name": "王芳", "province": "上海市", "city": "上海市", "district": "浦东新区",
-     "detail": "张江路 88 弄 3 号 1201 室"},
-    {"name": "李娜", "province": "浙江省", "city": "杭州市", "district": "西湖区",
-     "detail": "文三路 259 号 2 幢 502"},
-    {"name": "张伟", "province": "广东省", "city": "深圳市", "district": "南山区",
-     "detail": "科技园南区 粤海街道 16 栋 808"},
-    {"name": "刘洋", "province": "北京市", "city": "北京市", "district": "朝阳区",
-     "detail": "望京 SOHO T3 1706"},
-    {"name": "陈静", "province": "四川省", "city": "成都市", "district": "高新区",
-     "detail": "天府三街 199 号 6 栋 2 单元 903"},
-    {"name": "杨敏", "province": "江苏省", "city": "南京市", "district": "鼓楼区",
-     "detail": "中山北路 30 号 1102"},
-    {"name": "赵磊", "province": "湖北省", "city": "武汉市", "district": "洪山区",
-     "detail": "光谷大道 77 号 金融港 B 座"},
-    {"name": "黄婷", "province": "福建省", "city": "厦门市", "district": "思明区",
-     "detail": "环岛南路 3088 号 7 楼"},
-    {"name": "周杰", "province": "陕西省", "city": "西安市", "district": "雁塔区",
-     "detail": "高新路 52 号 3 单元 401"},
-    {"name": "吴倩", "province": "广东省", "city": "广州市", "district": "天河区",
-     "detail": "珠江新城 华夏路 10 号 2503"},
-]  # fmt: skip
+    dict(zip(_ADDRESS_FIELDS, row, strict=True))
+    for row in [
+        ("王芳", "上海市", "上海市", "浦东新区", "张江路 88 弄 3 号 1201 室"),
+        ("李娜", "浙江省", "杭州市", "西湖区", "文三路 259 号 2 幢 502"),
+        ("张伟", "广东省", "深圳市", "南山区", "科技园南区 粤海街道 16 栋 808"),
+        ("刘洋", "北京市", "北京市", "朝阳区", "望京 SOHO T3 1706"),
+        ("陈静", "四川省", "成都市", "高新区", "天府三街 199 号 6 栋 2 单元 903"),
+        ("杨敏", "江苏省", "南京市", "鼓楼区", "中山北路 30 号 1102"),
+        ("赵磊", "湖北省", "武汉市", "洪山区", "光谷大道 77 号 金融港 B 座"),
+        ("黄婷", "福建省", "厦门市", "思明区", "环岛南路 3088 号 7 楼"),
+        ("周杰", "陕西省", "西安市", "雁塔区", "高新路 52 号 3 单元 401"),
+        ("吴倩", "广东省", "广州市", "天河区", "珠江新城 华夏路 10 号 2503"),
+    ]
+]
 
 ORDER_NOTES = ["", "", "", "", "请尽快发货", "不要放快递柜，谢谢", "送人的，不要放价格单"]
 REFUND_REASONS = ["不喜欢/不想要", "尺码不合适", "商品与描述不符", "收到商品有破损"]

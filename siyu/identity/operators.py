@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from siyu.db import get_or_raise
 from siyu.errors import (
     Conflict,
     DomainError,
@@ -146,10 +147,8 @@ def authenticate_operator(
 
 
 def get_operator(session: Session, operator_id: int) -> Operator:
-    op = session.get(Operator, operator_id)
-    if op is None:
-        raise NotFound("operator_not_found", "账号不存在 / Operator not found")
-    return op
+    missing = NotFound("operator_not_found", "账号不存在 / Operator not found")
+    return get_or_raise(session, Operator, operator_id, missing)
 
 
 def list_operators(session: Session) -> list[Operator]:

@@ -9,12 +9,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from siyu.db import get_or_raise
 from siyu.errors import (
     Conflict,
     DomainError,
@@ -149,46 +150,50 @@ def login_shopper(
                 raise
             is_new = False
         else:
-            append_event(
+            _shopper_event(
                 session,
                 "shopper.registered",
-                aggregate_type="shopper",
-                aggregate_id=shopper.id,
-                now=now,
-                payload={
-                    "shopper_id": shopper.id,
-                    "scene": entry.scene,
-                    "channel_code": entry.channel_code,
-                    "sharer_id": sharer,
-                    "anonymous_id": anonymous_id,
-                },
+                shopper,
+                now,
+                scene=entry.scene,
+                channel_code=entry.channel_code,
+                sharer_id=sharer,
+                anonymous_id=anonymous_id,
             )
     if not is_new:
         shopper.last_login_at = now
         if info.unionid and not shopper.unionid:
             shopper.unionid = info.unionid
     remember_device(session, shopper.id, anonymous_id, now)
-    append_event(
+    _shopper_event(
         session,
         "shopper.logged_in",
-        aggregate_type="shopper",
-        aggregate_id=shopper.id,
-        now=now,
-        payload={
-            "shopper_id": shopper.id,
-            "anonymous_id": anonymous_id,
-            "scene": entry.scene,
-            "is_new": is_new,
-        },
+        shopper,
+        now,
+        anonymous_id=anonymous_id,
+        scene=entry.scene,
+        is_new=is_new,
     )
     return LoginResult(shopper=shopper, is_new=is_new)
 
 
+def _shopper_event(
+    session: Session, name: str, shopper: Shopper, now: datetime, **payload: Any
+) -> None:
+    """An outbox event about ``shopper``: its payload is the shopper's id, then ``payload``."""
+    append_event(
+        session,
+        name,
+        aggregate_type="shopper",
+        aggregate_id=shopper.id,
+        now=now,
+        payload={"shopper_id": shopper.id, **payload},
+    )
+
+
 def get_shopper(session: Session, shopper_id: int) -> Shopper:
-    shopper = session.get(Shopper, shopper_id)
-    if shopper is None:
-        raise NotFound("shopper_not_found", "用户不存在 / Shopper not found")
-    return shopper
+    missing = NotFound("shopper_not_found", "用户不存在 / Shopper not found")
+    return get_or_raise(session, Shopper, shopper_id, missing)
 
 
 def update_profile(
@@ -277,14 +282,7 @@ def bind_phone(
         )
     shopper.phone_encrypted = cipher.encrypt(phone)
     shopper.phone_hash = lookup
-    append_event(
-        session,
-        "shopper.phone_bound",
-        aggregate_type="shopper",
-        aggregate_id=shopper.id,
-        now=now,
-        payload={"shopper_id": shopper.id},
-    )
+    _shopper_event(session, "shopper.phone_bound", shopper, now)
     return mask_phone(phone)
 
 

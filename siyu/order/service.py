@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from siyu.db import rowcount
+from siyu.db import get_or_raise, rowcount
 from siyu.errors import Conflict, NotFound
 from siyu.identity.audit import record_audit
 from siyu.lifecycle import (
@@ -50,10 +50,8 @@ __all__ = [
 
 
 def get_order(session: Session, order_id: int) -> Order:
-    order = session.get(Order, order_id)
-    if order is None:
-        raise NotFound("order_not_found", "订单不存在 / Order not found")
-    return order
+    missing = NotFound("order_not_found", "订单不存在 / Order not found")
+    return get_or_raise(session, Order, order_id, missing)
 
 
 def get_order_by_no(session: Session, order_no: str) -> Order | None:
@@ -62,10 +60,8 @@ def get_order_by_no(session: Session, order_no: str) -> Order | None:
 
 def get_shopper_order(session: Session, shopper_id: int, order_id: int) -> Order:
     """A shopper sees only their own orders; another's order is simply 'not found'."""
-    order = session.get(Order, order_id)
-    if order is None or order.shopper_id != shopper_id:
-        raise NotFound("order_not_found", "订单不存在 / Order not found")
-    return order
+    missing = NotFound("order_not_found", "订单不存在 / Order not found")
+    return get_or_raise(session, Order, order_id, missing, lambda o: o.shopper_id == shopper_id)
 
 
 def transition(

@@ -69,15 +69,22 @@ def create_refund(
     )
     session.add(refund)
     session.flush()
+    _look_again(session, SUBMIT_TIMER, refund, due_at=now + SUBMIT_BACKSTOP, now=now)
+    return refund
+
+
+def _look_again(
+    session: Session, timer: str, refund: Refund, *, due_at: datetime, now: datetime
+) -> None:
+    """Come back to ``refund`` at ``due_at``: resubmit it or check on it (``timer``)."""
     schedule_timer(
         session,
-        SUBMIT_TIMER,
+        timer,
         refund.out_refund_no,
-        due_at=now + SUBMIT_BACKSTOP,
+        due_at=due_at,
         payload={"out_refund_no": refund.out_refund_no},
         now=now,
     )
-    return refund
 
 
 def submit_refund(
@@ -108,14 +115,7 @@ def submit_refund(
     _apply_answer(session, lifecycle, refund, state, now)
     if refund.status is RefundStatus.processing:
         # Not final yet: look again later unless the notification arrives first.
-        schedule_timer(
-            session,
-            CHECK_TIMER,
-            refund.out_refund_no,
-            due_at=now + timedelta(minutes=10),
-            payload={"out_refund_no": refund.out_refund_no},
-            now=now,
-        )
+        _look_again(session, CHECK_TIMER, refund, due_at=now + timedelta(minutes=10), now=now)
     return refund
 
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from siyu.fields import Id, Moment
 from siyu.pricing.info import PromotionKind, Scope
+from siyu.pricing.offer_fields import ScopedOfferCreate
 from siyu.promotion.rules import Phase, PromotionStatus
 
 Ids = list[Id]
@@ -49,22 +50,13 @@ class PromotionFields(BaseModel):
         return self.model_dump(exclude_unset=True)
 
 
-class PromotionCreate(PromotionFields):
+class PromotionCreate(ScopedOfferCreate, PromotionFields):
+    offer_noun = "promotion"
+
     name: str = Field(min_length=1, max_length=64)
     kind: PromotionKind
     starts_at: Moment
     ends_at: Moment
-
-    @model_validator(mode="after")
-    def _scope_targets(self) -> Self:
-        if self.scope_kind is Scope.categories and not self.category_ids:
-            raise ValueError("category_ids is required for a category promotion")
-        if self.scope_kind is Scope.products and not self.product_ids:
-            raise ValueError("product_ids is required for a product promotion")
-        return self
-
-    def values(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
 
 
 class PromotionStatsOut(BaseModel):

@@ -11,6 +11,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from siyu.catalog.service import check_catalog_refs
+from siyu.db import get_or_raise
 from siyu.errors import InvalidInput, NotFound
 from siyu.identity.audit import AuditTrail
 from siyu.order.models import Order, OrderDiscount
@@ -107,10 +108,8 @@ def create_promotion(
 
 
 def get_promotion(session: Session, promotion_id: int) -> Promotion:
-    promotion = session.get(Promotion, promotion_id)
-    if promotion is None:
-        raise NotFound("promotion_not_found", "活动不存在 / Promotion not found")
-    return promotion
+    missing = NotFound("promotion_not_found", "活动不存在 / Promotion not found")
+    return get_or_raise(session, Promotion, promotion_id, missing)
 
 
 def update_promotion(

@@ -7,24 +7,40 @@
   var t = SY.t;
   var h = SY.h;
 
-  var FIELDS = [
-    ["name", "address.field.name", { autocomplete: "name", maxlength: "32", required: true }],
-    ["phone", "address.field.phone", { type: "tel", autocomplete: "tel", inputmode: "numeric", maxlength: "11", required: true }],
-    ["province", "address.field.province", { autocomplete: "address-level1", maxlength: "32", required: true }],
-    ["city", "address.field.city", { autocomplete: "address-level2", maxlength: "32", required: true }],
-    ["district", "address.field.district", { autocomplete: "address-level3", maxlength: "32" }],
-    ["detail", "address.field.detail", { autocomplete: "street-address", maxlength: "200", required: true }],
-    ["postal_code", "address.field.postal_code", { autocomplete: "postal-code", inputmode: "numeric", maxlength: "6" }],
+  /* An address's fields: [name, the book's label, the checkout's label (null: the
+   * checkout does not ask for it), input options, the checkout's own options over them
+   * (any phone number, not only a mainland mobile; a two-line street address)]. */
+  var ADDRESS_FIELDS = [
+    ["name", function () { return t("address.field.name"); }, function () { return t("checkout.field.name"); }, { autocomplete: "name", maxlength: "32", required: true }],
+    ["phone", function () { return t("address.field.phone"); }, function () { return t("checkout.field.phone"); }, { type: "tel", autocomplete: "tel", inputmode: "numeric", maxlength: "11", required: true }, { inputmode: "tel", maxlength: "20" }],
+    ["province", function () { return t("address.field.province"); }, function () { return t("checkout.field.province"); }, { autocomplete: "address-level1", maxlength: "32", required: true }],
+    ["city", function () { return t("address.field.city"); }, function () { return t("checkout.field.city"); }, { autocomplete: "address-level2", maxlength: "32", required: true }],
+    ["district", function () { return t("address.field.district"); }, function () { return t("checkout.field.district"); }, { autocomplete: "address-level3", maxlength: "32" }],
+    ["detail", function () { return t("address.field.detail"); }, function () { return t("checkout.field.detail"); }, { autocomplete: "street-address", maxlength: "200", required: true }, { multiline: true }],
+    ["postal_code", function () { return t("address.field.postal_code"); }, null, { autocomplete: "postal-code", inputmode: "numeric", maxlength: "6" }],
   ];
-  var LABELS = {
-    "address.field.name": function () { return t("address.field.name"); },
-    "address.field.phone": function () { return t("address.field.phone"); },
-    "address.field.province": function () { return t("address.field.province"); },
-    "address.field.city": function () { return t("address.field.city"); },
-    "address.field.district": function () { return t("address.field.district"); },
-    "address.field.detail": function () { return t("address.field.detail"); },
-    "address.field.postal_code": function () { return t("address.field.postal_code"); },
+
+  /* The fields of the address book's form ("book") or the checkout's ("checkout"), each
+   * [name, label function, input options]. */
+  SY.addressFields = function (form) {
+    var checkout = form === "checkout";
+    return ADDRESS_FIELDS.filter(function (f) { return !checkout || f[2]; }).map(function (f) {
+      return checkout ? [f[0], f[2], Object.assign({}, f[3], f[4])] : [f[0], f[1], f[3]];
+    });
   };
+  /* What an address form holds: each field's trimmed value, and the names of the
+   * required fields left empty. */
+  SY.readAddressFields = function (form, fields) {
+    var values = {};
+    var missing = [];
+    fields.forEach(function (f) {
+      var value = form.elements[f[0]].value.trim();
+      values[f[0]] = value;
+      if (f[2].required && !value) missing.push(f[0]);
+    });
+    return { values: values, missing: missing };
+  };
+  var FIELDS = SY.addressFields("book");
 
   SY.addressText = function (a) {
     return [a.province, a.city, a.district, a.detail].filter(Boolean).join(" ");
@@ -94,7 +110,7 @@
           h(
             "div",
             { class: "field" },
-            h("label", { for: id }, LABELS[f[1]](), opts.required ? null : h("span", { class: "optional" }, t("checkout.optional"))),
+            h("label", { for: id }, f[1](), opts.required ? null : h("span", { class: "optional" }, t("checkout.optional"))),
             h("input", { id: id, name: f[0], testid: "book-" + f[0], type: opts.type || "text", value: a ? a[f[0]] || "" : "", autocomplete: opts.autocomplete, inputmode: opts.inputmode, maxlength: opts.maxlength, required: !!opts.required, "aria-describedby": id + "-error" }),
             h("p", { class: "field-error", id: id + "-error", "aria-live": "polite" })
           )
@@ -137,13 +153,11 @@
   };
 
   function readForm(form) {
-    var body = {};
+    var read = SY.readAddressFields(form, FIELDS);
+    var body = read.values;
+    body.postal_code = body.postal_code || null;
     var problems = {};
-    FIELDS.forEach(function (f) {
-      var value = form.elements[f[0]].value.trim();
-      if (f[2].required && !value) problems[f[0]] = t("checkout.error.required");
-      body[f[0]] = f[0] === "postal_code" ? value || null : value;
-    });
+    read.missing.forEach(function (name) { problems[name] = t("checkout.error.required"); });
     if (body.phone && !/^1[3-9]\d{9}$/.test(body.phone)) problems.phone = t("address.error.phone");
     if (body.postal_code && !/^\d{6}$/.test(body.postal_code)) problems.postal_code = t("address.error.postal_code");
     showErrors(form, problems, true);
@@ -153,24 +167,13 @@
   /* fields: field → message (already in the shopper's words when local), or the
    * server's field → reason, shown as our own words for that field. */
   function showErrors(form, fields, local) {
-    var first = null;
-    FIELDS.forEach(function (f) {
-      var input = form.elements[f[0]];
-      var message = "";
-      if (fields[f[0]]) {
-        if (local) message = fields[f[0]];
-        else if (f[0] === "phone") message = t("address.error.phone");
-        else if (f[0] === "postal_code") message = t("address.error.postal_code");
-        else message = t("address.error.field");
-      }
-      document.getElementById(input.id + "-error").textContent = message;
-      if (message) {
-        input.setAttribute("aria-invalid", "true");
-        if (!first) first = input;
-      } else {
-        input.removeAttribute("aria-invalid");
-      }
+    var names = FIELDS.map(function (f) { return f[0]; });
+    SY.showFieldErrors(form, names, function (name) {
+      if (!fields[name]) return "";
+      if (local) return fields[name];
+      if (name === "phone") return t("address.error.phone");
+      if (name === "postal_code") return t("address.error.postal_code");
+      return t("address.error.field");
     });
-    if (first) first.focus();
   }
 })();

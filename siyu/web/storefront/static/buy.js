@@ -252,24 +252,9 @@
   }
 
   /* ---------- checkout ---------- */
-  var FIELDS = [
-    ["name", "checkout.field.name", { autocomplete: "name", maxlength: "32", required: true }],
-    ["phone", "checkout.field.phone", { type: "tel", autocomplete: "tel", inputmode: "tel", maxlength: "20", required: true }],
-    ["province", "checkout.field.province", { autocomplete: "address-level1", maxlength: "32", required: true }],
-    ["city", "checkout.field.city", { autocomplete: "address-level2", maxlength: "32", required: true }],
-    ["district", "checkout.field.district", { autocomplete: "address-level3", maxlength: "32" }],
-    ["detail", "checkout.field.detail", { autocomplete: "street-address", maxlength: "200", required: true, multiline: true }],
-  ];
-  var FIELD_LABELS = {
-    "checkout.field.name": function () { return t("checkout.field.name"); },
-    "checkout.field.phone": function () { return t("checkout.field.phone"); },
-    "checkout.field.province": function () { return t("checkout.field.province"); },
-    "checkout.field.city": function () { return t("checkout.field.city"); },
-    "checkout.field.district": function () { return t("checkout.field.district"); },
-    "checkout.field.detail": function () { return t("checkout.field.detail"); },
-  };
+  var FIELDS = SY.addressFields("checkout");
 
-  function field(name, labelId, opts, value) {
+  function field(name, label, opts, value) {
     var id = "addr-" + name;
     var attrs = {
       id: id,
@@ -294,7 +279,7 @@
     return h(
       "div",
       { class: "field" },
-      h("label", { for: id }, FIELD_LABELS[labelId](), opts.required ? null : h("span", { class: "optional" }, t("checkout.optional"))),
+      h("label", { for: id }, label(), opts.required ? null : h("span", { class: "optional" }, t("checkout.optional"))),
       input,
       h("p", { class: "field-error", id: id + "-error", "aria-live": "polite" })
     );
@@ -572,33 +557,18 @@
   }
 
   function readAddress(form) {
-    var address = {};
+    var read = SY.readAddressFields(form, FIELDS);
+    var address = read.values;
     var problems = {};
-    FIELDS.forEach(function (f) {
-      var value = form.elements[f[0]].value.trim();
-      address[f[0]] = value;
-      if (f[2].required && !value) problems["address." + f[0]] = t("checkout.error.required");
-    });
+    read.missing.forEach(function (name) { problems["address." + name] = t("checkout.error.required"); });
     if (address.phone && !/^\+?[0-9-]{5,20}$/.test(address.phone)) problems["address.phone"] = t("checkout.error.phone");
     showFieldErrors(form, problems);
     return Object.keys(problems).length ? null : address;
   }
 
   function showFieldErrors(form, fields) {
-    var first = null;
-    FIELDS.forEach(function (f) {
-      var input = form.elements[f[0]];
-      var message = fields["address." + f[0]] || "";
-      var slot = document.getElementById(input.id + "-error");
-      slot.textContent = message;
-      if (message) {
-        input.setAttribute("aria-invalid", "true");
-        if (!first) first = input;
-      } else {
-        input.removeAttribute("aria-invalid");
-      }
-    });
-    if (first) first.focus();
+    var names = FIELDS.map(function (f) { return f[0]; });
+    SY.showFieldErrors(form, names, function (name) { return fields["address." + name] || ""; });
   }
 
   /* ---------- sandbox cashier ---------- */

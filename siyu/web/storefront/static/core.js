@@ -359,6 +359,23 @@
   SY.loading = function () {
     return h("p", { class: "loading", role: "status" }, t("state.loading"));
   };
+  /* Show each named field's message (none: "" clears it) in its "-error" slot, mark the
+   * fields that have one invalid and focus the first of them. */
+  SY.showFieldErrors = function (form, names, messageOf) {
+    var first = null;
+    names.forEach(function (name) {
+      var input = form.elements[name];
+      var message = messageOf(name);
+      document.getElementById(input.id + "-error").textContent = message;
+      if (message) {
+        input.setAttribute("aria-invalid", "true");
+        if (!first) first = input;
+      } else {
+        input.removeAttribute("aria-invalid");
+      }
+    });
+    if (first) first.focus();
+  };
 
   /* ---------- router ---------- */
   var routes = [];
