@@ -196,18 +196,30 @@ def error_text(t: Translator, locale: str, exc: DomainError) -> str:
     return t(message_id) if has_message(locale, message_id) else exc.message
 
 
-def domain_field_errors(
-    t: Translator, locale: str, exc: DomainError, aliases: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """Put the error's words next to each field it names (``aliases`` maps a service's
-    field name to the form's); with no field, under ``_form``."""
-    text = error_text(t, locale, exc)
+# A service's field name → the form's: a table (names not in it stay), or a function.
+Aliases = Mapping[str, str] | Callable[[str], str]
+# The words for a domain error: error_text, or a page family's own choice.
+Explain = Callable[[Translator, str, DomainError], str]
+
+
+def errors_at(exc: DomainError, text: str, aliases: Aliases | None = None) -> dict[str, str]:
+    """Put ``text`` next to each field the error names; with no field, under ``_form``."""
     errors: dict[str, str] = {}
     for name in exc.fields:
-        errors.setdefault((aliases or {}).get(name, name), text)
+        if callable(aliases):
+            errors.setdefault(aliases(name), text)
+        else:
+            errors.setdefault((aliases or {}).get(name, name), text)
     if not errors:
         errors["_form"] = text
     return errors
+
+
+def domain_field_errors(
+    t: Translator, locale: str, exc: DomainError, aliases: Aliases | None = None
+) -> dict[str, str]:
+    """The catalog's words for the error next to each field it names."""
+    return errors_at(exc, error_text(t, locale, exc), aliases)
 
 
 def pydantic_field_text(t: Translator, locale: str, error: Mapping[str, Any]) -> str:
@@ -270,17 +282,18 @@ def save(
     session: Session,
     work: Callable[[], T],
     *,
-    aliases: Mapping[str, str] | None = None,
+    aliases: Aliases | None = None,
+    explain: Explain = error_text,
 ) -> T | Refusal:
-    """Run ``work`` in one transaction; a domain error becomes words next to the
-    fields it names, with its own status."""
+    """Run ``work`` in one transaction; a domain error becomes words (``explain``)
+    next to the fields it names, with its own status."""
     try:
         with session.begin():
             return work()
     except DomainError as exc:
         locale = request_locale(request)
-        errors = domain_field_errors(translator(DOMAIN, locale), locale, exc, aliases)
-        return Refusal(errors, exc.http_status, exc)
+        text = explain(translator(DOMAIN, locale), locale, exc)
+        return Refusal(errors_at(exc, text, aliases), exc.http_status, exc)
 
 
 def submit(
@@ -291,7 +304,7 @@ def submit(
     work: Callable[[B], T],
     *,
     name_for: Callable[[tuple[Any, ...]], str] = loc_head,
-    aliases: Mapping[str, str] | None = None,
+    aliases: Aliases | None = None,
 ) -> T | Refusal:
     """Validate ``data`` with the API's ``schema`` (a problem → 422, words next to
     ``name_for(loc)``), then :func:`save` ``work(body)``."""

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from siyu.channel import service
 from siyu.channel.models import Channel
 from siyu.channel.rules import GROUPS, SHANGHAI
 from siyu.channel.schemas import ChannelCreate, ChannelUpdate
-from siyu.identity.rules import Permission
 from siyu.web.console.base import (
     PREFIX,
     ConsoleUser,
@@ -32,16 +30,12 @@ from siyu.web.console.base import (
     submit,
 )
 from siyu.web.console.forms import parse_int, parse_yuan
-from siyu.web.console.security import FormDep, may, may_post, text_field
+from siyu.web.console.security import Analyst, FormDep, PostChannelWriter, text_field
 from siyu.web.deps import AppContext, CtxDep, NowDep, Session, SessionDep
 from siyu.web.i18n import translator
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
-Reader = Annotated[ConsoleUser, Depends(may(Permission.analytics_read))]
-PostWriter = Annotated[
-    ConsoleUser, Depends(may_post(Permission.analytics_read, Permission.catalog_write))
-]
 SPEND_DAYS = 14
 
 
@@ -112,7 +106,7 @@ def _page(
 
 @router.get("/channels")
 def channel_page(
-    request: Request, user: Reader, session: SessionDep, ctx: CtxDep, now: NowDep
+    request: Request, user: Analyst, session: SessionDep, ctx: CtxDep, now: NowDep
 ) -> Response:
     return _page(request, user, session, ctx, now)
 
@@ -121,7 +115,7 @@ def channel_page(
 def create_channel(
     request: Request,
     form: FormDep,
-    user: PostWriter,
+    user: PostChannelWriter,
     session: SessionDep,
     ctx: CtxDep,
     now: NowDep,
@@ -162,7 +156,7 @@ def create_channel(
 def enter_spend(
     request: Request,
     form: FormDep,
-    user: PostWriter,
+    user: PostChannelWriter,
     session: SessionDep,
     ctx: CtxDep,
     now: NowDep,
@@ -247,7 +241,7 @@ def update_channel(
     channel_id: int,
     request: Request,
     form: FormDep,
-    user: PostWriter,
+    user: PostChannelWriter,
     session: SessionDep,
     ctx: CtxDep,
     now: NowDep,
@@ -267,7 +261,7 @@ def set_channel_active(
     channel_id: int,
     request: Request,
     form: FormDep,
-    user: PostWriter,
+    user: PostChannelWriter,
     session: SessionDep,
     ctx: CtxDep,
     now: NowDep,
