@@ -15,6 +15,7 @@ from siyu.payment.refunds import submit_refund
 from siyu.web.console.base import (
     PREFIX,
     ConsoleUser,
+    Feedback,
     Refusal,
     redirect,
     render,
@@ -42,9 +43,7 @@ def _queue_page(
     session: Session,
     *,
     status_filter: str,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-    status: int = 200,
+    shown: Feedback = Feedback(),
 ) -> Response:
     chosen = AfterSaleStatus(status_filter) if status_filter in set(AfterSaleStatus) else None
     with session.begin():
@@ -54,12 +53,10 @@ def _queue_page(
             "aftersales.html",
             user=user,
             active="aftersales",
-            status=status,
+            shown=shown,
             rows=rows,
             status_filter=chosen.value if chosen else "",
             statuses=list(AfterSaleStatus),
-            errors=errors or {},
-            values=values or {},
         )
 
 
@@ -100,9 +97,8 @@ def approve(
     outcome = save(request, session, approve_now)
     if isinstance(outcome, Refusal):
         errors = {f"aftersale-{aftersale_id}": outcome.text}
-        return _queue_page(
-            request, user, session, status_filter=back_to, errors=errors, status=outcome.status
-        )
+        shown = Feedback(errors, status=outcome.status)
+        return _queue_page(request, user, session, status_filter=back_to, shown=shown)
     out_refund_no, provider_name = outcome
     try:
         with session.begin():
@@ -150,13 +146,6 @@ def reject(
         if outcome.exc is not None:
             key = name if "reason" in outcome.exc.fields else f"aftersale-{aftersale_id}"
             errors = {key: outcome.text}
-        return _queue_page(
-            request,
-            user,
-            session,
-            status_filter=back_to,
-            errors=errors,
-            values={name: reason},
-            status=outcome.status,
-        )
+        shown = Feedback(errors, {name: reason}, outcome.status)
+        return _queue_page(request, user, session, status_filter=back_to, shown=shown)
     return _back(back_to, "rejected")

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ValidationError
 
@@ -131,6 +131,16 @@ def format_change(value: float | None) -> str:
     return f"{'+' if value > 0 else ''}{value:.1f}%"
 
 
+@dataclass(frozen=True)
+class Feedback:
+    """What a page shows again after a form: words by field, what was typed, and the
+    status to answer with; ``Feedback()`` is a page before any form was posted."""
+
+    errors: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, Any] = field(default_factory=dict)
+    status: int = 200
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -155,8 +165,14 @@ def render(
     user: ConsoleUser | None,
     status: int = 200,
     active: str | None = None,
+    shown: Feedback | None = None,
     **context: Any,
 ) -> HTMLResponse:
+    """``shown`` gives the page its ``errors``, ``values`` and status (a ``values`` in
+    ``context`` wins, for pages that add defaults)."""
+    if shown is not None:
+        status = shown.status
+        context = {"errors": shown.errors, "values": shown.values} | context
     locale = request_locale(request)
     t = translator(DOMAIN, locale)
     notice = request.query_params.get("notice")
@@ -276,6 +292,10 @@ class Refusal:
         """The words of a domain refusal (every field it names shows the same)."""
         return next(reversed(self.errors.values()))
 
+    def shown(self, values: Mapping[str, Any] | None = None) -> Feedback:
+        """The page again with these errors, ``values`` as typed, and this status."""
+        return Feedback(self.errors, values or {}, self.status)
+
 
 def save(
     request: Request,
@@ -294,6 +314,13 @@ def save(
         locale = request_locale(request)
         text = explain(translator(DOMAIN, locale), locale, exc)
         return Refusal(errors_at(exc, text, aliases), exc.http_status, exc)
+
+
+def settle(outcome: object, url: str, again: Callable[[Refusal], Response]) -> Response:
+    """Go to ``url`` once saved (see :func:`save`); a refusal shows the page ``again``."""
+    if isinstance(outcome, Refusal):
+        return again(outcome)
+    return redirect(url)
 
 
 def submit(

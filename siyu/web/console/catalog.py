@@ -15,12 +15,14 @@ from siyu.catalog.schemas import ProductCreate, ProductUpdate, SkuIn
 from siyu.web.console.base import (
     PREFIX,
     ConsoleUser,
+    Feedback,
     Refusal,
     pydantic_field_errors,
     redirect,
     render,
     request_locale,
     save,
+    settle,
     submit,
 )
 from siyu.web.console.forms import (
@@ -195,10 +197,7 @@ def product_page_response(
     user: ConsoleUser,
     session: Session,
     product_id: int,
-    *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
-    status: int = 200,
+    shown: Feedback = Feedback(),
 ) -> Response:
     with session.begin():
         product = service.get_product(session, product_id, on_sale_only=False)
@@ -207,13 +206,11 @@ def product_page_response(
             "product_edit.html",
             user=user,
             active="products",
-            status=status,
+            shown=shown,
             product=product,
             categories=category_options(session),
             roles=list(ProductRole),
-            errors=errors or {},
-            values=values or {},
-            add_row=SkuRow(0, {k: (values or {}).get(f"skus-0-{k}", "") for k in SKU_FIELDS}),
+            add_row=SkuRow(0, {k: shown.values.get(f"skus-0-{k}", "") for k in SKU_FIELDS}),
         )
 
 
@@ -235,17 +232,13 @@ def product_done(
 ) -> Response:
     """Back to the product page with ``notice``, or the page again with the refusal's
     words (and what was typed, ``values``)."""
-    if isinstance(outcome, Refusal):
-        return product_page_response(
-            request,
-            user,
-            session,
-            product_id,
-            errors=outcome.errors,
-            values=values,
-            status=outcome.status,
-        )
-    return redirect(f"{PREFIX}/products/{product_id}?notice={notice}")
+    return settle(
+        outcome,
+        f"{PREFIX}/products/{product_id}?notice={notice}",
+        lambda refusal: product_page_response(
+            request, user, session, product_id, refusal.shown(values)
+        ),
+    )
 
 
 def typed_again(
@@ -257,10 +250,8 @@ def typed_again(
     values: dict[str, Any],
 ) -> Response:
     """The product page again: what could not be read (message ids) and what was typed."""
-    errors = translate_ids(request, ids)
-    return product_page_response(
-        request, user, session, product_id, errors=errors, values=values, status=422
-    )
+    shown = Feedback(translate_ids(request, ids), values, 422)
+    return product_page_response(request, user, session, product_id, shown)
 
 
 @router.post("/products/{product_id}")
@@ -303,7 +294,7 @@ def change_status(
 ) -> Response:
     raw = text_field(form, "status", 16)
     if raw not in (ProductStatus.on_sale.value, ProductStatus.off_sale.value):
-        return product_page_response(request, user, session, product_id, status=422)
+        return product_page_response(request, user, session, product_id, Feedback(status=422))
     outcome = save(
         request,
         session,

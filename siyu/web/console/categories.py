@@ -10,10 +10,10 @@ from siyu.catalog.schemas import CategoryCreate, CategoryUpdate
 from siyu.web.console.base import (
     PREFIX,
     ConsoleUser,
-    Refusal,
-    redirect,
+    Feedback,
     render,
     save,
+    settle,
     submit,
 )
 from siyu.web.console.forms import parse_int
@@ -39,25 +39,12 @@ def _rows(
 
 
 def _page(
-    request: Request,
-    user: ConsoleUser,
-    session: Session,
-    *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-    status: int = 200,
+    request: Request, user: ConsoleUser, session: Session, shown: Feedback = Feedback()
 ) -> Response:
     with session.begin():
         rows = _rows(service.category_tree(session, include_inactive=True))
     return render(
-        request,
-        "categories.html",
-        user=user,
-        active="categories",
-        status=status,
-        rows=rows,
-        errors=errors or {},
-        values=values or {},
+        request, "categories.html", user=user, active="categories", shown=shown, rows=rows
     )
 
 
@@ -97,11 +84,11 @@ def create_category(
             now=now,
         ),
     )
-    if isinstance(outcome, Refusal):
-        return _page(
-            request, user, session, errors=outcome.errors, values=values, status=outcome.status
-        )
-    return redirect(f"{PREFIX}/categories?notice=category_created")
+    return settle(
+        outcome,
+        f"{PREFIX}/categories?notice=category_created",
+        lambda refusal: _page(request, user, session, refusal.shown(values)),
+    )
 
 
 @router.post("/categories/{category_id}")
@@ -155,6 +142,8 @@ def _done(
     request: Request, user: ConsoleUser, session: Session, outcome: object, notice: str
 ) -> Response:
     """Back to the list with ``notice``, or the page again with the refusal's words."""
-    if isinstance(outcome, Refusal):
-        return _page(request, user, session, errors=outcome.errors, status=outcome.status)
-    return redirect(f"{PREFIX}/categories?notice={notice}")
+    return settle(
+        outcome,
+        f"{PREFIX}/categories?notice={notice}",
+        lambda refusal: _page(request, user, session, refusal.shown()),
+    )

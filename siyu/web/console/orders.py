@@ -16,11 +16,11 @@ from siyu.order.schemas import ShipOrder
 from siyu.web.console.base import (
     PREFIX,
     ConsoleUser,
-    Refusal,
-    redirect,
+    Feedback,
     render,
     request_locale,
     save,
+    settle,
     submit,
 )
 from siyu.web.console.forms import parse_int, parse_local_date, parse_yuan
@@ -114,10 +114,7 @@ def _order_page(
     user: ConsoleUser,
     session: Session,
     order_id: int,
-    *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-    status: int = 200,
+    shown: Feedback = Feedback(),
 ) -> Response:
     with session.begin():
         order = service.get_order(session, order_id)
@@ -127,11 +124,9 @@ def _order_page(
             "order_detail.html",
             user=user,
             active="orders",
-            status=status,
+            shown=shown,
             order=order,
             timeline=timeline,
-            errors=errors or {},
-            values=values or {},
             carriers=CARRIERS,
         )
 
@@ -202,14 +197,8 @@ def _done(
     values: dict[str, str] | None = None,
 ) -> Response:
     """Back to the order with ``notice``, or its page again with the refusal's words."""
-    if isinstance(outcome, Refusal):
-        return _order_page(
-            request,
-            user,
-            session,
-            order_id,
-            errors=outcome.errors,
-            values=values,
-            status=outcome.status,
-        )
-    return redirect(f"{PREFIX}/orders/{order_id}?notice={notice}")
+    return settle(
+        outcome,
+        f"{PREFIX}/orders/{order_id}?notice={notice}",
+        lambda refusal: _order_page(request, user, session, order_id, refusal.shown(values)),
+    )

@@ -12,11 +12,13 @@ from siyu.identity.schemas import OperatorCreate
 from siyu.web.console.base import (
     PREFIX,
     ConsoleUser,
+    Feedback,
     Refusal,
     redirect,
     render,
     request_locale,
     save,
+    settle,
     submit,
 )
 from siyu.web.console.forms import parse_int
@@ -39,10 +41,7 @@ def _operators_page(
     request: Request,
     user: ConsoleUser,
     session: Session,
-    *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-    status: int = 200,
+    shown: Feedback = Feedback(),
 ) -> Response:
     with session.begin():
         operators = operator_service.list_operators(session)
@@ -51,12 +50,10 @@ def _operators_page(
             "operators.html",
             user=user,
             active="operators",
-            status=status,
+            shown=shown,
             operators=operators,
             roles=list(Role),
             role_permissions={r: sorted(p.value for p in ROLE_PERMISSIONS[r]) for r in Role},
-            errors=errors or {},
-            values=values or {},
         )
 
 
@@ -86,11 +83,11 @@ def create_operator(
             actor_id=user.principal.id,
         ),
     )
-    if isinstance(outcome, Refusal):
-        return _operators_page(
-            request, user, session, errors=outcome.errors, values=values, status=outcome.status
-        )
-    return redirect(f"{PREFIX}/operators?notice=operator_created")
+    return settle(
+        outcome,
+        f"{PREFIX}/operators?notice=operator_created",
+        lambda refusal: _operators_page(request, user, session, refusal.shown(values)),
+    )
 
 
 @router.post("/operators/{operator_id}")
@@ -118,7 +115,7 @@ def update_operator(
     )
     if isinstance(outcome, Refusal):
         errors = {f"operator-{operator_id}": outcome.text}
-        return _operators_page(request, user, session, errors=errors, status=outcome.status)
+        return _operators_page(request, user, session, Feedback(errors, status=outcome.status))
     return redirect(f"{PREFIX}/operators?notice=saved")
 
 

@@ -328,7 +328,7 @@ class OfferPages(Generic[F]):
         def create(
             request: Request, form: FormDep, user: PostWriter, session: SessionDep, now: NowDep
         ) -> Response:
-            return pages.create_view(request, form, user, session, now)
+            return pages.save_view(request, form, user, session, now, None)
 
         def show(
             offer_id: int, request: Request, user: Reader, session: SessionDep, now: NowDep
@@ -344,7 +344,7 @@ class OfferPages(Generic[F]):
             session: SessionDep,
             now: NowDep,
         ) -> Response:
-            return pages.update_view(offer_id, request, form, user, session, now)
+            return pages.save_view(request, form, user, session, now, offer_id)
 
         def change_status(
             offer_id: int,
@@ -403,23 +403,7 @@ class OfferPages(Generic[F]):
             back += f"/{offer_id}"
         return redirect(f"{back}?notice={self.status_notices[raw]}")
 
-    def create_view(
-        self, request: Request, form: FormData, user: ConsoleUser, session: Session, now: datetime
-    ) -> Response:
-        return self._save(request, form, user, session, now, None)
-
-    def update_view(
-        self,
-        offer_id: int,
-        request: Request,
-        form: FormData,
-        user: ConsoleUser,
-        session: Session,
-        now: datetime,
-    ) -> Response:
-        return self._save(request, form, user, session, now, offer_id)
-
-    def _save(
+    def save_view(
         self,
         request: Request,
         form: FormData,
@@ -428,6 +412,7 @@ class OfferPages(Generic[F]):
         now: datetime,
         offer_id: int | None,
     ) -> Response:
+        """Create (``offer_id`` None) or update from the posted form."""
         locale = request_locale(request)
         t = translator("console", locale)
         if offer_id is None:
