@@ -3,38 +3,37 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from siyu.aftersale import service
 from siyu.aftersale.rules import AfterSaleStatus
 from siyu.aftersale.schemas import AfterSaleReject
-from siyu.errors import DomainError
-from siyu.identity.rules import Permission
 from siyu.payment.provider import ProviderUnavailable
 from siyu.payment.refunds import submit_refund
 from siyu.web.console.base import (
     PREFIX,
     ConsoleUser,
-    domain_field_errors,
-    pydantic_field_errors,
+    Feedback,
+    Refusal,
     redirect,
     render,
-    request_locale,
+    save,
+    submit,
 )
-from siyu.web.console.security import FormDep, may, may_post, text_field
+from siyu.web.console.security import (
+    AftersaleReader,
+    FormDep,
+    PostAftersaleDecider,
+    text_field,
+)
 from siyu.web.deps import CtxDep, NowDep, Session, SessionDep
-from siyu.web.i18n import translator
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
-Reader = Annotated[ConsoleUser, Depends(may(Permission.aftersale_read))]
-Decider = Annotated[ConsoleUser, Depends(may_post(Permission.aftersale_decide))]
 QUEUE_SIZE = 100
 
 
@@ -44,9 +43,7 @@ def _queue_page(
     session: Session,
     *,
     status_filter: str,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-    status: int = 200,
+    shown: Feedback = Feedback(),
 ) -> Response:
     chosen = AfterSaleStatus(status_filter) if status_filter in set(AfterSaleStatus) else None
     with session.begin():
@@ -56,17 +53,15 @@ def _queue_page(
             "aftersales.html",
             user=user,
             active="aftersales",
-            status=status,
+            shown=shown,
             rows=rows,
             status_filter=chosen.value if chosen else "",
             statuses=list(AfterSaleStatus),
-            errors=errors or {},
-            values=values or {},
         )
 
 
 @router.get("/aftersales")
-def queue(request: Request, user: Reader, session: SessionDep) -> Response:
+def queue(request: Request, user: AftersaleReader, session: SessionDep) -> Response:
     status_filter = request.query_params.get("status", AfterSaleStatus.pending.value)
     return _queue_page(request, user, session, status_filter=status_filter)
 
@@ -81,30 +76,30 @@ def approve(
     aftersale_id: int,
     request: Request,
     form: FormDep,
-    user: Decider,
+    user: PostAftersaleDecider,
     ctx: CtxDep,
     session: SessionDep,
     now: NowDep,
 ) -> Response:
     """Approve, commit, then submit the refund (the refund timer retries a failure)."""
     back_to = text_field(form, "back_status", 16)
-    try:
-        with session.begin():
-            refund = service.approve_aftersale(
-                session,
-                actor_id=user.principal.id,
-                aftersale_id=aftersale_id,
-                provider=ctx.payment.name,
-                now=now,
-            )
-            out_refund_no, provider_name = refund.out_refund_no, refund.provider
-    except DomainError as exc:
-        locale = request_locale(request)
-        errors = domain_field_errors(translator("console", locale), locale, exc)
-        errors = {f"aftersale-{aftersale_id}": errors.popitem()[1]}
-        return _queue_page(
-            request, user, session, status_filter=back_to, errors=errors, status=exc.http_status
+
+    def approve_now() -> tuple[str, str]:
+        refund = service.approve_aftersale(
+            session,
+            actor_id=user.principal.id,
+            aftersale_id=aftersale_id,
+            provider=ctx.payment.name,
+            now=now,
         )
+        return refund.out_refund_no, refund.provider
+
+    outcome = save(request, session, approve_now)
+    if isinstance(outcome, Refusal):
+        errors = {f"aftersale-{aftersale_id}": outcome.text}
+        shown = Feedback(errors, status=outcome.status)
+        return _queue_page(request, user, session, status_filter=back_to, shown=shown)
+    out_refund_no, provider_name = outcome
     try:
         with session.begin():
             submit_refund(
@@ -125,46 +120,32 @@ def reject(
     aftersale_id: int,
     request: Request,
     form: FormDep,
-    user: Decider,
+    user: PostAftersaleDecider,
     session: SessionDep,
     now: NowDep,
 ) -> Response:
-    locale = request_locale(request)
-    t = translator("console", locale)
     back_to = text_field(form, "back_status", 16)
     reason = text_field(form, "reason", 400)
     name = f"reject-reason-{aftersale_id}"
-    try:
-        body = AfterSaleReject(reason=reason)
-        with session.begin():
-            service.reject_aftersale(
-                session,
-                actor_id=user.principal.id,
-                aftersale_id=aftersale_id,
-                reason=body.reason,
-                now=now,
-            )
-    except ValidationError as exc:
-        errors = pydantic_field_errors(t, locale, exc.errors(), lambda loc: name)
-        return _queue_page(
-            request,
-            user,
+    outcome = submit(
+        request,
+        session,
+        AfterSaleReject,
+        {"reason": reason},
+        lambda body: service.reject_aftersale(
             session,
-            status_filter=back_to,
-            errors=errors,
-            values={name: reason},
-            status=422,
-        )
-    except DomainError as exc:
-        message = domain_field_errors(t, locale, exc).popitem()[1]
-        key = name if "reason" in exc.fields else f"aftersale-{aftersale_id}"
-        return _queue_page(
-            request,
-            user,
-            session,
-            status_filter=back_to,
-            errors={key: message},
-            values={name: reason},
-            status=exc.http_status,
-        )
+            actor_id=user.principal.id,
+            aftersale_id=aftersale_id,
+            reason=body.reason,
+            now=now,
+        ),
+        name_for=lambda loc: name,
+    )
+    if isinstance(outcome, Refusal):
+        errors = outcome.errors
+        if outcome.exc is not None:
+            key = name if "reason" in outcome.exc.fields else f"aftersale-{aftersale_id}"
+            errors = {key: outcome.text}
+        shown = Feedback(errors, {name: reason}, outcome.status)
+        return _queue_page(request, user, session, status_filter=back_to, shown=shown)
     return _back(back_to, "rejected")

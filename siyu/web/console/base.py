@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ValidationError
 
@@ -131,6 +131,16 @@ def format_change(value: float | None) -> str:
     return f"{'+' if value > 0 else ''}{value:.1f}%"
 
 
+@dataclass(frozen=True)
+class Feedback:
+    """What a page shows again after a form: words by field, what was typed, and the
+    status to answer with; ``Feedback()`` is a page before any form was posted."""
+
+    errors: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, Any] = field(default_factory=dict)
+    status: int = 200
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -155,8 +165,14 @@ def render(
     user: ConsoleUser | None,
     status: int = 200,
     active: str | None = None,
+    shown: Feedback | None = None,
     **context: Any,
 ) -> HTMLResponse:
+    """``shown`` gives the page its ``errors``, ``values`` and status (a ``values`` in
+    ``context`` wins, for pages that add defaults)."""
+    if shown is not None:
+        status = shown.status
+        context = {"errors": shown.errors, "values": shown.values} | context
     locale = request_locale(request)
     t = translator(DOMAIN, locale)
     notice = request.query_params.get("notice")
@@ -196,18 +212,30 @@ def error_text(t: Translator, locale: str, exc: DomainError) -> str:
     return t(message_id) if has_message(locale, message_id) else exc.message
 
 
-def domain_field_errors(
-    t: Translator, locale: str, exc: DomainError, aliases: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """Put the error's words next to each field it names (``aliases`` maps a service's
-    field name to the form's); with no field, under ``_form``."""
-    text = error_text(t, locale, exc)
+# A service's field name → the form's: a table (names not in it stay), or a function.
+Aliases = Mapping[str, str] | Callable[[str], str]
+# The words for a domain error: error_text, or a page family's own choice.
+Explain = Callable[[Translator, str, DomainError], str]
+
+
+def errors_at(exc: DomainError, text: str, aliases: Aliases | None = None) -> dict[str, str]:
+    """Put ``text`` next to each field the error names; with no field, under ``_form``."""
     errors: dict[str, str] = {}
     for name in exc.fields:
-        errors.setdefault((aliases or {}).get(name, name), text)
+        if callable(aliases):
+            errors.setdefault(aliases(name), text)
+        else:
+            errors.setdefault((aliases or {}).get(name, name), text)
     if not errors:
         errors["_form"] = text
     return errors
+
+
+def domain_field_errors(
+    t: Translator, locale: str, exc: DomainError, aliases: Aliases | None = None
+) -> dict[str, str]:
+    """The catalog's words for the error next to each field it names."""
+    return errors_at(exc, error_text(t, locale, exc), aliases)
 
 
 def pydantic_field_text(t: Translator, locale: str, error: Mapping[str, Any]) -> str:
@@ -264,23 +292,35 @@ class Refusal:
         """The words of a domain refusal (every field it names shows the same)."""
         return next(reversed(self.errors.values()))
 
+    def shown(self, values: Mapping[str, Any] | None = None) -> Feedback:
+        """The page again with these errors, ``values`` as typed, and this status."""
+        return Feedback(self.errors, values or {}, self.status)
+
 
 def save(
     request: Request,
     session: Session,
     work: Callable[[], T],
     *,
-    aliases: Mapping[str, str] | None = None,
+    aliases: Aliases | None = None,
+    explain: Explain = error_text,
 ) -> T | Refusal:
-    """Run ``work`` in one transaction; a domain error becomes words next to the
-    fields it names, with its own status."""
+    """Run ``work`` in one transaction; a domain error becomes words (``explain``)
+    next to the fields it names, with its own status."""
     try:
         with session.begin():
             return work()
     except DomainError as exc:
         locale = request_locale(request)
-        errors = domain_field_errors(translator(DOMAIN, locale), locale, exc, aliases)
-        return Refusal(errors, exc.http_status, exc)
+        text = explain(translator(DOMAIN, locale), locale, exc)
+        return Refusal(errors_at(exc, text, aliases), exc.http_status, exc)
+
+
+def settle(outcome: object, url: str, again: Callable[[Refusal], Response]) -> Response:
+    """Go to ``url`` once saved (see :func:`save`); a refusal shows the page ``again``."""
+    if isinstance(outcome, Refusal):
+        return again(outcome)
+    return redirect(url)
 
 
 def submit(
@@ -291,7 +331,7 @@ def submit(
     work: Callable[[B], T],
     *,
     name_for: Callable[[tuple[Any, ...]], str] = loc_head,
-    aliases: Mapping[str, str] | None = None,
+    aliases: Aliases | None = None,
 ) -> T | Refusal:
     """Validate ``data`` with the API's ``schema`` (a problem → 422, words next to
     ``name_for(loc)``), then :func:`save` ``work(body)``."""

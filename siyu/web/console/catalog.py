@@ -3,25 +3,27 @@ product page (details, on/off sale, per-SKU price, stock and availability)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
 from siyu.catalog import service
 from siyu.catalog.rules import MAX_PAGE_SIZE, ProductRole, ProductStatus
 from siyu.catalog.schemas import ProductCreate, ProductUpdate, SkuIn
-from siyu.errors import DomainError
-from siyu.identity.rules import Permission
 from siyu.web.console.base import (
     PREFIX,
     ConsoleUser,
-    domain_field_errors,
+    Feedback,
+    Refusal,
     pydantic_field_errors,
     redirect,
     render,
     request_locale,
+    save,
+    settle,
+    submit,
 )
 from siyu.web.console.forms import (
     SKU_FIELDS,
@@ -32,18 +34,19 @@ from siyu.web.console.forms import (
     read_product_form,
     sku_payload,
 )
-from siyu.web.console.security import FormDep, may, may_post, text_field
+from siyu.web.console.security import (
+    CatalogReader,
+    FormDep,
+    PostCatalogWriter,
+    PostProductCreator,
+    ProductCreator,
+    text_field,
+)
 from siyu.web.deps import NowDep, Session, SessionDep
 from siyu.web.i18n import translator
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
-Reader = Annotated[ConsoleUser, Depends(may(Permission.catalog_read))]
-Creator = Annotated[ConsoleUser, Depends(may(Permission.catalog_write, Permission.price_write))]
-PostCreator = Annotated[
-    ConsoleUser, Depends(may_post(Permission.catalog_write, Permission.price_write))
-]
-PostWriter = Annotated[ConsoleUser, Depends(may_post(Permission.catalog_write))]
 
 PRODUCT_ALIASES = {"skus": "skus", "sku_code": "skus", "spec": "skus"}
 
@@ -82,7 +85,7 @@ def translate_ids(request: Request, ids: dict[str, str]) -> dict[str, str]:
 
 
 @router.get("/products")
-def product_list(request: Request, user: Reader, session: SessionDep) -> Response:
+def product_list(request: Request, user: CatalogReader, session: SessionDep) -> Response:
     params = request.query_params
     status = params.get("status", "")
     role = params.get("role", "")
@@ -135,7 +138,7 @@ def _newproduct_page_response(
 
 
 @router.get("/products/new")
-def new_product_form(request: Request, user: Creator, session: SessionDep) -> Response:
+def new_product_form(request: Request, user: ProductCreator, session: SessionDep) -> Response:
     blank = ProductForm(
         {"role": ProductRole.profit.value, "spec_name": ""},
         [SkuRow(0, {}), SkuRow(1, {})],
@@ -145,7 +148,7 @@ def new_product_form(request: Request, user: Creator, session: SessionDep) -> Re
 
 @router.post("/products/new")
 def create_product(
-    request: Request, form: FormDep, user: PostCreator, session: SessionDep, now: NowDep
+    request: Request, form: FormDep, user: PostProductCreator, session: SessionDep, now: NowDep
 ) -> Response:
     locale = request_locale(request)
     t = translator("console", locale)
@@ -161,9 +164,11 @@ def create_product(
         errors = more | errors
     if errors:
         return _newproduct_page_response(request, user, session, pf, errors, 422)
-    try:
-        with session.begin():
-            product = service.create_product(
+    outcome = save(
+        request,
+        session,
+        lambda: (
+            service.create_product(
                 session,
                 actor_id=user.principal.id,
                 category_id=body.category_id,
@@ -174,11 +179,13 @@ def create_product(
                 description=body.description,
                 image_urls=body.image_urls,
                 now=now,
-            )
-            product_id = product.id
-    except DomainError as exc:
-        errors = domain_field_errors(t, locale, exc, PRODUCT_ALIASES)
-        return _newproduct_page_response(request, user, session, pf, errors, exc.http_status)
+            ).id
+        ),
+        aliases=PRODUCT_ALIASES,
+    )
+    if isinstance(outcome, Refusal):
+        return _newproduct_page_response(request, user, session, pf, outcome.errors, outcome.status)
+    product_id = outcome
     return redirect(f"{PREFIX}/products/{product_id}?notice=product_created")
 
 
@@ -190,10 +197,7 @@ def product_page_response(
     user: ConsoleUser,
     session: Session,
     product_id: int,
-    *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
-    status: int = 200,
+    shown: Feedback = Feedback(),
 ) -> Response:
     with session.begin():
         product = service.get_product(session, product_id, on_sale_only=False)
@@ -202,41 +206,52 @@ def product_page_response(
             "product_edit.html",
             user=user,
             active="products",
-            status=status,
+            shown=shown,
             product=product,
             categories=category_options(session),
             roles=list(ProductRole),
-            errors=errors or {},
-            values=values or {},
-            add_row=SkuRow(0, {k: (values or {}).get(f"skus-0-{k}", "") for k in SKU_FIELDS}),
+            add_row=SkuRow(0, {k: shown.values.get(f"skus-0-{k}", "") for k in SKU_FIELDS}),
         )
 
 
 @router.get("/products/{product_id}")
-def product_page(product_id: int, request: Request, user: Reader, session: SessionDep) -> Response:
+def product_page(
+    product_id: int, request: Request, user: CatalogReader, session: SessionDep
+) -> Response:
     return product_page_response(request, user, session, product_id)
 
 
-def failure_page(
+def product_done(
     request: Request,
     user: ConsoleUser,
     session: Session,
     product_id: int,
-    exc: DomainError | ValidationError,
-    name_for: Any,
+    outcome: object,
+    notice: str,
     values: dict[str, Any] | None = None,
 ) -> Response:
-    locale = request_locale(request)
-    t = translator("console", locale)
-    if isinstance(exc, ValidationError):
-        errors = pydantic_field_errors(t, locale, exc.errors(), name_for)
-        status = 422
-    else:
-        errors = domain_field_errors(t, locale, exc, {k: name_for((k,)) for k in exc.fields})
-        status = exc.http_status
-    return product_page_response(
-        request, user, session, product_id, errors=errors, values=values, status=status
+    """Back to the product page with ``notice``, or the page again with the refusal's
+    words (and what was typed, ``values``)."""
+    return settle(
+        outcome,
+        f"{PREFIX}/products/{product_id}?notice={notice}",
+        lambda refusal: product_page_response(
+            request, user, session, product_id, refusal.shown(values)
+        ),
     )
+
+
+def typed_again(
+    request: Request,
+    user: ConsoleUser,
+    session: Session,
+    product_id: int,
+    ids: dict[str, str],
+    values: dict[str, Any],
+) -> Response:
+    """The product page again: what could not be read (message ids) and what was typed."""
+    shown = Feedback(translate_ids(request, ids), values, 422)
+    return product_page_response(request, user, session, product_id, shown)
 
 
 @router.post("/products/{product_id}")
@@ -244,32 +259,28 @@ def update_product(
     product_id: int,
     request: Request,
     form: FormDep,
-    user: PostWriter,
+    user: PostCatalogWriter,
     session: SessionDep,
     now: NowDep,
 ) -> Response:
     pf = read_product_form(form)
     payload = product_payload(pf, with_skus=False)
     if pf.errors:
-        errors = translate_ids(request, pf.errors)
-        return product_page_response(
-            request, user, session, product_id, errors=errors, values=pf.values, status=422
-        )
-    try:
-        body = ProductUpdate.model_validate(payload)
-        with session.begin():
-            service.update_product(
-                session,
-                actor_id=user.principal.id,
-                product_id=product_id,
-                changes=body.model_dump(exclude_unset=True),
-                now=now,
-            )
-    except (DomainError, ValidationError) as exc:
-        return failure_page(
-            request, user, session, product_id, exc, lambda loc: str(loc[0]), pf.values
-        )
-    return redirect(f"{PREFIX}/products/{product_id}?notice=saved")
+        return typed_again(request, user, session, product_id, pf.errors, pf.values)
+    outcome = submit(
+        request,
+        session,
+        ProductUpdate,
+        payload,
+        lambda body: service.update_product(
+            session,
+            actor_id=user.principal.id,
+            product_id=product_id,
+            changes=body.model_dump(exclude_unset=True),
+            now=now,
+        ),
+    )
+    return product_done(request, user, session, product_id, outcome, "saved", pf.values)
 
 
 @router.post("/products/{product_id}/status")
@@ -277,25 +288,26 @@ def change_status(
     product_id: int,
     request: Request,
     form: FormDep,
-    user: PostWriter,
+    user: PostCatalogWriter,
     session: SessionDep,
     now: NowDep,
 ) -> Response:
     raw = text_field(form, "status", 16)
     if raw not in (ProductStatus.on_sale.value, ProductStatus.off_sale.value):
-        return product_page_response(request, user, session, product_id, status=422)
-    try:
-        with session.begin():
-            service.set_product_status(
-                session,
-                actor_id=user.principal.id,
-                product_id=product_id,
-                status=ProductStatus(raw),
-                now=now,
-            )
-    except DomainError as exc:
-        return failure_page(request, user, session, product_id, exc, lambda loc: "status")
-    return redirect(f"{PREFIX}/products/{product_id}?notice={raw}")
+        return product_page_response(request, user, session, product_id, Feedback(status=422))
+    outcome = save(
+        request,
+        session,
+        lambda: service.set_product_status(
+            session,
+            actor_id=user.principal.id,
+            product_id=product_id,
+            status=ProductStatus(raw),
+            now=now,
+        ),
+        aliases=lambda name: "status",
+    )
+    return product_done(request, user, session, product_id, outcome, raw)
 
 
 @router.post("/products/{product_id}/skus")
@@ -303,7 +315,7 @@ def add_sku(
     product_id: int,
     request: Request,
     form: FormDep,
-    user: PostCreator,
+    user: PostProductCreator,
     session: SessionDep,
     now: NowDep,
 ) -> Response:
@@ -313,28 +325,24 @@ def add_sku(
     payload = sku_payload(row, pf.values["spec_name"], pf.errors)
     values = {f"skus-0-{k}": v for k, v in row.values.items()} | pf.values
     if pf.errors:
-        errors = translate_ids(request, pf.errors)
-        return product_page_response(
-            request, user, session, product_id, errors=errors, values=values, status=422
-        )
-    try:
-        body = SkuIn.model_validate(payload)
-        with session.begin():
-            service.add_sku(
-                session,
-                actor_id=user.principal.id,
-                product_id=product_id,
-                draft=_sku_draft(body),
-                now=now,
-            )
-    except (DomainError, ValidationError) as exc:
-        return failure_page(
-            request,
-            user,
+        return typed_again(request, user, session, product_id, pf.errors, values)
+
+    def field_for(loc: tuple[Any, ...]) -> str:
+        return product_field_for(pf, ("skus", 0, *loc))
+
+    outcome = submit(
+        request,
+        session,
+        SkuIn,
+        payload,
+        lambda body: service.add_sku(
             session,
-            product_id,
-            exc,
-            lambda loc: product_field_for(pf, ("skus", 0, *loc)),
-            values,
-        )
-    return redirect(f"{PREFIX}/products/{product_id}?notice=sku_added")
+            actor_id=user.principal.id,
+            product_id=product_id,
+            draft=_sku_draft(body),
+            now=now,
+        ),
+        name_for=field_for,
+        aliases=lambda name: field_for((name,)),
+    )
+    return product_done(request, user, session, product_id, outcome, "sku_added", values)

@@ -9,39 +9,37 @@ functions (which write the audit log).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.datastructures import FormData
 
 from siyu.channel import service
 from siyu.channel.models import Channel
 from siyu.channel.rules import GROUPS, SHANGHAI
 from siyu.channel.schemas import ChannelCreate, ChannelUpdate
-from siyu.identity.rules import Permission
 from siyu.web.console.base import (
     PREFIX,
     ConsoleUser,
+    Feedback,
     Refusal,
     redirect,
     render,
     request_locale,
     save,
+    settle,
     submit,
 )
 from siyu.web.console.forms import parse_int, parse_yuan
-from siyu.web.console.security import FormDep, may, may_post, text_field
+from siyu.web.console.security import Analyst, FormDep, PostChannelWriter, text_field
 from siyu.web.deps import AppContext, CtxDep, NowDep, Session, SessionDep
 from siyu.web.i18n import translator
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
-Reader = Annotated[ConsoleUser, Depends(may(Permission.analytics_read))]
-PostWriter = Annotated[
-    ConsoleUser, Depends(may_post(Permission.analytics_read, Permission.catalog_write))
-]
 SPEND_DAYS = 14
 
 
@@ -69,10 +67,7 @@ def _page(
     session: Session,
     ctx: AppContext,
     now: datetime,
-    *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-    status: int = 200,
+    shown: Feedback = Feedback(),
 ) -> Response:
     base_url = ctx.settings.public_base_url
     today = _today(now)
@@ -94,25 +89,24 @@ def _page(
         for c in channels
         if c.is_active or c.id in by_channel
     ]
-    form_values = {"spend_day": today.isoformat(), **(values or {})}
+    form_values = {"spend_day": today.isoformat(), **shown.values}
     return render(
         request,
         "channels.html",
         user=user,
         active="channels",
-        status=status,
+        shown=shown,
         items=items,
         groups=GROUPS,
         days=days,
         spend_rows=spend_rows,
-        errors=errors or {},
         values=form_values,
     )
 
 
 @router.get("/channels")
 def channel_page(
-    request: Request, user: Reader, session: SessionDep, ctx: CtxDep, now: NowDep
+    request: Request, user: Analyst, session: SessionDep, ctx: CtxDep, now: NowDep
 ) -> Response:
     return _page(request, user, session, ctx, now)
 
@@ -121,7 +115,7 @@ def channel_page(
 def create_channel(
     request: Request,
     form: FormDep,
-    user: PostWriter,
+    user: PostChannelWriter,
     session: SessionDep,
     ctx: CtxDep,
     now: NowDep,
@@ -151,9 +145,8 @@ def create_channel(
         errors = outcome.errors
         if outcome.exc is not None and outcome.exc.code == "channel_code_taken":
             errors = {"code": outcome.text}
-        return _page(
-            request, user, session, ctx, now, errors=errors, values=values, status=outcome.status
-        )
+        shown = Feedback(errors, values, outcome.status)
+        return _page(request, user, session, ctx, now, shown)
     return redirect(f"{PREFIX}/channels?notice=channel_created")
 
 
@@ -162,7 +155,7 @@ def create_channel(
 def enter_spend(
     request: Request,
     form: FormDep,
-    user: PostWriter,
+    user: PostChannelWriter,
     session: SessionDep,
     ctx: CtxDep,
     now: NowDep,
@@ -207,74 +200,66 @@ def enter_spend(
         errors, status = outcome.errors, outcome.status
         if outcome.exc is not None and outcome.exc.code == "channel_not_found":
             errors = {"spend_channel_id": errors.pop("_form", outcome.text)}
-    return _page(request, user, session, ctx, now, errors=errors, values=values, status=status)
+    return _page(request, user, session, ctx, now, Feedback(errors, values, status))
 
 
-def _update(
-    request: Request,
-    user: ConsoleUser,
-    session: Session,
-    ctx: AppContext,
-    now: datetime,
-    *,
-    channel_id: int,
-    changes: dict[str, object],
-    notice: str,
-) -> Response:
-    prefix = f"ch-{channel_id}-"
-    outcome = submit(
-        request,
-        session,
-        ChannelUpdate,
-        changes,
-        lambda body: service.update_channel(
-            session,
-            actor_id=user.principal.id,
-            channel_id=channel_id,
-            changes=body.model_dump(exclude_unset=True),
-            now=now,
-        ),
-        name_for=lambda loc: prefix + str(loc[0]),
-        aliases={"group": prefix + "group"},
-    )
-    if isinstance(outcome, Refusal):
-        return _page(request, user, session, ctx, now, errors=outcome.errors, status=outcome.status)
-    return redirect(f"{PREFIX}/channels?notice={notice}")
+Changes = dict[str, object]
 
 
-@router.post("/channels/{channel_id}")
-def update_channel(
-    channel_id: int,
-    request: Request,
-    form: FormDep,
-    user: PostWriter,
-    session: SessionDep,
-    ctx: CtxDep,
-    now: NowDep,
-) -> Response:
-    changes: dict[str, object] = {
+def _edits(form: FormData) -> tuple[Changes, str]:
+    """The inline edit form: name, group and note."""
+    changes: Changes = {
         "name": text_field(form, "name", 200),
         "group": text_field(form, "group", 40),
         "note": text_field(form, "note", 1000),
     }
-    return _update(
-        request, user, session, ctx, now, channel_id=channel_id, changes=changes, notice="saved"
-    )
+    return changes, "saved"
 
 
-@router.post("/channels/{channel_id}/active")
-def set_channel_active(
-    channel_id: int,
-    request: Request,
-    form: FormDep,
-    user: PostWriter,
-    session: SessionDep,
-    ctx: CtxDep,
-    now: NowDep,
-) -> Response:
+def _activation(form: FormData) -> tuple[Changes, str]:
+    """The activate / deactivate button."""
     active = text_field(form, "is_active", 4) == "1"
-    notice = "channel_activated" if active else "channel_deactivated"
-    changes: dict[str, object] = {"is_active": active}
-    return _update(
-        request, user, session, ctx, now, channel_id=channel_id, changes=changes, notice=notice
-    )
+    return {"is_active": active}, "channel_activated" if active else "channel_deactivated"
+
+
+def _change_route(path: str, read: Callable[[FormData], tuple[Changes, str]]) -> None:
+    """``POST path``: a form that changes one channel; ``read`` gives the changes and
+    the notice to show after saving them."""
+
+    def change(
+        channel_id: int,
+        request: Request,
+        form: FormDep,
+        user: PostChannelWriter,
+        session: SessionDep,
+        ctx: CtxDep,
+        now: NowDep,
+    ) -> Response:
+        changes, notice = read(form)
+        prefix = f"ch-{channel_id}-"
+        outcome = submit(
+            request,
+            session,
+            ChannelUpdate,
+            changes,
+            lambda body: service.update_channel(
+                session,
+                actor_id=user.principal.id,
+                channel_id=channel_id,
+                changes=body.model_dump(exclude_unset=True),
+                now=now,
+            ),
+            name_for=lambda loc: prefix + str(loc[0]),
+            aliases={"group": prefix + "group"},
+        )
+        return settle(
+            outcome,
+            f"{PREFIX}/channels?notice={notice}",
+            lambda refusal: _page(request, user, session, ctx, now, refusal.shown()),
+        )
+
+    router.add_api_route(path, change, methods=["POST"], name=read.__name__.strip("_"))
+
+
+_change_route("/channels/{channel_id}", _edits)
+_change_route("/channels/{channel_id}/active", _activation)

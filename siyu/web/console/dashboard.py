@@ -7,9 +7,9 @@ import logging
 from datetime import datetime
 from functools import cache
 from importlib.metadata import version
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from siyu.dashboard.rules import Period
@@ -19,9 +19,8 @@ from siyu.dashboard.service import (
     count_tracked_visitors,
     load_dashboard,
 )
-from siyu.identity.rules import Permission
-from siyu.web.console.base import PREFIX, ConsoleUser, render, request_locale
-from siyu.web.console.security import may
+from siyu.web.console.base import PREFIX, render, request_locale
+from siyu.web.console.security import Analyst
 from siyu.web.deps import AppContext, CtxDep, NowDep, SessionDep
 from siyu.web.i18n import format_shanghai, translator
 
@@ -33,8 +32,6 @@ log = logging.getLogger(__name__)
 def plotly_version() -> str:
     return version("plotly")
 
-
-Analyst = Annotated[ConsoleUser, Depends(may(Permission.analytics_read))]
 
 # Which metrics are money, which are ratios: decides how a card is formatted.
 MONEY_METRICS = frozenset({"gmv_fen", "aov_fen"})

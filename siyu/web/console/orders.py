@@ -5,37 +5,37 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 
-from siyu.errors import DomainError
-from siyu.identity.rules import Permission
 from siyu.order import service
 from siyu.order.rules import OrderStatus
 from siyu.order.schemas import ShipOrder
 from siyu.web.console.base import (
     PREFIX,
     ConsoleUser,
-    domain_field_errors,
-    pydantic_field_errors,
-    redirect,
+    Feedback,
     render,
     request_locale,
+    save,
+    settle,
+    submit,
 )
 from siyu.web.console.forms import parse_int, parse_local_date, parse_yuan
-from siyu.web.console.security import FormDep, may, may_post, text_field
+from siyu.web.console.security import (
+    FormDep,
+    OrderReader,
+    PostCanceller,
+    PostShipper,
+    text_field,
+)
 from siyu.web.deps import CtxDep, NowDep, Session, SessionDep
 from siyu.web.i18n import translator
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
-Reader = Annotated[ConsoleUser, Depends(may(Permission.order_read))]
-Shipper = Annotated[ConsoleUser, Depends(may_post(Permission.order_ship))]
-Canceller = Annotated[ConsoleUser, Depends(may_post(Permission.order_cancel))]
 
 PAGE_SIZE = 50
 FILTERS = ("status", "order_no", "shopper_id", "date_from", "date_to", "min_total", "max_total")
@@ -85,7 +85,7 @@ def order_filter(values: dict[str, str]) -> tuple[service.OrderFilter, set[str]]
 
 
 @router.get("/orders")
-def order_list(request: Request, user: Reader, session: SessionDep) -> Response:
+def order_list(request: Request, user: OrderReader, session: SessionDep) -> Response:
     values = {name: request.query_params.get(name, "").strip()[:40] for name in FILTERS}
     f, bad = order_filter(values)
     before_id = _maybe(parse_int, request.query_params.get("before_id", ""))
@@ -114,10 +114,7 @@ def _order_page(
     user: ConsoleUser,
     session: Session,
     order_id: int,
-    *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-    status: int = 200,
+    shown: Feedback = Feedback(),
 ) -> Response:
     with session.begin():
         order = service.get_order(session, order_id)
@@ -127,17 +124,15 @@ def _order_page(
             "order_detail.html",
             user=user,
             active="orders",
-            status=status,
+            shown=shown,
             order=order,
             timeline=timeline,
-            errors=errors or {},
-            values=values or {},
             carriers=CARRIERS,
         )
 
 
 @router.get("/orders/{order_id}")
-def order_page(order_id: int, request: Request, user: Reader, session: SessionDep) -> Response:
+def order_page(order_id: int, request: Request, user: OrderReader, session: SessionDep) -> Response:
     return _order_page(request, user, session, order_id)
 
 
@@ -146,58 +141,64 @@ def ship(
     order_id: int,
     request: Request,
     form: FormDep,
-    user: Shipper,
+    user: PostShipper,
     ctx: CtxDep,
     session: SessionDep,
     now: NowDep,
 ) -> Response:
-    locale = request_locale(request)
-    t = translator("console", locale)
     values = {
         "carrier": text_field(form, "carrier", 64),
         "tracking_no": text_field(form, "tracking_no", 80),
     }
-    try:
-        body = ShipOrder.model_validate(values)
-        with session.begin():
-            service.ship_order(
-                session,
-                actor_id=user.principal.id,
-                order_id=order_id,
-                carrier=body.carrier,
-                tracking_no=body.tracking_no,
-                auto_confirm_after=timedelta(days=ctx.settings.auto_confirm_days),
-                now=now,
-            )
-    except ValidationError as exc:
-        errors = pydantic_field_errors(t, locale, exc.errors(), lambda loc: str(loc[0]))
-        return _order_page(
-            request, user, session, order_id, errors=errors, values=values, status=422
-        )
-    except DomainError as exc:
-        errors = domain_field_errors(t, locale, exc)
-        return _order_page(
-            request, user, session, order_id, errors=errors, values=values, status=exc.http_status
-        )
-    return redirect(f"{PREFIX}/orders/{order_id}?notice=shipped")
+    outcome = submit(
+        request,
+        session,
+        ShipOrder,
+        values,
+        lambda body: service.ship_order(
+            session,
+            actor_id=user.principal.id,
+            order_id=order_id,
+            carrier=body.carrier,
+            tracking_no=body.tracking_no,
+            auto_confirm_after=timedelta(days=ctx.settings.auto_confirm_days),
+            now=now,
+        ),
+    )
+    return _done(request, user, session, order_id, outcome, "shipped", values)
 
 
 @router.post("/orders/{order_id}/cancel")
 def cancel(
     order_id: int,
     request: Request,
-    user: Canceller,
+    user: PostCanceller,
     ctx: CtxDep,
     session: SessionDep,
     now: NowDep,
 ) -> Response:
-    locale = request_locale(request)
-    try:
-        with session.begin():
-            service.cancel_by_operator(
-                session, ctx.lifecycle, actor_id=user.principal.id, order_id=order_id, now=now
-            )
-    except DomainError as exc:
-        errors = domain_field_errors(translator("console", locale), locale, exc)
-        return _order_page(request, user, session, order_id, errors=errors, status=exc.http_status)
-    return redirect(f"{PREFIX}/orders/{order_id}?notice=cancelled")
+    outcome = save(
+        request,
+        session,
+        lambda: service.cancel_by_operator(
+            session, ctx.lifecycle, actor_id=user.principal.id, order_id=order_id, now=now
+        ),
+    )
+    return _done(request, user, session, order_id, outcome, "cancelled")
+
+
+def _done(
+    request: Request,
+    user: ConsoleUser,
+    session: Session,
+    order_id: int,
+    outcome: object,
+    notice: str,
+    values: dict[str, str] | None = None,
+) -> Response:
+    """Back to the order with ``notice``, or its page again with the refusal's words."""
+    return settle(
+        outcome,
+        f"{PREFIX}/orders/{order_id}?notice={notice}",
+        lambda refusal: _order_page(request, user, session, order_id, refusal.shown(values)),
+    )

@@ -115,3 +115,31 @@ def may_post(*permissions: Permission) -> Callable[..., Awaitable[ConsoleUser]]:
 def text_field(form: FormData, name: str, max_length: int = 20000) -> str:
     value = form.get(name)
     return value.strip()[:max_length] if isinstance(value, str) else ""
+
+
+# ---------------------------------------------------------------- who may open, who may post
+# One place that says which permissions each console page and form action needs; a
+# ``Post…`` dependency also checks the form's CSRF token.
+
+CatalogReader = Annotated[ConsoleUser, Depends(may(Permission.catalog_read))]
+ProductCreator = Annotated[
+    ConsoleUser, Depends(may(Permission.catalog_write, Permission.price_write))
+]
+PostProductCreator = Annotated[
+    ConsoleUser, Depends(may_post(Permission.catalog_write, Permission.price_write))
+]
+PostCatalogWriter = Annotated[ConsoleUser, Depends(may_post(Permission.catalog_write))]
+PostPriceWriter = Annotated[ConsoleUser, Depends(may_post(Permission.price_write))]
+PostStockWriter = Annotated[ConsoleUser, Depends(may_post(Permission.stock_write))]
+Analyst = Annotated[ConsoleUser, Depends(may(Permission.analytics_read))]
+PostChannelWriter = Annotated[
+    ConsoleUser, Depends(may_post(Permission.analytics_read, Permission.catalog_write))
+]
+OrderReader = Annotated[ConsoleUser, Depends(may(Permission.order_read))]
+PostShipper = Annotated[ConsoleUser, Depends(may_post(Permission.order_ship))]
+PostCanceller = Annotated[ConsoleUser, Depends(may_post(Permission.order_cancel))]
+AftersaleReader = Annotated[ConsoleUser, Depends(may(Permission.aftersale_read))]
+PostAftersaleDecider = Annotated[ConsoleUser, Depends(may_post(Permission.aftersale_decide))]
+OperatorManager = Annotated[ConsoleUser, Depends(may(Permission.operator_manage))]
+PostOperatorManager = Annotated[ConsoleUser, Depends(may_post(Permission.operator_manage))]
+AuditReader = Annotated[ConsoleUser, Depends(may(Permission.audit_read))]

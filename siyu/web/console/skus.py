@@ -3,27 +3,25 @@ own permission (support may see prices but not change them)."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
 from siyu.catalog import service
 from siyu.catalog.schemas import SkuPrice, StockAdjust
-from siyu.errors import DomainError
-from siyu.identity.rules import Permission
-from siyu.web.console.base import PREFIX, ConsoleUser, redirect
-from siyu.web.console.catalog import failure_page, product_page_response, translate_ids
+from siyu.web.console.base import PREFIX, redirect, save
+from siyu.web.console.catalog import product_done, typed_again
 from siyu.web.console.forms import parse_int, parse_yuan
-from siyu.web.console.security import FormDep, may_post, text_field
+from siyu.web.console.security import (
+    FormDep,
+    PostCatalogWriter,
+    PostPriceWriter,
+    PostStockWriter,
+    text_field,
+)
 from siyu.web.deps import NowDep, Session, SessionDep
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
-
-PostWriter = Annotated[ConsoleUser, Depends(may_post(Permission.catalog_write))]
-PostPricer = Annotated[ConsoleUser, Depends(may_post(Permission.price_write))]
-PostStocker = Annotated[ConsoleUser, Depends(may_post(Permission.stock_write))]
 
 
 def _sku_product_id(session: Session, sku_id: int) -> int:
@@ -33,7 +31,12 @@ def _sku_product_id(session: Session, sku_id: int) -> int:
 
 @router.post("/skus/{sku_id}/price")
 def set_price(
-    sku_id: int, request: Request, form: FormDep, user: PostPricer, session: SessionDep, now: NowDep
+    sku_id: int,
+    request: Request,
+    form: FormDep,
+    user: PostPriceWriter,
+    session: SessionDep,
+    now: NowDep,
 ) -> Response:
     product_id = _sku_product_id(session, sku_id)
     name = f"sku-{sku_id}-price"
@@ -41,22 +44,20 @@ def set_price(
     try:
         body = SkuPrice(price_fen=parse_yuan(text))
     except (ValueError, ValidationError):
-        errors = translate_ids(request, {name: "field.money"})
-        return product_page_response(
-            request, user, session, product_id, errors=errors, values={name: text}, status=422
-        )
-    try:
-        with session.begin():
-            service.set_sku_price(
-                session,
-                actor_id=user.principal.id,
-                sku_id=sku_id,
-                price_fen=body.price_fen,
-                now=now,
-            )
-    except DomainError as exc:
-        return failure_page(request, user, session, product_id, exc, lambda loc: name)
-    return redirect(f"{PREFIX}/products/{product_id}?notice=price_saved")
+        return typed_again(request, user, session, product_id, {name: "field.money"}, {name: text})
+    outcome = save(
+        request,
+        session,
+        lambda: service.set_sku_price(
+            session,
+            actor_id=user.principal.id,
+            sku_id=sku_id,
+            price_fen=body.price_fen,
+            now=now,
+        ),
+        aliases=lambda field: name,
+    )
+    return product_done(request, user, session, product_id, outcome, "price_saved")
 
 
 @router.post("/skus/{sku_id}/stock")
@@ -64,7 +65,7 @@ def adjust_stock(
     sku_id: int,
     request: Request,
     form: FormDep,
-    user: PostStocker,
+    user: PostStockWriter,
     session: SessionDep,
     now: NowDep,
 ) -> Response:
@@ -79,28 +80,26 @@ def adjust_stock(
         if isinstance(exc, ValidationError):
             locs = {str(e["loc"][0]) for e in exc.errors() if e.get("loc")}
             message_id = "field.reason_too_long" if locs == {"reason"} else "field.delta"
-        errors = translate_ids(request, {name: message_id})
-        return product_page_response(
-            request, user, session, product_id, errors=errors, values=values, status=422
-        )
-    try:
-        with session.begin():
-            service.adjust_stock(
-                session,
-                actor_id=user.principal.id,
-                sku_id=sku_id,
-                delta=body.delta,
-                reason=body.reason,
-                now=now,
-            )
-    except DomainError as exc:
-        return failure_page(request, user, session, product_id, exc, lambda loc: name, values)
-    return redirect(f"{PREFIX}/products/{product_id}?notice=stock_saved")
+        return typed_again(request, user, session, product_id, {name: message_id}, values)
+    outcome = save(
+        request,
+        session,
+        lambda: service.adjust_stock(
+            session,
+            actor_id=user.principal.id,
+            sku_id=sku_id,
+            delta=body.delta,
+            reason=body.reason,
+            now=now,
+        ),
+        aliases=lambda field: name,
+    )
+    return product_done(request, user, session, product_id, outcome, "stock_saved", values)
 
 
 @router.post("/skus/{sku_id}/active")
 def set_sku_active(
-    sku_id: int, form: FormDep, user: PostWriter, session: SessionDep, now: NowDep
+    sku_id: int, form: FormDep, user: PostCatalogWriter, session: SessionDep, now: NowDep
 ) -> Response:
     active = text_field(form, "is_active", 4) == "1"
     with session.begin():

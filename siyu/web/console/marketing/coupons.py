@@ -50,13 +50,11 @@ from siyu.coupon.rules import (
     coupon_title,
 )
 from siyu.coupon.schemas import NULLABLE, BulkIssue, TemplateCreate, TemplateFields
-from siyu.errors import DomainError
 from siyu.pricing.info import CouponKind, Scope
 from siyu.web.console.base import (
     PREFIX,
     ConsoleUser,
     pydantic_field_errors,
-    redirect,
     render,
     request_locale,
 )
@@ -68,7 +66,6 @@ from siyu.web.console.marketing.forms import (
     Reader,
     checkbox,
     ids_text,
-    marketing_errors,
     moment_input,
     names_for,
     parse_ids,
@@ -399,55 +396,16 @@ PAGES = OfferPages[CouponForm](
     page=edit_page,
     blank=lambda now: blank_form(),
     load=lambda session, tid: form_of(service.get_template(session, tid)),
+    set_status=lambda session, actor, tid, status, now: service.set_template_status(
+        session, actor_id=actor, template_id=tid, status=TemplateStatus(status), now=now
+    ),
+    status_notices={
+        TemplateStatus.paused: "coupon_paused",
+        TemplateStatus.ended: "coupon_ended",
+        TemplateStatus.active: "coupon_resumed",
+    },
 )
 _current_form = PAGES.current
-
-
-@router.post("/coupons/{template_id}/status")
-def change_status(
-    template_id: int,
-    request: Request,
-    form: FormDep,
-    user: PostWriter,
-    session: SessionDep,
-    now: NowDep,
-) -> Response:
-    locale = request_locale(request)
-    t = translator("console", locale)
-    raw = text_field(form, "status", 16)
-    try:
-        if raw not in set(TemplateStatus):
-            raise ValueError(raw)
-        with session.begin():
-            service.set_template_status(
-                session,
-                actor_id=user.principal.id,
-                template_id=template_id,
-                status=TemplateStatus(raw),
-                now=now,
-            )
-    except (ValueError, DomainError) as exc:
-        if isinstance(exc, DomainError):
-            text = next(iter(marketing_errors(t, locale, exc).values()))
-            errors, status = {"status": text}, exc.http_status
-        else:
-            errors, status = {"status": t("field.enum")}, 422
-        cf = _current_form(session, template_id)
-        return edit_page(
-            request,
-            user,
-            session,
-            cf,
-            template_id=template_id,
-            now=now,
-            errors=errors,
-            status=status,
-        )
-    if raw == TemplateStatus.paused:
-        return redirect(f"{PREFIX}/coupons/{template_id}?notice=coupon_paused")
-    if raw == TemplateStatus.ended:
-        return redirect(f"{PREFIX}/coupons/{template_id}?notice=coupon_ended")
-    return redirect(f"{PREFIX}/coupons/{template_id}?notice=coupon_resumed")
 
 
 def refusal_words(t: Translator, reason: IssueRefusal) -> str:

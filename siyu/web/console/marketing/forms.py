@@ -25,10 +25,12 @@ from siyu.pricing.info import Scope
 from siyu.web.console.base import (
     PREFIX,
     ConsoleUser,
+    Refusal,
     error_text,
     has_message,
     redirect,
     request_locale,
+    save,
 )
 from siyu.web.console.catalog import category_options
 from siyu.web.console.forms import parse_int, parse_yuan
@@ -96,47 +98,12 @@ def localized(message: str, locale: str) -> str:
     return zh.strip() if locale == "zh-CN" else en.strip()
 
 
-def marketing_errors(
-    t: Translator, locale: str, exc: DomainError, aliases: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """A domain error next to the fields it names, in the operator's language; the
-    rule checks keep their specific words (e.g. "The end must follow the start")."""
+def marketing_text(t: Translator, locale: str, exc: DomainError) -> str:
+    """A domain error in the operator's language; the rule checks keep their specific
+    words (e.g. "The end must follow the start")."""
     if exc.code in SPECIFIC_CODES or not has_message(locale, f"error.{exc.code}"):
-        text = localized(exc.message, locale)
-    else:
-        text = error_text(t, locale, exc)
-    errors: dict[str, str] = {}
-    for name in exc.fields:
-        errors.setdefault((aliases or {}).get(name, name), text)
-    if not errors:
-        errors["_form"] = text
-    return errors
-
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why a marketing form was not saved: errors by field, and the status to answer."""
-
-    errors: dict[str, str]
-    status: int
-
-
-def save_form(
-    session: Session,
-    t: Translator,
-    locale: str,
-    aliases: Mapping[str, str],
-    work: Callable[[], T],
-) -> T | Refusal:
-    """Run ``work`` in one transaction; a domain error becomes words next to fields."""
-    try:
-        with session.begin():
-            return work()
-    except DomainError as exc:
-        return Refusal(marketing_errors(t, locale, exc, aliases), exc.http_status)
+        return localized(exc.message, locale)
+    return error_text(t, locale, exc)
 
 
 def checkbox(form: FormData, name: str) -> bool:
@@ -325,13 +292,34 @@ class OfferPages(Generic[F]):
     page: EditPage[F]
     blank: Callable[[datetime], F]  # the new-offer form
     load: Callable[[Session, int], F]  # the form of a stored offer
+    set_status: Callable[[Session, int, int, str, datetime], object]  # actor, offer, status
+    status_notices: Mapping[str, str]  # each status the page may set → the notice after
+    status_from_list: bool = False  # the list sets status too: back there unless back=edit
 
     def current(self, session: Session, offer_id: int) -> F:
         with session.begin():
             return self.load(session, offer_id)
 
+    def again(
+        self,
+        request: Request,
+        user: ConsoleUser,
+        session: Session,
+        offer_id: int,
+        *,
+        now: datetime,
+        errors: dict[str, str],
+        status: int,
+    ) -> Response:
+        """The stored offer's page again, with ``errors``."""
+        offer = self.current(session, offer_id)
+        return self.page(
+            request, user, session, offer, offer_id, now=now, errors=errors, status=status
+        )
+
     def mount(self, router: APIRouter) -> None:
-        """The four form routes: ``GET|POST /{path}/new`` and ``GET|POST /{path}/{id}``."""
+        """The form routes: ``GET|POST /{path}/new``, ``GET|POST /{path}/{id}`` and
+        ``POST /{path}/{id}/status``."""
         pages = self
 
         def new_form(request: Request, user: Writer, session: SessionDep, now: NowDep) -> Response:
@@ -340,7 +328,7 @@ class OfferPages(Generic[F]):
         def create(
             request: Request, form: FormDep, user: PostWriter, session: SessionDep, now: NowDep
         ) -> Response:
-            return pages.create_view(request, form, user, session, now)
+            return pages.save_view(request, form, user, session, now, None)
 
         def show(
             offer_id: int, request: Request, user: Reader, session: SessionDep, now: NowDep
@@ -356,9 +344,25 @@ class OfferPages(Generic[F]):
             session: SessionDep,
             now: NowDep,
         ) -> Response:
-            return pages.update_view(offer_id, request, form, user, session, now)
+            return pages.save_view(request, form, user, session, now, offer_id)
+
+        def change_status(
+            offer_id: int,
+            request: Request,
+            form: FormDep,
+            user: PostWriter,
+            session: SessionDep,
+            now: NowDep,
+        ) -> Response:
+            return pages.status_view(offer_id, request, form, user, session, now)
 
         base = f"/{self.path}"
+        router.add_api_route(
+            f"{base}/{{offer_id}}/status",
+            change_status,
+            methods=["POST"],
+            name=f"{self.anchor}_status",
+        )
         router.add_api_route(f"{base}/new", new_form, methods=["GET"], name=f"{self.anchor}_new")
         router.add_api_route(f"{base}/new", create, methods=["POST"], name=f"{self.anchor}_create")
         router.add_api_route(f"{base}/{{offer_id}}", show, methods=["GET"], name=self.anchor)
@@ -366,12 +370,7 @@ class OfferPages(Generic[F]):
             f"{base}/{{offer_id}}", update, methods=["POST"], name=f"{self.anchor}_update"
         )
 
-    def create_view(
-        self, request: Request, form: FormData, user: ConsoleUser, session: Session, now: datetime
-    ) -> Response:
-        return self._save(request, form, user, session, now, None)
-
-    def update_view(
+    def status_view(
         self,
         offer_id: int,
         request: Request,
@@ -380,9 +379,31 @@ class OfferPages(Generic[F]):
         session: Session,
         now: datetime,
     ) -> Response:
-        return self._save(request, form, user, session, now, offer_id)
+        """Set the posted ``status``; an unknown one or a refusal shows the page again
+        with the words next to the status buttons."""
+        raw = text_field(form, "status", 16)
+        if raw not in self.status_notices:
+            t = translator("console", request_locale(request))
+            errors = {"status": t("field.enum")}
+            return self.again(request, user, session, offer_id, now=now, errors=errors, status=422)
+        actor = user.principal.id
+        outcome = save(
+            request,
+            session,
+            lambda: self.set_status(session, actor, offer_id, raw, now),
+            explain=marketing_text,
+        )
+        if isinstance(outcome, Refusal):
+            errors = {"status": outcome.text}
+            return self.again(
+                request, user, session, offer_id, now=now, errors=errors, status=outcome.status
+            )
+        back = f"{PREFIX}/{self.path}"
+        if not self.status_from_list or text_field(form, "back", 8) == "edit":
+            back += f"/{offer_id}"
+        return redirect(f"{back}?notice={self.status_notices[raw]}")
 
-    def _save(
+    def save_view(
         self,
         request: Request,
         form: FormData,
@@ -391,6 +412,7 @@ class OfferPages(Generic[F]):
         now: datetime,
         offer_id: int | None,
     ) -> Response:
+        """Create (``offer_id`` None) or update from the posted form."""
         locale = request_locale(request)
         t = translator("console", locale)
         if offer_id is None:
@@ -409,7 +431,7 @@ class OfferPages(Generic[F]):
                     return self.create(session, actor, values, now)
                 return self.update(session, actor, offer_id, values, now)
 
-            saved = save_form(session, t, locale, self.aliases, work)
+            saved = save(request, session, work, aliases=self.aliases, explain=marketing_text)
             if not isinstance(saved, Refusal):
                 if offer_id is None:
                     return redirect(

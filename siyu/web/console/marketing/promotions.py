@@ -53,7 +53,6 @@ from siyu.web.console.base import (
     PREFIX,
     ConsoleUser,
     pydantic_field_errors,
-    redirect,
     render,
     request_locale,
 )
@@ -62,7 +61,6 @@ from siyu.web.console.marketing.forms import (
     LOCAL_INPUT_FORMAT,
     SCOPE_ID_FIELDS,
     OfferPages,
-    PostWriter,
     Reader,
     checkbox,
     ids_text,
@@ -76,7 +74,7 @@ from siyu.web.console.marketing.forms import (
     scope_words,
     words,
 )
-from siyu.web.console.security import FormDep, text_field
+from siyu.web.console.security import text_field
 from siyu.web.deps import NowDep, Session, SessionDep
 from siyu.web.i18n import Translator, translator
 
@@ -403,48 +401,15 @@ PAGES = OfferPages[PromotionForm](
     page=edit_page,
     blank=blank_form,
     load=lambda session, pid: form_of(service.get_promotion(session, pid)),
+    set_status=lambda session, actor, pid, status, now: service.set_status(
+        session, actor_id=actor, promotion_id=pid, status=PromotionStatus(status), now=now
+    ),
+    status_notices={
+        PromotionStatus.paused: "promotion_paused",
+        PromotionStatus.active: "promotion_resumed",
+    },
+    status_from_list=True,
 )
-
-
-@router.post("/promotions/{promotion_id}/status")
-def change_status(
-    promotion_id: int,
-    request: Request,
-    form: FormDep,
-    user: PostWriter,
-    session: SessionDep,
-    now: NowDep,
-) -> Response:
-    raw = text_field(form, "status", 16)
-    back_to_page = text_field(form, "back", 8) == "edit"
-    if raw not in set(PromotionStatus):
-        pf = PAGES.current(session, promotion_id)
-        t = translator("console", request_locale(request))
-        return edit_page(
-            request,
-            user,
-            session,
-            pf,
-            promotion_id=promotion_id,
-            now=now,
-            errors={"status": t("field.enum")},
-            status=422,
-        )
-    with session.begin():
-        service.set_status(
-            session,
-            actor_id=user.principal.id,
-            promotion_id=promotion_id,
-            status=PromotionStatus(raw),
-            now=now,
-        )
-    if raw == PromotionStatus.paused:
-        if back_to_page:
-            return redirect(f"{PREFIX}/promotions/{promotion_id}?notice=promotion_paused")
-        return redirect(f"{PREFIX}/promotions?notice=promotion_paused")
-    if back_to_page:
-        return redirect(f"{PREFIX}/promotions/{promotion_id}?notice=promotion_resumed")
-    return redirect(f"{PREFIX}/promotions?notice=promotion_resumed")
 
 
 PAGES.mount(router)
