@@ -216,10 +216,41 @@ def expected_purchases(
     if abs(a - 1.0) < 1e-7:
         a = 1.0 + 1e-7  # the a → 1 limit; the error this adds is about 1e-9 relative
     c = a + b + x - 1.0
-    hyp = special.hyp2f1(r + x, a - 1.0, c, -t / (alpha + age))
+    with np.errstate(all="ignore"):
+        hyp = special.hyp2f1(r + x, a - 1.0, c, -t / (alpha + age))
+    lost = ~np.isfinite(hyp)
+    if lost.any():  # large a and b (one dropout chance for all): scipy gives up
+        z = t / (alpha + age[lost] + t)
+        hyp[lost] = np.exp(
+            (r + x[lost]) * np.log1p(-z) + _log_hyp2f1_series(r + x[lost], b + x[lost], c[lost], z)
+        )
     return np.asarray(
         c / (a - 1.0) * (1.0 - hyp) * probability_alive(model, x, t_x, age), dtype=np.float64
     )
+
+
+def _log_hyp2f1_series(
+    a: FloatArray, b: FloatArray, c: FloatArray, z: FloatArray, max_terms: int = 200_000
+) -> FloatArray:
+    """log ₂F₁(a, b; c; z) for a, b, c > 0 and 0 ≤ z < 1, by its series summed in log
+    space: every term is positive, so there is no cancellation, and the sum converges
+    (the term ratio tends to z). Slow near z = 1; used only where scipy returns no
+    number, which happens when b and c are very large (the a + b → ∞ limit of BG/NBD)."""
+    log_z = np.log(np.maximum(z, 1e-300))
+    log_term = np.zeros_like(z)
+    log_sum = np.zeros_like(z)
+    active = z > 0
+    k = 0
+    while active.any() and k < max_terms:
+        log_term = log_term + np.where(
+            active, np.log((a + k) * (b + k) / ((c + k) * (k + 1.0))) + log_z, 0.0
+        )
+        log_sum = np.where(active, np.logaddexp(log_sum, log_term), log_sum)
+        # stop once a term adds less than 1e-17 and the terms are shrinking
+        shrinking = (a + k) * (b + k) * z < (c + k) * (k + 1.0)
+        active &= ~((log_term - log_sum < -39.0) & shrinking)
+        k += 1
+    return log_sum
 
 
 def gamma_gamma_log_likelihood(

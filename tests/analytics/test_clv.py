@@ -295,3 +295,41 @@ def test_a_fit_that_cannot_tell_shoppers_apart_is_called_degenerate() -> None:
     assert PAPER_BGNBD.degenerate is None
     sx, st, sT = _simulate_bgnbd(2000, r=0.8, alpha=6.0, a=0.7, b=2.5, seed=3)
     assert fit_bgnbd(sx, st, sT).degenerate is None
+
+
+def test_the_series_behind_large_dropout_parameters_matches_scipy_where_scipy_answers() -> None:
+    from scipy import special
+
+    from siyu.analytics.clv import _log_hyp2f1_series
+
+    a = np.array([0.5, 3.4, 7.4, 12.0])
+    b = np.array([2.0, 40.0, 95.0, 300.0])
+    c = np.array([3.5, 60.0, 110.0, 320.0])
+    z = np.array([0.1, 0.5, 0.67, 0.9])
+    assert np.allclose(
+        np.exp(_log_hyp2f1_series(a, b, c, z)), special.hyp2f1(a, b, c, z), rtol=1e-10
+    )
+
+
+def test_one_dropout_chance_for_every_shopper_still_gives_finite_forecasts() -> None:
+    # given the fit of the demo's history: rates vary (r = 0.41) but a and b ran off
+    # together (a + b ≈ 1.4e7: every shopper the same dropout chance, p ≈ 0.098)
+    huge = BgNbd(r=0.4119, alpha=14.02, a=1.406e6, b=1.2989e7, log_likelihood=0.0)
+    x, t_x, age = (
+        np.array([7.0, 0.0, 2.0, 9.0]),
+        np.array([26.0, 0.0, 1.0, 150.0]),
+        np.array([30.0, 40.0, 3.0, 180.0]),
+    )
+
+    # when purchases are forecast (scipy's ₂F₁ gives no number for some of them)
+    forecast = expected_purchases(huge, 90.0, x, t_x, age)
+
+    # then every forecast is a finite number, close to the same model with a and b
+    # scaled down a thousandfold (the limit is smooth), and the frequent recent buyer
+    # is expected to buy more than the one-time buyer
+    assert np.isfinite(forecast).all()
+    smaller = BgNbd(r=0.4119, alpha=14.02, a=1.406e3, b=1.2989e4, log_likelihood=0.0)
+    near = expected_purchases(smaller, 90.0, x, t_x, age)
+    finite = np.isfinite(near)
+    assert np.allclose(forecast[finite], near[finite], rtol=2e-3)
+    assert forecast[0] > forecast[1]
