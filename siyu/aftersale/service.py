@@ -3,6 +3,7 @@ the payment provider) or rejects with a reason."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from siyu.aftersale.rules import (
 from siyu.db import get_or_raise, rowcount
 from siyu.errors import Conflict, InvalidInput, NotFound
 from siyu.identity.audit import AuditTrail
+from siyu.identity.models import Shopper
 from siyu.order.events import record_order_event
 from siyu.order.models import Order
 from siyu.order.rules import OrderStatus
@@ -289,4 +291,41 @@ def list_aftersales(
         stmt = stmt.where(AfterSale.status == status)
     if shopper_id is not None:
         stmt = stmt.where(AfterSale.shopper_id == shopper_id)
-    return list(session.scalars(stmt.order_by(AfterSale.id.desc()).limit(min(limit, 200))))
+    newest_first = stmt.order_by(AfterSale.requested_at.desc(), AfterSale.id.desc())
+    return list(session.scalars(newest_first.limit(min(limit, 200))))
+
+
+@dataclass(frozen=True)
+class RefundAsk:
+    """What an operator confirms before approving: how much goes back to whom, for
+    which order."""
+
+    aftersale: AfterSale
+    order_no: str
+    shopper_name: str
+
+    @property
+    def approved(self) -> bool:
+        """Whether it was approved already (refunding, refunded or failed to refund)."""
+        return self.aftersale.status in APPROVED_STATUSES
+
+
+APPROVED_STATUSES = frozenset(
+    {AfterSaleStatus.refunding, AfterSaleStatus.refunded, AfterSaleStatus.refund_failed}
+)
+
+
+def refund_ask(session: Session, aftersale_id: int) -> RefundAsk:
+    aftersale = get_aftersale(session, aftersale_id)
+    order = get_order(session, aftersale.order_id)
+    shopper = session.get(Shopper, aftersale.shopper_id)
+    name = shopper.nickname if shopper is not None and shopper.nickname else ""
+    return RefundAsk(aftersale, order.order_no, name or f"#{aftersale.shopper_id}")
+
+
+def order_numbers(session: Session, order_ids: list[int]) -> dict[int, str]:
+    """Each order's number by id (for lists that show the order, not its id)."""
+    if not order_ids:
+        return {}
+    rows = session.execute(select(Order.id, Order.order_no).where(Order.id.in_(order_ids)))
+    return {order_id: order_no for order_id, order_no in rows}

@@ -90,8 +90,14 @@ def check_template(values: dict[str, Any]) -> None:
         raise _bad("percent_off", "折扣须在 1% 到 99% 之间", "Percent off must be 1-99")
     if values["validity_kind"] == ValidityKind.fixed:
         start, end = values.get("valid_from"), values.get("valid_until")
-        if start is None or end is None or end <= start:
-            raise _bad("valid_until", "请填写有效的使用时间段", "Enter a valid use period")
+        if start is None:
+            raise _bad("valid_from", "请填写使用开始时间", "Enter when use starts")
+        if end is None:
+            raise _bad("valid_until", "请填写使用结束时间", "Enter when use ends")
+        if end <= start:
+            raise _bad(
+                "valid_until", "使用结束时间须晚于开始时间", "The end of use must follow its start"
+            )
     elif not values.get("valid_days") or values["valid_days"] <= 0:
         raise _bad("valid_days", "请填写领取后有效天数", "Enter the days of validity after claim")
     start, end = values.get("claim_starts_at"), values.get("claim_ends_at")

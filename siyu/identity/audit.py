@@ -55,7 +55,11 @@ def list_audit_logs(
     operator_id: int | None = None,
     before_id: int | None = None,
     limit: int = 50,
+    oldest_first: bool = False,
+    offset: int = 0,
 ) -> list[AuditLog]:
+    """Entries by time, newest first (``oldest_first`` turns it round); the words for
+    each are in :mod:`siyu.identity.audit_text`."""
     stmt = select(AuditLog)
     if target_type:
         stmt = stmt.where(AuditLog.target_type == target_type)
@@ -65,7 +69,11 @@ def list_audit_logs(
         stmt = stmt.where(AuditLog.operator_id == operator_id)
     if before_id:
         stmt = stmt.where(AuditLog.id < before_id)
-    return list(session.scalars(stmt.order_by(AuditLog.id.desc()).limit(limit)))
+    if oldest_first:
+        stmt = stmt.order_by(AuditLog.at.asc(), AuditLog.id.asc())
+    else:
+        stmt = stmt.order_by(AuditLog.at.desc(), AuditLog.id.desc())
+    return list(session.scalars(stmt.offset(max(offset, 0)).limit(limit)))
 
 
 def _plain(value: Any) -> Any:

@@ -444,9 +444,20 @@ class OrderFilter:
     flagged: bool | None = None
 
 
+ORDER_SORTS = ("placed_desc", "placed_asc", "total_desc", "total_asc")
+
+
 def search_orders(
-    session: Session, f: OrderFilter, *, limit: int = 50, before_id: int | None = None
+    session: Session,
+    f: OrderFilter,
+    *,
+    limit: int = 50,
+    before_id: int | None = None,
+    sort: str | None = None,
+    offset: int = 0,
 ) -> list[Order]:
+    """Orders matching ``f``; by id, newest first, unless ``sort`` (one of
+    :data:`ORDER_SORTS`: by time placed or total, either way) is given."""
     stmt = select(Order)
     if f.status is not None:
         stmt = stmt.where(Order.status == f.status)
@@ -468,7 +479,14 @@ def search_orders(
         )
     if before_id is not None:
         stmt = stmt.where(Order.id < before_id)
-    return list(session.scalars(stmt.order_by(Order.id.desc()).limit(min(max(limit, 1), 200))))
+    key = {
+        "placed_desc": (Order.placed_at.desc(), Order.id.desc()),
+        "placed_asc": (Order.placed_at.asc(), Order.id.asc()),
+        "total_desc": (Order.total_fen.desc(), Order.placed_at.desc(), Order.id.desc()),
+        "total_asc": (Order.total_fen.asc(), Order.placed_at.desc(), Order.id.desc()),
+    }.get(sort or "", (Order.id.desc(),))
+    stmt = stmt.order_by(*key).offset(max(offset, 0))
+    return list(session.scalars(stmt.limit(min(max(limit, 1), 200))))
 
 
 def order_timeline(session: Session, order_id: int) -> list[OutboxEvent]:

@@ -419,6 +419,7 @@ BAD_COUPONS = {
         "减免金额不能超过使用门槛",
     ),
     "text in a money field": ({"amount": "二十"}, "amount", "请输入金额"),
+    "a negative amount": ({"amount": "-5"}, "amount", "金额必须大于 0"),
     "more than two decimals": ({"threshold": "99.999"}, "threshold", "请输入金额"),
     "end before start": (
         {
@@ -427,7 +428,7 @@ BAD_COUPONS = {
             "valid_until": "2026-11-01T00:00",
         },
         "valid_until",
-        "请填写有效的使用时间段",
+        "使用结束时间须晚于开始时间",
     ),
     "claim window ends before it starts": (
         {"claim_starts_at": "2026-11-10T00:00", "claim_ends_at": "2026-11-01T00:00"},

@@ -549,7 +549,7 @@ def test_after_sales_requests_are_approved_and_rejected(
     # when the first is approved
     approved = client.post(
         f"/console/aftersales/{first['id']}/approve",
-        data={"csrf_token": csrf, "back_status": ""},
+        data={"csrf_token": csrf, "back_status": "", "confirmed": "1"},
         follow_redirects=False,
     )
 
@@ -576,7 +576,9 @@ def test_after_sales_requests_are_approved_and_rejected(
     assert rejected.status_code == 200
     aftersale = client.get(f"/api/admin/aftersales/{second['id']}", headers=api_admin).json()
     assert (aftersale["status"], aftersale["decision_reason"]) == ("rejected", "商品已发出")
-    again = client.post(f"/console/aftersales/{first['id']}/approve", data={"csrf_token": csrf})
+    again = client.post(
+        f"/console/aftersales/{second['id']}/approve", data={"csrf_token": csrf, "confirmed": "1"}
+    )
     assert again.status_code == 409
     assert "已被处理" in again.text
 

@@ -13,22 +13,26 @@ from siyu.aftersale.schemas import AfterSaleReject
 from siyu.payment.provider import ProviderUnavailable
 from siyu.payment.refunds import submit_refund
 from siyu.web.console.base import (
+    DOMAIN,
     PREFIX,
     ConsoleUser,
     Feedback,
     Refusal,
     redirect,
     render,
+    request_locale,
     save,
     submit,
 )
 from siyu.web.console.security import (
+    AftersaleDecider,
     AftersaleReader,
     FormDep,
     PostAftersaleDecider,
     text_field,
 )
 from siyu.web.deps import CtxDep, NowDep, Session, SessionDep
+from siyu.web.i18n import format_money, translator
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,7 @@ def _queue_page(
     chosen = AfterSaleStatus(status_filter) if status_filter in set(AfterSaleStatus) else None
     with session.begin():
         rows = service.list_aftersales(session, status=chosen, limit=QUEUE_SIZE)
+        order_nos = service.order_numbers(session, sorted({a.order_id for a in rows}))
         return render(
             request,
             "aftersales.html",
@@ -55,6 +60,7 @@ def _queue_page(
             active="aftersales",
             shown=shown,
             rows=rows,
+            order_nos=order_nos,
             status_filter=chosen.value if chosen else "",
             statuses=list(AfterSaleStatus),
         )
@@ -71,6 +77,49 @@ def _back(form_status: str, notice: str) -> Response:
     return redirect(f"{PREFIX}/aftersales?{query}notice={notice}")
 
 
+def _confirm_page(
+    request: Request,
+    user: ConsoleUser,
+    ask: service.RefundAsk,
+    back_status: str,
+    shown: Feedback = Feedback(),
+) -> Response:
+    t = translator(DOMAIN, request_locale(request))
+    a = ask.aftersale
+    return render(
+        request,
+        "confirm.html",
+        user=user,
+        active="aftersales",
+        shown=shown,
+        title=t("aftersale.confirm_title"),
+        sentence=t(
+            "aftersale.confirm_text",
+            amount=format_money(a.refund_fen),
+            shopper=ask.shopper_name,
+            order_no=ask.order_no,
+        ),
+        hint=t("aftersale.confirm_hint"),
+        action=f"{PREFIX}/aftersales/{a.id}/approve",
+        fields={"back_status": back_status},
+        confirm_label=t("aftersale.confirm_submit", amount=format_money(a.refund_fen)),
+        back_href=f"{PREFIX}/aftersales?status={back_status}",
+    )
+
+
+@router.get("/aftersales/{aftersale_id}/approve")
+def approve_confirm(
+    aftersale_id: int, request: Request, user: AftersaleDecider, session: SessionDep
+) -> Response:
+    """The confirm step: how much is refunded to whom, for which order."""
+    back_to = request.query_params.get("back_status", "")[:16]
+    with session.begin():
+        ask = service.refund_ask(session, aftersale_id)
+        if ask.approved:
+            return _back(back_to, "already_approved")
+        return _confirm_page(request, user, ask, back_to)
+
+
 @router.post("/aftersales/{aftersale_id}/approve")
 def approve(
     aftersale_id: int,
@@ -81,8 +130,15 @@ def approve(
     session: SessionDep,
     now: NowDep,
 ) -> Response:
-    """Approve, commit, then submit the refund (the refund timer retries a failure)."""
+    """Approve, commit, then submit the refund (the refund timer retries a failure).
+    Without ``confirmed`` the confirm step is shown; a request approved already (the
+    same form posted twice) is not refunded again: the list says it was."""
     back_to = text_field(form, "back_status", 16)
+    if text_field(form, "confirmed", 4) != "1":
+        with session.begin():
+            ask = service.refund_ask(session, aftersale_id)
+            if not ask.approved:
+                return _confirm_page(request, user, ask, back_to)
 
     def approve_now() -> tuple[str, str]:
         refund = service.approve_aftersale(
@@ -96,6 +152,10 @@ def approve(
 
     outcome = save(request, session, approve_now)
     if isinstance(outcome, Refusal):
+        if outcome.exc is not None and outcome.exc.code == "aftersale_decided":
+            with session.begin():
+                if service.refund_ask(session, aftersale_id).approved:
+                    return _back(back_to, "already_approved")
         errors = {f"aftersale-{aftersale_id}": outcome.text}
         shown = Feedback(errors, status=outcome.status)
         return _queue_page(request, user, session, status_filter=back_to, shown=shown)

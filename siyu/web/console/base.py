@@ -197,6 +197,11 @@ def render(
             t_or=lambda message_id, fallback: (
                 t(message_id) if has_message(locale, message_id) else fallback
             ),
+            stack_group=lambda group: (
+                t(f"promotion.stack_group.{group}")
+                if has_message(locale, f"promotion.stack_group.{group}")
+                else group
+            ),
             **context,
         )
     )

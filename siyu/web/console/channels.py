@@ -33,7 +33,7 @@ from siyu.web.console.base import (
     settle,
     submit,
 )
-from siyu.web.console.forms import parse_int, parse_yuan
+from siyu.web.console.forms import money_error, parse_int, parse_yuan
 from siyu.web.console.security import Analyst, FormDep, PostChannelWriter, text_field
 from siyu.web.deps import AppContext, CtxDep, NowDep, Session, SessionDep
 from siyu.web.i18n import translator
@@ -178,8 +178,8 @@ def enter_spend(
         errors["spend_day"] = t("field.date")
     try:
         amount_fen = parse_yuan(values["spend_amount"])
-    except ValueError:
-        errors["spend_amount"] = t("field.missing" if not values["spend_amount"] else "field.money")
+    except ValueError as exc:
+        errors["spend_amount"] = t(money_error(values["spend_amount"], exc))
     status = 422
     if not errors and channel_id is not None and day is not None and amount_fen is not None:
         outcome = save(

@@ -41,6 +41,10 @@ def yuan_input(fen: int | None) -> str:
     return "" if fen is None else short_yuan(fen)
 
 
+class NegativeAmount(ValueError):
+    """An amount below zero: a number, but one no price or discount may be."""
+
+
 def parse_yuan(text: str) -> int:
     """``"59"``, ``"59.9"``, ``"59.90"`` → 5990 fen; more than two decimals, a sign or
     anything that is not a number is refused (ValueError), never rounded."""
@@ -49,12 +53,22 @@ def parse_yuan(text: str) -> int:
         value = Decimal(cleaned)
     except InvalidOperation as exc:
         raise ValueError("not a number") from exc
-    if not value.is_finite() or value < 0 or value > MAX_YUAN:
+    if value.is_finite() and value < 0:
+        raise NegativeAmount("below zero")
+    if not value.is_finite() or value > MAX_YUAN:
         raise ValueError("out of range")
     fen = value * 100
     if fen != fen.to_integral_value():
         raise ValueError("more than two decimals")
     return int(fen)
+
+
+def money_error(text: str, exc: Exception) -> str:
+    """The message id naming why ``text`` is not an amount: required, below zero, or
+    not written as one."""
+    if not text.strip():
+        return "field.missing"
+    return "field.money_positive" if isinstance(exc, NegativeAmount) else "field.money"
 
 
 def parse_int(text: str) -> int:
@@ -152,8 +166,8 @@ def sku_payload(row: SkuRow, spec_name: str, errors: dict[str, str]) -> dict[str
             continue
         try:
             payload[key] = parse_yuan(text)
-        except ValueError:
-            errors[prefix + name] = "field.missing" if not text else "field.money"
+        except ValueError as exc:
+            errors[prefix + name] = money_error(text, exc)
     stock = row.values.get("stock", "") or "0"
     try:
         payload["stock"] = parse_int(stock)

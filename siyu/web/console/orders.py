@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from siyu.order import service
+from siyu.order.carriers import carrier_names
 from siyu.order.rules import OrderStatus
 from siyu.order.schemas import ShipOrder
 from siyu.web.console.base import (
@@ -39,7 +40,6 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 PAGE_SIZE = 50
 FILTERS = ("status", "order_no", "shopper_id", "date_from", "date_to", "min_total", "max_total")
-CARRIERS = ("顺丰速运", "中通快递", "圆通速递", "韵达快递", "申通快递", "京东物流", "EMS")
 
 
 def _maybe(parse: Callable[[str], int], text: str) -> int | None:
@@ -88,13 +88,20 @@ def order_filter(values: dict[str, str]) -> tuple[service.OrderFilter, set[str]]
 def order_list(request: Request, user: OrderReader, session: SessionDep) -> Response:
     values = {name: request.query_params.get(name, "").strip()[:40] for name in FILTERS}
     f, bad = order_filter(values)
-    before_id = _maybe(parse_int, request.query_params.get("before_id", ""))
+    sort = request.query_params.get("sort", "")
+    if sort not in service.ORDER_SORTS:
+        sort = service.ORDER_SORTS[0]
+    page = max(_maybe(parse_int, request.query_params.get("page", "")) or 1, 1)
     with session.begin():
-        rows = service.search_orders(session, f, limit=PAGE_SIZE + 1, before_id=before_id)
+        rows = service.search_orders(
+            session, f, limit=PAGE_SIZE + 1, sort=sort, offset=(page - 1) * PAGE_SIZE
+        )
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     t = translator("console", request_locale(request))
     query = urlencode({k: v for k, v in values.items() if v})
+    filtered = query
+    query = urlencode({k: v for k, v in values.items() if v} | {"sort": sort})
     return render(
         request,
         "orders.html",
@@ -104,8 +111,11 @@ def order_list(request: Request, user: OrderReader, session: SessionDep) -> Resp
         filters=values,
         errors={name: t("field.filter_ignored") for name in bad},
         statuses=list(OrderStatus),
-        next_before=rows[-1].id if more and rows else None,
+        next_page=page + 1 if more else None,
         query=query,
+        filtered=filtered,
+        sort=sort,
+        sorts=service.ORDER_SORTS,
     )
 
 
@@ -127,7 +137,7 @@ def _order_page(
             shown=shown,
             order=order,
             timeline=timeline,
-            carriers=CARRIERS,
+            carriers=carrier_names(),
         )
 
 

@@ -11,7 +11,7 @@ from siyu.catalog import service
 from siyu.catalog.schemas import SkuPrice, StockAdjust
 from siyu.web.console.base import PREFIX, redirect, save
 from siyu.web.console.catalog import product_done, typed_again
-from siyu.web.console.forms import parse_int, parse_yuan
+from siyu.web.console.forms import money_error, parse_int, parse_yuan
 from siyu.web.console.security import (
     FormDep,
     PostCatalogWriter,
@@ -43,8 +43,9 @@ def set_price(
     text = text_field(form, "price", 32)
     try:
         body = SkuPrice(price_fen=parse_yuan(text))
-    except (ValueError, ValidationError):
-        return typed_again(request, user, session, product_id, {name: "field.money"}, {name: text})
+    except (ValueError, ValidationError) as exc:
+        why = money_error(text, exc)
+        return typed_again(request, user, session, product_id, {name: why}, {name: text})
     outcome = save(
         request,
         session,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from siyu.identity import audit
+from siyu.identity import audit, audit_text
 from siyu.identity import operators as operator_service
 from siyu.identity.rules import ROLE_PERMISSIONS, Role
 from siyu.identity.schemas import OperatorCreate
@@ -133,20 +135,23 @@ def audit_page(request: Request, user: AuditReader, session: SessionDep) -> Resp
             return None
 
     operator_id = number(filters["operator_id"])
-    before_id = number(params.get("before_id", ""))
+    sort = "at_asc" if params.get("sort") == "at_asc" else "at_desc"
+    page = max(number(params.get("page", "")) or 1, 1)
     with session.begin():
         rows = audit.list_audit_logs(
             session,
             target_type=filters["target_type"] or None,
             target_id=filters["target_id"] or None,
             operator_id=operator_id,
-            before_id=before_id,
             limit=AUDIT_PAGE + 1,
+            oldest_first=sort == "at_asc",
+            offset=(page - 1) * AUDIT_PAGE,
         )
         names = {o.id: o.display_name for o in operator_service.list_operators(session)}
     more = len(rows) > AUDIT_PAGE
     rows = rows[:AUDIT_PAGE]
-    t = translator("console", request_locale(request))
+    locale = request_locale(request)
+    t = translator("console", locale)
     errors = {}
     if filters["operator_id"] and operator_id is None:
         errors["operator_id"] = t("field.filter_ignored")
@@ -159,5 +164,9 @@ def audit_page(request: Request, user: AuditReader, session: SessionDep) -> Resp
         names=names,
         filters=filters,
         errors=errors,
-        next_before=rows[-1].id if more and rows else None,
+        sort=sort,
+        query=urlencode({k: v for k, v in filters.items() if v}),
+        next_page=page + 1 if more else None,
+        action_label=lambda action: audit_text.action_label(action, locale),
+        describe=lambda r: audit_text.describe(r.action, r.before, r.after, locale),
     )

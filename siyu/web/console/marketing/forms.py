@@ -33,7 +33,7 @@ from siyu.web.console.base import (
     save,
 )
 from siyu.web.console.catalog import category_options
-from siyu.web.console.forms import parse_int, parse_yuan
+from siyu.web.console.forms import money_error, parse_int, parse_yuan
 from siyu.web.console.security import FormDep, may, may_post, text_field
 from siyu.web.deps import NowDep, Session, SessionDep
 from siyu.web.i18n import Translator, format_shanghai, translator
@@ -243,8 +243,8 @@ def read_number(
         return default
     try:
         return parse_yuan(text) if money else parse_int(text)
-    except ValueError:
-        errors[name] = "field.money" if money else "field.int_parsing"
+    except ValueError as exc:
+        errors[name] = money_error(text, exc) if money else "field.int_parsing"
         return None
 
 
