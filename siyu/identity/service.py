@@ -118,7 +118,22 @@ def login_shopper(
     entry: EntryAttribution,
     anonymous_id: str | None,
     now: datetime,
+    nickname: str | None = None,
 ) -> LoginResult:
+    """Log a shopper in by their WeChat code, registering them on first login. A
+    ``nickname`` (WeChat's 头像昵称填写, or what was typed in sandbox) is kept, through
+    the rule of :func:`clean_nickname`, for a new shopper or one without a nickname;
+    an existing nickname is never overwritten here."""
+    cleaned = None
+    if nickname is not None:
+        cleaned = clean_nickname(nickname)
+        if cleaned is None:
+            raise InvalidInput(
+                "invalid_profile",
+                f"昵称须为 1–{NICKNAME_MAX} 个字且不含控制字符 / "
+                f"A nickname is 1–{NICKNAME_MAX} characters without control characters",
+                {"nickname": "invalid"},
+            )
     try:
         info = gateway.code_to_session(code)
     except WeChatApiError as exc:
@@ -164,6 +179,8 @@ def login_shopper(
         shopper.last_login_at = now
         if info.unionid and not shopper.unionid:
             shopper.unionid = info.unionid
+    if cleaned is not None and not shopper.nickname:
+        shopper.nickname = cleaned
     remember_device(session, shopper.id, anonymous_id, now)
     _shopper_event(
         session,

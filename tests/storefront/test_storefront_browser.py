@@ -529,3 +529,23 @@ def test_a_shopper_keeps_addresses_on_the_me_page_and_picks_one_at_checkout(
     expect(entries).to_have_count(1)
     p.goto(f"{base_url}/shop#/order/{order_id}")
     expect(p.get_by_test_id("order-address")).to_contain_text("漕溪北路 1 号")
+
+
+def test_the_sandbox_login_name_is_the_shoppers_name_and_the_avatar_fits_it(
+    page: Page, base_url: str
+) -> None:
+    p = page
+    # given a new shopper who logs in with a Chinese name
+    p.goto(f"{base_url}/shop#/login?next=%23%2Fme")
+    p.get_by_test_id("login-code").fill("张小明")
+    p.get_by_test_id("login-submit").click()
+    p.get_by_test_id("gift-close").click()
+    # then the me page greets them by it, and the avatar shows its last two Han characters
+    expect(p.get_by_test_id("me-name")).to_have_text("张小明")
+    expect(p.get_by_test_id("me-avatar")).to_have_text("小明")
+    # and the avatar rule holds for Latin names and no name at all (never an English "U")
+    texts = p.evaluate(
+        "() => [SY.avatarText('alice'), SY.avatarText('Ann 李'), SY.avatarText(''),"
+        " SY.avatarText(null), SY.avatarText('欧阳娜娜')]"
+    )
+    assert texts == ["A", "李", "", "", "娜娜"]
