@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from siyu.address.rules import is_cn_mobile
 from siyu.db import get_or_raise
 from siyu.errors import (
     Conflict,
@@ -63,7 +64,7 @@ class SandboxWeChatIdentity:
 
     def get_phone_number(self, code: str, *, openid: str | None = None) -> PhoneInfo:
         digits = code.removeprefix("+86")
-        if not (digits.isdigit() and len(digits) == 11 and digits.startswith("1")):
+        if not is_cn_mobile(digits):
             raise WeChatApiError(40029, "sandbox phone code must be an 11-digit mobile number")
         return PhoneInfo(phone_number=digits, pure_phone_number=digits, country_code="86")
 

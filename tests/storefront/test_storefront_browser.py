@@ -355,7 +355,9 @@ def test_the_shopper_can_switch_to_english_and_keyboard_through_the_tab_bar(
     p.get_by_test_id("tab-me").click()
     p.get_by_test_id("phone-code").fill("1380013")
     p.get_by_test_id("phone-submit").click()
-    expect(p.locator("#phone-error")).to_have_text("Enter an 11-digit mobile number")
+    expect(p.locator("#phone-error")).to_have_text(
+        "Enter an 11-digit mobile number starting with 1"
+    )
     p.get_by_label("Phone code").fill("13800138000")
     p.get_by_test_id("phone-submit").click()
     expect(p.get_by_test_id("phone-masked")).to_have_text("Bound: 138****8000")

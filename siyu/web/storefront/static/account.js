@@ -250,8 +250,8 @@
           onsubmit: async function (event) {
             event.preventDefault();
             var code = input.value.replace(/\s+/g, "");
-            if (!/^\d{11}$/.test(code)) {
-              error.textContent = t("me.phone_error");
+            if (!SY.isMobile(code)) {
+              error.textContent = t("address.error.phone");
               input.setAttribute("aria-invalid", "true");
               input.focus();
               return;

@@ -568,7 +568,7 @@
     var address = read.values;
     var problems = {};
     read.missing.forEach(function (name) { problems["address." + name] = t("checkout.error.required"); });
-    if (address.phone && !/^\+?[0-9-]{5,20}$/.test(address.phone)) problems["address.phone"] = t("checkout.error.phone");
+    if (address.phone && !SY.isMobile(address.phone)) problems["address.phone"] = t("address.error.phone");
     showFieldErrors(form, problems);
     return Object.keys(problems).length ? null : address;
   }
