@@ -17,6 +17,9 @@ import re
 
 MAX_ADDRESSES = 20
 CN_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+# The one rule for a mainland mobile number (address book, checkout, phone binding; the
+# storefront's SY.isMobile is the same pattern) and the one message when it is broken.
+CN_MOBILE_MESSAGE = "请输入 11 位手机号（1 开头） / Enter an 11-digit mainland China mobile number"
 POSTAL_CODE_RE = re.compile(r"^\d{6}$")
 
 

@@ -12,7 +12,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from siyu.address.models import Address
-from siyu.address.rules import MAX_ADDRESSES, can_add_address, is_cn_mobile, is_postal_code
+from siyu.address.rules import (
+    CN_MOBILE_MESSAGE,
+    MAX_ADDRESSES,
+    can_add_address,
+    is_cn_mobile,
+    is_postal_code,
+)
 from siyu.db import get_or_raise
 from siyu.errors import Conflict, InvalidInput, NotFound
 from siyu.identity.models import Shopper
@@ -35,7 +41,7 @@ def check_details(details: AddressDetails) -> None:
     if not is_cn_mobile(details.phone):
         raise InvalidInput(
             "bad_phone",
-            "请输入 11 位手机号（1 开头） / Enter an 11-digit mainland China mobile number",
+            CN_MOBILE_MESSAGE,
             {"phone": "invalid"},
         )
     if details.postal_code and not is_postal_code(details.postal_code):

@@ -47,6 +47,11 @@ class ProductQuery:
     cursor: str | None = None
     limit: int = 20
     statuses: tuple[ProductStatus, ...] = (ProductStatus.on_sale,)
+    # An offer's scope (the products a promotion applies to): only these categories
+    # (not their descendants, as pricing reads them) / these products, minus excluded.
+    in_categories: frozenset[int] | None = None
+    in_products: frozenset[int] | None = None
+    excluded_products: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,12 @@ def list_products(session: Session, query: ProductQuery) -> ProductPage:
         stmt = stmt.where(
             Product.category_id.in_(descendant_category_ids(session, query.category_id))
         )
+    if query.in_categories is not None:
+        stmt = stmt.where(Product.category_id.in_(query.in_categories))
+    if query.in_products is not None:
+        stmt = stmt.where(Product.id.in_(query.in_products))
+    if query.excluded_products:
+        stmt = stmt.where(Product.id.not_in(query.excluded_products))
     if query.q:
         pattern = "%" + query.q.strip().replace("%", r"\%").replace("_", r"\_") + "%"
         stmt = stmt.where(

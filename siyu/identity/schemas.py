@@ -16,6 +16,12 @@ class LoginRequest(BaseModel):
         default=None, max_length=128, description="小程序码 scene 参数（如 c=AB12&s=9）"
     )
     sharer_id: int | None = Field(default=None, description="分享者用户 ID（分享路径参数）")
+    nickname: str | None = Field(
+        default=None,
+        max_length=64,
+        description="「头像昵称填写」的昵称（沙箱：输入的登录码）；新用户或昵称为空时保存，"
+        "规则同修改昵称：1–20 个字，不含控制字符",
+    )
 
 
 class ShopperOut(BaseModel):

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from siyu.address.rules import is_cn_mobile
 from siyu.db import get_or_raise
 from siyu.errors import (
     Conflict,
@@ -63,7 +64,7 @@ class SandboxWeChatIdentity:
 
     def get_phone_number(self, code: str, *, openid: str | None = None) -> PhoneInfo:
         digits = code.removeprefix("+86")
-        if not (digits.isdigit() and len(digits) == 11 and digits.startswith("1")):
+        if not is_cn_mobile(digits):
             raise WeChatApiError(40029, "sandbox phone code must be an 11-digit mobile number")
         return PhoneInfo(phone_number=digits, pure_phone_number=digits, country_code="86")
 
@@ -118,7 +119,22 @@ def login_shopper(
     entry: EntryAttribution,
     anonymous_id: str | None,
     now: datetime,
+    nickname: str | None = None,
 ) -> LoginResult:
+    """Log a shopper in by their WeChat code, registering them on first login. A
+    ``nickname`` (WeChat's 头像昵称填写, or what was typed in sandbox) is kept, through
+    the rule of :func:`clean_nickname`, for a new shopper or one without a nickname;
+    an existing nickname is never overwritten here."""
+    cleaned = None
+    if nickname is not None:
+        cleaned = clean_nickname(nickname)
+        if cleaned is None:
+            raise InvalidInput(
+                "invalid_profile",
+                f"昵称须为 1–{NICKNAME_MAX} 个字且不含控制字符 / "
+                f"A nickname is 1–{NICKNAME_MAX} characters without control characters",
+                {"nickname": "invalid"},
+            )
     try:
         info = gateway.code_to_session(code)
     except WeChatApiError as exc:
@@ -164,6 +180,8 @@ def login_shopper(
         shopper.last_login_at = now
         if info.unionid and not shopper.unionid:
             shopper.unionid = info.unionid
+    if cleaned is not None and not shopper.nickname:
+        shopper.nickname = cleaned
     remember_device(session, shopper.id, anonymous_id, now)
     _shopper_event(
         session,

@@ -3,19 +3,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from siyu.address.rules import CN_MOBILE_MESSAGE, is_cn_mobile
 from siyu.order.rules import OrderStatus
 
 
 class AddressIn(BaseModel):
     name: str = Field(min_length=1, max_length=32, description="收货人")
-    phone: str = Field(min_length=5, max_length=20, pattern=r"^\+?[0-9-]{5,20}$")
+    phone: str = Field(max_length=20, description="手机号（11 位，1[3-9] 开头）")
     province: str = Field(min_length=1, max_length=32)
     city: str = Field(min_length=1, max_length=32)
     district: str = Field(default="", max_length=32)
     detail: str = Field(min_length=1, max_length=200, description="详细地址")
     postal_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$", description="邮编（选填）")
+
+    @field_validator("phone")
+    @classmethod
+    def _mobile(cls, phone: str) -> str:
+        """The address book's rule and message: a mainland mobile number."""
+        if not is_cn_mobile(phone):
+            raise ValueError(CN_MOBILE_MESSAGE)
+        return phone
 
 
 class OrderItemIn(BaseModel):

@@ -116,6 +116,11 @@ class Promotion:
     priority: int = 0
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+    # What a shopper reads as the scope in a hint: "零食类", "口红、眼影" ("" store-wide).
+    scope_zh: str = ""
+    scope_en: str = ""
+    # bundle: the titles of bundle_product_ids, in order, to name what is missing
+    bundle_titles: tuple[str, ...] = ()
 
 
 class CouponKind(StrEnum):

@@ -263,7 +263,7 @@ def _promotion_offers(inp: PricingInput, cart: _Cart) -> tuple[list[Offer], list
     """Applicable promotions in application order, and hints for those not met yet."""
     offers: list[Offer] = []
     hints: list[Hint] = []
-    now, shelf, quantities, has_lines = inp.now, cart.shelf, cart.quantities, bool(cart.shelf)
+    now, shelf, quantities = inp.now, cart.shelf, cart.quantities
     n, shelf_total, lines_of, scopes = len(shelf), cart.shelf_total, cart.lines_of, cart.scopes
     active = [
         p
@@ -289,14 +289,16 @@ def _promotion_offers(inp: PricingInput, cart: _Cart) -> tuple[list[Offer], list
                           total, p.exclusive, p.stack_group, fixed_fen=max(tier.amount_fen, 0),
                           threshold_fen=tier.threshold_fen)
                 )  # fmt: skip
-            if has_lines and len(met) < len(tiers):
+            # Hints only for promotions the cart already partly qualifies for (a line
+            # in scope; every line for a store-wide one), as Youzan and Taobao do.
+            if lines and len(met) < len(tiers):
                 upcoming = [t for t in tiers if t.threshold_fen > total and t.amount_fen > 0]
                 if upcoming:
                     nxt = upcoming[0] if len(upcoming) == 1 else min(upcoming, key=_threshold)
                     gap, get = nxt.threshold_fen - total, nxt.amount_fen
                     hints.append(
                         Hint(_BY_PROMOTION, p.promotion_id, gap, 0, get,
-                             *texts.spend_more_hint(gap, get))
+                             *texts.spend_more_hint(gap, get, p.scope_zh, p.scope_en))
                     )  # fmt: skip
         elif kind is _N_ITEM:
             full = len(lines) == n
@@ -309,12 +311,12 @@ def _promotion_offers(inp: PricingInput, cart: _Cart) -> tuple[list[Offer], list
                           total, p.exclusive, p.stack_group, percent=percent,
                           min_items=p.min_items)
                 )  # fmt: skip
-            elif has_lines and percent:
+            elif lines and percent:
                 short = p.min_items - units  # > 0: not met
                 get = (shelf_total if full else sum([shelf[i] for i in lines])) * percent // 100
                 hints.append(
                     Hint(_BY_PROMOTION, p.promotion_id, 0, short, get,
-                         *texts.more_items_hint(short, percent))
+                         *texts.more_items_hint(short, percent, p.scope_zh, p.scope_en))
                 )  # fmt: skip
         elif kind is _BUNDLE:
             wanted, products = set(p.bundle_product_ids), cart.products
@@ -331,9 +333,15 @@ def _promotion_offers(inp: PricingInput, cart: _Cart) -> tuple[list[Offer], list
                 )  # fmt: skip
             elif lines and get:
                 short = sum(1 for units in units_of.values() if units == 0)
+                titles = p.bundle_titles
+                missing = tuple(
+                    titles[k]
+                    for k, pid in enumerate(p.bundle_product_ids)
+                    if k < len(titles) and units_of[pid] == 0
+                )
                 hints.append(
                     Hint(_BY_PROMOTION, p.promotion_id, 0, short, get,
-                         *texts.bundle_hint(short, get))
+                         *texts.bundle_hint(short, get, missing))
                 )  # fmt: skip
     return offers, hints
 

@@ -44,22 +44,35 @@ def not_owned(coupon_id: int) -> str:
 # ---------------------------------------------------------------- hints
 
 
-def spend_more_hint(gap: int, get: int) -> Words:
-    return f"再买 {format_yuan(gap)} 可减 {format_yuan(get)}", (
-        f"Spend {format_yuan(gap)} more to save {format_yuan(get)}"
+# A hint names its scope: "全场再买 ¥70.00 可减 ¥30.00", "零食类再买 2 件可享 9 折",
+# "再加 1 件 九色大地色眼影盘 可减 ¥30.00". ``scope_zh`` / ``scope_en`` "" is store-wide.
+
+
+def spend_more_hint(gap: int, get: int, scope_zh: str = "", scope_en: str = "") -> Words:
+    return f"{scope_zh or '全场'}再买 {format_yuan(gap)} 可减 {format_yuan(get)}", (
+        f"Spend {format_yuan(gap)} more{_on(scope_en)} to save {format_yuan(get)}"
     )
 
 
-def more_items_hint(short: int, percent: int) -> Words:
-    return f"再买 {short} 件可享 {zhe(percent)} 折", (
-        f"Add {short} more {items(short)} for {percent} % off"
+def more_items_hint(short: int, percent: int, scope_zh: str = "", scope_en: str = "") -> Words:
+    return f"{scope_zh or '全场'}再买 {short} 件可享 {zhe(percent)} 折", (
+        f"Add {short} more {items(short)}{_on(scope_en, 'from')} for {percent} % off"
     )
 
 
-def bundle_hint(short: int, get: int) -> Words:
+def bundle_hint(short: int, get: int, missing_titles: tuple[str, ...] = ()) -> Words:
+    if missing_titles:
+        names = "、".join(missing_titles)
+        return f"再加 {short} 件 {names} 可减 {format_yuan(get)}", (
+            f"Add {', '.join(missing_titles)} to save {format_yuan(get)}"
+        )
     return f"再加 {short} 件组合商品可减 {format_yuan(get)}", (
         f"Add {short} more bundle {items(short)} to save {format_yuan(get)}"
     )
+
+
+def _on(scope_en: str, word: str = "on") -> str:
+    return f" {word} {scope_en}" if scope_en else ""
 
 
 def free_shipping_hint(gap: int) -> Words:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
+from siyu.catalog.listing import category_names, product_titles
 from siyu.catalog.service import check_catalog_refs
 from siyu.db import get_or_raise
 from siyu.errors import InvalidInput, NotFound
@@ -139,8 +140,56 @@ def list_promotions(session: Session) -> list[Promotion]:
     return list(session.scalars(select(Promotion).order_by(Promotion.id.desc())))
 
 
-def to_pricing(p: Promotion) -> info.Promotion:
+@dataclass(frozen=True)
+class ScopeNames:
+    """The names of the categories and products promotions name, for their hints."""
+
+    categories: dict[int, str]
+    products: dict[int, str]
+
+    @classmethod
+    def of(cls, session: Session, promotions: list[Promotion]) -> ScopeNames:
+        return cls(
+            category_names(session, {c for p in promotions for c in p.category_ids}),
+            product_titles(
+                session, {i for p in promotions for i in (*p.product_ids, *p.bundle_product_ids)}
+            ),
+        )
+
+
+SCOPE_NAMES_SHOWN = 2  # more named targets read as "口红、眼影等 3 款商品"
+
+
+def scope_words(p: Promotion, names: ScopeNames) -> tuple[str, str]:
+    """What a shopper reads as a promotion's scope: "零食类", "口红、眼影" ("" store-wide)."""
+    if p.scope_kind is info.Scope.categories:
+        found = [names.categories[c] for c in p.category_ids if c in names.categories]
+        if not found:
+            return "指定分类", "selected categories"
+        return "、".join(found) + "类", ", ".join(found)
+    if p.scope_kind is info.Scope.products:
+        found = [names.products[i] for i in p.product_ids if i in names.products]
+        if not found:
+            return "指定商品", "selected products"
+        if len(found) > SCOPE_NAMES_SHOWN:
+            shown = found[:SCOPE_NAMES_SHOWN]
+            return (
+                f"{'、'.join(shown)}等 {len(found)} 款商品",
+                f"{', '.join(shown)} and {len(found) - len(shown)} more",
+            )
+        return "、".join(found), ", ".join(found)
+    return "", ""
+
+
+def to_pricing(p: Promotion, names: ScopeNames | None = None) -> info.Promotion:
+    scope_zh, scope_en = scope_words(p, names) if names is not None else ("", "")
+    titles = names.products if names is not None else {}
     return info.Promotion(
+        scope_zh=scope_zh,
+        scope_en=scope_en,
+        bundle_titles=tuple(titles.get(i, "") for i in p.bundle_product_ids)
+        if all(i in titles for i in p.bundle_product_ids)
+        else (),
         promotion_id=p.id,
         name=p.name,
         kind=p.kind,
@@ -175,7 +224,9 @@ def running(session: Session, now: datetime) -> list[info.Promotion]:
         )
         .order_by(Promotion.id)
     )
-    return [to_pricing(p) for p in rows]
+    promotions = list(rows)
+    names = ScopeNames.of(session, promotions)
+    return [to_pricing(p, names) for p in promotions]
 
 
 @dataclass(frozen=True)
@@ -204,3 +255,28 @@ def promotion_stats(session: Session) -> dict[int, PromotionStats]:
     return {
         pid: PromotionStats(pid, int(n), int(gmv), int(discount)) for pid, n, gmv, discount in rows
     }
+
+
+@dataclass(frozen=True)
+class ProductScope:
+    """The products a promotion applies to, as catalog filters (None: no limit)."""
+
+    category_ids: frozenset[int] | None
+    product_ids: frozenset[int] | None
+    excluded_product_ids: frozenset[int]
+
+
+def running_scope(session: Session, promotion_id: int, now: datetime) -> ProductScope:
+    """What a running promotion applies to, for "去凑单" (its qualifying products);
+    NotFound for a promotion that does not exist or is not running at ``now``."""
+    p = session.get(Promotion, promotion_id)
+    if p is None or not (p.status is PromotionStatus.active and p.starts_at <= now < p.ends_at):
+        raise NotFound("promotion_not_found", "活动不存在或未在进行中 / Promotion not running")
+    excluded = frozenset(p.excluded_product_ids)
+    if p.kind is PromotionKind.bundle:
+        return ProductScope(None, frozenset(p.bundle_product_ids), excluded)
+    if p.scope_kind is info.Scope.categories:
+        return ProductScope(frozenset(p.category_ids), None, excluded)
+    if p.scope_kind is info.Scope.products:
+        return ProductScope(None, frozenset(p.product_ids), excluded)
+    return ProductScope(None, None, excluded)

@@ -310,3 +310,24 @@ def test_an_order_needs_one_address_typed_chosen_or_by_default(
     unknown = _buy(client, alice, sku_id, address_id=saved["id"] + 1000)
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "address_not_found")
     assert len(client.get("/api/app/orders", headers=alice).json()) == 1
+
+
+@pytest.mark.parametrize("phone", ["1380013", "12800138000", "138001380001", "1380013800a"])
+def test_checkout_address_book_and_phone_binding_share_one_mobile_rule(
+    client: TestClient, sku_id: int, phone: str
+) -> None:
+    alice = shopper_headers(client, "alice")
+    message = "请输入 11 位手机号（1 开头） / Enter an 11-digit mainland China mobile number"
+
+    # a checkout address with a number that is not a mainland mobile is refused
+    typed = _buy(client, alice, sku_id, address={**ADDRESS, "phone": phone})
+    assert typed.status_code == 422, typed.text
+    assert message in typed.json()["error"]["fields"]["address.phone"]
+    # as the address book refuses it, with the same words
+    saved = client.post(API, json={**ADDRESS, "phone": phone}, headers=alice)
+    assert saved.status_code == 422
+    assert saved.json()["error"]["message"] == message
+    # and phone binding (sandbox: the code is the number)
+    bound = client.post("/api/app/me/phone", json={"code": phone}, headers=alice)
+    assert bound.status_code == 422, bound.text
+    assert client.get("/api/app/orders", headers=alice).json() == []

@@ -86,7 +86,7 @@ NO_INPUT = {
 }
 # Body fields where null is a meaningful value (absent, "move to the root", "clear").
 NULL_ALLOWED = {
-    "LoginRequest": {"scene", "qr_scene", "sharer_id"},
+    "LoginRequest": {"scene", "qr_scene", "sharer_id", "nickname"},
     "OperatorUpdate": {"role", "is_active", "display_name"},
     "CategoryCreate": {"parent_id"},
     "CategoryUpdate": {"parent_id"},

@@ -69,7 +69,7 @@ def test_the_cart_shows_the_hint_the_saving_and_the_best_coupon_and_the_order_ch
 
     # then nothing applies yet, and the hint says what one more ¥1 would unlock
     assert (one["total_fen"], one["discount_fen"]) == (9900, 0)
-    assert [h["message_zh"] for h in one["quote"]["hints"]] == ["再买 ¥100.00 可减 ¥30.00"]
+    assert [h["message_zh"] for h in one["quote"]["hints"]] == ["全场再买 ¥100.00 可减 ¥30.00"]
     assert [(c["name"], c["usable"], c["missing_fen"]) for c in one["coupons"]] == [
         ("满100减20", False, 100),
         ("满500减80", False, 40100),
@@ -90,7 +90,7 @@ def test_the_cart_shows_the_hint_the_saving_and_the_best_coupon_and_the_order_ch
         "applied": True,
         "saving_fen": 5000,
     }
-    assert [h["message_zh"] for h in three["quote"]["hints"]] == ["再买 ¥2.00 可减 ¥50.00"]
+    assert [h["message_zh"] for h in three["quote"]["hints"]] == ["全场再买 ¥2.00 可减 ¥50.00"]
 
     # and without a coupon it is 26700; the order charges what the quote said
     assert quote(client, shopper, no_coupon="true")["total_fen"] == 26700
@@ -226,3 +226,68 @@ def test_promotion_and_coupon_rules_an_operator_cannot_mean_are_refused(
     assert [r.status_code for r in responses] == [422] * 4
     assert client.get("/api/admin/promotions", headers=admin).json() == []
     assert client.get("/api/admin/coupon-templates", headers=admin).json() == []
+
+
+def test_a_hint_names_its_scope_and_its_promotion_lists_only_the_products_it_applies_to(
+    client: TestClient, ctx: Context
+) -> None:
+    # given a lipstick and a snack in their own categories, and 零食 3件9折
+    admin = operator_headers(client, ctx)
+    lipstick = create_product(
+        client, admin, title="丝绒口红", skus=[{"price_fen": 12900, "stock": 10}]
+    )
+    snack = create_product(client, admin, title="坚果礼盒", skus=[{"price_fen": 3900, "stock": 10}])
+    snack_category = snack["category_id"]
+    category_name = client.get("/api/app/categories").json()
+    names = {c["id"]: c["name"] for c in category_name}
+    made = promotion(
+        client,
+        admin,
+        ctx,
+        name="零食3件9折",
+        kind="n_item_discount",
+        tiers=[],
+        min_items=3,
+        percent_off=10,
+        scope_kind="categories",
+        category_ids=[snack_category],
+    )
+    assert made.status_code == 201, made.text
+    promotion_id = made.json()["id"]
+    shopper = shopper_headers(client, "scoped")
+
+    # when the cart holds only the lipstick
+    client.post(
+        "/api/app/cart/items", json={"sku_id": lipstick["skus"][0]["id"], "quantity": 1},
+        headers=shopper,
+    )  # fmt: skip
+    # then no hint speaks of the snack promotion (its scope has nothing in the cart)
+    hints = quote(client, shopper)["quote"]["hints"]
+    assert [h for h in hints if h["source"] == "promotion"] == []
+
+    # when a snack joins it, the hint names the scope
+    client.post(
+        "/api/app/cart/items", json={"sku_id": snack["skus"][0]["id"], "quantity": 1},
+        headers=shopper,
+    )  # fmt: skip
+    hints = quote(client, shopper)["quote"]["hints"]
+    assert [h["message_zh"] for h in hints if h["source"] == "promotion"] == [
+        f"{names[snack_category]}类再买 2 件可享 9 折"
+    ]
+    assert [h["source_id"] for h in hints if h["source"] == "promotion"] == [promotion_id]
+
+    # and its 去凑单 list holds the snack only
+    listed = client.get("/api/app/products", params={"promotion_id": promotion_id})
+    assert listed.status_code == 200, listed.text
+    assert [p["id"] for p in listed.json()["items"]] == [snack["id"]]
+
+
+def test_a_promotion_filter_for_a_missing_or_bad_promotion_is_a_clear_4xx(
+    client: TestClient,
+) -> None:
+    missing = client.get("/api/app/products", params={"promotion_id": 987654})
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "promotion_not_found"
+    for bad in ("abc", "0", "-1", "99999999999999999999"):
+        response = client.get("/api/app/products", params={"promotion_id": bad})
+        assert response.status_code == 422, (bad, response.text)

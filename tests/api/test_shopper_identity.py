@@ -459,3 +459,30 @@ def test_a_reused_or_unknown_live_code_is_refused(
     # then WeChat's own answers come back as code_used and invalid_code
     assert (reused.status_code, reused.json()["error"]["code"]) == (422, "code_used")
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (422, "invalid_code")
+
+
+def test_the_login_nickname_is_kept_for_a_new_shopper_and_never_overwrites_one(
+    client: TestClient,
+) -> None:
+    # given a first login that brings the nickname the shopper typed (with stray spaces)
+    first = login(client, "zhang-xiaoming", nickname="  张小明 ")
+    assert first.status_code == 200, first.text
+    # then it is their nickname, tidied by the same rule as the profile's
+    assert first.json()["shopper"]["nickname"] == "张小明"
+    # and a later login with another nickname keeps the one they have
+    again = login(client, "zhang-xiaoming", nickname="别的名字")
+    assert again.json()["shopper"]["nickname"] == "张小明"
+    # and a login without one changes nothing either
+    assert login(client, "zhang-xiaoming").json()["shopper"]["nickname"] == "张小明"
+
+
+def test_a_shopper_without_a_nickname_gets_the_one_given_at_login(client: TestClient) -> None:
+    assert login(client, "nameless").json()["shopper"]["nickname"] == ""
+    assert login(client, "nameless", nickname="小林").json()["shopper"]["nickname"] == "小林"
+
+
+@pytest.mark.parametrize("nickname", ["   ", "x" * 21, "a\u0007b", "ab\u200b", "x" * 65])
+def test_a_bad_login_nickname_is_a_clear_422(client: TestClient, nickname: str) -> None:
+    response = login(client, "bad-name", nickname=nickname)
+    assert response.status_code == 422, response.text
+    assert "nickname" in response.text

@@ -355,7 +355,9 @@ def test_the_shopper_can_switch_to_english_and_keyboard_through_the_tab_bar(
     p.get_by_test_id("tab-me").click()
     p.get_by_test_id("phone-code").fill("1380013")
     p.get_by_test_id("phone-submit").click()
-    expect(p.locator("#phone-error")).to_have_text("Enter an 11-digit mobile number")
+    expect(p.locator("#phone-error")).to_have_text(
+        "Enter an 11-digit mobile number starting with 1"
+    )
     p.get_by_label("Phone code").fill("13800138000")
     p.get_by_test_id("phone-submit").click()
     expect(p.get_by_test_id("phone-masked")).to_have_text("Bound: 138****8000")
@@ -529,3 +531,23 @@ def test_a_shopper_keeps_addresses_on_the_me_page_and_picks_one_at_checkout(
     expect(entries).to_have_count(1)
     p.goto(f"{base_url}/shop#/order/{order_id}")
     expect(p.get_by_test_id("order-address")).to_contain_text("漕溪北路 1 号")
+
+
+def test_the_sandbox_login_name_is_the_shoppers_name_and_the_avatar_fits_it(
+    page: Page, base_url: str
+) -> None:
+    p = page
+    # given a new shopper who logs in with a Chinese name
+    p.goto(f"{base_url}/shop#/login?next=%23%2Fme")
+    p.get_by_test_id("login-code").fill("张小明")
+    p.get_by_test_id("login-submit").click()
+    p.get_by_test_id("gift-close").click()
+    # then the me page greets them by it, and the avatar shows its last two Han characters
+    expect(p.get_by_test_id("me-name")).to_have_text("张小明")
+    expect(p.get_by_test_id("me-avatar")).to_have_text("小明")
+    # and the avatar rule holds for Latin names and no name at all (never an English "U")
+    texts = p.evaluate(
+        "() => [SY.avatarText('alice'), SY.avatarText('Ann 李'), SY.avatarText(''),"
+        " SY.avatarText(null), SY.avatarText('欧阳娜娜')]"
+    )
+    assert texts == ["A", "李", "", "", "娜娜"]

@@ -141,17 +141,17 @@ def test_an_empty_cart_costs_nothing_and_no_coupon_applies() -> None:
         (
             (10000, 8000),
             0,
-            (1900, 3000, "再买 ¥19.00 可减 ¥30.00", "Spend ¥19.00 more to save ¥30.00"),
+            (1900, 3000, "全场再买 ¥19.00 可减 ¥30.00", "Spend ¥19.00 more to save ¥30.00"),
         ),
         (
             (15000, 5000),
             3000,
-            (9900, 5000, "再买 ¥99.00 可减 ¥50.00", "Spend ¥99.00 more to save ¥50.00"),
+            (9900, 5000, "全场再买 ¥99.00 可减 ¥50.00", "Spend ¥99.00 more to save ¥50.00"),
         ),
         (
             (19900,),
             3000,
-            (10000, 5000, "再买 ¥100.00 可减 ¥50.00", "Spend ¥100.00 more to save ¥50.00"),
+            (10000, 5000, "全场再买 ¥100.00 可减 ¥50.00", "Spend ¥100.00 more to save ¥50.00"),
         ),
         ((29900,), 5000, None),
         ((50000, 50000), 5000, None),
@@ -189,7 +189,7 @@ def test_full_reduction_is_split_over_the_lines_by_value_and_reads_as_the_rule()
 @pytest.mark.parametrize(
     ("quantities", "off", "hint_zh", "hint_en"),
     [
-        ((1,), 0, "再买 1 件可享 9 折", "Add 1 more item for 10 % off"),
+        ((1,), 0, "全场再买 1 件可享 9 折", "Add 1 more item for 10 % off"),
         ((2,), 1000, None, None),
         ((1, 1), 1000, None, None),
         ((3,), 1500, None, None),
@@ -219,7 +219,7 @@ def test_discount_rates_read_as_zhe() -> None:
 
     assert [(h.missing_items, h.message_zh, h.message_en) for h in q.hints][0] == (
         2,
-        "再买 2 件可享 8.5 折",
+        "全场再买 2 件可享 8.5 折",
         "Add 2 more items for 15 % off",
     )
 
@@ -700,3 +700,65 @@ def test_a_builder_that_no_longer_matches_its_class_is_refused() -> None:
 
     with pytest.raises(TypeError):
         engine._check_builder(CouponStatus, wrong)
+
+
+# ---------------------------------------------------------------- hints name their scope
+
+
+def _promotion_hints(q: Quote) -> list[tuple[int, str, str]]:
+    return [
+        (h.source_id, h.message_zh, h.message_en)
+        for h in q.hints
+        if h.source is DiscountSource.promotion
+    ]
+
+
+def test_a_hint_names_the_scope_and_a_bundle_hint_names_the_missing_product() -> None:
+    snacks = Promotion(
+        5,
+        "零食2件9折",
+        PromotionKind.n_item_discount,
+        scope=ScopeRule(Scope.categories, category_ids=frozenset({FOOD})),
+        min_items=3,
+        percent_off=10,
+        scope_zh="零食类",
+        scope_en="Snacks",
+    )
+    bundle = Promotion(
+        6,
+        "口红+眼影盘",
+        PromotionKind.bundle,
+        bundle_product_ids=(LIPSTICK, PALETTE),
+        amount_off_fen=3000,
+        bundle_titles=("丝绒口红", "九色大地色眼影盘"),
+    )
+    cart = (line(1, 12900, 1, LIPSTICK), line(2, 1500, 1, 40, category=FOOD))
+
+    q = price(cart, (full_reduction(4, (19900, 3000)), snacks, bundle))
+
+    assert sorted(_promotion_hints(q)) == [
+        (4, "全场再买 ¥55.00 可减 ¥30.00", "Spend ¥55.00 more to save ¥30.00"),
+        (5, "零食类再买 2 件可享 9 折", "Add 2 more items from Snacks for 10 % off"),
+        (6, "再加 1 件 九色大地色眼影盘 可减 ¥30.00", "Add 九色大地色眼影盘 to save ¥30.00"),
+    ]
+
+
+def test_no_hint_for_a_promotion_whose_scope_has_nothing_in_the_cart() -> None:
+    # given only a lipstick, and promotions for snacks only (as Youzan and Taobao,
+    # 凑单 is offered for what the cart partly qualifies for, or store-wide)
+    snacks_items = Promotion(
+        5,
+        "零食2件9折",
+        PromotionKind.n_item_discount,
+        scope=ScopeRule(Scope.categories, category_ids=frozenset({FOOD})),
+        min_items=2,
+        percent_off=10,
+        scope_zh="零食类",
+    )
+    snacks_spend = full_reduction(
+        7, (9900, 1000), scope=ScopeRule(Scope.categories, category_ids=frozenset({FOOD}))
+    )
+
+    q = price((line(1, 12900, 1, LIPSTICK),), (snacks_items, snacks_spend))
+
+    assert _promotion_hints(q) == []

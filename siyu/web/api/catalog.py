@@ -29,6 +29,7 @@ from siyu.catalog.schemas import (
     StockAdjust,
 )
 from siyu.errors import NotFound
+from siyu.promotion import service as promotion_service
 from siyu.web.api.common import (
     from_fields,
     immutable_file,
@@ -96,6 +97,7 @@ def category_tree(session: ReadSessionDep) -> list[CategoryOut]:
 @app_router.get("/products", response_model=ProductPageOut)
 def list_products(
     session: ReadSessionDep,
+    now: NowDep,
     category_id: int | None = None,
     q: Annotated[str | None, Query(max_length=50, description="搜索关键词")] = None,
     role: ProductRole | None = None,
@@ -104,8 +106,15 @@ def list_products(
     sort: ProductSort = ProductSort.newest,
     cursor: Cursor = None,
     limit: PageSize = 20,
+    promotion_id: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="只列出该进行中活动适用的商品（去凑单）")
+    ] = None,
 ) -> ProductPageOut:
-    """商品列表：筛选、排序、游标分页。"""
+    """商品列表：筛选、排序、游标分页；promotion_id 只列出该活动适用的商品。"""
+    scope = None
+    if promotion_id is not None:
+        with session.begin():
+            scope = promotion_service.running_scope(session, promotion_id, now)
     query = service.ProductQuery(
         category_id=category_id,
         q=q,
@@ -115,6 +124,9 @@ def list_products(
         sort=sort,
         cursor=cursor,
         limit=limit,
+        in_categories=scope.category_ids if scope else None,
+        in_products=scope.product_ids if scope else None,
+        excluded_products=scope.excluded_product_ids if scope else frozenset(),
     )
     return _product_page(session, query)
 

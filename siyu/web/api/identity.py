@@ -83,6 +83,7 @@ def login(
             entry=entry,
             anonymous_id=anonymous_id,
             now=now,
+            nickname=body.nickname,
         )
         shopper = shopper_out(result.shopper, ctx)
     expires = int(now.timestamp()) + ctx.settings.shopper_token_ttl_seconds

@@ -38,8 +38,12 @@
           SY.busy(submit, true);
           var entry = SY.entry();
           try {
+            // Sandbox: what was typed is the login code and, when it is a valid
+            // nickname (1–20 characters), the nickname of a new shopper.
+            var nickname = code.replace(/\s+/g, " ");
             var result = await SY.api("POST", "/api/app/login", {
               code: code,
+              nickname: nickname.length <= 20 ? nickname : null,
               scene: entry.scene === undefined ? null : entry.scene,
               qr_scene: entry.qr_scene || null,
               sharer_id: entry.sharer_id === undefined ? null : entry.sharer_id,
@@ -83,7 +87,7 @@
         )
       );
     } else {
-      head.appendChild(h("div", { class: "avatar", "aria-hidden": "true" }, "?"));
+      head.appendChild(h("div", { class: "avatar avatar-blank", "aria-hidden": "true" }));
       head.appendChild(
         h("div", null, h("h2", null, t("me.guest")), h("a", { class: "btn btn-primary", href: "#/login?next=" + encodeURIComponent("#/me"), testid: "me-login" }, t("me.login")))
       );
@@ -136,13 +140,29 @@
     view.appendChild(links);
   }
 
-  /* The avatar: the shopper's image, else the first letter of their name. */
+  /* The avatar: the shopper's image, else text drawn from their name (SY.avatarText). */
   function avatarOf(profile) {
     var avatar = h("div", { class: "avatar", "aria-hidden": "true", testid: "me-avatar" });
     if (profile.avatar_url) avatar.appendChild(h("img", { src: profile.avatar_url, alt: "" }));
-    else avatar.textContent = (profile.nickname || "U").slice(0, 1);
+    else {
+      var text = SY.avatarText(profile.nickname);
+      if (text) avatar.textContent = text;
+      else avatar.classList.add("avatar-blank");
+    }
     return avatar;
   }
+
+  /* What an avatar without an image shows, as DingTalk and WeCom do: the last two Han
+     characters of a Chinese name (张小明 → 小明), else the first letter of the name
+     upper-cased (alice → A), else "" (the caller draws a neutral silhouette). */
+  SY.avatarText = function (name) {
+    var text = (name || "").trim();
+    if (!text) return "";
+    var han = text.match(/\p{Script=Han}/gu);
+    if (han) return han.slice(-2).join("");
+    var letter = text.match(/[\p{L}\p{N}]/u);
+    return letter ? letter[0].toUpperCase() : "";
+  };
 
   /* The nickname and avatar (WeChat's 头像昵称填写: shoppers name themselves and pick
      an image; 1-20 characters, PNG / JPEG / WebP / GIF up to 2 MB). */
@@ -230,8 +250,8 @@
           onsubmit: async function (event) {
             event.preventDefault();
             var code = input.value.replace(/\s+/g, "");
-            if (!/^\d{11}$/.test(code)) {
-              error.textContent = t("me.phone_error");
+            if (!SY.isMobile(code)) {
+              error.textContent = t("address.error.phone");
               input.setAttribute("aria-invalid", "true");
               input.focus();
               return;

@@ -158,7 +158,7 @@
     body.postal_code = body.postal_code || null;
     var problems = {};
     read.missing.forEach(function (name) { problems[name] = t("checkout.error.required"); });
-    if (body.phone && !/^1[3-9]\d{9}$/.test(body.phone)) problems.phone = t("address.error.phone");
+    if (body.phone && !SY.isMobile(body.phone)) problems.phone = t("address.error.phone");
     if (body.postal_code && !/^\d{6}$/.test(body.postal_code)) problems.postal_code = t("address.error.postal_code");
     showErrors(form, problems, true);
     return Object.keys(problems).length ? null : body;

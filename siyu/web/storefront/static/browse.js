@@ -255,18 +255,22 @@
   async function searchPage(view, params, query, seq) {
     var q = (query.get("q") || "").trim().slice(0, 50);
     var sort = pickSort(query);
+    // 去凑单: only the products a running promotion applies to
+    var promotionId = /^[1-9][0-9]{0,9}$/.test(query.get("promotion_id") || "") ? query.get("promotion_id") : "";
+    var scoped = promotionId ? "promotion_id=" + promotionId + "&" : "";
     /* A new search from the search page keeps the route, so the router leaves the old
      * view up until the new one is ready: take the old results down now. */
     var shown = document.querySelector("#main > .view-search");
     if (shown) SY.clear(shown).appendChild(SY.loading());
     if (q) view.appendChild(h("h2", { class: "page-sub" }, t("search.results_for", { q: q })));
+    if (promotionId) view.appendChild(h("h2", { class: "page-sub", testid: "promotion-products" }, t("search.promotion_products")));
     view.appendChild(
       sortBar(sort, function (s) {
-        return "#/search?" + (q ? "q=" + encodeURIComponent(q) + "&" : "") + "sort=" + s;
+        return "#/search?" + scoped + (q ? "q=" + encodeURIComponent(q) + "&" : "") + "sort=" + s;
       })
     );
-    await productList(view, (q ? "q=" + encodeURIComponent(q) + "&" : "") + "sort=" + sort, t("search.empty", { q: q }), seq, {
-      gridAttrs: { testid: "search-results", "data-q": q, "data-sort": sort },
+    await productList(view, scoped + (q ? "q=" + encodeURIComponent(q) + "&" : "") + "sort=" + sort, t("search.empty", { q: q }), seq, {
+      gridAttrs: { testid: "search-results", "data-q": q, "data-sort": sort, "data-promotion-id": promotionId },
       cardTestid: "search-result-card",
     });
   }

@@ -33,6 +33,13 @@
     return SY.api("GET", "/api/app/checkout/quote?" + quotePath(source, choice));
   }
 
+  /* "去凑单" opens the products that qualify: a promotion's scope, or (free shipping)
+     every product, cheapest first. */
+  function hintHref(hint) {
+    if (hint.source === "promotion") return "#/search?promotion_id=" + Number(hint.source_id);
+    return "#/search?sort=price_asc";
+  }
+
   function hintList(quote, withLink) {
     if (!quote.hints || !quote.hints.length) return null;
     var list = h("ul", { class: "hints", "aria-label": t("quote.hints") });
@@ -43,7 +50,7 @@
           { class: "hint", testid: "quote-hint", "data-missing-fen": hint.missing_fen, "data-benefit-fen": hint.benefit_fen },
           h("span", { class: "hint-tag" }, t("quote.hint_tag")),
           h("strong", { class: "hint-text" }, SY.pickText(hint.message_zh, hint.message_en)),
-          withLink ? h("a", { class: "hint-link", href: "#/", testid: "quote-hint-link" }, t("quote.add_more")) : null
+          withLink ? h("a", { class: "hint-link", href: hintHref(hint), testid: "quote-hint-link" }, t("quote.add_more")) : null
         )
       );
     });
@@ -561,7 +568,7 @@
     var address = read.values;
     var problems = {};
     read.missing.forEach(function (name) { problems["address." + name] = t("checkout.error.required"); });
-    if (address.phone && !/^\+?[0-9-]{5,20}$/.test(address.phone)) problems["address.phone"] = t("checkout.error.phone");
+    if (address.phone && !SY.isMobile(address.phone)) problems["address.phone"] = t("address.error.phone");
     showFieldErrors(form, problems);
     return Object.keys(problems).length ? null : address;
   }

@@ -78,6 +78,12 @@
   }
   SY.localizeMessage = localizeMessage;
   /* Server texts that come in both languages (reason_zh / reason_en, title_zh / title_en). */
+  /* The one rule for a mainland mobile number (the server's address.rules.CN_MOBILE_RE):
+     address book, checkout and phone binding all use it. */
+  SY.isMobile = function (phone) {
+    return /^1[3-9][0-9]{9}$/.test(String(phone || ""));
+  };
+
   SY.pickText = function (zh, en) {
     return locale === "en" ? en || zh || "" : zh || en || "";
   };
