@@ -21,7 +21,6 @@ from siyu.clock import SHANGHAI, FrozenClock
 from siyu.identity.models import Shopper
 from siyu.identity.rules import Role
 from siyu.web.console.analytics import sales
-from siyu.web.console.analytics.common import format_seconds, plain_number
 from tests.conftest import make_settings
 from tests.console.conftest import csrf_of, new_operator, sign_in
 from tests.helpers import insert_events
@@ -145,6 +144,8 @@ def visible(html: str) -> str:
 
 
 def test_plain_numbers_never_use_scientific_notation() -> None:
+    from siyu.web.console.analytics.common import plain_number
+
     assert plain_number(47877.3) == "47,877"
     assert plain_number(9.038e5) == "903,800"
     assert plain_number(0.243) == "0.2430"
@@ -157,6 +158,8 @@ def test_plain_numbers_never_use_scientific_notation() -> None:
 
 
 def test_durations_read_in_words_in_both_languages() -> None:
+    from siyu.web.console.analytics.common import format_seconds
+
     assert format_seconds(42) == "42 秒"
     assert format_seconds(158) == "2 分 38 秒"
     assert format_seconds(3 * 3600 + 20 * 60) == "3 小时 20 分"
