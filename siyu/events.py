@@ -241,6 +241,29 @@ def display_name(name: str, locale: str = "zh") -> str:
     return spec.display(locale) if spec else name
 
 
+# The store's pages (mini-program paths, as ``page`` on events), with the names an
+# operator reads; a path the catalog does not know is shown as it is.
+PAGES: dict[str, tuple[str, str]] = {
+    "pages/index/index": ("首页", "Home page"),
+    "pages/category/index": ("分类页", "Category page"),
+    "pages/product/detail": ("商品详情页", "Product page"),
+    "pages/cart/index": ("购物车", "Cart"),
+    "pages/order/confirm": ("确认订单页", "Checkout page"),
+    "pages/order/detail": ("订单详情页", "Order page"),
+    "pages/coupon/center": ("领券中心", "Coupon center"),
+}
+
+
+def page_name(path: str, locale: str = "zh") -> str:
+    """The operator's name for a page path (a leading ``/`` and a query are ignored);
+    a path the catalog does not know is its own."""
+    key = path.strip().lstrip("/").split("?", 1)[0]
+    names = PAGES.get(key)
+    if names is None:
+        return path
+    return names[1] if locale.startswith("en") else names[0]
+
+
 SOURCE_TITLES: dict[Source, str] = {
     "sdk": "Recorded by the SDK",
     "client": "Named by the store's pages",

@@ -312,3 +312,29 @@ def find_shopper_by_phone(
 
 def mask_phone(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
+
+
+def shopper_labels(session: Session, cipher: PersonalDataCipher, ids: list[int]) -> dict[int, str]:
+    """How an operator tells shoppers apart in a list: nickname · masked phone
+    (张小明 · 138****8000), either alone when the other is missing; shoppers without
+    either, or not found, are left out (the caller names them by id)."""
+    from cryptography.exceptions import InvalidTag
+
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    labels: dict[int, str] = {}
+    rows = session.execute(
+        select(Shopper.id, Shopper.nickname, Shopper.phone_encrypted).where(Shopper.id.in_(wanted))
+    )
+    for shopper_id, nickname, phone_encrypted in rows:
+        phone = ""
+        if phone_encrypted:
+            try:
+                phone = mask_phone(cipher.decrypt(phone_encrypted))
+            except (ValueError, InvalidTag):
+                phone = ""
+        label = " · ".join(part for part in ((nickname or "").strip(), phone) if part)
+        if label:
+            labels[int(shopper_id)] = label
+    return labels

@@ -259,8 +259,8 @@ def test_sessions_show_dwell_bounce_and_a_daily_chart_by_channel(
     assert page.status_code == 200, page.text
     assert attr(page.text, "sessions-total", "data-sessions") == "4"
     assert attr(page.text, "sessions-total", "data-bounce-rate") == "50.0"
-    assert 'data-testid="sessions-median">30s<' in page.text
-    assert 'data-testid="sessions-average">1m 0s<' in page.text
+    assert 'data-testid="sessions-median">30 秒<' in page.text
+    assert 'data-testid="sessions-average">1 分 0 秒<' in page.text
     assert 'data-testid="sessions-bounce-rate">50.00%<' in page.text
     assert 'id="sessions-chart"' in page.text and '"type": "bar"' in page.text
     assert 'data-testid="sessions-row" data-channel="share" data-sessions="2"' in page.text
@@ -584,7 +584,7 @@ def test_every_page_renders_in_both_languages(
         "sessions": aclient.get(f"/console/analytics/sessions?{TWO_DAYS}"),
         "repurchase": aclient.get(f"/console/analytics/repurchase?{HISTORY}"),
         "portfolio": aclient.get(f"/console/analytics/portfolio?{TWO_DAYS}"),
-        "clv": aclient.get(f"/console/analytics/clv?{HISTORY}"),
+        "clv": aclient.get(f"/console/analytics/clv?{HISTORY}&horizon=30"),
     }
 
     # then

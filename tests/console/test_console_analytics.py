@@ -399,7 +399,7 @@ def test_an_operator_edits_the_stage_goals(aclient: TestClient, actx: Context) -
     csrf = sign_in(aclient, new_operator(actx, Role.operator))
     page = aclient.get("/console/analytics/goals")
     assert 'id="goals-form"' in page.text
-    assert 'data-testid="goal-dau-target">5000<' in page.text
+    assert 'data-testid="goal-dau-target">5,000<' in page.text
     form = {
         "csrf_token": csrf_of(page.text),
         "dau": "6000",
@@ -426,7 +426,7 @@ def test_an_operator_edits_the_stage_goals(aclient: TestClient, actx: Context) -
     assert stored["dau"] == 6000 and stored["conversion_pct"] == 8.5
     shown = aclient.get(saved.headers["location"])
     assert 'data-testid="notice"' in shown.text
-    assert 'data-testid="goal-dau-target">6000<' in shown.text
+    assert 'data-testid="goal-dau-target">6,000<' in shown.text
     assert 'data-testid="goal-conversion_pct-target">8.5%<' in shown.text
     assert bad.status_code == 422
     assert 'id="err-retention_pct"' in bad.text

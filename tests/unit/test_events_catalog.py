@@ -41,3 +41,15 @@ def test_display_names() -> None:
     ]
     assert display_name("order.paid", "en") == "Order paid"
     assert display_name("my_custom_event", "en") == "my_custom_event"
+
+
+def test_store_pages_have_names_and_unknown_paths_stay_as_they_are() -> None:
+    from siyu.devtools import simulation
+    from siyu.events import PAGES, page_name
+
+    simulated = [simulation.HOME, simulation.CATEGORY, simulation.PRODUCT, simulation.CART]
+    simulated += [simulation.CHECKOUT, simulation.ORDER, simulation.COUPONS]
+    assert set(simulated) <= set(PAGES)
+    assert page_name("pages/product/detail") == "商品详情页"
+    assert page_name("/pages/product/detail?id=3", "en") == "Product page"
+    assert page_name("pages/custom/landing") == "pages/custom/landing"

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import logging
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -20,8 +21,11 @@ from siyu.analytics.queries.base import PropertyFilter
 from siyu.analytics.store import AnalyticsStore
 from siyu.clock import SHANGHAI
 from siyu.errors import InvalidInput
+from siyu.events import page_name
+from siyu.identity.crypto import PersonalDataCipher
 from siyu.identity.rules import Permission
-from siyu.web.console.base import ConsoleUser, render, request_locale
+from siyu.identity.service import shopper_labels
+from siyu.web.console.base import ConsoleUser, has_message, render, request_locale
 from siyu.web.console.security import may
 from siyu.web.i18n import Translator, translator
 
@@ -212,21 +216,72 @@ def heat(percentage: float) -> str:
     return f"background-color: rgba(7,193,96,{alpha:.2f})"
 
 
-def format_seconds(seconds: float | None) -> str:
-    """A conversion time in words a person reads at a glance: 45s, 12m 5s, 3h 20m, 2d 4h."""
-    if seconds is None:
+DURATION_UNITS: dict[str, tuple[str, str, str, str]] = {
+    "zh": ("天", "小时", "分", "秒"),
+    "en": ("d", "h", "min", "s"),
+}
+
+
+def format_seconds(seconds: float | None, locale: str = "zh") -> str:
+    """A duration in words a person reads at a glance: 42 秒, 2 分 38 秒, 3 小时 20 分,
+    2 天 4 小时 (en: 42 s, 2 min 38 s, 3 h 20 min, 2 d 4 h)."""
+    if seconds is None or not math.isfinite(seconds):
         return "—"
+    day, hour, minute, second = DURATION_UNITS["en" if locale.startswith("en") else "zh"]
     total = round(seconds)
     days, rest = divmod(total, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{days}d {hours}h"
+        return f"{days} {day} {hours} {hour}"
     if hours:
-        return f"{hours}h {minutes}m"
+        return f"{hours} {hour} {minutes} {minute}"
     if minutes:
-        return f"{minutes}m {secs}s"
-    return f"{secs}s"
+        return f"{minutes} {minute} {secs} {second}"
+    return f"{secs} {second}"
+
+
+def plain_number(value: float | None, digits: int | None = None, trim: bool = False) -> str:
+    """A number as an operator reads it, never in scientific notation: thousands
+    separated, and with ``digits`` decimals, or by default as many as four significant
+    figures need (47,877 · 12.35 · 0.2430 · 0.000123), ``trim`` dropping trailing zeros
+    (8.50 → 8.5); a dash for none or not finite."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    if digits is None:
+        magnitude = abs(value)
+        if magnitude == 0 or magnitude >= 1000:
+            digits = 0
+        else:
+            digits = min(6, max(0, 3 - math.floor(math.log10(magnitude))))
+    text = f"{value:,.{digits}f}"
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text.lstrip("-").strip("0.,") == "" else text
+
+
+def shopper_namer(
+    session: Any, cipher: PersonalDataCipher, ids: list[int], t: Translator
+) -> Callable[[int], str]:
+    """Each shopper's name in a list (nickname · masked phone, from the identity
+    service); one it has nothing for is named by id (顾客 21)."""
+    with session.begin():
+        labels = shopper_labels(session, cipher, ids)
+    return lambda shopper_id: labels.get(shopper_id) or t("analytics.shopper_id", id=shopper_id)
+
+
+def channel_name(value: str, locale: str) -> str:
+    """A channel group's name (``channel.group.*``: direct → 直接进入 / 收藏); a
+    channel code the catalog does not name is its own."""
+    message_id = f"channel.group.{value}"
+    if value and has_message(locale, message_id):
+        return translator("console", locale)(message_id)
+    return value
+
+
+def page_label(locale: str) -> Callable[[str], str]:
+    """The operator's name of a page path (``siyu.events.PAGES``), in ``locale``."""
+    return lambda path: page_name(path, locale)
 
 
 CHART_FONT = {"family": 'system-ui, "WenQuanYi Micro Hei", "Noto Sans CJK SC", sans-serif'}
@@ -293,13 +348,18 @@ def tab_page(
     """One analytics tab: ``analytics_<tab>.html`` with the tab bar lit, the query as
     read (422 when a value could not be used), this query's string for the CSV links,
     the page's plotly ``chart`` (none without one), the chart library's version, and
-    ``seconds`` and ``heat`` to write durations and shade shares with."""
+    ``seconds``, ``plain``, ``page_name`` and ``heat`` to write durations, numbers
+    (never ``nan`` or ``1e+04``) and page names with and shade shares."""
     from siyu.web.console.dashboard import plotly_version
 
     context.setdefault("base_qs", this_query(request))
     if chart is not None:
         context["chart_json"] = chart_json(chart)
-    context.setdefault("seconds", format_seconds)
+    locale = request_locale(request)
+    context.setdefault("seconds", lambda value: format_seconds(value, locale))
+    context.setdefault("plain", plain_number)
+    context.setdefault("page_name", page_label(locale))
+    context.setdefault("channel_name", lambda value: channel_name(value, locale))
     context.setdefault("heat", heat)
     return render(
         request,

@@ -31,6 +31,7 @@ from siyu.web.console.analytics.common import (
     parse_day,
     query_string,
     required,
+    shopper_namer,
     tab_page,
 )
 from siyu.web.console.base import PREFIX
@@ -83,7 +84,9 @@ def read_rfm(form: QueryForm) -> RfmForm | None:
 
 
 @router.get("/rfm")
-def rfm_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
+def rfm_page(
+    request: Request, user: Analyst, ctx: CtxDep, session: SessionDep, now: NowDep
+) -> HTMLResponse:
     store = ctx.analytics
     state = QueryForm(request, now)
     form = read_rfm(state)
@@ -98,6 +101,8 @@ def rfm_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLR
     ]
     page_pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "offset"]
     offset = page.offset if page else 0
+    customers = page.customers if page else []
+    ids = [c.shopper_id for c in customers]
     return tab_page(
         request,
         user,
@@ -105,7 +110,8 @@ def rfm_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLR
         state,
         segments=list(SEGMENT_BY_LEVELS.values()),
         result=page,
-        customers=page.customers if page else [],
+        customers=customers,
+        shopper_name=shopper_namer(session, ctx.cipher, ids, state.t),
         customer_count=page.total if page else 0,
         table_limit=RFM_TABLE_LIMIT,
         offset=offset,

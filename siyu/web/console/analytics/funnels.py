@@ -24,11 +24,12 @@ from siyu.analytics.queries.funnel import (
 )
 from siyu.analytics.queries.paths import PathsQuery, PathsResult, PathsRunner
 from siyu.analytics.queries.retention import RetentionQuery, RetentionRunner
-from siyu.events import STORE_FUNNEL, display_name
+from siyu.events import PAGE_VIEW, STORE_FUNNEL, display_name, page_name
 from siyu.web.console.analytics.common import (
     Analyst,
     QueryForm,
     bad_request,
+    channel_name,
     console_t,
     csv_download,
     csv_response,
@@ -102,7 +103,7 @@ def funnel_chart(
     by_channel = bool(result.series) and result.series[0].breakdown_value is not None
     for s in result.series if by_channel else total.series:
         if by_channel:
-            name = s.breakdown_value or t("analytics.funnel.no_channel")
+            name = channel_name(s.breakdown_value or "", locale) or t("analytics.funnel.no_channel")
         else:
             name = t("analytics.funnel.persons")
         traces.append(
@@ -226,12 +227,31 @@ def read_retention(form: QueryForm, events: list[str]) -> RetentionQuery | None:
         return None
 
 
-@router.get("/retention")
-def retention_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
+def default_retention_event(events: list[str]) -> str | None:
+    """What retention opens on: page views coming back as page views, else the first
+    of the store's funnel events the store has, else any event it has."""
+    return next((name for name in (PAGE_VIEW, *STORE_FUNNEL) if name in events), None) or (
+        events[0] if events else None
+    )
+
+
+@router.get("/retention", response_model=None)
+def retention_page(
+    request: Request, user: Analyst, ctx: CtxDep, now: NowDep
+) -> HTMLResponse | RedirectResponse:
     store = ctx.analytics
     events = known_events(store)
     state = QueryForm(request, now)
     submitted = "target_event" in request.query_params
+    default = default_retention_event(events)
+    if not submitted and default is not None:
+        # The first visit opens on a query with results, as a link the operator can keep.
+        pairs = [
+            *request.query_params.multi_items(),
+            ("target_event", default),
+            ("returning_event", default),
+        ]
+        return RedirectResponse(f"{request.url.path}?{query_string(pairs)}", 303)
     query = read_retention(state, events) if submitted else None
     if not submitted:  # the first visit: an empty form with the defaults
         state.day_range(default_days=14)
@@ -294,14 +314,14 @@ def read_paths(form: QueryForm) -> PathsQuery | None:
     )
 
 
-def sankey_chart(result: PathsResult) -> dict[str, Any]:
+def sankey_chart(result: PathsResult, locale: str) -> dict[str, Any]:
     index = {node.name: i for i, node in enumerate(result.nodes)}
     links = [link for link in result.links if link.source in index and link.target in index]
     sankey = {
         "type": "sankey",
         "arrangement": "snap",
         "node": {
-            "label": [f"{n.step}. {n.page}" for n in result.nodes],
+            "label": [f"{n.step}. {page_name(n.page, locale)}" for n in result.nodes],
             "pad": 14,
             "thickness": 14,
             "color": "rgba(7,193,96,0.75)",
@@ -321,8 +341,18 @@ def paths_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTM
     state = QueryForm(request, now)
     query = read_paths(state)
     result = PathsRunner.run_on(query, ctx.analytics) if query is not None else None
-    chart = sankey_chart(result) if result and result.links else None
-    return tab_page(request, user, "paths", state, chart, result=result)
+    locale = request_locale(request)
+    chart = sankey_chart(result, locale) if result and result.links else None
+    pages = {n.name: n.page for n in result.nodes} if result else {}
+    return tab_page(
+        request,
+        user,
+        "paths",
+        state,
+        chart,
+        result=result,
+        node_page=lambda node: page_name(pages.get(node) or node.partition("_")[2], locale),
+    )
 
 
 @router.get("/paths.csv")

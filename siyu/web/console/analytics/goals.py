@@ -20,9 +20,17 @@ from siyu.analytics.goals import (
     Goals,
     GoalsService,
     compute_actuals,
+    unseen_events,
 )
+from siyu.events import CATALOG
 from siyu.identity.rules import Permission
-from siyu.web.console.analytics.common import Analyst, FormState, tab_page, today_shanghai
+from siyu.web.console.analytics.common import (
+    Analyst,
+    FormState,
+    known_events,
+    tab_page,
+    today_shanghai,
+)
 from siyu.web.console.base import (
     PREFIX,
     ConsoleUser,
@@ -48,6 +56,23 @@ class GoalRow:
         return None if self.actual is None else self.actual >= self.target
 
 
+# the goals whose actuals count a chosen event (the others count any event)
+GOAL_EVENTS: dict[str, tuple[str, ...]] = {
+    "retention_pct": ("activity_event",),
+    "conversion_pct": ("activity_event", "conversion_event"),
+}
+CUSTOM = "_custom"  # suffix of the text field beside an event picker
+
+
+def event_choices(store_events: list[str], current: list[str]) -> list[str]:
+    """What an event picker offers: the catalog's events, then the other events the
+    store has received, then any value in the form that is neither (a custom event)."""
+    names = [spec.name for spec in CATALOG]
+    names += sorted(set(store_events) - set(names))
+    names += [name for name in dict.fromkeys(current) if name and name not in names]
+    return names
+
+
 # ------------------------------------------------------------------------- routes
 
 
@@ -66,6 +91,11 @@ def _page(
     (422 with the errors it has)."""
     saved = service_for(ctx).load()
     actuals = compute_actuals(ctx.analytics, saved, today_shanghai(now))
+    unseen = set(unseen_events(ctx.analytics, saved))
+    unseen_by_goal = {
+        key: [getattr(saved, field) for field in fields if getattr(saved, field) in unseen]
+        for key, fields in GOAL_EVENTS.items()
+    }
     stages = {
         stage: [GoalRow(key, float(getattr(saved, key)), actuals.get(key)) for key in keys]
         for stage, keys in STAGES.items()
@@ -79,6 +109,12 @@ def _page(
         can_edit=may_edit(user),
         number_fields=NUMBER_FIELDS,
         text_fields=TEXT_FIELDS,
+        event_choices=event_choices(
+            known_events(ctx.analytics), [str(form.values.get(k, "")) for k in TEXT_FIELDS]
+        ),
+        unseen=unseen,
+        unseen_by_goal=unseen_by_goal,
+        custom_suffix=CUSTOM,
     )
 
 
@@ -100,6 +136,8 @@ Poster = Annotated[ConsoleUser, Depends(may_post(Permission.goals_write))]
 @router.post("/goals")
 def save_goals(request: Request, user: Poster, form: FormDep, ctx: CtxDep, now: NowDep) -> Response:
     values = {key: text_field(form, key, 100) for key in (*NUMBER_FIELDS, *TEXT_FIELDS)}
+    for key in TEXT_FIELDS:  # a custom event typed beside the picker wins over it
+        values[key] = text_field(form, key + CUSTOM, 100) or values[key]
     locale = request_locale(request)
     t = translator("console", locale)
     try:

@@ -5,6 +5,7 @@ next N days (+ ``/clv.csv``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from siyu.analytics.queries.clv import (
     CLV_MIN_CUSTOMERS,
+    CLV_MIN_HISTORY_DAYS,
     CLV_MIN_REPEAT,
     ClvQuery,
     ClvResult,
@@ -29,6 +31,7 @@ from siyu.web.console.analytics.common import (
     fixed,
     heat,
     required,
+    shopper_namer,
     tab_page,
     trace,
 )
@@ -212,7 +215,27 @@ def read_clv(form: QueryForm) -> ClvQuery | None:
     return ClvQuery(days.start, days.end, horizon)
 
 
+DEGENERATE_REASONS = ("rates", "spend", "predictions")
+
+
 def clv_problem_text(result: ClvResult, t: Translator) -> str:
+    if result.problem == "analytics.clv.degenerate":
+        how = result.degenerate if result.degenerate in DEGENERATE_REASONS else "other"
+        return " ".join(
+            (
+                t(f"analytics.clv.degenerate.{how}"),
+                t(
+                    "analytics.clv.degenerate.more"
+                    if result.repeat_customers >= CLV_MIN_REPEAT
+                    and result.history_days >= CLV_MIN_HISTORY_DAYS
+                    else "analytics.clv.degenerate.needed",
+                    min_repeat=CLV_MIN_REPEAT,
+                    min_days=CLV_MIN_HISTORY_DAYS,
+                    repeat=result.repeat_customers,
+                    days=result.history_days,
+                ),
+            )
+        )
     if result.problem == "analytics.clv.too_little":
         return t(
             "analytics.clv.too_little",
@@ -224,12 +247,18 @@ def clv_problem_text(result: ClvResult, t: Translator) -> str:
     return t("analytics.clv.no_fit")
 
 
-def clv_chart(result: ClvResult, t: Translator) -> dict[str, Any]:
+def clv_chart(result: ClvResult, t: Translator, name: Callable[[int], str]) -> dict[str, Any]:
     top = [c for c in result.customers if c.clv_fen is not None][:CLV_CHART_LIMIT]
+    labels = [name(c.shopper_id) for c in top]
+    # a category axis merges equal labels: two shoppers of one nickname keep their ids
+    labels = [
+        f"{label} (#{c.shopper_id})" if labels.count(label) > 1 else label
+        for label, c in zip(labels, top, strict=True)
+    ]
     bars = trace(
         "bar",
         t("analytics.clv.clv"),
-        [f"#{c.shopper_id}" for c in top],
+        labels,
         [round((c.clv_fen or 0.0) / 100, 2) for c in top],
         marker={"color": "rgba(7,193,96,0.7)"},
         hovertemplate="¥%{y:,.2f}<extra></extra>",
@@ -243,20 +272,27 @@ def clv_chart(result: ClvResult, t: Translator) -> dict[str, Any]:
 
 
 @router.get("/clv")
-def clv_page(request: Request, user: Analyst, ctx: CtxDep, now: NowDep) -> HTMLResponse:
+def clv_page(
+    request: Request, user: Analyst, ctx: CtxDep, session: SessionDep, now: NowDep
+) -> HTMLResponse:
     state = QueryForm(request, now)
     t = state.t
     query = read_clv(state)
     result = run_clv(query, ctx.analytics, now) if query is not None else None
+    customers = result.customers[:CLV_TABLE_LIMIT] if result else ()
+    shown = [c.shopper_id for c in (result.customers[:CLV_CHART_LIMIT] if result else ())]
+    name = shopper_namer(session, ctx.cipher, [*shown, *(c.shopper_id for c in customers)], t)
     return tab_page(
         request,
         user,
         "clv",
         state,
-        clv_chart(result, t) if result and result.customers else None,
+        clv_chart(result, t, name) if result and result.customers else None,
         form=query,
         result=result,
-        customers=result.customers[:CLV_TABLE_LIMIT] if result else (),
+        customers=customers,
+        shopper_name=name,
+        one_time=sum(1 for c in result.customers if c.one_time) if result else 0,
         table_limit=CLV_TABLE_LIMIT,
         problem_text=clv_problem_text(result, t) if result and result.problem else None,
     )

@@ -5,6 +5,7 @@ sessions with each page's dwell, long stays and bounce (+ ``/sessions.csv``,
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -35,6 +36,7 @@ from siyu.web.console.analytics.common import (
     csv_download,
     figure,
     fixed,
+    plain_number,
     required,
     tab_page,
     trace,
@@ -61,13 +63,16 @@ def read_overview(form: QueryForm) -> tuple[OverviewQuery, DayRange] | None:
 
 
 def metric_text(key: str, value: float) -> str:
-    """How a metric reads on a card: yuan, a percentage, a decimal (DAU) or a count."""
+    """How a metric reads on a card: yuan, a percentage, a decimal (DAU) or a count
+    (a dash for a value that is not a finite number)."""
+    if not math.isfinite(value):
+        return "—"
     if key in MONEY_METRICS:
         return format_money(round(value))
     if key in PERCENT_METRICS:
-        return f"{value:.2f}%"
+        return f"{plain_number(value, 2)}%"
     if key == "dau":
-        return f"{value:.2f}"
+        return plain_number(value, 2)
     return str(round(value))
 
 
