@@ -164,6 +164,10 @@ def test_a_product_goes_from_console_to_shopper_and_back_through_a_refund(
     aftersale_id = row.get_attribute("data-id")
     _shot(operator, "10-console-aftersale-queue")
     operator.click(f"#approve-{aftersale_id}")
+    # which asks first, naming the amount, and refunds on confirmation
+    expect(operator.get_by_test_id("confirm-text")).to_contain_text("¥")
+    _shot(operator, "10b-console-refund-confirm")
+    operator.get_by_test_id("confirm-submit").click()
     expect(operator.get_by_test_id("notice")).to_be_visible()
 
     # then both sides see the refund
