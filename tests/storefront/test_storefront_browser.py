@@ -151,7 +151,13 @@ def test_a_shopper_logs_in_searches_buys_and_pays_at_the_sandbox_cashier(
     cards.first.click()
 
     # and picks a SKU by its spec chips, two of them, and adds them to the cart
-    expect(p.get_by_test_id("price")).to_contain_text("起")
+    # (起 only when its SKUs' prices differ: this lipstick's all cost the same)
+    expect(p.get_by_test_id("price")).to_have_text(re.compile(r"^¥[\d,]+\.\d\d$"))
+    # the running store-wide promotion and the coupons covering it, with their scope
+    expect(p.get_by_test_id("product-promotion").first).to_contain_text("全场满199减30")
+    expect(p.get_by_test_id("product-coupon").filter(has_text="9折")).to_contain_text(
+        "限 口红、眼影、面膜、精华 可用"
+    )
     for dim in p.eval_on_selector_all(
         "[data-testid=sku-chip]", "els => [...new Set(els.map(e => e.dataset.dim))]"
     ):
