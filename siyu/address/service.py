@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from siyu.address.models import Address
+from siyu.address.regions import region_problem
 from siyu.address.rules import (
     CN_MOBILE_MESSAGE,
     MAX_ADDRESSES,
@@ -44,6 +45,10 @@ def check_details(details: AddressDetails) -> None:
             CN_MOBILE_MESSAGE,
             {"phone": "invalid"},
         )
+    problem = region_problem(details.province, details.city, details.district)
+    if problem is not None:
+        field, message = problem
+        raise InvalidInput("bad_region", message, {field: "unknown"})
     if details.postal_code and not is_postal_code(details.postal_code):
         raise InvalidInput(
             "bad_postal_code",

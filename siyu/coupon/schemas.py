@@ -165,6 +165,9 @@ class CouponFace(BaseModel):
     percent_off: int
     cap_fen: int
     scope_kind: Scope
+    # what the face says it covers: "全场通用", "限 口红、眼影 可用"
+    scope_zh: str = ""
+    scope_en: str = ""
 
 
 class CenterCoupon(CouponFace):

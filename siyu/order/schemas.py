@@ -3,8 +3,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from siyu.address.regions import region_problem
 from siyu.address.rules import CN_MOBILE_MESSAGE, is_cn_mobile
 from siyu.order.rules import OrderStatus
 
@@ -25,6 +33,21 @@ class AddressIn(BaseModel):
         if not is_cn_mobile(phone):
             raise ValueError(CN_MOBILE_MESSAGE)
         return phone
+
+    @field_validator("province", "city", "district")
+    @classmethod
+    def _real_place(cls, value: str, info: ValidationInfo) -> str:
+        """The address book's rule: a real 省/市/区, each checked once the ones before
+        it are known (so the error names the first field that does not fit)."""
+        levels = ("province", "city", "district")
+        before = levels[: levels.index(str(info.field_name))]
+        if any(f not in info.data for f in before):
+            return value  # an earlier field already failed; it carries the message
+        place = [info.data[f] for f in before] + [value] + [""] * (2 - len(before))
+        problem = region_problem(*place)
+        if problem is not None and problem[0] == info.field_name:
+            raise ValueError(problem[1])
+        return value
 
 
 class OrderItemIn(BaseModel):

@@ -36,7 +36,14 @@ ANONYMOUS_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 
 require_chromium()
 pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Page, Route, ViewportSize, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import (  # noqa: E402
+    Locator,
+    Page,
+    Route,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 
 VIEWPORT: ViewportSize = {"width": 375, "height": 812}
 
@@ -144,7 +151,13 @@ def test_a_shopper_logs_in_searches_buys_and_pays_at_the_sandbox_cashier(
     cards.first.click()
 
     # and picks a SKU by its spec chips, two of them, and adds them to the cart
-    expect(p.get_by_test_id("price")).to_contain_text("起")
+    # (起 only when its SKUs' prices differ: this lipstick's all cost the same)
+    expect(p.get_by_test_id("price")).to_have_text(re.compile(r"^¥[\d,]+\.\d\d$"))
+    # the running store-wide promotion and the coupons covering it, with their scope
+    expect(p.get_by_test_id("product-promotion").first).to_contain_text("全场满199减30")
+    expect(p.get_by_test_id("product-coupon").filter(has_text="9折")).to_contain_text(
+        "限 口红、眼影、面膜、精华 可用"
+    )
     for dim in p.eval_on_selector_all(
         "[data-testid=sku-chip]", "els => [...new Set(els.map(e => e.dataset.dim))]"
     ):
@@ -181,7 +194,11 @@ def test_a_shopper_logs_in_searches_buys_and_pays_at_the_sandbox_cashier(
         "district": "浦东新区",
         "detail": "世纪大道 100 号",
     }.items():
-        p.get_by_label(re.compile(_label(field))).fill(value)
+        control = p.get_by_label(re.compile(_label(field)))
+        if field in REGION_FIELDS:  # 省 → 市 → 区 are chosen, not typed
+            control.select_option(value)
+        else:
+            control.fill(value)
         assert p.get_by_test_id(f"address-{field}").input_value() == value
     expect(p.get_by_test_id("checkout-total")).to_have_text(total)
     _fits_the_screen(p)
@@ -413,6 +430,17 @@ def _png_pixel() -> bytes:
 PIXEL_PNG = _png_pixel()
 
 
+REGION_FIELDS = ("province", "city", "district")
+
+
+def _enter(control: Locator, field: str, value: str) -> None:
+    """Type a field, or choose it where the form offers a list (省/市/区)."""
+    if field in REGION_FIELDS:
+        control.select_option(value)
+    else:
+        control.fill(value)
+
+
 def _label(field: str) -> str:
     return {
         "name": "^收货人",
@@ -456,7 +484,7 @@ def test_a_shopper_keeps_addresses_on_the_me_page_and_picks_one_at_checkout(
         "detail": "漕溪北路 1 号",
         "postal_code": "200030",
     }.items():
-        p.get_by_test_id(f"book-{field}").fill(value)
+        _enter(p.get_by_test_id(f"book-{field}"), field, value)
     p.get_by_test_id("address-save").click()
     expect(p.locator("#book-phone-error")).to_have_text("请输入 11 位手机号（1 开头）")
     p.get_by_test_id("book-phone").fill("13600136000")
@@ -475,9 +503,10 @@ def test_a_shopper_keeps_addresses_on_the_me_page_and_picks_one_at_checkout(
         "phone": "13700137000",
         "province": "浙江省",
         "city": "杭州市",
+        "district": "西湖区",
         "detail": "文三路 1 号",
     }.items():
-        p.get_by_test_id(f"book-{field}").fill(value)
+        _enter(p.get_by_test_id(f"book-{field}"), field, value)
     p.get_by_test_id("address-save").click()
     expect(entries).to_have_count(2)
     office = p.locator("[data-testid=address-entry][data-default=false]")
@@ -551,3 +580,50 @@ def test_the_sandbox_login_name_is_the_shoppers_name_and_the_avatar_fits_it(
         " SY.avatarText(null), SY.avatarText('欧阳娜娜')]"
     )
     assert texts == ["A", "李", "", "", "娜娜"]
+
+
+def test_the_address_form_picks_province_city_and_district_from_lists(
+    page: Page, base_url: str
+) -> None:
+    p = page
+    # given a shopper adding an address on the me page
+    p.goto(f"{base_url}/shop#/login?next=%23%2Fme")
+    p.get_by_test_id("login-code").fill("region-shopper")
+    p.get_by_test_id("login-submit").click()
+    p.get_by_test_id("gift-close").click()
+    p.get_by_test_id("address-add").click()
+    province, city, district = (p.get_by_test_id(f"book-{f}") for f in REGION_FIELDS)
+
+    # then 省 is a list of the provinces, and 市 waits for it
+    expect(province.locator("option", has_text="浙江省")).to_have_count(1)
+    expect(city).to_be_disabled()
+
+    # when they choose a municipality, its only 市 is itself and 区 lists its districts
+    province.select_option("上海市")
+    assert city.locator("option").all_inner_texts()[1:] == ["上海市"]
+    city.select_option("上海市")
+    expect(district.locator("option", has_text="浦东新区")).to_have_count(1)
+
+    # when they switch to 广东省, the city and district are cleared, and 东莞市 has no 区
+    province.select_option("广东省")
+    assert city.input_value() == "" and district.input_value() == ""
+    city.select_option("东莞市")
+    expect(district).to_be_disabled()
+    for field, value in {"name": "李四", "phone": "13500135000", "detail": "鸿福路 1 号"}.items():
+        p.get_by_test_id(f"book-{field}").fill(value)
+    p.get_by_test_id("address-save").click()
+
+    # then the address is saved as 广东省 东莞市, no district
+    entry = p.get_by_test_id("address-entry")
+    expect(entry).to_have_count(1)
+    expect(entry).to_contain_text("广东省 东莞市 鸿福路 1 号")
+
+    # and editing it starts from the saved choices; a city with districts requires one
+    p.get_by_test_id("address-edit").click()
+    expect(city).to_have_value("东莞市")
+    city.select_option("广州市")
+    p.get_by_test_id("address-save").click()
+    expect(p.locator("#book-district-error")).to_have_text("请填写此项")
+    district.select_option("天河区")
+    p.get_by_test_id("address-save").click()
+    expect(entry).to_contain_text("广东省 广州市 天河区 鸿福路 1 号")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from siyu.catalog import service
@@ -28,7 +30,10 @@ from siyu.catalog.schemas import (
     SkuUpdate,
     StockAdjust,
 )
+from siyu.coupon import service as coupon_service
+from siyu.coupon.schemas import CouponFace
 from siyu.errors import NotFound
+from siyu.pricing.info import PromotionKind, ScopeRule
 from siyu.promotion import service as promotion_service
 from siyu.web.api.common import (
     from_fields,
@@ -37,6 +42,7 @@ from siyu.web.api.common import (
     transact_into,
     transact_no_content,
 )
+from siyu.web.api.coupon import coupon_face
 from siyu.web.deps import (
     CatalogReader,
     CatalogWriter,
@@ -138,6 +144,56 @@ def product_detail(product_id: int, session: ReadSessionDep) -> ProductDetail:
         detail = ProductDetail.model_validate(product)
     detail.skus = [s for s in detail.skus if s.is_active]
     return detail
+
+
+class OfferPromotion(BaseModel):
+    promotion_id: int
+    name: str  # e.g. 全场满199减30
+    kind: str
+    scope_zh: str  # "" store-wide
+    scope_en: str
+    ends_at: datetime | None
+
+
+class ProductOffers(BaseModel):
+    promotions: list[OfferPromotion]
+    coupons: list[CouponFace]  # claimable in the coupon center and covering this product
+
+
+@app_router.get("/products/{product_id}/offers", response_model=ProductOffers)
+def product_offers(product_id: int, session: ReadSessionDep, now: NowDep) -> ProductOffers:
+    """商品页的优惠：正在进行且适用于此商品的活动，和领券中心里可用于此商品的券（与计价
+    引擎相同的范围规则：分类、指定商品、排除商品；组合优惠看组合内的商品）。"""
+    with session.begin():
+        product = service.get_product(session, product_id, on_sale_only=True)
+        pid, cid = product.id, product.category_id
+        promotions = [
+            OfferPromotion(
+                promotion_id=p.promotion_id,
+                name=p.name,
+                kind=p.kind.value,
+                scope_zh=p.scope_zh,
+                scope_en=p.scope_en,
+                ends_at=p.ends_at,
+            )
+            for p in promotion_service.running(session, now)
+            if (
+                pid in p.bundle_product_ids
+                if p.kind is PromotionKind.bundle
+                else p.scope.covers(pid, cid)
+            )
+        ]
+        coupons = [
+            CouponFace(**coupon_face(t))
+            for t, _ in coupon_service.claim_center(session, None, now)
+            if ScopeRule(
+                kind=t.scope_kind,
+                category_ids=frozenset(t.category_ids),
+                product_ids=frozenset(t.product_ids),
+                excluded_product_ids=frozenset(t.excluded_product_ids),
+            ).covers(pid, cid)
+        ]
+        return ProductOffers(promotions=promotions, coupons=coupons)
 
 
 # ---------------------------------------------------------------- admin

@@ -656,7 +656,7 @@
     return c.threshold_fen > 0 ? t("coupon.threshold", { amount: SY.money(c.threshold_fen) }) : t("coupon.no_threshold");
   }
   function couponFace(c) {
-    return h("div", { class: "coupon-face" }, h("strong", { class: "coupon-title", testid: "coupon-title" }, couponTitle(c)), h("span", { class: "coupon-cond" }, couponCondition(c)));
+    return h("div", { class: "coupon-face" }, h("strong", { class: "coupon-title", testid: "coupon-title" }, couponTitle(c)), h("span", { class: "coupon-cond" }, couponCondition(c)), h("span", { class: "coupon-scope", testid: "coupon-scope" }, SY.pickText(c.scope_zh, c.scope_en)));
   }
 
   function centerState(c) {

@@ -9,13 +9,14 @@
 
   /* An address's fields: [name, the book's label, the checkout's label (null: the
    * checkout does not ask for it), input options, the checkout's own options over them
-   * (any phone number, not only a mainland mobile; a two-line street address)]. */
+   * (any phone number, not only a mainland mobile; a two-line street address)].
+   * region: a <select> of the 省 → 市 → 区 cascade (SY.bindRegions), not typed. */
   var ADDRESS_FIELDS = [
     ["name", function () { return t("address.field.name"); }, function () { return t("checkout.field.name"); }, { autocomplete: "name", maxlength: "32", required: true }],
     ["phone", function () { return t("address.field.phone"); }, function () { return t("checkout.field.phone"); }, { type: "tel", autocomplete: "tel", inputmode: "numeric", maxlength: "11", required: true }, { inputmode: "tel", maxlength: "20" }],
-    ["province", function () { return t("address.field.province"); }, function () { return t("checkout.field.province"); }, { autocomplete: "address-level1", maxlength: "32", required: true }],
-    ["city", function () { return t("address.field.city"); }, function () { return t("checkout.field.city"); }, { autocomplete: "address-level2", maxlength: "32", required: true }],
-    ["district", function () { return t("address.field.district"); }, function () { return t("checkout.field.district"); }, { autocomplete: "address-level3", maxlength: "32" }],
+    ["province", function () { return t("address.field.province"); }, function () { return t("checkout.field.province"); }, { autocomplete: "address-level1", required: true, region: true }],
+    ["city", function () { return t("address.field.city"); }, function () { return t("checkout.field.city"); }, { autocomplete: "address-level2", required: true, region: true }],
+    ["district", function () { return t("address.field.district"); }, function () { return t("checkout.field.district"); }, { autocomplete: "address-level3", region: true }],
     ["detail", function () { return t("address.field.detail"); }, function () { return t("checkout.field.detail"); }, { autocomplete: "street-address", maxlength: "200", required: true }, { multiline: true }],
     ["postal_code", function () { return t("address.field.postal_code"); }, null, { autocomplete: "postal-code", inputmode: "numeric", maxlength: "6" }],
   ];
@@ -34,13 +35,68 @@
     var values = {};
     var missing = [];
     fields.forEach(function (f) {
-      var value = form.elements[f[0]].value.trim();
+      var control = form.elements[f[0]];
+      var value = control.value.trim();
       values[f[0]] = value;
-      if (f[2].required && !value) missing.push(f[0]);
+      /* the district is required only where the chosen city has districts */
+      if ((f[2].required || control.required) && !value) missing.push(f[0]);
     });
     return { values: values, missing: missing };
   };
   var FIELDS = SY.addressFields("book");
+
+  /* An address field's control: a <select> for 省/市/区, else an input (a textarea when
+   * multiline). attrs are the element's own (id, name, testid, value...). */
+  SY.addressControl = function (opts, attrs) {
+    if (opts.region) {
+      var select = h("select", Object.assign({}, attrs, { value: null, type: null, maxlength: null, inputmode: null }));
+      select.setAttribute("data-initial", attrs.value || "");
+      return select;
+    }
+    return h(opts.multiline ? "textarea" : "input", attrs);
+  };
+
+  /* The 省/市/区 tree (GET /api/app/regions), loaded once per page. */
+  var regionsPromise = null;
+  SY.loadRegions = function () {
+    if (!regionsPromise) {
+      regionsPromise = SY.api("GET", "/api/app/regions").then(function (body) { return body.regions; });
+      regionsPromise.catch(function () { regionsPromise = null; });
+    }
+    return regionsPromise;
+  };
+
+  /* Fill the form's province, city and district selects from the tree and cascade them:
+   * choosing a province lists its cities, a city its districts (none for a city like
+   * 东莞市, which is then not required). Starts from each select's data-initial. */
+  SY.bindRegions = async function (form) {
+    var els = { province: form.elements.province, city: form.elements.city, district: form.elements.district };
+    var tree = await SY.loadRegions();
+    function fill(select, names, placeholder, wanted) {
+      SY.clear(select);
+      select.appendChild(h("option", { value: "" }, placeholder));
+      names.forEach(function (name) { select.appendChild(h("option", { value: name }, name)); });
+      select.value = names.indexOf(wanted) >= 0 ? wanted : "";
+    }
+    function cities() { return tree[els.province.value] || {}; }
+    function districts() { return cities()[els.city.value] || []; }
+    function fillDistricts(wanted) {
+      var names = districts();
+      fill(els.district, names, els.city.value && !names.length ? t("address.no_district") : t("address.choose_district"), wanted);
+      els.district.disabled = !names.length;
+      els.district.required = names.length > 0;
+    }
+    function fillCities(wanted, wantedDistrict) {
+      var names = Object.keys(cities());
+      fill(els.city, names, t("address.choose_city"), wanted);
+      els.city.disabled = !names.length;
+      fillDistricts(wantedDistrict);
+    }
+    fill(els.province, Object.keys(tree), t("address.choose_province"), els.province.getAttribute("data-initial"));
+    fillCities(els.city.getAttribute("data-initial"), els.district.getAttribute("data-initial"));
+    els.province.addEventListener("change", function () { fillCities("", ""); });
+    els.city.addEventListener("change", function () { fillDistricts(""); });
+  };
 
   SY.addressText = function (a) {
     return [a.province, a.city, a.district, a.detail].filter(Boolean).join(" ");
@@ -111,7 +167,7 @@
             "div",
             { class: "field" },
             h("label", { for: id }, f[1](), opts.required ? null : h("span", { class: "optional" }, t("checkout.optional"))),
-            h("input", { id: id, name: f[0], testid: "book-" + f[0], type: opts.type || "text", value: a ? a[f[0]] || "" : "", autocomplete: opts.autocomplete, inputmode: opts.inputmode, maxlength: opts.maxlength, required: !!opts.required, "aria-describedby": id + "-error" }),
+            SY.addressControl(opts, { id: id, name: f[0], testid: "book-" + f[0], type: opts.type || "text", value: a ? a[f[0]] || "" : "", autocomplete: opts.autocomplete, inputmode: opts.inputmode, maxlength: opts.maxlength, required: !!opts.required, "aria-describedby": id + "-error" }),
             h("p", { class: "field-error", id: id + "-error", "aria-live": "polite" })
           )
         );
@@ -141,6 +197,7 @@
       });
       formSlot.appendChild(form);
       form.elements.name.focus();
+      SY.bindRegions(form).catch(function (error) { SY.showError(error); });
     }
 
     function close() {
@@ -173,6 +230,7 @@
       if (local) return fields[name];
       if (name === "phone") return t("address.error.phone");
       if (name === "postal_code") return t("address.error.postal_code");
+      if (name === "province" || name === "city" || name === "district") return t("address.error.region");
       return t("address.error.field");
     });
   }

@@ -382,7 +382,10 @@
           stock.hidden = true;
         }
       } else {
-        price.textContent = t("product.price_from", { price: SY.money(p.min_price_fen) });
+        /* 起 only when the SKUs' prices differ */
+        var prices = skus.map(function (s) { return s.price_fen; });
+        var low = prices.length ? Math.min.apply(null, prices) : p.min_price_fen;
+        price.textContent = prices.length && Math.max.apply(null, prices) === low ? SY.money(low) : t("product.price_from", { price: SY.money(low) });
         original.textContent = "";
         stock.hidden = true;
         var missing = dims.filter(function (d) { return !chosen[d.name]; }).map(function (d) { return d.name; });
@@ -392,6 +395,18 @@
     }
     refresh();
     view.appendChild(picker);
+    /* the running promotions and the claimable coupons that cover this product */
+    var offers = h("section", { class: "panel product-offers", testid: "product-offers", hidden: true });
+    view.appendChild(offers);
+    SY.api("GET", "/api/app/products/" + p.id + "/offers").then(function (o) {
+      o.promotions.forEach(function (m) {
+        offers.appendChild(h("p", { class: "offer-line", testid: "product-promotion" }, h("span", { class: "tag" }, t("product.offer_promotion")), " ", m.name));
+      });
+      o.coupons.forEach(function (c) {
+        offers.appendChild(h("a", { class: "offer-line row-link", href: "#/coupons/center", testid: "product-coupon" }, h("span", { class: "tag" }, t("product.offer_coupon")), " ", SY.pickText(c.title_zh, c.title_en) || c.name, " · ", SY.pickText(c.scope_zh, c.scope_en)));
+      });
+      offers.hidden = !(o.promotions.length || o.coupons.length);
+    }).catch(function () { /* offers are extra: the page works without them */ });
     if (p.description) {
       view.appendChild(h("section", { class: "panel" }, h("h3", null, t("product.description")), h("p", { class: "description" }, p.description)));
     }

@@ -277,8 +277,8 @@
       "aria-describedby": id + "-error",
       rows: opts.multiline ? "2" : null,
     };
-    var input = h(opts.multiline ? "textarea" : "input", attrs);
-    input.addEventListener("input", function () {
+    var input = SY.addressControl(opts, attrs);
+    input.addEventListener(opts.region ? "change" : "input", function () {
       if (input.getAttribute("aria-invalid") !== "true") return;
       input.removeAttribute("aria-invalid");
       document.getElementById(id + "-error").textContent = "";
@@ -336,6 +336,7 @@
       fieldset.appendChild(field(f[0], f[1], f[2], saved[f[0]]));
     });
     form.appendChild(fieldset);
+    SY.bindRegions(form).catch(function (error) { SY.showError(error); });
 
     var summary = h("section", { class: "panel", "aria-labelledby": "summary-title" }, h("h2", { id: "summary-title" }, t("checkout.summary")));
     var list = h("ul", { class: "lines compact" });
