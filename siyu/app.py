@@ -25,6 +25,7 @@ from siyu.web.api import promotion as promotion_api
 from siyu.web.api import tracking as tracking_api
 from siyu.web.assets import install_assets
 from siyu.web.console import install_console
+from siyu.web.console.security import MAX_UPLOAD_BODY
 from siyu.web.errors import install_error_handlers
 from siyu.web.storefront import install_storefront
 from siyu.worker import Worker
@@ -75,8 +76,11 @@ def create_app(
     app.state.ctx = context
     app.state.worker = worker
     # No request needs more (a track batch is ≤ 1 MB, an avatar ≤ 2 MB): larger bodies
-    # are refused with 413 before they are read or spooled to disk.
-    install_error_handlers(app, max_body_size=MAX_BODY_BYTES)
+    # are refused with 413 before they are read or spooled to disk. The console's
+    # product forms carry up to five uploaded images of 5 MB each.
+    install_error_handlers(
+        app, max_body_size=MAX_BODY_BYTES, larger={"/console/products": MAX_UPLOAD_BODY}
+    )
     for router in (
         tracking_api.router,  # first: the hottest route is matched before ~150 others
         identity_api.app_router,

@@ -369,13 +369,28 @@ def update_sku(
 
 
 def set_sku_price(
-    session: Session, *, actor_id: int, sku_id: int, price_fen: int, now: datetime
+    session: Session,
+    *,
+    actor_id: int,
+    sku_id: int,
+    price_fen: int,
+    now: datetime,
+    expected_fen: int | None = None,
 ) -> Sku:
+    """With ``expected_fen`` (the price an operator confirmed a change from), a price
+    that moved meanwhile is refused (``price_changed``), so a form posted twice, or
+    after someone else's change, does not silently apply."""
     if price_fen < 0:
         raise InvalidInput(
             "bad_price", "价格不能为负 / Price cannot be negative", {"price_fen": "negative"}
         )
     sku = get_sku(session, sku_id)
+    if expected_fen is not None and sku.price_fen != expected_fen:
+        raise Conflict(
+            "price_changed",
+            "价格已被改过，请重新确认 / The price has changed since; confirm again",
+            {"price_fen": "changed"},
+        )
     with _SKUS.change(session, sku, "price", operator_id=actor_id, now=now):
         sku.price_fen = price_fen
         _refresh_min_price(sku.product)
@@ -383,13 +398,27 @@ def set_sku_price(
 
 
 def adjust_stock(
-    session: Session, *, actor_id: int, sku_id: int, delta: int, reason: str, now: datetime
+    session: Session,
+    *,
+    actor_id: int,
+    sku_id: int,
+    delta: int,
+    reason: str,
+    now: datetime,
+    expected: int | None = None,
 ) -> Sku:
     """Add or remove stock by a guarded update: concurrent orders can never drive it
-    below zero, and the operator's change never overwrites a concurrent reservation."""
+    below zero, and the operator's change never overwrites a concurrent reservation.
+    With ``expected`` (the stock an operator confirmed the change from) a stock that
+    moved meanwhile, a repeated post included, is refused (``stock_changed``)."""
     sku = get_sku(session, sku_id)
+    if expected is not None and sku.stock != expected:
+        raise _stock_changed()
     with _SKUS.change(session, sku, "stock", operator_id=actor_id, now=now, reason=reason):
-        if not stock.adjust(session, sku_id, delta):
+        if not stock.adjust(session, sku_id, delta, expected):
+            session.refresh(sku)
+            if expected is not None and sku.stock != expected:
+                raise _stock_changed()
             raise Conflict(
                 "stock_too_low",
                 "库存不足，不能减少这么多 / Not enough stock to remove",
@@ -397,6 +426,14 @@ def adjust_stock(
             )
         session.refresh(sku)
     return sku
+
+
+def _stock_changed() -> Conflict:
+    return Conflict(
+        "stock_changed",
+        "库存已变化，请重新确认 / The stock has changed since; confirm again",
+        {"delta": "changed"},
+    )
 
 
 def check_catalog_refs(

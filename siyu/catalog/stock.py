@@ -21,10 +21,13 @@ from siyu.db import rowcount
 from siyu.lifecycle import OrderCancelled, OrderLifecycle, OrderPaid, OrderRefunded
 
 
-def _change(session: Session, sku_id: int, delta: int) -> bool:
+def _change(session: Session, sku_id: int, delta: int, expected: int | None = None) -> bool:
+    guards = [Sku.id == sku_id, Sku.stock + delta >= 0]
+    if expected is not None:
+        guards.append(Sku.stock == expected)
     result = session.execute(
         update(Sku)
-        .where(Sku.id == sku_id, Sku.stock + delta >= 0)
+        .where(*guards)
         .values(stock=Sku.stock + delta)
         .execution_options(synchronize_session=False)
     )
@@ -46,9 +49,10 @@ def restock(session: Session, sku_id: int, quantity: int) -> bool:
     return _change(session, sku_id, quantity)
 
 
-def adjust(session: Session, sku_id: int, delta: int) -> bool:
-    """An operator's change; refused (False) if it would leave less than zero."""
-    return _change(session, sku_id, delta)
+def adjust(session: Session, sku_id: int, delta: int, expected: int | None = None) -> bool:
+    """An operator's change; refused (False) if it would leave less than zero, or, with
+    ``expected``, if the stock is no longer what the operator confirmed a change from."""
+    return _change(session, sku_id, delta, expected)
 
 
 def reserve_all(session: Session, wanted: Iterable[tuple[int, int]]) -> int | None:

@@ -42,6 +42,19 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "sku.update": ("修改规格", "Edited SKU"),
 }
 
+# target type → (zh-CN, en): what an entry is about (订单 #10 / Order #10)
+TARGETS: dict[str, tuple[str, str]] = {
+    "aftersale": ("售后", "After-sale"),
+    "category": ("分类", "Category"),
+    "channel": ("渠道", "Channel"),
+    "coupon_template": ("优惠券", "Coupon"),
+    "operator": ("员工", "Staff"),
+    "order": ("订单", "Order"),
+    "product": ("商品", "Product"),
+    "promotion": ("活动", "Promotion"),
+    "sku": ("规格", "SKU"),
+}
+
 # snapshot field → (zh-CN, en)
 FIELDS: dict[str, tuple[str, str]] = {
     "amount_fen": ("金额", "Amount"),
@@ -93,6 +106,17 @@ def action_label(action: str, locale: str) -> str:
     """The action's words; an action not in the catalog shows as it is."""
     pair = ACTIONS.get(action)
     return _pick(pair, locale) if pair else action
+
+
+def target_label(target_type: str, locale: str) -> str:
+    """The words for a target type; one not in the catalog shows as it is."""
+    pair = TARGETS.get(target_type)
+    return _pick(pair, locale) if pair else target_type
+
+
+def target_choices(locale: str) -> list[tuple[str, str]]:
+    """(code, words) for every target type, in the catalog's order: the filter's list."""
+    return [(code, _pick(pair, locale)) for code, pair in TARGETS.items()]
 
 
 def field_label(name: str, locale: str) -> str:

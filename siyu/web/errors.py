@@ -45,15 +45,22 @@ class BodyLimit:
     from the exception handlers. (FastAPI's own ``max_body_size`` answers the first case
     in plain text, past any handler.)"""
 
-    def __init__(self, app: ASGIApp, max_body_size: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_size: int, larger: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_size = max_body_size
+        self.larger = larger or {}  # path prefix → its own limit (the console's uploads)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_body_size
+        path = str(scope.get("path", ""))
+        limit = next(
+            (n for prefix, n in self.larger.items() if path.startswith(prefix)),
+            self.max_body_size,
+        )
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             response = JSONResponse(error_body("payload_too_large", TOO_LARGE_MESSAGE), 413)
@@ -78,9 +85,11 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[-1] if loc else "request")
 
 
-def install_error_handlers(app: FastAPI, *, max_body_size: int | None = None) -> None:
+def install_error_handlers(
+    app: FastAPI, *, max_body_size: int | None = None, larger: dict[str, int] | None = None
+) -> None:
     if max_body_size is not None:
-        app.add_middleware(BodyLimit, max_body_size=max_body_size)
+        app.add_middleware(BodyLimit, max_body_size=max_body_size, larger=larger)
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:

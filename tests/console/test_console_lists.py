@@ -106,3 +106,54 @@ def test_the_default_stacking_group_and_the_carriers_have_names(
     assert "默认叠加组" in new_promotion
     for name in carrier_names():
         assert f'<option value="{name}"' in shipping or f"<option>{name}</option>" in shipping
+
+
+def test_the_en_console_shows_audit_targets_scopes_and_specs_in_english(
+    client: TestClient, ctx: Context, api_admin: dict[str, str]
+) -> None:
+    # given an order, a recorded shipment and a coupon scoped to two categories
+    shop = open_shop(client, api_admin)
+    order = paid_order(client, shop)
+    with ctx.db.transaction() as session:
+        record_audit(
+            session,
+            operator_id=1,
+            action="order.ship",
+            target_type="order",
+            target_id=order["id"],
+            before={"status": "paid"},
+            after={"status": "shipped"},
+            now=ctx.clock.now(),
+        )
+    other = client.post("/api/admin/categories", json={"name": "茶"}, headers=api_admin).json()
+    made = client.post(
+        "/api/admin/coupon-templates",
+        json={
+            "name": "两类券",
+            "kind": "cash_off",
+            "amount_fen": 500,
+            "threshold_fen": 0,
+            "valid_days": 7,
+            "scope_kind": "categories",
+            "category_ids": [shop.product["category_id"], other["id"]],
+        },
+        headers=api_admin,
+    )
+    assert made.status_code == 201, made.text
+    sign_in(client, new_operator(ctx, Role.owner))
+    client.cookies.set("siyu_lang", "en")
+
+    # when the owner opens the audit log, the coupons, the order and the product
+    audit = client.get("/console/audit").text
+    coupons = client.get("/console/coupons").text
+    order_page = client.get(f"/console/orders/{order['id']}").text
+    product_page = client.get(f"/console/products/{shop.product['id']}").text
+
+    # then targets and the filter read as words, lists and specs use English punctuation
+    assert f'data-testid="audit-target">Order #{order["id"]}<' in audit
+    assert '<option value="aftersale">After-sale</option>' in audit
+    assert "product、sku" not in audit and "e.g. product" not in audit
+    assert "、" not in coupons and f"#{other['id']} 茶" in coupons
+    assert ", #" in coupons
+    for page in (order_page, product_page):
+        assert "烘焙: 中度" in page and "烘焙：" not in page

@@ -371,11 +371,18 @@ def test_price_and_stock_change_on_the_product_page(
     product_id = shop.product["id"]
 
     price = client.post(
-        f"/console/skus/{shop.sku_id}/price", data={"csrf_token": csrf, "price": "49.50"}
+        f"/console/skus/{shop.sku_id}/price",
+        data={"csrf_token": csrf, "price": "49.50", "confirmed": "1", "from_fen": "5900"},
     )
     stock = client.post(
         f"/console/skus/{shop.sku_id}/stock",
-        data={"csrf_token": csrf, "delta": "-3", "reason": "盘点"},
+        data={
+            "csrf_token": csrf,
+            "delta": "-3",
+            "reason": "盘点",
+            "confirmed": "1",
+            "from_stock": "10",
+        },
     )
     too_much = client.post(
         f"/console/skus/{shop.sku_id}/stock", data={"csrf_token": csrf, "delta": "-100"}
@@ -501,7 +508,9 @@ def test_an_operator_ships_a_paid_order_and_cancels_an_unpaid_one(
     assert order_json(client, api_admin, paid["id"])["tracking_no"] == "SF1234567890"
 
     # when the unpaid order is cancelled, and the shipped one too
-    cancelled = client.post(f"/console/orders/{unpaid['id']}/cancel", data={"csrf_token": csrf})
+    cancelled = client.post(
+        f"/console/orders/{unpaid['id']}/cancel", data={"csrf_token": csrf, "confirmed": "1"}
+    )
     refused = client.post(f"/console/orders/{paid['id']}/cancel", data={"csrf_token": csrf})
 
     # then only the unpaid one is, and the other says why

@@ -3,13 +3,23 @@ product page (details, on/off sale, per-SKU price, stock and availability)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from starlette.datastructures import FormData, UploadFile
 
 from siyu.catalog import service
+from siyu.catalog.media import (
+    UPLOAD_MAX_BYTES,
+    ImageRefused,
+    prepare_product_image,
+    product_image_url,
+    store_product_image,
+)
 from siyu.catalog.rules import MAX_PAGE_SIZE, ProductRole, ProductStatus
 from siyu.catalog.schemas import ProductCreate, ProductUpdate, SkuIn
 from siyu.web.console.base import (
@@ -38,11 +48,14 @@ from siyu.web.console.security import (
     CatalogReader,
     FormDep,
     PostCatalogWriter,
+    PostCatalogWriterUpload,
     PostProductCreator,
+    PostProductCreatorUpload,
     ProductCreator,
+    UploadFormDep,
     text_field,
 )
-from siyu.web.deps import NowDep, Session, SessionDep
+from siyu.web.deps import CtxDep, NowDep, Session, SessionDep
 from siyu.web.i18n import translator
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -79,6 +92,46 @@ def category_options(session: Session) -> list[tuple[int, str]]:
 def translate_ids(request: Request, ids: dict[str, str]) -> dict[str, str]:
     t = translator("console", request_locale(request))
     return {name: t(message_id) for name, message_id in ids.items()}
+
+
+# ---------------------------------------------------------------- uploaded images
+
+IMAGE_FIELD = "image_files"
+REFUSAL_STATUS = {"too_big": 413, "not_image": 415}
+
+
+@dataclass
+class Uploads:
+    """The images a product form carried, ready to keep, or why one was refused (a
+    message id for the ``image_files`` field and the response status)."""
+
+    images: list[bytes]
+    refused: str | None = None
+    status: int = 200
+
+    @property
+    def urls(self) -> list[str]:
+        return [product_image_url(data) for data in self.images]
+
+    def keep(self, media_dir: Path) -> None:
+        for data in self.images:
+            store_product_image(media_dir, data)
+
+
+def read_uploads(form: FormData) -> Uploads:
+    """Every file in ``image_files`` checked and resized in memory; the first bad one
+    refuses them all, so nothing is kept from a form that is shown again."""
+    images: list[bytes] = []
+    for item in form.getlist(IMAGE_FIELD):
+        if not isinstance(item, UploadFile) or not item.filename:
+            continue  # an empty file input
+        try:
+            images.append(prepare_product_image(item.file.read(UPLOAD_MAX_BYTES + 1)))
+        except ImageRefused as refusal:
+            return Uploads(
+                [], f"field.image_{refusal.reason}", REFUSAL_STATUS.get(refusal.reason, 422)
+            )
+    return Uploads(images)
 
 
 # ---------------------------------------------------------------- list
@@ -148,12 +201,21 @@ def new_product_form(request: Request, user: ProductCreator, session: SessionDep
 
 @router.post("/products/new")
 def create_product(
-    request: Request, form: FormDep, user: PostProductCreator, session: SessionDep, now: NowDep
+    request: Request,
+    form: UploadFormDep,
+    user: PostProductCreatorUpload,
+    ctx: CtxDep,
+    session: SessionDep,
+    now: NowDep,
 ) -> Response:
     locale = request_locale(request)
     t = translator("console", locale)
     pf = read_product_form(form)
+    uploads = read_uploads(form)
+    if uploads.refused:
+        pf.errors[IMAGE_FIELD] = uploads.refused
     payload = product_payload(pf, with_skus=True)
+    payload["image_urls"] = [*payload["image_urls"], *uploads.urls]
     errors = translate_ids(request, pf.errors)
     try:
         body = ProductCreate.model_validate(payload)
@@ -163,7 +225,9 @@ def create_product(
         )
         errors = more | errors
     if errors:
-        return _newproduct_page_response(request, user, session, pf, errors, 422)
+        status = uploads.status if set(errors) == {IMAGE_FIELD} else 422
+        return _newproduct_page_response(request, user, session, pf, errors, status)
+    uploads.keep(ctx.settings.media_dir)
     outcome = save(
         request,
         session,
@@ -258,15 +322,25 @@ def typed_again(
 def update_product(
     product_id: int,
     request: Request,
-    form: FormDep,
-    user: PostCatalogWriter,
+    form: UploadFormDep,
+    user: PostCatalogWriterUpload,
+    ctx: CtxDep,
     session: SessionDep,
     now: NowDep,
 ) -> Response:
     pf = read_product_form(form)
+    uploads = read_uploads(form)
+    if uploads.refused:
+        pf.errors[IMAGE_FIELD] = uploads.refused
     payload = product_payload(pf, with_skus=False)
+    payload["image_urls"] = [*payload["image_urls"], *uploads.urls]
     if pf.errors:
-        return typed_again(request, user, session, product_id, pf.errors, pf.values)
+        status = uploads.status if set(pf.errors) == {IMAGE_FIELD} else 422
+        shown = Feedback(translate_ids(request, pf.errors), pf.values, status)
+        return product_page_response(request, user, session, product_id, shown)
+    if uploads.images:
+        uploads.keep(ctx.settings.media_dir)
+        pf.values["image_urls"] = "\n".join(payload["image_urls"])
     outcome = submit(
         request,
         session,

@@ -15,9 +15,12 @@ from siyu.order.carriers import carrier_names
 from siyu.order.rules import OrderStatus
 from siyu.order.schemas import ShipOrder
 from siyu.web.console.base import (
+    DOMAIN,
     PREFIX,
     ConsoleUser,
     Feedback,
+    Refusal,
+    redirect,
     render,
     request_locale,
     save,
@@ -33,7 +36,7 @@ from siyu.web.console.security import (
     text_field,
 )
 from siyu.web.deps import CtxDep, NowDep, Session, SessionDep
-from siyu.web.i18n import translator
+from siyu.web.i18n import format_money, translator
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -178,15 +181,56 @@ def ship(
     return _done(request, user, session, order_id, outcome, "shipped", values)
 
 
+def _cancel_confirm(
+    request: Request, user: ConsoleUser, session: Session, order_id: int
+) -> Response:
+    """The confirm step of a cancel: which order, its amount, and that its stock goes
+    back on the shelf."""
+    t = translator(DOMAIN, request_locale(request))
+    with session.begin():
+        order = service.get_order(session, order_id)
+        return render(
+            request,
+            "confirm.html",
+            user=user,
+            active="orders",
+            title=t("order.confirm_cancel_title"),
+            sentence=t(
+                "order.confirm_cancel_text",
+                order_no=order.order_no,
+                amount=format_money(order.total_fen),
+                units=sum(line.quantity for line in order.lines),
+            ),
+            hint=t("order.confirm_cancel_hint"),
+            action=f"{PREFIX}/orders/{order_id}/cancel",
+            fields={},
+            confirm_label=t("order.confirm_cancel_submit"),
+            back_href=f"{PREFIX}/orders/{order_id}",
+        )
+
+
+def _status(session: Session, order_id: int) -> str:
+    with session.begin():
+        return str(service.get_order(session, order_id).status)
+
+
 @router.post("/orders/{order_id}/cancel")
 def cancel(
     order_id: int,
     request: Request,
+    form: FormDep,
     user: PostCanceller,
     ctx: CtxDep,
     session: SessionDep,
     now: NowDep,
 ) -> Response:
+    """Without ``confirmed`` the confirm step is shown; an order cancelled already (the
+    confirmed form posted twice) is not cancelled again: the page says it was."""
+    status = _status(session, order_id)
+    if status == OrderStatus.cancelled:
+        return redirect(f"{PREFIX}/orders/{order_id}?notice=already_cancelled")
+    if status == OrderStatus.pending_payment and text_field(form, "confirmed", 4) != "1":
+        return _cancel_confirm(request, user, session, order_id)
     outcome = save(
         request,
         session,
@@ -194,6 +238,8 @@ def cancel(
             session, ctx.lifecycle, actor_id=user.principal.id, order_id=order_id, now=now
         ),
     )
+    if isinstance(outcome, Refusal) and _status(session, order_id) == OrderStatus.cancelled:
+        return redirect(f"{PREFIX}/orders/{order_id}?notice=already_cancelled")
     return _done(request, user, session, order_id, outcome, "cancelled")
 
 

@@ -19,7 +19,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
-from siyu.errors import Forbidden, InvalidInput, Unauthorized
+from siyu.errors import Forbidden, InvalidInput, PayloadTooLarge, Unauthorized
 from siyu.identity.rules import Permission
 from siyu.identity.tokens import read_token
 from siyu.web.console.base import ConsoleUser
@@ -77,6 +77,26 @@ async def read_form(request: Request) -> FormData:
 
 FormDep = Annotated[FormData, Depends(read_form)]
 
+MAX_UPLOADS = 5
+MAX_UPLOAD_BODY = MAX_UPLOADS * 5 * 1024 * 1024 + 1024 * 1024
+
+
+async def read_upload_form(request: Request) -> FormData:
+    """A posted form that may carry up to ``MAX_UPLOADS`` files (the product forms'
+    images); a body far beyond what those files may weigh is refused unread."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_UPLOAD_BODY:
+        raise PayloadTooLarge(
+            "upload_too_large", "上传的文件太大 / The uploaded files are too large"
+        )
+    try:
+        return await request.form(max_fields=MAX_FORM_FIELDS, max_files=MAX_UPLOADS)
+    except Exception as exc:  # malformed multipart, too many fields or files
+        raise InvalidInput("bad_form", "表单内容无法解析 / The form could not be read") from exc
+
+
+UploadFormDep = Annotated[FormData, Depends(read_upload_form)]
+
 
 def forbidden(permission: Permission) -> Forbidden:
     return Forbidden(
@@ -97,10 +117,14 @@ def may(*permissions: Permission) -> Callable[[ConsoleUser], ConsoleUser]:
     return check
 
 
-def may_post(*permissions: Permission) -> Callable[..., Awaitable[ConsoleUser]]:
-    """A form action dependency: permissions first, then the CSRF token."""
+def may_post(
+    *permissions: Permission, uploads: bool = False
+) -> Callable[..., Awaitable[ConsoleUser]]:
+    """A form action dependency: permissions first, then the CSRF token. With
+    ``uploads`` the form may carry files (the route then reads ``UploadFormDep``)."""
+    reader = read_upload_form if uploads else read_form
 
-    async def check(user: UserDep, form: FormDep) -> ConsoleUser:
+    async def check(user: UserDep, form: FormData = Depends(reader)) -> ConsoleUser:
         for permission in permissions:
             if not user.can(permission):
                 raise forbidden(permission)
@@ -129,6 +153,13 @@ PostProductCreator = Annotated[
     ConsoleUser, Depends(may_post(Permission.catalog_write, Permission.price_write))
 ]
 PostCatalogWriter = Annotated[ConsoleUser, Depends(may_post(Permission.catalog_write))]
+PostProductCreatorUpload = Annotated[
+    ConsoleUser,
+    Depends(may_post(Permission.catalog_write, Permission.price_write, uploads=True)),
+]
+PostCatalogWriterUpload = Annotated[
+    ConsoleUser, Depends(may_post(Permission.catalog_write, uploads=True))
+]
 PostPriceWriter = Annotated[ConsoleUser, Depends(may_post(Permission.price_write))]
 PostStockWriter = Annotated[ConsoleUser, Depends(may_post(Permission.stock_write))]
 Analyst = Annotated[ConsoleUser, Depends(may(Permission.analytics_read))]

@@ -3,13 +3,26 @@ own permission (support may see prices but not change them)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
 from siyu.catalog import service
+from siyu.catalog.models import Sku
 from siyu.catalog.schemas import SkuPrice, StockAdjust
-from siyu.web.console.base import PREFIX, redirect, save
+from siyu.web.console.base import (
+    DOMAIN,
+    PREFIX,
+    ConsoleUser,
+    Feedback,
+    Refusal,
+    redirect,
+    render,
+    request_locale,
+    save,
+)
 from siyu.web.console.catalog import product_done, typed_again
 from siyu.web.console.forms import money_error, parse_int, parse_yuan
 from siyu.web.console.security import (
@@ -20,6 +33,7 @@ from siyu.web.console.security import (
     text_field,
 )
 from siyu.web.deps import NowDep, Session, SessionDep
+from siyu.web.i18n import Translator, format_money, translator
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -27,6 +41,53 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 def _sku_product_id(session: Session, sku_id: int) -> int:
     with session.begin():
         return service.get_sku(session, sku_id).product_id
+
+
+def sku_label(t: Translator, sku: Sku) -> str:
+    """「商品名 · 颜色：红」: which SKU a confirm step is about."""
+    spec = t("common.semicolon").join(f"{k}{t('common.colon')}{v}" for k, v in sku.spec.items())
+    return f"{sku.product.title} · {spec}" if spec else sku.product.title
+
+
+def _confirm(
+    request: Request,
+    user: ConsoleUser,
+    session: Session,
+    sku_id: int,
+    kind: str,
+    sentence: Callable[[Translator, Sku], str],
+    fields: dict[str, str],
+    changed: bool = False,
+) -> Response:
+    """The confirm step of a price or stock change, saying old → new; ``changed``: the
+    value moved since the operator last confirmed, so they are asked again."""
+    t = translator(DOMAIN, request_locale(request))
+    with session.begin():
+        sku = service.get_sku(session, sku_id)
+        return render(
+            request,
+            "confirm.html",
+            user=user,
+            active="products",
+            shown=Feedback(
+                {"_form": t(f"sku.{kind}_changed")} if changed else {},
+                status=409 if changed else 200,
+            ),
+            title=t(f"sku.confirm_{kind}_title"),
+            sentence=sentence(t, sku),
+            hint=t(f"sku.confirm_{kind}_hint"),
+            action=f"{PREFIX}/skus/{sku_id}/{kind}",
+            fields=fields,
+            confirm_label=t(f"sku.confirm_{kind}_submit"),
+            back_href=f"{PREFIX}/products/{sku.product_id}",
+        )
+
+
+def _current(session: Session, sku_id: int) -> Sku:
+    with session.begin():
+        sku = service.get_sku(session, sku_id)
+        session.expunge(sku)
+        return sku
 
 
 @router.post("/skus/{sku_id}/price")
@@ -46,6 +107,12 @@ def set_price(
     except (ValueError, ValidationError) as exc:
         why = money_error(text, exc)
         return typed_again(request, user, session, product_id, {name: why}, {name: text})
+    new_fen = body.price_fen
+    expected = _maybe_int(text_field(form, "from_fen", 16))
+    if text_field(form, "confirmed", 4) != "1" or expected is None:
+        if _current(session, sku_id).price_fen == new_fen:
+            return redirect(f"{PREFIX}/products/{product_id}?notice=price_unchanged")
+        return _price_confirm(request, user, session, sku_id, text)
     outcome = save(
         request,
         session,
@@ -53,12 +120,83 @@ def set_price(
             session,
             actor_id=user.principal.id,
             sku_id=sku_id,
-            price_fen=body.price_fen,
+            price_fen=new_fen,
             now=now,
+            expected_fen=expected,
         ),
         aliases=lambda field: name,
     )
+    if _refused(outcome, "price_changed"):
+        if _current(session, sku_id).price_fen == new_fen:  # the same form posted again
+            return redirect(f"{PREFIX}/products/{product_id}?notice=price_already")
+        return _price_confirm(request, user, session, sku_id, text, changed=True)
     return product_done(request, user, session, product_id, outcome, "price_saved")
+
+
+def _maybe_int(text: str) -> int | None:
+    try:
+        return parse_int(text)
+    except ValueError:
+        return None
+
+
+def _refused(outcome: object, code: str) -> bool:
+    return isinstance(outcome, Refusal) and outcome.exc is not None and outcome.exc.code == code
+
+
+def _price_confirm(
+    request: Request,
+    user: ConsoleUser,
+    session: Session,
+    sku_id: int,
+    text: str,
+    changed: bool = False,
+) -> Response:
+    new_fen = parse_yuan(text)
+    old_fen = _current(session, sku_id).price_fen
+    return _confirm(
+        request,
+        user,
+        session,
+        sku_id,
+        "price",
+        lambda t, sku: t(
+            "sku.confirm_price_text",
+            sku=sku_label(t, sku),
+            old=format_money(old_fen),
+            new=format_money(new_fen),
+        ),
+        {"price": text, "from_fen": str(old_fen)},
+        changed,
+    )
+
+
+def _stock_confirm(
+    request: Request,
+    user: ConsoleUser,
+    session: Session,
+    sku_id: int,
+    delta: int,
+    reason: str,
+    changed: bool = False,
+) -> Response:
+    old = _current(session, sku_id).stock
+    return _confirm(
+        request,
+        user,
+        session,
+        sku_id,
+        "stock",
+        lambda t, sku: t(
+            "sku.confirm_stock_text",
+            sku=sku_label(t, sku),
+            old=old,
+            new=old + delta,
+            delta=f"{delta:+d}",
+        ),
+        {"delta": str(delta), "reason": reason, "from_stock": str(old)},
+        changed,
+    )
 
 
 @router.post("/skus/{sku_id}/stock")
@@ -82,6 +220,13 @@ def adjust_stock(
             locs = {str(e["loc"][0]) for e in exc.errors() if e.get("loc")}
             message_id = "field.reason_too_long" if locs == {"reason"} else "field.delta"
         return typed_again(request, user, session, product_id, {name: message_id}, values)
+    expected = _maybe_int(text_field(form, "from_stock", 16))
+    if text_field(form, "confirmed", 4) != "1" or expected is None:
+        if body.delta == 0:
+            return redirect(f"{PREFIX}/products/{product_id}?notice=stock_unchanged")
+        if _current(session, sku_id).stock + body.delta >= 0:
+            return _stock_confirm(request, user, session, sku_id, body.delta, body.reason)
+        expected = None  # removing more than there is: the refusal says so at once
     outcome = save(
         request,
         session,
@@ -92,9 +237,14 @@ def adjust_stock(
             delta=body.delta,
             reason=body.reason,
             now=now,
+            expected=expected,
         ),
         aliases=lambda field: name,
     )
+    if _refused(outcome, "stock_changed"):
+        if expected is not None and _current(session, sku_id).stock == expected + body.delta:
+            return redirect(f"{PREFIX}/products/{product_id}?notice=stock_already")
+        return _stock_confirm(request, user, session, sku_id, body.delta, body.reason, changed=True)
     return product_done(request, user, session, product_id, outcome, "stock_saved", values)
 
 

@@ -168,5 +168,7 @@ def audit_page(request: Request, user: AuditReader, session: SessionDep) -> Resp
         query=urlencode({k: v for k, v in filters.items() if v}),
         next_page=page + 1 if more else None,
         action_label=lambda action: audit_text.action_label(action, locale),
+        target_label=lambda target_type: audit_text.target_label(target_type, locale),
+        target_choices=audit_text.target_choices(locale),
         describe=lambda r: audit_text.describe(r.action, r.before, r.after, locale),
     )

@@ -145,7 +145,8 @@ def scope_words(
     """全场 / 分类：咖啡 / 商品：#12 云南小粒… plus 不含 … for exclusions."""
 
     def named(ids: Iterable[int], names: Mapping[int, str]) -> str:
-        return "、".join(f"#{i} {names[i]}" if i in names else f"#{i}" for i in ids)
+        sep = t("common.list_sep")  # 、 in zh-CN, ", " in en
+        return sep.join(f"#{i} {names[i]}" if i in names else f"#{i}" for i in ids)
 
     kind = Scope(item.scope_kind)
     if kind is Scope.categories:
