@@ -124,9 +124,58 @@ def field_label(name: str, locale: str) -> str:
     return _pick(pair, locale) if pair else name
 
 
+# The coded values a snapshot holds, by field: statuses of orders, after-sales,
+# products, coupons and promotions; channel groups; staff roles.
+CODED_VALUES: dict[str, dict[str, tuple[str, str]]] = {
+    "status": {
+        "pending_payment": ("待支付", "awaiting payment"),
+        "paid": ("已支付", "paid"),
+        "shipped": ("已发货", "shipped"),
+        "completed": ("已完成", "completed"),
+        "cancelled": ("已取消", "cancelled"),
+        "pending": ("待处理", "pending"),
+        "refunding": ("退款中", "refunding"),
+        "refunded": ("已退款", "refunded"),
+        "rejected": ("已拒绝", "rejected"),
+        "refund_failed": ("退款失败", "refund failed"),
+        "draft": ("草稿", "draft"),
+        "on_sale": ("在售", "on sale"),
+        "off_sale": ("已下架", "off sale"),
+        "active": ("进行中", "active"),
+        "paused": ("已暂停", "paused"),
+        "ended": ("已结束", "ended"),
+    },
+    "group": {
+        "share": ("好友分享", "shares"),
+        "group_share": ("群分享", "group shares"),
+        "qr": ("扫码 / 小程序码", "QR codes"),
+        "push": ("服务通知", "service messages"),
+        "official_account": ("公众号", "official account"),
+        "app": ("App", "app"),
+        "mini_program": ("其他小程序", "other mini-programs"),
+        "ads": ("广告", "ads"),
+        "search": ("搜索", "search"),
+        "direct": ("直接进入 / 收藏", "direct"),
+        "timeline": ("朋友圈", "Moments"),
+        "web": ("网页", "web"),
+        "pay": ("支付", "payment"),
+        "other": ("其他", "other"),
+    },
+    "role": {
+        "owner": ("店主", "owner"),
+        "operator": ("运营", "operator"),
+        "analyst": ("数据分析", "analyst"),
+        "support": ("客服", "support"),
+    },
+}
+
+
 def _value(name: str, value: Any, locale: str) -> str:
     if value is None or value == "" or value == [] or value == {}:
         return "—"
+    coded = CODED_VALUES.get(name, {}).get(value) if isinstance(value, str) else None
+    if coded is not None:
+        return coded[1] if locale == "en" else coded[0]
     if isinstance(value, bool):
         return ("yes" if value else "no") if locale == "en" else ("是" if value else "否")
     if name.endswith("_fen") and isinstance(value, int):
