@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from siyu.catalog.listing import category_names, product_titles
 from siyu.catalog.service import check_catalog_refs
 from siyu.coupon.models import CouponClaimCount, CouponTemplate, ShopperCoupon
 from siyu.coupon.rules import (
@@ -36,7 +37,7 @@ from siyu.identity.audit import AuditTrail
 from siyu.identity.models import Shopper
 from siyu.order.models import Order
 from siyu.outbox import DomainEvent, EventRelay
-from siyu.pricing.info import Coupon, CouponKind, ScopeRule
+from siyu.pricing.info import Coupon, CouponKind, Scope, ScopeRule
 
 GIFT_SOURCES = {
     GiftTrigger.register: IssueSource.gift_register,
@@ -549,3 +550,32 @@ def on_gift_event(session: Session, event: DomainEvent) -> None:
 
 def subscribe_gifts(relay: EventRelay) -> None:
     relay.subscribe(GIFT_SUBSCRIBER, ["shopper.registered", "order.paid"], on_gift_event)
+
+
+def scope_words(template: CouponTemplate) -> tuple[str, str]:
+    """What a coupon face says it covers: 全场通用, or 限 口红、眼影 可用 (the names of
+    its categories or products), noting excluded products."""
+    session = object_session(template)
+    if template.scope_kind is Scope.categories:
+        names = category_names(session, template.category_ids) if session else {}
+        found = [names[i] for i in template.category_ids if i in names]
+    elif template.scope_kind is Scope.products:
+        titles = product_titles(session, template.product_ids) if session else {}
+        found = [titles[i] for i in template.product_ids if i in titles]
+    else:
+        found = []
+    if template.scope_kind is Scope.all:
+        zh, en = "全场通用", "Store-wide"
+    elif found:
+        zh, en = f"限 {'、'.join(found)} 可用", f"Only on {', '.join(found)}"
+    else:
+        zh, en = "限指定商品可用", "Only on selected products"
+    if template.excluded_product_ids:
+        zh, en = zh + "（部分商品除外）", en + " (some products excluded)"
+    return zh, en
+
+
+def scope_words_of(session: Session, template_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """:func:`scope_words` of each template, by id (the checkout's coupon list)."""
+    found = session.scalars(select(CouponTemplate).where(CouponTemplate.id.in_(set(template_ids))))
+    return {t.id: scope_words(t) for t in found}

@@ -366,6 +366,7 @@ def seed_shoppers(seeder: Seeder, count: int) -> list[DemoShopper]:
             entry=entry,
             anonymous_id=device,
             now=registered,
+            nickname=data.pick_nickname(Random(f"{SEED}-nickname-{i}")),
         )
         shopper_id = login.shopper.id
         if rng.random() < 0.5:  # half share their phone number right after signing up

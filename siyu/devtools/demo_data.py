@@ -210,3 +210,17 @@ def sku_drafts(n: int, product: DemoProduct, rng: Random) -> list[SkuDraft]:
             )
         )
     return drafts
+
+
+# What shoppers call themselves (WeChat's 头像昵称填写); some leave it empty.
+NICKNAMES = [
+    "张小明", "李婷婷", "王芳", "陈晨", "刘洋", "小鹿乱撞", "晴天", "阿杰", "Lily", "糖糖",
+    "周周", "吴佳怡", "木子李", "赵雪", "孙悦", "一只猫", "慢慢来", "Coco", "杨帆", "黄小厨",
+    "林深见鹿", "许诺", "何静", "郭子", "马丁", "胡萝卜", "罗曼", "梁小北", "宋宋", "唐果",
+]  # fmt: skip
+NICKNAME_SHARE = 0.7
+
+
+def pick_nickname(rng: Random) -> str | None:
+    """A shopper's nickname, or None for one who did not give any."""
+    return rng.choice(NICKNAMES) if rng.random() < NICKNAME_SHARE else None

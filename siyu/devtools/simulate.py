@@ -215,6 +215,8 @@ class Simulation:
     def login(self, person: Person, scene: int, attribution: dict[str, Any], at: datetime) -> bool:
         self.at(at)
         body = {"code": person.code, "scene": scene, **attribution}
+        if person.shopper_id is None and (nickname := self.model.nickname(person)):
+            body["nickname"] = nickname
         result = self.call(
             "POST", "/api/app/login", json_body=body, headers={"X-Siyu-Anonymous-Id": person.device}
         )

@@ -355,6 +355,11 @@ class ShopperModel:
     def hours(self, low: float, high: float) -> timedelta:
         return timedelta(hours=self.rng.uniform(low, high))
 
+    def nickname(self, person: Person) -> str | None:
+        """What a shopper logging in for the first time calls themselves, if anything
+        (drawn apart from the main random source, so it changes no other choice)."""
+        return data.pick_nickname(Random(f"{self.seed}-nickname-{person.index}"))
+
     def closes_login_prompt(self) -> bool:
         return self.rng.random() < 0.12
 

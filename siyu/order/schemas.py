@@ -168,6 +168,8 @@ class QuoteCoupon(BaseModel):
     reason_zh: str
     reason_en: str
     missing_fen: int
+    scope_zh: str = ""  # what the coupon covers: 全场通用 / 限 口红、眼影 可用
+    scope_en: str = ""
 
 
 class CheckoutQuoteOut(BaseModel):

@@ -71,6 +71,7 @@ NO_INPUT = {
     ("GET", "/api/app/categories"),
     ("GET", "/api/app/cart"),
     ("GET", "/api/app/addresses"),
+    ("GET", "/api/app/regions"),
     ("GET", "/api/app/aftersales"),
     ("GET", "/api/admin/me"),
     ("GET", "/api/admin/operators"),

@@ -75,6 +75,8 @@ def test_the_cart_shows_the_hint_the_saving_and_the_best_coupon_and_the_order_ch
         ("满500减80", False, 40100),
     ]
     assert one["coupons"][0]["reason_zh"] == "还差 ¥1.00 可用"
+    # and each coupon says what it covers, as its face in the coupon center does
+    assert {(c["scope_zh"], c["scope_en"]) for c in one["coupons"]} == {("全场通用", "Store-wide")}
 
     # when the shopper makes it three
     client.patch(f"/api/app/cart/items/{cart_item}", json={"quantity": 3}, headers=shopper)

@@ -229,7 +229,11 @@ def test_a_new_shopper_claims_a_coupon_fills_the_cart_to_the_hint_and_pays_the_q
         "district": "西湖区",
         "detail": "龙井路 1 号",
     }.items():
-        p.get_by_test_id(f"address-{field}").fill(value)
+        control = p.get_by_test_id(f"address-{field}")
+        if field in ("province", "city", "district"):  # 省 → 市 → 区 are chosen, not typed
+            control.select_option(value)
+        else:
+            control.fill(value)
     expect(p.get_by_test_id("checkout-total")).to_have_text("¥208.00")
     chosen = p.locator(f'[data-testid=coupon-option][data-coupon-id="{coupon_id}"]')
     other = p.locator(f'[data-testid=coupon-option][data-coupon-id="{gift_id}"]')

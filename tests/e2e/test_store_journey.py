@@ -122,7 +122,11 @@ def test_a_product_goes_from_console_to_shopper_and_back_through_a_refund(
         "district": "西湖区",
         "detail": "文三路 1 号",
     }.items():
-        shopper.get_by_test_id(f"address-{field}").fill(value)
+        control = shopper.get_by_test_id(f"address-{field}")
+        if field in ("province", "city", "district"):  # 省 → 市 → 区 are chosen, not typed
+            control.select_option(value)
+        else:
+            control.fill(value)
     expect(shopper.get_by_test_id("checkout-total")).to_have_text("¥69.00")
     _shot(shopper, "06-shop-checkout")
     shopper.get_by_test_id("submit-order").click()

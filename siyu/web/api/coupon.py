@@ -9,9 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
-from siyu.catalog.listing import category_names, product_titles
 from siyu.coupon import redemption, service
 from siyu.coupon.models import CouponTemplate, ShopperCoupon
 from siyu.coupon.rules import CouponStatus, coupon_title
@@ -28,7 +27,6 @@ from siyu.coupon.schemas import (
     TemplateOut,
     TemplateStats,
 )
-from siyu.pricing.info import Scope
 from siyu.web.api.common import from_fields, transact_into
 from siyu.web.deps import (
     CurrentShopper,
@@ -63,33 +61,10 @@ def _with_stats(session: Session, now: datetime) -> Callable[[CouponTemplate], T
     return lambda t: template_out(t, redemption.redemption_stats(session, now).get(t.id))
 
 
-def coupon_scope_words(template: CouponTemplate) -> tuple[str, str]:
-    """What a coupon face says it covers: 全场通用, or 限 口红、眼影 可用 (the names of
-    its categories or products), noting excluded products."""
-    session = object_session(template)
-    if template.scope_kind is Scope.categories:
-        names = category_names(session, template.category_ids) if session else {}
-        found = [names[i] for i in template.category_ids if i in names]
-    elif template.scope_kind is Scope.products:
-        titles = product_titles(session, template.product_ids) if session else {}
-        found = [titles[i] for i in template.product_ids if i in titles]
-    else:
-        found = []
-    if template.scope_kind is Scope.all:
-        zh, en = "全场通用", "Store-wide"
-    elif found:
-        zh, en = f"限 {'、'.join(found)} 可用", f"Only on {', '.join(found)}"
-    else:
-        zh, en = "限指定商品可用", "Only on selected products"
-    if template.excluded_product_ids:
-        zh, en = zh + "（部分商品除外）", en + " (some products excluded)"
-    return zh, en
-
-
 def coupon_face(t: CouponTemplate) -> dict[str, Any]:
     """The :class:`CouponFace` fields of a template."""
     zh, en = _titles(t)
-    scope_zh, scope_en = coupon_scope_words(t)
+    scope_zh, scope_en = service.scope_words(t)
     return from_fields(
         CouponFace,
         t,

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from siyu import idempotency
 from siyu.cart.service import checkout_items, view_cart
+from siyu.coupon.service import scope_words_of
 from siyu.errors import Conflict, InvalidInput
 from siyu.order import service
 from siyu.order.rules import OrderStatus
@@ -300,6 +301,7 @@ def checkout_quote(
             use_points=use_points,
             now=now,
         )
+        scopes = scope_words_of(session, [c.template_id for c in owned.values()])
     applied = set(quote.applied_coupon_ids)
     coupons = []
     for status in quote.coupon_statuses:
@@ -315,6 +317,8 @@ def checkout_quote(
                 kind=coupon.kind.value,
                 valid_until=coupon.valid_until,
                 applied=coupon.coupon_id in applied,
+                scope_zh=scopes.get(coupon.template_id, ("", ""))[0],
+                scope_en=scopes.get(coupon.template_id, ("", ""))[1],
             )
         )
     coupons.sort(key=lambda c: (not c.applied, not c.usable, -c.saving_fen, c.coupon_id))

@@ -473,7 +473,7 @@
                 onclick: function () { pick(c); },
               },
               h("span", { class: "coupon-check", "aria-hidden": "true" }, c.applied ? "✓" : ""),
-              h("span", { class: "coupon-option-body" }, h("span", { class: "coupon-option-name" }, c.name), h("span", { class: "coupon-option-detail" }, detail)),
+              h("span", { class: "coupon-option-body" }, h("span", { class: "coupon-option-name" }, c.name), c.scope_zh ? h("span", { class: "coupon-option-scope", testid: "coupon-option-scope" }, SY.pickText(c.scope_zh, c.scope_en)) : null, h("span", { class: "coupon-option-detail" }, detail)),
               c.valid_until ? h("span", { class: "coupon-option-until" }, t("coupon.valid_until", { time: SY.formatTime(c.valid_until) })) : null
             )
           )
