@@ -31,9 +31,11 @@ How a quote is built (the rules an operator can rely on):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
+from inspect import Parameter, signature
 
 
 class Scope(StrEnum):
@@ -251,3 +253,13 @@ class Quote:
     hints: tuple[Hint, ...]
     points_available: int = 0  # points the shopper could redeem on this order
     notes: tuple[str, ...] = field(default=())
+
+
+def check_builder(cls: type, build: Callable[..., object]) -> None:
+    """``build`` takes exactly the fields of ``cls``, in order, with the same defaults,
+    and ``cls`` does nothing in ``__init__`` beyond setting them."""
+    params = [(p.name, p.default) for p in signature(build).parameters.values()]
+    wanted = [(f.name, Parameter.empty if f.default is MISSING else f.default) for f in fields(cls)]
+    plain = "__slots__" not in vars(cls) and not hasattr(cls, "__post_init__")
+    if params != wanted or not plain or not all(f.init for f in fields(cls)):
+        raise TypeError(f"{build.__name__} no longer builds a {cls.__name__}")
