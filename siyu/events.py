@@ -137,18 +137,18 @@ CATALOG: tuple[EventSpec, ...] = (
     ),
     EventSpec(
         "submit_order",
-        "提交订单",
-        "Order submitted",
+        "点击提交订单",
+        "Submit order pressed",
         "client",
-        "The shopper pressed 提交订单 at checkout.",
+        "The shopper pressed 提交订单 at checkout (a press; the order itself is order.placed).",
         (("source", "cart or buy_now"), ("lines", "number of order lines")),
     ),
     EventSpec(
         "pay",
-        "点击支付",
+        "点击去支付",
         "Pay pressed",
         "client",
-        "The shopper pressed 去支付 for an order.",
+        "The shopper pressed 去支付 for an order (a press; the payment itself is order.paid).",
         (("order_id", "the order"),),
     ),
     EventSpec(
@@ -171,7 +171,7 @@ CATALOG: tuple[EventSpec, ...] = (
     ),
     EventSpec(
         "order.placed",
-        "下单",
+        "下单成功",
         "Order placed",
         "server",
         "An order was placed (not yet paid).",
