@@ -12,18 +12,7 @@ from siyu.aftersale.rules import AfterSaleStatus
 from siyu.aftersale.schemas import AfterSaleReject
 from siyu.payment.provider import ProviderUnavailable
 from siyu.payment.refunds import submit_refund
-from siyu.web.console.base import (
-    DOMAIN,
-    PREFIX,
-    ConsoleUser,
-    Feedback,
-    Refusal,
-    redirect,
-    render,
-    request_locale,
-    save,
-    submit,
-)
+from siyu.web.console import base
 from siyu.web.console.security import (
     AftersaleDecider,
     AftersaleReader,
@@ -36,24 +25,24 @@ from siyu.web.i18n import format_money, translator
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+router = APIRouter(prefix=base.PREFIX, include_in_schema=False)
 
 QUEUE_SIZE = 100
 
 
 def _queue_page(
     request: Request,
-    user: ConsoleUser,
+    user: base.ConsoleUser,
     session: Session,
     *,
     status_filter: str,
-    shown: Feedback = Feedback(),
+    shown: base.Feedback = base.Feedback(),
 ) -> Response:
     chosen = AfterSaleStatus(status_filter) if status_filter in set(AfterSaleStatus) else None
     with session.begin():
         rows = service.list_aftersales(session, status=chosen, limit=QUEUE_SIZE)
         order_nos = service.order_numbers(session, sorted({a.order_id for a in rows}))
-        return render(
+        return base.render(
             request,
             "aftersales.html",
             user=user,
@@ -74,19 +63,19 @@ def queue(request: Request, user: AftersaleReader, session: SessionDep) -> Respo
 
 def _back(form_status: str, notice: str) -> Response:
     query = f"status={form_status}&" if form_status in set(AfterSaleStatus) else "status=&"
-    return redirect(f"{PREFIX}/aftersales?{query}notice={notice}")
+    return base.redirect(f"{base.PREFIX}/aftersales?{query}notice={notice}")
 
 
 def _confirm_page(
     request: Request,
-    user: ConsoleUser,
+    user: base.ConsoleUser,
     ask: service.RefundAsk,
     back_status: str,
-    shown: Feedback = Feedback(),
+    shown: base.Feedback = base.Feedback(),
 ) -> Response:
-    t = translator(DOMAIN, request_locale(request))
+    t = translator(base.DOMAIN, base.request_locale(request))
     a = ask.aftersale
-    return render(
+    return base.render(
         request,
         "confirm.html",
         user=user,
@@ -100,10 +89,10 @@ def _confirm_page(
             order_no=ask.order_no,
         ),
         hint=t("aftersale.confirm_hint"),
-        action=f"{PREFIX}/aftersales/{a.id}/approve",
+        action=f"{base.PREFIX}/aftersales/{a.id}/approve",
         fields={"back_status": back_status},
         confirm_label=t("aftersale.confirm_submit", amount=format_money(a.refund_fen)),
-        back_href=f"{PREFIX}/aftersales?status={back_status}",
+        back_href=f"{base.PREFIX}/aftersales?status={back_status}",
     )
 
 
@@ -150,14 +139,14 @@ def approve(
         )
         return refund.out_refund_no, refund.provider
 
-    outcome = save(request, session, approve_now)
-    if isinstance(outcome, Refusal):
+    outcome = base.save(request, session, approve_now)
+    if isinstance(outcome, base.Refusal):
         if outcome.exc is not None and outcome.exc.code == "aftersale_decided":
             with session.begin():
                 if service.refund_ask(session, aftersale_id).approved:
                     return _back(back_to, "already_approved")
         errors = {f"aftersale-{aftersale_id}": outcome.text}
-        shown = Feedback(errors, status=outcome.status)
+        shown = base.Feedback(errors, status=outcome.status)
         return _queue_page(request, user, session, status_filter=back_to, shown=shown)
     out_refund_no, provider_name = outcome
     try:
@@ -187,7 +176,7 @@ def reject(
     back_to = text_field(form, "back_status", 16)
     reason = text_field(form, "reason", 400)
     name = f"reject-reason-{aftersale_id}"
-    outcome = submit(
+    outcome = base.submit(
         request,
         session,
         AfterSaleReject,
@@ -201,11 +190,11 @@ def reject(
         ),
         name_for=lambda loc: name,
     )
-    if isinstance(outcome, Refusal):
+    if isinstance(outcome, base.Refusal):
         errors = outcome.errors
         if outcome.exc is not None:
             key = name if "reason" in outcome.exc.fields else f"aftersale-{aftersale_id}"
             errors = {key: outcome.text}
-        shown = Feedback(errors, {name: reason}, outcome.status)
+        shown = base.Feedback(errors, {name: reason}, outcome.status)
         return _queue_page(request, user, session, status_filter=back_to, shown=shown)
     return _back(back_to, "rejected")

@@ -22,19 +22,7 @@ from siyu.catalog.media import (
 )
 from siyu.catalog.rules import MAX_PAGE_SIZE, ProductRole, ProductStatus
 from siyu.catalog.schemas import ProductCreate, ProductUpdate, SkuIn
-from siyu.web.console.base import (
-    PREFIX,
-    ConsoleUser,
-    Feedback,
-    Refusal,
-    pydantic_field_errors,
-    redirect,
-    render,
-    request_locale,
-    save,
-    settle,
-    submit,
-)
+from siyu.web.console import base
 from siyu.web.console.forms import (
     SKU_FIELDS,
     ProductForm,
@@ -58,7 +46,7 @@ from siyu.web.console.security import (
 from siyu.web.deps import CtxDep, NowDep, Session, SessionDep
 from siyu.web.i18n import translator
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+router = APIRouter(prefix=base.PREFIX, include_in_schema=False)
 
 
 PRODUCT_ALIASES = {"skus": "skus", "sku_code": "skus", "spec": "skus"}
@@ -90,7 +78,7 @@ def category_options(session: Session) -> list[tuple[int, str]]:
 
 
 def translate_ids(request: Request, ids: dict[str, str]) -> dict[str, str]:
-    t = translator("console", request_locale(request))
+    t = translator("console", base.request_locale(request))
     return {name: t(message_id) for name, message_id in ids.items()}
 
 
@@ -152,7 +140,7 @@ def product_list(request: Request, user: CatalogReader, session: SessionDep) -> 
     )
     with session.begin():
         page = service.list_products(session, query)
-        return render(
+        return base.render(
             request,
             "products.html",
             user=user,
@@ -169,7 +157,7 @@ def product_list(request: Request, user: CatalogReader, session: SessionDep) -> 
 
 def _newproduct_page_response(
     request: Request,
-    user: ConsoleUser,
+    user: base.ConsoleUser,
     session: Session,
     pf: ProductForm,
     errors: dict[str, str],
@@ -177,7 +165,7 @@ def _newproduct_page_response(
 ) -> Response:
     with session.begin():
         categories = category_options(session)
-    return render(
+    return base.render(
         request,
         "product_new.html",
         user=user,
@@ -208,7 +196,7 @@ def create_product(
     session: SessionDep,
     now: NowDep,
 ) -> Response:
-    locale = request_locale(request)
+    locale = base.request_locale(request)
     t = translator("console", locale)
     pf = read_product_form(form)
     uploads = read_uploads(form)
@@ -220,7 +208,7 @@ def create_product(
     try:
         body = ProductCreate.model_validate(payload)
     except ValidationError as exc:
-        more = pydantic_field_errors(
+        more = base.pydantic_field_errors(
             t, locale, exc.errors(), lambda loc: product_field_for(pf, loc)
         )
         errors = more | errors
@@ -228,7 +216,7 @@ def create_product(
         status = uploads.status if set(errors) == {IMAGE_FIELD} else 422
         return _newproduct_page_response(request, user, session, pf, errors, status)
     uploads.keep(ctx.settings.media_dir)
-    outcome = save(
+    outcome = base.save(
         request,
         session,
         lambda: (
@@ -247,10 +235,10 @@ def create_product(
         ),
         aliases=PRODUCT_ALIASES,
     )
-    if isinstance(outcome, Refusal):
+    if isinstance(outcome, base.Refusal):
         return _newproduct_page_response(request, user, session, pf, outcome.errors, outcome.status)
     product_id = outcome
-    return redirect(f"{PREFIX}/products/{product_id}?notice=product_created")
+    return base.redirect(f"{base.PREFIX}/products/{product_id}?notice=product_created")
 
 
 # ---------------------------------------------------------------- product page
@@ -258,14 +246,14 @@ def create_product(
 
 def product_page_response(
     request: Request,
-    user: ConsoleUser,
+    user: base.ConsoleUser,
     session: Session,
     product_id: int,
-    shown: Feedback = Feedback(),
+    shown: base.Feedback = base.Feedback(),
 ) -> Response:
     with session.begin():
         product = service.get_product(session, product_id, on_sale_only=False)
-        return render(
+        return base.render(
             request,
             "product_edit.html",
             user=user,
@@ -287,7 +275,7 @@ def product_page(
 
 def product_done(
     request: Request,
-    user: ConsoleUser,
+    user: base.ConsoleUser,
     session: Session,
     product_id: int,
     outcome: object,
@@ -296,9 +284,9 @@ def product_done(
 ) -> Response:
     """Back to the product page with ``notice``, or the page again with the refusal's
     words (and what was typed, ``values``)."""
-    return settle(
+    return base.settle(
         outcome,
-        f"{PREFIX}/products/{product_id}?notice={notice}",
+        f"{base.PREFIX}/products/{product_id}?notice={notice}",
         lambda refusal: product_page_response(
             request, user, session, product_id, refusal.shown(values)
         ),
@@ -307,14 +295,14 @@ def product_done(
 
 def typed_again(
     request: Request,
-    user: ConsoleUser,
+    user: base.ConsoleUser,
     session: Session,
     product_id: int,
     ids: dict[str, str],
     values: dict[str, Any],
 ) -> Response:
     """The product page again: what could not be read (message ids) and what was typed."""
-    shown = Feedback(translate_ids(request, ids), values, 422)
+    shown = base.Feedback(translate_ids(request, ids), values, 422)
     return product_page_response(request, user, session, product_id, shown)
 
 
@@ -336,12 +324,12 @@ def update_product(
     payload["image_urls"] = [*payload["image_urls"], *uploads.urls]
     if pf.errors:
         status = uploads.status if set(pf.errors) == {IMAGE_FIELD} else 422
-        shown = Feedback(translate_ids(request, pf.errors), pf.values, status)
+        shown = base.Feedback(translate_ids(request, pf.errors), pf.values, status)
         return product_page_response(request, user, session, product_id, shown)
     if uploads.images:
         uploads.keep(ctx.settings.media_dir)
         pf.values["image_urls"] = "\n".join(payload["image_urls"])
-    outcome = submit(
+    outcome = base.submit(
         request,
         session,
         ProductUpdate,
@@ -368,8 +356,8 @@ def change_status(
 ) -> Response:
     raw = text_field(form, "status", 16)
     if raw not in (ProductStatus.on_sale.value, ProductStatus.off_sale.value):
-        return product_page_response(request, user, session, product_id, Feedback(status=422))
-    outcome = save(
+        return product_page_response(request, user, session, product_id, base.Feedback(status=422))
+    outcome = base.save(
         request,
         session,
         lambda: service.set_product_status(
@@ -404,7 +392,7 @@ def add_sku(
     def field_for(loc: tuple[Any, ...]) -> str:
         return product_field_for(pf, ("skus", 0, *loc))
 
-    outcome = submit(
+    outcome = base.submit(
         request,
         session,
         SkuIn,

@@ -7,15 +7,7 @@ from fastapi.responses import Response
 
 from siyu.catalog import service
 from siyu.catalog.schemas import CategoryCreate, CategoryUpdate
-from siyu.web.console.base import (
-    PREFIX,
-    ConsoleUser,
-    Feedback,
-    render,
-    save,
-    settle,
-    submit,
-)
+from siyu.web.console import base
 from siyu.web.console.forms import parse_int
 from siyu.web.console.security import (
     CatalogReader,
@@ -25,7 +17,7 @@ from siyu.web.console.security import (
 )
 from siyu.web.deps import NowDep, Session, SessionDep
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+router = APIRouter(prefix=base.PREFIX, include_in_schema=False)
 
 
 def _rows(
@@ -39,11 +31,14 @@ def _rows(
 
 
 def _page(
-    request: Request, user: ConsoleUser, session: Session, shown: Feedback = Feedback()
+    request: Request,
+    user: base.ConsoleUser,
+    session: Session,
+    shown: base.Feedback = base.Feedback(),
 ) -> Response:
     with session.begin():
         rows = _rows(service.category_tree(session, include_inactive=True))
-    return render(
+    return base.render(
         request, "categories.html", user=user, active="categories", shown=shown, rows=rows
     )
 
@@ -70,7 +65,7 @@ def create_category(
         "parent_id": _int_or_none(values["parent_id"]),
         "sort_order": values["sort_order"] or "0",
     }
-    outcome = submit(
+    outcome = base.submit(
         request,
         session,
         CategoryCreate,
@@ -84,9 +79,9 @@ def create_category(
             now=now,
         ),
     )
-    return settle(
+    return base.settle(
         outcome,
-        f"{PREFIX}/categories?notice=category_created",
+        f"{base.PREFIX}/categories?notice=category_created",
         lambda refusal: _page(request, user, session, refusal.shown(values)),
     )
 
@@ -106,7 +101,7 @@ def update_category(
         "sort_order": text_field(form, "sort_order", 16) or "0",
         "is_active": text_field(form, "is_active", 4) == "1",
     }
-    outcome = submit(
+    outcome = base.submit(
         request,
         session,
         CategoryUpdate,
@@ -128,7 +123,7 @@ def delete_category(
     category_id: int, request: Request, user: PostCatalogWriter, session: SessionDep, now: NowDep
 ) -> Response:
     """Delete an unused category; one in use stays, and the page says what holds it."""
-    outcome = save(
+    outcome = base.save(
         request,
         session,
         lambda: service.delete_category(
@@ -139,11 +134,11 @@ def delete_category(
 
 
 def _done(
-    request: Request, user: ConsoleUser, session: Session, outcome: object, notice: str
+    request: Request, user: base.ConsoleUser, session: Session, outcome: object, notice: str
 ) -> Response:
     """Back to the list with ``notice``, or the page again with the refusal's words."""
-    return settle(
+    return base.settle(
         outcome,
-        f"{PREFIX}/categories?notice={notice}",
+        f"{base.PREFIX}/categories?notice={notice}",
         lambda refusal: _page(request, user, session, refusal.shown()),
     )

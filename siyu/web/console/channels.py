@@ -21,24 +21,13 @@ from siyu.channel import service
 from siyu.channel.models import Channel
 from siyu.channel.rules import GROUPS, SHANGHAI
 from siyu.channel.schemas import ChannelCreate, ChannelUpdate
-from siyu.web.console.base import (
-    PREFIX,
-    ConsoleUser,
-    Feedback,
-    Refusal,
-    redirect,
-    render,
-    request_locale,
-    save,
-    settle,
-    submit,
-)
+from siyu.web.console import base
 from siyu.web.console.forms import money_error, parse_int, parse_yuan
 from siyu.web.console.security import Analyst, FormDep, PostChannelWriter, text_field
 from siyu.web.deps import AppContext, CtxDep, NowDep, Session, SessionDep
 from siyu.web.i18n import translator
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+router = APIRouter(prefix=base.PREFIX, include_in_schema=False)
 
 SPEND_DAYS = 14
 
@@ -63,11 +52,11 @@ def _today(now: datetime) -> date:
 
 def _page(
     request: Request,
-    user: ConsoleUser,
+    user: base.ConsoleUser,
     session: Session,
     ctx: AppContext,
     now: datetime,
-    shown: Feedback = Feedback(),
+    shown: base.Feedback = base.Feedback(),
 ) -> Response:
     base_url = ctx.settings.public_base_url
     today = _today(now)
@@ -90,7 +79,7 @@ def _page(
         if c.is_active or c.id in by_channel
     ]
     form_values = {"spend_day": today.isoformat(), **shown.values}
-    return render(
+    return base.render(
         request,
         "channels.html",
         user=user,
@@ -126,7 +115,7 @@ def create_channel(
         "group": text_field(form, "group", 40),
         "note": text_field(form, "note", 1000),
     }
-    outcome = submit(
+    outcome = base.submit(
         request,
         session,
         ChannelCreate,
@@ -141,13 +130,13 @@ def create_channel(
             now=now,
         ),
     )
-    if isinstance(outcome, Refusal):
+    if isinstance(outcome, base.Refusal):
         errors = outcome.errors
         if outcome.exc is not None and outcome.exc.code == "channel_code_taken":
             errors = {"code": outcome.text}
-        shown = Feedback(errors, values, outcome.status)
+        shown = base.Feedback(errors, values, outcome.status)
         return _page(request, user, session, ctx, now, shown)
-    return redirect(f"{PREFIX}/channels?notice=channel_created")
+    return base.redirect(f"{base.PREFIX}/channels?notice=channel_created")
 
 
 # Declared before /channels/{channel_id} so that "spend" is never read as an id.
@@ -160,7 +149,7 @@ def enter_spend(
     ctx: CtxDep,
     now: NowDep,
 ) -> Response:
-    t = translator("console", request_locale(request))
+    t = translator("console", base.request_locale(request))
     values = {
         "spend_channel_id": text_field(form, "spend_channel_id", 16),
         "spend_day": text_field(form, "spend_day", 16),
@@ -182,7 +171,7 @@ def enter_spend(
         errors["spend_amount"] = t(money_error(values["spend_amount"], exc))
     status = 422
     if not errors and channel_id is not None and day is not None and amount_fen is not None:
-        outcome = save(
+        outcome = base.save(
             request,
             session,
             lambda: service.upsert_spend(
@@ -195,12 +184,12 @@ def enter_spend(
             ),
             aliases={"amount_fen": "spend_amount"},
         )
-        if not isinstance(outcome, Refusal):
-            return redirect(f"{PREFIX}/channels?notice=spend_saved#spend")
+        if not isinstance(outcome, base.Refusal):
+            return base.redirect(f"{base.PREFIX}/channels?notice=spend_saved#spend")
         errors, status = outcome.errors, outcome.status
         if outcome.exc is not None and outcome.exc.code == "channel_not_found":
             errors = {"spend_channel_id": errors.pop("_form", outcome.text)}
-    return _page(request, user, session, ctx, now, Feedback(errors, values, status))
+    return _page(request, user, session, ctx, now, base.Feedback(errors, values, status))
 
 
 Changes = dict[str, object]
@@ -237,7 +226,7 @@ def _change_route(path: str, read: Callable[[FormData], tuple[Changes, str]]) ->
     ) -> Response:
         changes, notice = read(form)
         prefix = f"ch-{channel_id}-"
-        outcome = submit(
+        outcome = base.submit(
             request,
             session,
             ChannelUpdate,
@@ -252,9 +241,9 @@ def _change_route(path: str, read: Callable[[FormData], tuple[Changes, str]]) ->
             name_for=lambda loc: prefix + str(loc[0]),
             aliases={"group": prefix + "group"},
         )
-        return settle(
+        return base.settle(
             outcome,
-            f"{PREFIX}/channels?notice={notice}",
+            f"{base.PREFIX}/channels?notice={notice}",
             lambda refusal: _page(request, user, session, ctx, now, refusal.shown()),
         )
 

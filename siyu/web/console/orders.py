@@ -14,19 +14,7 @@ from siyu.order import service
 from siyu.order.carriers import carrier_names
 from siyu.order.rules import OrderStatus
 from siyu.order.schemas import ShipOrder
-from siyu.web.console.base import (
-    DOMAIN,
-    PREFIX,
-    ConsoleUser,
-    Feedback,
-    Refusal,
-    redirect,
-    render,
-    request_locale,
-    save,
-    settle,
-    submit,
-)
+from siyu.web.console import base
 from siyu.web.console.forms import parse_int, parse_local_date, parse_yuan
 from siyu.web.console.security import (
     FormDep,
@@ -38,7 +26,7 @@ from siyu.web.console.security import (
 from siyu.web.deps import CtxDep, NowDep, Session, SessionDep
 from siyu.web.i18n import format_money, translator
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+router = APIRouter(prefix=base.PREFIX, include_in_schema=False)
 
 
 PAGE_SIZE = 50
@@ -101,11 +89,11 @@ def order_list(request: Request, user: OrderReader, session: SessionDep) -> Resp
         )
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    t = translator("console", request_locale(request))
+    t = translator("console", base.request_locale(request))
     query = urlencode({k: v for k, v in values.items() if v})
     filtered = query
     query = urlencode({k: v for k, v in values.items() if v} | {"sort": sort})
-    return render(
+    return base.render(
         request,
         "orders.html",
         user=user,
@@ -124,15 +112,15 @@ def order_list(request: Request, user: OrderReader, session: SessionDep) -> Resp
 
 def _order_page(
     request: Request,
-    user: ConsoleUser,
+    user: base.ConsoleUser,
     session: Session,
     order_id: int,
-    shown: Feedback = Feedback(),
+    shown: base.Feedback = base.Feedback(),
 ) -> Response:
     with session.begin():
         order = service.get_order(session, order_id)
         timeline = service.order_timeline(session, order_id)
-        return render(
+        return base.render(
             request,
             "order_detail.html",
             user=user,
@@ -163,7 +151,7 @@ def ship(
         "carrier": text_field(form, "carrier", 64),
         "tracking_no": text_field(form, "tracking_no", 80),
     }
-    outcome = submit(
+    outcome = base.submit(
         request,
         session,
         ShipOrder,
@@ -182,14 +170,14 @@ def ship(
 
 
 def _cancel_confirm(
-    request: Request, user: ConsoleUser, session: Session, order_id: int
+    request: Request, user: base.ConsoleUser, session: Session, order_id: int
 ) -> Response:
     """The confirm step of a cancel: which order, its amount, and that its stock goes
     back on the shelf."""
-    t = translator(DOMAIN, request_locale(request))
+    t = translator(base.DOMAIN, base.request_locale(request))
     with session.begin():
         order = service.get_order(session, order_id)
-        return render(
+        return base.render(
             request,
             "confirm.html",
             user=user,
@@ -202,10 +190,10 @@ def _cancel_confirm(
                 units=sum(line.quantity for line in order.lines),
             ),
             hint=t("order.confirm_cancel_hint"),
-            action=f"{PREFIX}/orders/{order_id}/cancel",
+            action=f"{base.PREFIX}/orders/{order_id}/cancel",
             fields={},
             confirm_label=t("order.confirm_cancel_submit"),
-            back_href=f"{PREFIX}/orders/{order_id}",
+            back_href=f"{base.PREFIX}/orders/{order_id}",
         )
 
 
@@ -228,24 +216,24 @@ def cancel(
     confirmed form posted twice) is not cancelled again: the page says it was."""
     status = _status(session, order_id)
     if status == OrderStatus.cancelled:
-        return redirect(f"{PREFIX}/orders/{order_id}?notice=already_cancelled")
+        return base.redirect(f"{base.PREFIX}/orders/{order_id}?notice=already_cancelled")
     if status == OrderStatus.pending_payment and text_field(form, "confirmed", 4) != "1":
         return _cancel_confirm(request, user, session, order_id)
-    outcome = save(
+    outcome = base.save(
         request,
         session,
         lambda: service.cancel_by_operator(
             session, ctx.lifecycle, actor_id=user.principal.id, order_id=order_id, now=now
         ),
     )
-    if isinstance(outcome, Refusal) and _status(session, order_id) == OrderStatus.cancelled:
-        return redirect(f"{PREFIX}/orders/{order_id}?notice=already_cancelled")
+    if isinstance(outcome, base.Refusal) and _status(session, order_id) == OrderStatus.cancelled:
+        return base.redirect(f"{base.PREFIX}/orders/{order_id}?notice=already_cancelled")
     return _done(request, user, session, order_id, outcome, "cancelled")
 
 
 def _done(
     request: Request,
-    user: ConsoleUser,
+    user: base.ConsoleUser,
     session: Session,
     order_id: int,
     outcome: object,
@@ -253,8 +241,8 @@ def _done(
     values: dict[str, str] | None = None,
 ) -> Response:
     """Back to the order with ``notice``, or its page again with the refusal's words."""
-    return settle(
+    return base.settle(
         outcome,
-        f"{PREFIX}/orders/{order_id}?notice={notice}",
+        f"{base.PREFIX}/orders/{order_id}?notice={notice}",
         lambda refusal: _order_page(request, user, session, order_id, refusal.shown(values)),
     )

@@ -12,17 +12,7 @@ from pydantic import ValidationError
 from siyu.catalog import service
 from siyu.catalog.models import Sku
 from siyu.catalog.schemas import SkuPrice, StockAdjust
-from siyu.web.console.base import (
-    DOMAIN,
-    PREFIX,
-    ConsoleUser,
-    Feedback,
-    Refusal,
-    redirect,
-    render,
-    request_locale,
-    save,
-)
+from siyu.web.console import base
 from siyu.web.console.catalog import product_done, typed_again
 from siyu.web.console.forms import money_error, parse_int, parse_yuan
 from siyu.web.console.security import (
@@ -35,7 +25,7 @@ from siyu.web.console.security import (
 from siyu.web.deps import NowDep, Session, SessionDep
 from siyu.web.i18n import Translator, format_money, translator
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+router = APIRouter(prefix=base.PREFIX, include_in_schema=False)
 
 
 def _sku_product_id(session: Session, sku_id: int) -> int:
@@ -51,7 +41,7 @@ def sku_label(t: Translator, sku: Sku) -> str:
 
 def _confirm(
     request: Request,
-    user: ConsoleUser,
+    user: base.ConsoleUser,
     session: Session,
     sku_id: int,
     kind: str,
@@ -61,25 +51,25 @@ def _confirm(
 ) -> Response:
     """The confirm step of a price or stock change, saying old → new; ``changed``: the
     value moved since the operator last confirmed, so they are asked again."""
-    t = translator(DOMAIN, request_locale(request))
+    t = translator(base.DOMAIN, base.request_locale(request))
     with session.begin():
         sku = service.get_sku(session, sku_id)
-        return render(
+        return base.render(
             request,
             "confirm.html",
             user=user,
             active="products",
-            shown=Feedback(
+            shown=base.Feedback(
                 {"_form": t(f"sku.{kind}_changed")} if changed else {},
                 status=409 if changed else 200,
             ),
             title=t(f"sku.confirm_{kind}_title"),
             sentence=sentence(t, sku),
             hint=t(f"sku.confirm_{kind}_hint"),
-            action=f"{PREFIX}/skus/{sku_id}/{kind}",
+            action=f"{base.PREFIX}/skus/{sku_id}/{kind}",
             fields=fields,
             confirm_label=t(f"sku.confirm_{kind}_submit"),
-            back_href=f"{PREFIX}/products/{sku.product_id}",
+            back_href=f"{base.PREFIX}/products/{sku.product_id}",
         )
 
 
@@ -111,9 +101,9 @@ def set_price(
     expected = _maybe_int(text_field(form, "from_fen", 16))
     if text_field(form, "confirmed", 4) != "1" or expected is None:
         if _current(session, sku_id).price_fen == new_fen:
-            return redirect(f"{PREFIX}/products/{product_id}?notice=price_unchanged")
+            return base.redirect(f"{base.PREFIX}/products/{product_id}?notice=price_unchanged")
         return _price_confirm(request, user, session, sku_id, text)
-    outcome = save(
+    outcome = base.save(
         request,
         session,
         lambda: service.set_sku_price(
@@ -128,7 +118,7 @@ def set_price(
     )
     if _refused(outcome, "price_changed"):
         if _current(session, sku_id).price_fen == new_fen:  # the same form posted again
-            return redirect(f"{PREFIX}/products/{product_id}?notice=price_already")
+            return base.redirect(f"{base.PREFIX}/products/{product_id}?notice=price_already")
         return _price_confirm(request, user, session, sku_id, text, changed=True)
     return product_done(request, user, session, product_id, outcome, "price_saved")
 
@@ -141,12 +131,14 @@ def _maybe_int(text: str) -> int | None:
 
 
 def _refused(outcome: object, code: str) -> bool:
-    return isinstance(outcome, Refusal) and outcome.exc is not None and outcome.exc.code == code
+    return (
+        isinstance(outcome, base.Refusal) and outcome.exc is not None and outcome.exc.code == code
+    )
 
 
 def _price_confirm(
     request: Request,
-    user: ConsoleUser,
+    user: base.ConsoleUser,
     session: Session,
     sku_id: int,
     text: str,
@@ -173,7 +165,7 @@ def _price_confirm(
 
 def _stock_confirm(
     request: Request,
-    user: ConsoleUser,
+    user: base.ConsoleUser,
     session: Session,
     sku_id: int,
     delta: int,
@@ -223,11 +215,11 @@ def adjust_stock(
     expected = _maybe_int(text_field(form, "from_stock", 16))
     if text_field(form, "confirmed", 4) != "1" or expected is None:
         if body.delta == 0:
-            return redirect(f"{PREFIX}/products/{product_id}?notice=stock_unchanged")
+            return base.redirect(f"{base.PREFIX}/products/{product_id}?notice=stock_unchanged")
         if _current(session, sku_id).stock + body.delta >= 0:
             return _stock_confirm(request, user, session, sku_id, body.delta, body.reason)
         expected = None  # removing more than there is: the refusal says so at once
-    outcome = save(
+    outcome = base.save(
         request,
         session,
         lambda: service.adjust_stock(
@@ -243,7 +235,7 @@ def adjust_stock(
     )
     if _refused(outcome, "stock_changed"):
         if expected is not None and _current(session, sku_id).stock == expected + body.delta:
-            return redirect(f"{PREFIX}/products/{product_id}?notice=stock_already")
+            return base.redirect(f"{base.PREFIX}/products/{product_id}?notice=stock_already")
         return _stock_confirm(request, user, session, sku_id, body.delta, body.reason, changed=True)
     return product_done(request, user, session, product_id, outcome, "stock_saved", values)
 
@@ -262,4 +254,4 @@ def set_sku_active(
             now=now,
         )
         product_id = sku.product_id
-    return redirect(f"{PREFIX}/products/{product_id}?notice=saved")
+    return base.redirect(f"{base.PREFIX}/products/{product_id}?notice=saved")

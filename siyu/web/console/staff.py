@@ -11,18 +11,7 @@ from siyu.identity import audit, audit_text
 from siyu.identity import operators as operator_service
 from siyu.identity.rules import ROLE_PERMISSIONS, Role
 from siyu.identity.schemas import OperatorCreate
-from siyu.web.console.base import (
-    PREFIX,
-    ConsoleUser,
-    Feedback,
-    Refusal,
-    redirect,
-    render,
-    request_locale,
-    save,
-    settle,
-    submit,
-)
+from siyu.web.console import base
 from siyu.web.console.forms import parse_int
 from siyu.web.console.security import (
     AuditReader,
@@ -34,20 +23,20 @@ from siyu.web.console.security import (
 from siyu.web.deps import NowDep, Session, SessionDep
 from siyu.web.i18n import translator
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+router = APIRouter(prefix=base.PREFIX, include_in_schema=False)
 
 AUDIT_PAGE = 50
 
 
 def _operators_page(
     request: Request,
-    user: ConsoleUser,
+    user: base.ConsoleUser,
     session: Session,
-    shown: Feedback = Feedback(),
+    shown: base.Feedback = base.Feedback(),
 ) -> Response:
     with session.begin():
         operators = operator_service.list_operators(session)
-        return render(
+        return base.render(
             request,
             "operators.html",
             user=user,
@@ -70,7 +59,7 @@ def create_operator(
 ) -> Response:
     values = {k: text_field(form, k, 200) for k in ("username", "display_name", "role")}
     password = form.get("password")
-    outcome = submit(
+    outcome = base.submit(
         request,
         session,
         OperatorCreate,
@@ -85,9 +74,9 @@ def create_operator(
             actor_id=user.principal.id,
         ),
     )
-    return settle(
+    return base.settle(
         outcome,
-        f"{PREFIX}/operators?notice=operator_created",
+        f"{base.PREFIX}/operators?notice=operator_created",
         lambda refusal: _operators_page(request, user, session, refusal.shown(values)),
     )
 
@@ -102,7 +91,7 @@ def update_operator(
     now: NowDep,
 ) -> Response:
     raw_role = text_field(form, "role", 16)
-    outcome = save(
+    outcome = base.save(
         request,
         session,
         lambda: operator_service.update_operator(
@@ -115,10 +104,10 @@ def update_operator(
             now=now,
         ),
     )
-    if isinstance(outcome, Refusal):
+    if isinstance(outcome, base.Refusal):
         errors = {f"operator-{operator_id}": outcome.text}
-        return _operators_page(request, user, session, Feedback(errors, status=outcome.status))
-    return redirect(f"{PREFIX}/operators?notice=saved")
+        return _operators_page(request, user, session, base.Feedback(errors, status=outcome.status))
+    return base.redirect(f"{base.PREFIX}/operators?notice=saved")
 
 
 @router.get("/audit")
@@ -150,12 +139,12 @@ def audit_page(request: Request, user: AuditReader, session: SessionDep) -> Resp
         names = {o.id: o.display_name for o in operator_service.list_operators(session)}
     more = len(rows) > AUDIT_PAGE
     rows = rows[:AUDIT_PAGE]
-    locale = request_locale(request)
+    locale = base.request_locale(request)
     t = translator("console", locale)
     errors = {}
     if filters["operator_id"] and operator_id is None:
         errors["operator_id"] = t("field.filter_ignored")
-    return render(
+    return base.render(
         request,
         "audit.html",
         user=user,
