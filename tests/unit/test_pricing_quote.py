@@ -693,13 +693,13 @@ def test_the_fast_result_builders_make_the_same_objects_as_the_constructors() ->
 
 
 def test_a_builder_that_no_longer_matches_its_class_is_refused() -> None:
-    from siyu.pricing import quote as engine
+    from siyu.pricing.info import check_builder
 
     def wrong(coupon_id: int, usable: bool) -> CouponStatus:
         return CouponStatus(coupon_id, usable, 0)
 
     with pytest.raises(TypeError):
-        engine._check_builder(CouponStatus, wrong)
+        check_builder(CouponStatus, wrong)
 
 
 # ---------------------------------------------------------------- hints name their scope
