@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Self
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from siyu.coupon.rules import (
     Audience,
@@ -16,15 +16,26 @@ from siyu.coupon.rules import (
 )
 from siyu.fields import Id, Moment
 from siyu.pricing.info import CouponKind, Scope
-from siyu.pricing.offer_fields import ScopedOfferCreate
+from siyu.pricing.offer_fields import OfferChanges, ScopedOfferCreate
 
 Ids = list[Id]
 
 
-class TemplateFields(BaseModel):
-    """What an operator edits; every field optional for PATCH."""
+# Fields where null means something: no end, no limit, no window.
+NULLABLE = frozenset(
+    {
+        "valid_from",
+        "valid_until",
+        "valid_days",
+        "total_quantity",
+        "claim_starts_at",
+        "claim_ends_at",
+    }
+)
 
-    model_config = ConfigDict(extra="forbid")
+
+class TemplateFields(OfferChanges):
+    """What an operator edits; every field optional for PATCH."""
 
     name: str | None = Field(default=None, min_length=1, max_length=64)
     description: str | None = Field(default=None, max_length=500)
@@ -51,27 +62,7 @@ class TemplateFields(BaseModel):
     claim_ends_at: Moment | None = None
     gift_trigger: GiftTrigger | None = None
 
-    @model_validator(mode="after")
-    def _no_null_where_null_means_nothing(self) -> Self:
-        nulled = [
-            k for k in self.model_fields_set if getattr(self, k) is None and k not in NULLABLE
-        ]
-        if nulled:
-            raise ValueError(f"{', '.join(sorted(nulled))} cannot be null")
-        return self
-
-
-# Fields where null means something: no end, no limit, no window.
-NULLABLE = frozenset(
-    {
-        "valid_from",
-        "valid_until",
-        "valid_days",
-        "total_quantity",
-        "claim_starts_at",
-        "claim_ends_at",
-    }
-)
+    nullable: ClassVar[frozenset[str]] = NULLABLE
 
 
 class TemplateCreate(ScopedOfferCreate, TemplateFields):

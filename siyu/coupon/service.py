@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
 from siyu.catalog.listing import category_names, product_titles
-from siyu.catalog.service import check_catalog_refs
 from siyu.coupon.models import CouponClaimCount, CouponTemplate, ShopperCoupon
 from siyu.coupon.rules import (
     REFUSAL_MESSAGES,
@@ -31,13 +30,14 @@ from siyu.coupon.rules import (
     ValidityKind,
     validity_for,
 )
-from siyu.db import get_or_raise, rowcount
+from siyu.db import rowcount
 from siyu.errors import Conflict, InvalidInput, NotFound
 from siyu.identity.audit import AuditTrail
 from siyu.identity.models import Shopper
 from siyu.order.models import Order
 from siyu.outbox import DomainEvent, EventRelay
 from siyu.pricing.info import Coupon, CouponKind, Scope, ScopeRule
+from siyu.pricing.offers import OfferBook
 
 GIFT_SOURCES = {
     GiftTrigger.register: IssueSource.gift_register,
@@ -114,46 +114,39 @@ def check_template(values: dict[str, Any]) -> None:
 _TEMPLATES = AuditTrail[CouponTemplate](
     "coupon_template", lambda t: {"name": t.name, "kind": str(t.kind)}
 )
-
-
-def _check_refs(session: Session, values: dict[str, Any]) -> None:
-    check_catalog_refs(
-        session,
-        product_fields={k: values.get(k) or [] for k in ("product_ids", "excluded_product_ids")},
-        category_ids=values.get("category_ids") or [],
-    )
+TEMPLATES = OfferBook[CouponTemplate](
+    CouponTemplate,
+    _TEMPLATES,
+    TEMPLATE_FIELDS,
+    ("product_ids", "excluded_product_ids"),
+    "coupon_template_not_found",
+    "优惠券不存在 / Coupon template not found",
+)
 
 
 def create_template(
     session: Session, *, actor_id: int, values: dict[str, Any], now: datetime
 ) -> CouponTemplate:
     check_template(values)
-    _check_refs(session, values)
-    template = CouponTemplate(
-        **{k: values[k] for k in TEMPLATE_FIELDS if k in values}, created_at=now, updated_at=now
-    )
-    template.drop_unused_targets()
-    _TEMPLATES.add(session, template, operator_id=actor_id, now=now)
-    return template
+    return TEMPLATES.create(session, values, actor_id=actor_id, now=now)
 
 
 def get_template(session: Session, template_id: int) -> CouponTemplate:
-    missing = NotFound("coupon_template_not_found", "优惠券不存在 / Coupon template not found")
-    return get_or_raise(session, CouponTemplate, template_id, missing)
+    return TEMPLATES.get(session, template_id)
+
+
+# Coupons already out were promised their face value: only quantity, claim window,
+# claimability and the description may change once one is issued.
+FACE_FIELDS = frozenset({"kind", "threshold_fen", "amount_fen", "percent_off", "cap_fen"})
 
 
 def update_template(
     session: Session, *, actor_id: int, template_id: int, changes: dict[str, Any], now: datetime
 ) -> CouponTemplate:
     template = get_template(session, template_id)
-    current = {k: getattr(template, k) for k in TEMPLATE_FIELDS}
-    current["issued_count"] = template.issued_count
-    merged = {**current, **changes}
+    current = TEMPLATES.current(template, extra=("issued_count",))
     if template.issued_count > 0:
-        # Coupons already out were promised their face value: only quantity, claim
-        # window, claimability and the description may change.
-        frozen = {"kind", "threshold_fen", "amount_fen", "percent_off", "cap_fen"}
-        touched = {k for k in frozen if k in changes and changes[k] != current[k]}
+        touched = {k for k in FACE_FIELDS if k in changes and changes[k] != current[k]}
         if touched:
             raise Conflict(
                 "coupon_template_in_use",
@@ -161,12 +154,8 @@ def update_template(
                 "once coupons have been issued",
                 dict.fromkeys(sorted(touched), "frozen"),
             )
-    check_template(merged)
-    _check_refs(session, changes)
-    _TEMPLATES.apply(session, template, "update", changes, operator_id=actor_id, now=now)
-    template.drop_unused_targets()
-    session.flush()
-    return template
+    check_template({**current, **changes})
+    return TEMPLATES.update(session, template, changes, actor_id=actor_id, now=now)
 
 
 def set_template_status(
@@ -175,8 +164,7 @@ def set_template_status(
     template = get_template(session, template_id)
     if template.status is TemplateStatus.ended and status is not TemplateStatus.ended:
         raise Conflict("coupon_template_ended", "已结束的优惠券不能恢复 / An ended coupon is final")
-    _TEMPLATES.apply(session, template, "status", {"status": status}, operator_id=actor_id, now=now)
-    return template
+    return TEMPLATES.set_status(session, template, status, actor_id=actor_id, now=now)
 
 
 def list_templates(session: Session, *, include_ended: bool = True) -> list[CouponTemplate]:

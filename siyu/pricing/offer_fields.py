@@ -5,9 +5,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from siyu.pricing.info import Scope
+
+
+class OfferChanges(BaseModel):
+    """An offer's PATCH body: every field optional, none set to null unless it is among
+    ``nullable`` (where null means something: no end, no limit)."""
+
+    model_config = ConfigDict(extra="forbid")
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> Self:
+        nulled = [
+            k for k in self.model_fields_set if getattr(self, k) is None and k not in self.nullable
+        ]
+        if nulled:
+            raise ValueError(f"{', '.join(sorted(nulled))} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
 
 
 class ScopedOfferCreate(BaseModel):

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from siyu.fields import Id, Moment
 from siyu.pricing.info import PromotionKind, Scope
-from siyu.pricing.offer_fields import ScopedOfferCreate
+from siyu.pricing.offer_fields import OfferChanges, ScopedOfferCreate
 from siyu.promotion.rules import Phase, PromotionStatus
 
 Ids = list[Id]
@@ -18,9 +17,7 @@ class TierIn(BaseModel):
     amount_fen: int = Field(ge=1, le=100_000_000, description="减免（分）")
 
 
-class PromotionFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PromotionFields(OfferChanges):
     name: str | None = Field(default=None, min_length=1, max_length=64)
     description: str | None = Field(default=None, max_length=500)
     scope_kind: Scope | None = None
@@ -38,16 +35,6 @@ class PromotionFields(BaseModel):
     priority: int | None = Field(default=None, ge=-1000, le=1000)
     starts_at: Moment | None = None
     ends_at: Moment | None = None
-
-    @model_validator(mode="after")
-    def _no_nulls(self) -> Self:
-        nulled = [k for k in self.model_fields_set if getattr(self, k) is None]
-        if nulled:
-            raise ValueError(f"{', '.join(sorted(nulled))} cannot be null")
-        return self
-
-    def changes(self) -> dict[str, Any]:
-        return self.model_dump(exclude_unset=True)
 
 
 class PromotionCreate(ScopedOfferCreate, PromotionFields):

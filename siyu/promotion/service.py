@@ -11,13 +11,12 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from siyu.catalog.listing import category_names, product_titles
-from siyu.catalog.service import check_catalog_refs
-from siyu.db import get_or_raise
 from siyu.errors import InvalidInput, NotFound
 from siyu.identity.audit import AuditTrail
 from siyu.order.models import Order, OrderDiscount
 from siyu.pricing import info
 from siyu.pricing.info import DiscountSource, PromotionKind
+from siyu.pricing.offers import OfferBook
 from siyu.promotion.models import Promotion
 from siyu.promotion.rules import PromotionStatus
 
@@ -82,58 +81,40 @@ def check_promotion(values: dict[str, Any]) -> None:
 
 
 _PROMOTIONS = AuditTrail[Promotion]("promotion", lambda p: {"name": p.name, "kind": str(p.kind)})
-
-
-def _check_refs(session: Session, values: dict[str, Any]) -> None:
-    check_catalog_refs(
-        session,
-        product_fields={
-            k: values.get(k) or []
-            for k in ("product_ids", "excluded_product_ids", "bundle_product_ids")
-        },
-        category_ids=values.get("category_ids") or [],
-    )
+PROMOTIONS = OfferBook[Promotion](
+    Promotion,
+    _PROMOTIONS,
+    FIELDS,
+    ("product_ids", "excluded_product_ids", "bundle_product_ids"),
+    "promotion_not_found",
+    "活动不存在 / Promotion not found",
+)
 
 
 def create_promotion(
     session: Session, *, actor_id: int, values: dict[str, Any], now: datetime
 ) -> Promotion:
     check_promotion(values)
-    _check_refs(session, values)
-    promotion = Promotion(
-        **{k: values[k] for k in FIELDS if k in values}, created_at=now, updated_at=now
-    )
-    promotion.drop_unused_targets()
-    _PROMOTIONS.add(session, promotion, operator_id=actor_id, now=now)
-    return promotion
+    return PROMOTIONS.create(session, values, actor_id=actor_id, now=now)
 
 
 def get_promotion(session: Session, promotion_id: int) -> Promotion:
-    missing = NotFound("promotion_not_found", "活动不存在 / Promotion not found")
-    return get_or_raise(session, Promotion, promotion_id, missing)
+    return PROMOTIONS.get(session, promotion_id)
 
 
 def update_promotion(
     session: Session, *, actor_id: int, promotion_id: int, changes: dict[str, Any], now: datetime
 ) -> Promotion:
     promotion = get_promotion(session, promotion_id)
-    current = {k: getattr(promotion, k) for k in FIELDS}
-    check_promotion({**current, **changes})
-    _check_refs(session, changes)
-    _PROMOTIONS.apply(session, promotion, "update", changes, operator_id=actor_id, now=now)
-    promotion.drop_unused_targets()
-    session.flush()
-    return promotion
+    check_promotion({**PROMOTIONS.current(promotion), **changes})
+    return PROMOTIONS.update(session, promotion, changes, actor_id=actor_id, now=now)
 
 
 def set_status(
     session: Session, *, actor_id: int, promotion_id: int, status: PromotionStatus, now: datetime
 ) -> Promotion:
     promotion = get_promotion(session, promotion_id)
-    _PROMOTIONS.apply(
-        session, promotion, "status", {"status": status}, operator_id=actor_id, now=now
-    )
-    return promotion
+    return PROMOTIONS.set_status(session, promotion, status, actor_id=actor_id, now=now)
 
 
 def list_promotions(session: Session) -> list[Promotion]:

@@ -21,6 +21,8 @@ def test_every_audited_action_in_the_code_has_a_label() -> None:
                 verbs.add(f"{target}.{verb}")
             if re.search(rf"{var}\.(add|created)\(", text):
                 verbs.add(f"{target}.create")
+            if re.search(rf"OfferBook\[\w+\]\(\s*\w+,\s*{var},", text):
+                verbs.update(f"{target}.{verb}" for verb in ("create", "update", "status"))
             if re.search(rf"{var}\.delete\(", text):
                 verbs.add(f"{target}.delete")
         verbs.update(re.findall(r'action="([\w.]+)"', text))

@@ -4,12 +4,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy.orm import Session
 
 from siyu.coupon import redemption, service
 from siyu.coupon.models import CouponTemplate, ShopperCoupon
@@ -27,10 +25,10 @@ from siyu.coupon.schemas import (
     TemplateOut,
     TemplateStats,
 )
-from siyu.web.api.common import from_fields, transact_into
+from siyu.web.api.common import from_fields
+from siyu.web.api.offers import OfferApi
 from siyu.web.deps import (
     CurrentShopper,
-    MarketingReader,
     MarketingWriter,
     NowDep,
     OptionalShopper,
@@ -54,11 +52,6 @@ def template_out(t: CouponTemplate, stats: redemption.RedemptionStats | None = N
     elif t.id is not None:
         out.stats = TemplateStats()
     return out
-
-
-def _with_stats(session: Session, now: datetime) -> Callable[[CouponTemplate], TemplateOut]:
-    """A template with its redemption stats, read in the caller's transaction."""
-    return lambda t: template_out(t, redemption.redemption_stats(session, now).get(t.id))
 
 
 def coupon_face(t: CouponTemplate) -> dict[str, Any]:
@@ -157,64 +150,38 @@ def gift_seen(session: SessionDep, now: NowDep, shopper: CurrentShopper) -> None
 # ---------------------------------------------------------------- operator
 
 
-@admin_router.get("", response_model=list[TemplateOut])
-def list_templates(session: ReadSessionDep, now: NowDep, _: MarketingReader) -> list[TemplateOut]:
-    """优惠券列表及核销统计（已发、已领、已用、已过期、用券 GMV、优惠成本）。"""
-    with session.begin():
-        stats = redemption.redemption_stats(session, now)
-        return [template_out(t, stats.get(t.id)) for t in service.list_templates(session)]
-
-
-@admin_router.post("", response_model=TemplateOut, status_code=201)
-def create_template(
-    body: TemplateCreate, session: SessionDep, now: NowDep, actor: MarketingWriter
-) -> TemplateOut:
-    return transact_into(
-        session,
-        template_out,
-        service.create_template,
-        actor_id=actor.id,
-        values=body.values(),
-        now=now,
-    )
-
-
-@admin_router.get("/{template_id}", response_model=TemplateOut)
-def get_template(
-    template_id: int, session: ReadSessionDep, now: NowDep, _: MarketingReader
-) -> TemplateOut:
-    return transact_into(session, _with_stats(session, now), service.get_template, template_id)
-
-
-@admin_router.patch("/{template_id}", response_model=TemplateOut)
-def update_template(
-    template_id: int, body: TemplateFields, session: SessionDep, now: NowDep, actor: MarketingWriter
-) -> TemplateOut:
-    return transact_into(
-        session,
-        _with_stats(session, now),
-        service.update_template,
-        actor_id=actor.id,
-        template_id=template_id,
-        changes=body.model_dump(exclude_unset=True),
-        now=now,
-    )
-
-
-@admin_router.post("/{template_id}/status", response_model=TemplateOut)
-def change_status(
-    template_id: int, body: StatusChange, session: SessionDep, now: NowDep, actor: MarketingWriter
-) -> TemplateOut:
-    """暂停（paused）、恢复（active）或结束（ended，不可恢复）发放。已发出的券不受影响。"""
-    return transact_into(
-        session,
-        _with_stats(session, now),
-        service.set_template_status,
-        actor_id=actor.id,
-        template_id=template_id,
-        status=body.status,
-        now=now,
-    )
+TEMPLATES = OfferApi[CouponTemplate, TemplateOut, redemption.RedemptionStats](
+    id_name="template_id",
+    out_model=TemplateOut,
+    create_body=TemplateCreate,
+    fields_body=TemplateFields,
+    status_body=StatusChange,
+    names={
+        "list": "list_templates",
+        "create": "create_template",
+        "get": "get_template",
+        "update": "update_template",
+        "status": "change_status",
+    },
+    docs={
+        "list": "优惠券列表及核销统计（已发、已领、已用、已过期、用券 GMV、优惠成本）。",
+        "status": "暂停（paused）、恢复（active）或结束（ended，不可恢复）发放。已发出的券不受影响。",
+    },
+    out=lambda t, now, stats: template_out(t, stats),
+    stats=redemption.redemption_stats,
+    listing=service.list_templates,
+    create=lambda session, actor, values, now: service.create_template(
+        session, actor_id=actor, values=values, now=now
+    ),
+    get=service.get_template,
+    update=lambda session, actor, tid, changes, now: service.update_template(
+        session, actor_id=actor, template_id=tid, changes=changes, now=now
+    ),
+    set_status=lambda session, actor, tid, status, now: service.set_template_status(
+        session, actor_id=actor, template_id=tid, status=status, now=now
+    ),
+)
+TEMPLATES.mount(admin_router)
 
 
 @admin_router.post("/{template_id}/issue", response_model=BulkIssueOut)

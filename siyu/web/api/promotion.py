@@ -3,12 +3,9 @@ and what each promotion brought in and cost."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 
 from fastapi import APIRouter
-from sqlalchemy.orm import Session
 
 from siyu.promotion import service
 from siyu.promotion.models import Promotion
@@ -20,8 +17,8 @@ from siyu.promotion.schemas import (
     PromotionStatsOut,
     PromotionStatusChange,
 )
-from siyu.web.api.common import from_fields, transact_into
-from siyu.web.deps import MarketingReader, MarketingWriter, NowDep, ReadSessionDep, SessionDep
+from siyu.web.api.common import from_fields
+from siyu.web.api.offers import OfferApi
 
 router = APIRouter(prefix="/api/admin/promotions", tags=["promotions admin"])
 
@@ -33,74 +30,35 @@ def promotion_out(
     return from_fields(PromotionOut, p, phase=phase(p.status, p.starts_at, p.ends_at, now), **extra)
 
 
-def _with_stats(session: Session, now: datetime) -> Callable[[Promotion], PromotionOut]:
-    """A promotion with what it brought in, read in the caller's transaction."""
-    return lambda p: promotion_out(p, now, service.promotion_stats(session).get(p.id))
-
-
-@router.get("", response_model=list[PromotionOut])
-def list_promotions(session: ReadSessionDep, now: NowDep, _: MarketingReader) -> list[PromotionOut]:
-    """活动列表：状态（未开始/进行中/已暂停/已结束）与订单数、GMV、优惠成本。"""
-    with session.begin():
-        stats = service.promotion_stats(session)
-        return [promotion_out(p, now, stats.get(p.id)) for p in service.list_promotions(session)]
-
-
-@router.post("", response_model=PromotionOut, status_code=201)
-def create_promotion(
-    body: PromotionCreate, session: SessionDep, now: NowDep, actor: MarketingWriter
-) -> PromotionOut:
-    return transact_into(
-        session,
-        partial(promotion_out, now=now),
-        service.create_promotion,
-        actor_id=actor.id,
-        values=body.values(),
-        now=now,
-    )
-
-
-@router.get("/{promotion_id}", response_model=PromotionOut)
-def get_promotion(
-    promotion_id: int, session: ReadSessionDep, now: NowDep, _: MarketingReader
-) -> PromotionOut:
-    return transact_into(session, _with_stats(session, now), service.get_promotion, promotion_id)
-
-
-@router.patch("/{promotion_id}", response_model=PromotionOut)
-def update_promotion(
-    promotion_id: int,
-    body: PromotionFields,
-    session: SessionDep,
-    now: NowDep,
-    actor: MarketingWriter,
-) -> PromotionOut:
-    return transact_into(
-        session,
-        _with_stats(session, now),
-        service.update_promotion,
-        actor_id=actor.id,
-        promotion_id=promotion_id,
-        changes=body.changes(),
-        now=now,
-    )
-
-
-@router.post("/{promotion_id}/status", response_model=PromotionOut)
-def change_status(
-    promotion_id: int,
-    body: PromotionStatusChange,
-    session: SessionDep,
-    now: NowDep,
-    actor: MarketingWriter,
-) -> PromotionOut:
-    """暂停（paused）或恢复（active）。"""
-    return transact_into(
-        session,
-        _with_stats(session, now),
-        service.set_status,
-        actor_id=actor.id,
-        promotion_id=promotion_id,
-        status=body.status,
-        now=now,
-    )
+PROMOTIONS = OfferApi[Promotion, PromotionOut, service.PromotionStats](
+    id_name="promotion_id",
+    out_model=PromotionOut,
+    create_body=PromotionCreate,
+    fields_body=PromotionFields,
+    status_body=PromotionStatusChange,
+    names={
+        "list": "list_promotions",
+        "create": "create_promotion",
+        "get": "get_promotion",
+        "update": "update_promotion",
+        "status": "change_status",
+    },
+    docs={
+        "list": "活动列表：状态（未开始/进行中/已暂停/已结束）与订单数、GMV、优惠成本。",
+        "status": "暂停（paused）或恢复（active）。",
+    },
+    out=promotion_out,
+    stats=lambda session, now: service.promotion_stats(session),
+    listing=service.list_promotions,
+    create=lambda session, actor, values, now: service.create_promotion(
+        session, actor_id=actor, values=values, now=now
+    ),
+    get=service.get_promotion,
+    update=lambda session, actor, pid, changes, now: service.update_promotion(
+        session, actor_id=actor, promotion_id=pid, changes=changes, now=now
+    ),
+    set_status=lambda session, actor, pid, status, now: service.set_status(
+        session, actor_id=actor, promotion_id=pid, status=status, now=now
+    ),
+)
+PROMOTIONS.mount(router)
