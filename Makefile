@@ -10,8 +10,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
+$(STAMP): $(BIN)/python pyproject.toml frontend/package.json
 	$(BIN)/pip install --quiet -e ".[dev]"
+	@# plotly.js's small "finance" bundle for the console's charts (npm, when present;
+	@# without it the console serves the full plotly.js of the plotly wheel)
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --prefix frontend --no-audit --no-fund --silent \
+		|| echo "npm install failed: the console's charts use the full plotly.js"; \
+	else echo "npm not found: the console's charts use the full plotly.js"; fi
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -191,7 +191,7 @@ def test_the_dashboard_counts_todays_paid_order(
     assert value("aov_fen") == "¥59.00"
     assert value("conversion") == "100.0%"
     assert value("refund_rate") == "0.0%"
-    src = re.search(r'src="(/console/static/plotly\.min\.js\?v=[^"]+)"', page)
+    src = re.search(r'src="(/console/static/plotly(?:-finance)?\.min\.js\?v=[^"]+)"', page)
     assert src, "the dashboard loads plotly.js by a versioned URL"
     plotly = client.get(src.group(1))
     assert plotly.status_code == 200

@@ -18,6 +18,7 @@ from siyu.identity.rules import Role
 from siyu.web.assets import AssetCache, accepted_encodings
 from siyu.web.console import plotly_path
 from siyu.web.console.base import STATIC_DIR
+from siyu.web.console.dashboard import FINANCE_BUNDLE
 from siyu.web.storefront import STATIC_DIR as SHOP_STATIC_DIR
 from tests.console.conftest import new_operator, sign_in
 
@@ -34,7 +35,7 @@ def raw_get(client: TestClient, url: str, **headers: str) -> tuple[int, dict[str
 def plotly_url(client: TestClient) -> str:
     """The versioned URL the dashboard loads plotly.js from."""
     page = client.get("/console/dashboard").text
-    match = re.search(r'src="(/console/static/plotly\.min\.js\?v=[^"]+)"', page)
+    match = re.search(r'src="(/console/static/plotly(?:-finance)?\.min\.js\?v=[^"]+)"', page)
     assert match, "the dashboard does not load plotly.js"
     return match.group(1)
 
@@ -122,7 +123,9 @@ def test_the_pages_load_versioned_assets_cached_for_a_year_and_plain_urls_still_
     plain = signed_in.get(PLOTLY, headers={"Accept-Encoding": "br"})
 
     assert versioned.headers["cache-control"] == LONG_CACHE
-    assert versioned.content == plain.content == plotly_path().read_bytes()
+    bundle = FINANCE_BUNDLE if "plotly-finance" in url else plotly_path()
+    assert versioned.content == bundle.read_bytes()
+    assert plain.content == plotly_path().read_bytes()
     assert plain.status_code == 200
     assert "max-age" in plain.headers["cache-control"]
     for name in ("console.css", "console.js"):
@@ -189,3 +192,27 @@ def test_favicon_is_an_icon_and_the_pages_link_it(client: TestClient) -> None:
 
 def test_a_console_page_after_sign_in_links_the_favicon(signed_in: TestClient) -> None:
     assert 'rel="icon" href="/favicon.ico"' in signed_in.get("/console/dashboard").text
+
+
+def test_charts_load_the_small_plotly_bundle_unless_a_trace_needs_the_full_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from siyu.web.console import dashboard
+
+    bar = {"data": [{"type": "bar"}, {"type": "scatter"}], "layout": {}}
+    sankey = {"data": [{"type": "sankey"}], "layout": {}}
+    # without the finance bundle installed, every chart takes the full plotly.js
+    monkeypatch.setattr(dashboard, "FINANCE_BUNDLE", tmp_path / "missing.js")
+    assert "/plotly.min.js?v=" in dashboard.chart_script(bar)
+    # with it, bar/scatter/funnel charts take it and a sankey still needs the full one
+    bundle = tmp_path / "plotly-finance.min.js"
+    bundle.write_text("/* finance */")
+    (tmp_path / "package.json").write_text('{"version": "4.1.0"}')
+    monkeypatch.setattr(dashboard, "FINANCE_BUNDLE", bundle)
+    dashboard.finance_version.cache_clear()
+    assert dashboard.chart_script(bar).endswith("/plotly-finance.min.js?v=4.1.0")
+    assert dashboard.chart_script({"data": [{"type": "funnel"}]}).startswith(
+        "/console/static/plotly-finance"
+    )
+    assert "/plotly.min.js?v=" in dashboard.chart_script(sankey)
+    dashboard.finance_version.cache_clear()

@@ -131,6 +131,13 @@ def install_console(app: FastAPI) -> None:
         cache = asset_cache(request.app)
         return asset_response(request, cache.file(plotly_path()), cache)
 
+    @app.get(f"{PREFIX}/static/plotly-finance.min.js", include_in_schema=False)
+    def plotly_finance_asset(request: Request) -> Response:
+        if not dashboard.FINANCE_BUNDLE.is_file():
+            return Response(status_code=404)
+        cache = asset_cache(request.app)
+        return asset_response(request, cache.file(dashboard.FINANCE_BUNDLE), cache)
+
     @app.get(f"{PREFIX}/static/{{name}}", include_in_schema=False)
     def console_asset(name: str, request: Request) -> Response:
         if name not in STATIC_FILES:

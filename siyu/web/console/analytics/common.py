@@ -350,11 +350,12 @@ def tab_page(
     the page's plotly ``chart`` (none without one), the chart library's version, and
     ``seconds``, ``plain``, ``page_name`` and ``heat`` to write durations, numbers
     (never ``nan`` or ``1e+04``) and page names with and shade shares."""
-    from siyu.web.console.dashboard import plotly_version
+    from siyu.web.console.dashboard import chart_script
 
     context.setdefault("base_qs", this_query(request))
     if chart is not None:
         context["chart_json"] = chart_json(chart)
+        context["chart_src"] = chart_script(chart)
     locale = request_locale(request)
     context.setdefault("seconds", lambda value: format_seconds(value, locale))
     context.setdefault("plain", plain_number)
@@ -369,7 +370,6 @@ def tab_page(
         active=f"analytics_{tab}",
         tab=tab,
         state=state,
-        plotly_version=plotly_version(),
         **context,
     )
 
