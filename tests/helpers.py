@@ -182,3 +182,21 @@ def insert_events(
             ["anonymous_id", "shopper_id", "linked_at"],
             [(anon, shopper, "2026-01-01 00:00:00.000") for anon, shopper in links.items()],
         )
+
+
+def event_dict(
+    name: str,
+    anon: str,
+    at: datetime,
+    *,
+    shopper: int = 0,
+    channel: str = "",
+    amount: int = 0,
+    order: int = 0,
+    page: str = "",
+) -> dict[str, object]:
+    """One hand-built analytics event, as :func:`insert_events` takes it."""
+    return {
+        "event": name, "anonymous_id": anon, "at": at, "shopper_id": shopper,
+        "channel": channel, "amount_fen": amount, "order_id": order, "page": page,
+    }  # fmt: skip

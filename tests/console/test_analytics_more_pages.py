@@ -37,6 +37,7 @@ from siyu.order.models import Order, OrderLine
 from siyu.order.rules import OrderStatus
 from tests.conftest import make_settings
 from tests.console.conftest import new_operator, sign_in
+from tests.helpers import event_dict as event
 from tests.helpers import insert_events
 
 TWO_DAYS = "date_from=2026-10-31&date_to=2026-11-01"
@@ -55,23 +56,6 @@ CSVS = {
 
 def local(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
-
-
-def event(
-    name: str,
-    anon: str,
-    at: datetime,
-    *,
-    shopper: int = 0,
-    channel: str = "",
-    amount: int = 0,
-    order: int = 0,
-    page: str = "",
-) -> dict[str, object]:
-    return {
-        "event": name, "anonymous_id": anon, "at": at, "shopper_id": shopper,
-        "channel": channel, "amount_fen": amount, "order_id": order, "page": page,
-    }  # fmt: skip
 
 
 SPEND = [1200, 3800, 900, 2500, 6400, 1500, 800, 4200, 2000, 3100, 1000, 5200]

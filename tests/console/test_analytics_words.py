@@ -23,6 +23,7 @@ from siyu.identity.rules import Role
 from siyu.web.console.analytics import sales
 from tests.conftest import make_settings
 from tests.console.conftest import csrf_of, new_operator, sign_in
+from tests.helpers import event_dict as event
 from tests.helpers import insert_events
 
 HISTORY = "date_from=2026-08-01&date_to=2026-11-01&horizon=30"
@@ -45,23 +46,6 @@ TABS = [
 
 def local(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
-
-
-def event(
-    name: str,
-    anon: str,
-    at: datetime,
-    *,
-    shopper: int = 0,
-    channel: str = "",
-    amount: int = 0,
-    order: int = 0,
-    page: str = "",
-) -> dict[str, object]:
-    return {
-        "event": name, "anonymous_id": anon, "at": at, "shopper_id": shopper,
-        "channel": channel, "amount_fen": amount, "order_id": order, "page": page,
-    }  # fmt: skip
 
 
 def store_events() -> list[dict[str, object]]:

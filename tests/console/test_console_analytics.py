@@ -21,6 +21,7 @@ from siyu.identity.rules import Role
 from siyu.web.console.analytics import customers as console_analytics
 from tests.conftest import make_settings
 from tests.console.conftest import csrf_of, new_operator, sign_in
+from tests.helpers import event_dict as row
 from tests.helpers import insert_events
 
 FUNNEL = "step=page_view&step=add_to_cart&step=checkout&date_from=2026-11-01&date_to=2026-11-01"
@@ -35,23 +36,6 @@ DAY = "date_from=2026-11-01&date_to=2026-11-01"
 
 def at(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
-
-
-def row(
-    event: str,
-    anon: str,
-    ts: datetime,
-    *,
-    shopper: int = 0,
-    channel: str = "",
-    amount: int = 0,
-    order: int = 0,
-    page: str = "",
-) -> dict[str, object]:
-    return {
-        "event": event, "anonymous_id": anon, "at": ts, "shopper_id": shopper,
-        "channel": channel, "amount_fen": amount, "order_id": order, "page": page,
-    }  # fmt: skip
 
 
 def hand_built_events() -> list[dict[str, object]]:
