@@ -27,6 +27,8 @@ from siyu.web.assets import install_assets
 from siyu.web.console import install_console
 from siyu.web.console.security import MAX_UPLOAD_BODY
 from siyu.web.errors import install_error_handlers
+from siyu.web.health import install_health
+from siyu.web.routing import include_grouped
 from siyu.web.storefront import install_storefront
 from siyu.worker import Worker
 
@@ -81,29 +83,32 @@ def create_app(
     install_error_handlers(
         app, max_body_size=MAX_BODY_BYTES, larger={"/console/products": MAX_UPLOAD_BODY}
     )
-    for router in (
-        tracking_api.router,  # first: the hottest route is matched before ~150 others
-        identity_api.app_router,
-        identity_api.admin_router,
-        identity_api.media_router,
-        catalog_api.app_router,
-        catalog_api.admin_router,
-        catalog_api.media_router,
-        channel_api.router,
-        cart_api.router,
-        address_api.router,
-        order_api.app_router,
-        order_api.admin_router,
-        order_api.checkout_router,
-        coupon_api.app_router,
-        coupon_api.admin_router,
-        promotion_api.router,
-        payment_api.app_router,
-        payment_api.notify_router,
-        aftersale_api.app_router,
-        aftersale_api.admin_router,
-    ):
-        app.include_router(router)
+    install_health(app, context.db)  # first: polled often, matched before all others
+    include_grouped(
+        app,
+        (
+            tracking_api.router,
+            identity_api.app_router,
+            identity_api.admin_router,
+            identity_api.media_router,
+            catalog_api.app_router,
+            catalog_api.admin_router,
+            catalog_api.media_router,
+            channel_api.router,
+            cart_api.router,
+            address_api.router,
+            order_api.app_router,
+            order_api.admin_router,
+            order_api.checkout_router,
+            coupon_api.app_router,
+            coupon_api.admin_router,
+            promotion_api.router,
+            payment_api.app_router,
+            payment_api.notify_router,
+            aftersale_api.app_router,
+            aftersale_api.admin_router,
+        ),
+    )
 
     install_assets(app)
     install_console(app)
@@ -112,11 +117,5 @@ def create_app(
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def landing() -> str:
         return LANDING
-
-    @app.get("/api/health", tags=["meta"])
-    def health() -> dict[str, str]:
-        with context.db.engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-        return {"status": "ok", "version": __version__, "database": context.db.dialect}
 
     return app

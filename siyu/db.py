@@ -27,7 +27,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.engine import CursorResult, Dialect, Result
+from sqlalchemy.engine import Connection, CursorResult, Dialect, Result
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -188,9 +188,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo=echo)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
-        self.read_sessionmaker = sessionmaker(
-            self.engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
-        )
+        self.read_engine = self.engine.execution_options(**{READ_ONLY_OPTION: True})
+        self.read_sessionmaker = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -202,6 +201,10 @@ class Database:
     def read_session(self) -> Session:
         """For requests that only read: on SQLite they do not queue behind writers."""
         return self.read_sessionmaker()
+
+    def read_connection(self) -> Connection:
+        """A connection for reads only: on SQLite it takes no write lock."""
+        return self.read_engine.connect()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -113,6 +113,7 @@ from siyu.web.console.base import (
 from siyu.web.console.security import console_user
 from siyu.web.deps import CONSOLE_COOKIE
 from siyu.web.i18n import translator
+from siyu.web.routing import include_grouped
 
 log = logging.getLogger(__name__)
 
@@ -145,11 +146,10 @@ def install_console(app: FastAPI) -> None:
         cache = asset_cache(request.app)
         return asset_response(request, cache.file(STATIC_DIR / name), cache)
 
-    for module in (auth, dashboard, catalog, skus, categories, orders, aftersales, staff):
-        app.include_router(module.router)
-    app.include_router(channels.router)
-    for router in (*analytics.ROUTERS, *marketing.ROUTERS):
-        app.include_router(router)
+    modules = (auth, dashboard, catalog, skus, categories, orders, aftersales, staff, channels)
+    include_grouped(
+        app, (*(m.router for m in modules), *analytics.ROUTERS, *marketing.ROUTERS), depth=1
+    )
     _install_error_pages(app)
 
 
