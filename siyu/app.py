@@ -24,6 +24,7 @@ from siyu.web.api import payment as payment_api
 from siyu.web.api import promotion as promotion_api
 from siyu.web.api import tracking as tracking_api
 from siyu.web.assets import install_assets
+from siyu.web.catalog_cache import CatalogCache
 from siyu.web.console import install_console
 from siyu.web.console.security import MAX_UPLOAD_BODY
 from siyu.web.errors import install_error_handlers
@@ -65,6 +66,7 @@ def create_app(
             yield
         finally:
             worker.stop()
+            catalog_cache.close()
             if ctx is None:
                 context.close()
 
@@ -76,6 +78,7 @@ def create_app(
         "Money is in integer fen (分); times are UTC.",
     )
     app.state.ctx = context
+    app.state.catalog_cache = catalog_cache = CatalogCache(context.db)
     app.state.worker = worker
     # No request needs more (a track batch is ≤ 1 MB, an avatar ≤ 2 MB): larger bodies
     # are refused with 413 before they are read or spooled to disk. The console's

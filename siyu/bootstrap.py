@@ -107,6 +107,7 @@ def build_context(
     owns_http = http is None
     http = http or httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
     db = Database(settings.sqlalchemy_url)
+    catalog.track_versions(db.sessionmaker)
     identity: WeChatIdentityGateway
     if settings.wechat_mode is WeChatMode.sandbox:
         identity = SandboxWeChatIdentity()

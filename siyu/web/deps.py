@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Protocol
@@ -49,7 +49,11 @@ class AppContext(Protocol):
     def provider(self, name: str | None) -> PaymentProvider: ...
 
 
-def get_ctx(request: Request) -> AppContext:
+# Dependencies without I/O are ``async def``: FastAPI runs a plain ``def`` dependency in
+# the thread pool, a hand-over that costs more than the work of these.
+
+
+async def get_ctx(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -73,14 +77,14 @@ def get_read_session(ctx: CtxDep) -> Iterator[Session]:
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
-def get_now(ctx: CtxDep) -> datetime:
+async def get_now(ctx: CtxDep) -> datetime:
     return ctx.clock.now()
 
 
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
-def get_anonymous_id(
+async def get_anonymous_id(
     x_siyu_anonymous_id: Annotated[str | None, Header(description="客户端设备匿名 ID")] = None,
 ) -> str | None:
     if x_siyu_anonymous_id is None or x_siyu_anonymous_id == "":
@@ -109,9 +113,8 @@ class ShopperPrincipal:
     id: int
 
 
-def get_current_shopper(
-    ctx: CtxDep, authorization: Annotated[str | None, Header()] = None
-) -> ShopperPrincipal:
+def shopper_of(ctx: AppContext, authorization: str | None) -> ShopperPrincipal:
+    """The shopper a bearer token names; raises ``Unauthorized`` otherwise."""
     token = _bearer(authorization)
     if token is None:
         raise Unauthorized("login_required", "请先登录 / Please log in")
@@ -121,18 +124,29 @@ def get_current_shopper(
     return ShopperPrincipal(claims.subject_id)
 
 
+async def get_current_shopper(
+    ctx: CtxDep, authorization: Annotated[str | None, Header()] = None
+) -> ShopperPrincipal:
+    return shopper_of(ctx, authorization)
+
+
 CurrentShopper = Annotated[ShopperPrincipal, Depends(get_current_shopper)]
 
 
-def get_optional_shopper(
-    ctx: CtxDep, authorization: Annotated[str | None, Header()] = None
-) -> ShopperPrincipal | None:
+def optional_shopper_of(ctx: AppContext, authorization: str | None) -> ShopperPrincipal | None:
+    """The shopper a valid bearer token names, else ``None``."""
     if _bearer(authorization) is None:
         return None
     try:
-        return get_current_shopper(ctx, authorization)
+        return shopper_of(ctx, authorization)
     except DomainError:
         return None
+
+
+async def get_optional_shopper(
+    ctx: CtxDep, authorization: Annotated[str | None, Header()] = None
+) -> ShopperPrincipal | None:
+    return optional_shopper_of(ctx, authorization)
 
 
 OptionalShopper = Annotated[ShopperPrincipal | None, Depends(get_optional_shopper)]
@@ -170,8 +184,8 @@ def get_current_operator(
 CurrentOperator = Annotated[OperatorPrincipal, Depends(get_current_operator)]
 
 
-def require(permission: Permission) -> Callable[..., OperatorPrincipal]:
-    def _check(operator: CurrentOperator) -> OperatorPrincipal:
+def require(permission: Permission) -> Callable[..., Awaitable[OperatorPrincipal]]:
+    async def _check(operator: CurrentOperator) -> OperatorPrincipal:
         if not operator.can(permission):
             raise Forbidden(
                 "permission_denied",

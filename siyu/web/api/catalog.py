@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query, Response
+import orjson
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from siyu.catalog import service
 from siyu.catalog.media import PRODUCT_IMAGE_TYPES, product_image_path
@@ -43,7 +47,9 @@ from siyu.web.api.common import (
     transact_no_content,
 )
 from siyu.web.api.coupon import coupon_face
+from siyu.web.catalog_cache import cached_response, catalog_cache
 from siyu.web.deps import (
+    AppContext,
     CatalogReader,
     CatalogWriter,
     CtxDep,
@@ -57,6 +63,8 @@ from siyu.web.deps import (
 app_router = APIRouter(prefix="/api/app", tags=["catalog"])
 admin_router = APIRouter(prefix="/api/admin", tags=["catalog admin"])
 media_router = APIRouter(prefix="/media", tags=["media"])
+
+_T = TypeVar("_T")
 
 # The product lists' paging, the same for shoppers and operators.
 Cursor = Annotated[str | None, Query(max_length=200)]
@@ -84,25 +92,34 @@ def _tree(nodes: list[service.CategoryNode]) -> list[CategoryOut]:
     return [_category_out(n, _tree(n.children)) for n in nodes]
 
 
-def _product_page(session: Session, query: service.ProductQuery) -> ProductPageOut:
-    with session.begin():
-        page = service.list_products(session, query)
-        return ProductPageOut(
-            items=[ProductSummary.model_validate(p) for p in page.items],
-            next_cursor=page.next_cursor,
-        )
+def _product_page(session: Session, query: service.ProductQuery) -> dict[str, Any]:
+    page = service.list_products(session, query)
+    return ProductPageOut(
+        items=[ProductSummary.model_validate(p) for p in page.items],
+        next_cursor=page.next_cursor,
+    ).model_dump(mode="json")
+
+
+def _read(ctx: AppContext, read: Callable[[Session], _T]) -> _T:
+    with ctx.db.read_session() as session, session.begin():
+        return read(session)
 
 
 @app_router.get("/categories", response_model=list[CategoryOut])
-def category_tree(session: ReadSessionDep) -> list[CategoryOut]:
-    """分类树（仅启用的分类）。"""
-    with session.begin():
-        return _tree(service.category_tree(session))
+async def category_tree(request: Request, ctx: CtxDep) -> Response:
+    """分类树（仅启用的分类）。带 ETag，可用 If-None-Match 协商缓存。"""
+
+    def load() -> list[dict[str, Any]]:
+        tree = _read(ctx, service.category_tree)
+        return [c.model_dump(mode="json") for c in _tree(tree)]
+
+    return cached_response(request, await catalog_cache(request).body(("categories",), load))
 
 
 @app_router.get("/products", response_model=ProductPageOut)
-def list_products(
-    session: ReadSessionDep,
+async def list_products(
+    request: Request,
+    ctx: CtxDep,
     now: NowDep,
     category_id: int | None = None,
     q: Annotated[str | None, Query(max_length=50, description="搜索关键词")] = None,
@@ -115,12 +132,8 @@ def list_products(
     promotion_id: Annotated[
         int | None, Query(ge=1, le=2**31 - 1, description="只列出该进行中活动适用的商品（去凑单）")
     ] = None,
-) -> ProductPageOut:
-    """商品列表：筛选、排序、游标分页；promotion_id 只列出该活动适用的商品。"""
-    scope = None
-    if promotion_id is not None:
-        with session.begin():
-            scope = promotion_service.running_scope(session, promotion_id, now)
+) -> Response:
+    """商品列表：筛选、排序、游标分页；promotion_id 只列出该活动适用的商品。带 ETag。"""
     query = service.ProductQuery(
         category_id=category_id,
         q=q,
@@ -130,20 +143,38 @@ def list_products(
         sort=sort,
         cursor=cursor,
         limit=limit,
-        in_categories=scope.category_ids if scope else None,
-        in_products=scope.product_ids if scope else None,
-        excluded_products=scope.excluded_product_ids if scope else frozenset(),
     )
-    return _product_page(session, query)
+    if promotion_id is not None:  # follows the promotion's scope and time: not cached
+
+        def in_scope(session: Session) -> dict[str, Any]:
+            scope = promotion_service.running_scope(session, promotion_id, now)
+            scoped = replace(
+                query,
+                in_categories=scope.category_ids,
+                in_products=scope.product_ids,
+                excluded_products=scope.excluded_product_ids,
+            )
+            return _product_page(session, scoped)
+
+        return cached_response(request, orjson.dumps(await run_in_threadpool(_read, ctx, in_scope)))
+    body = await catalog_cache(request).body(
+        ("products", query), lambda: _read(ctx, lambda session: _product_page(session, query))
+    )
+    return cached_response(request, body)
 
 
 @app_router.get("/products/{product_id}", response_model=ProductDetail)
-def product_detail(product_id: int, session: ReadSessionDep) -> ProductDetail:
-    with session.begin():
+async def product_detail(product_id: int, request: Request, ctx: CtxDep) -> Response:
+    """商品详情（在售）；库存为实时库存。带 ETag。"""
+
+    def load(session: Session) -> dict[str, Any]:
         product = service.get_product(session, product_id, on_sale_only=True)
         detail = ProductDetail.model_validate(product)
-    detail.skus = [s for s in detail.skus if s.is_active]
-    return detail
+        detail.skus = [s for s in detail.skus if s.is_active]
+        return detail.model_dump(mode="json")
+
+    body = await catalog_cache(request).product(product_id, lambda: _read(ctx, load))
+    return cached_response(request, body)
 
 
 class OfferPromotion(BaseModel):
@@ -273,7 +304,8 @@ def admin_list_products(
         limit=limit,
         statuses=statuses,
     )
-    return _product_page(session, query)
+    with session.begin():
+        return ProductPageOut.model_validate(_product_page(session, query))
 
 
 @admin_router.get("/products/{product_id}", response_model=AdminProductDetail)

@@ -15,7 +15,7 @@ from siyu.tracking import ingest
 from siyu.tracking.buffer import IngestUnavailable
 from siyu.tracking.rules import MAX_BODY_BYTES
 from siyu.tracking.schemas import TrackResponse, track_body_schema
-from siyu.web.deps import AppContext, get_optional_shopper
+from siyu.web.deps import AppContext, optional_shopper_of
 from siyu.web.errors import error_body
 
 router = APIRouter(prefix="/api", tags=["tracking"])
@@ -132,7 +132,7 @@ async def track(request: Request) -> Response:
     # runs in the thread pool.
     ctx: AppContext = request.app.state.ctx
     authorization = request.headers.get("authorization")
-    shopper = get_optional_shopper(ctx, authorization) if authorization else None
+    shopper = optional_shopper_of(ctx, authorization) if authorization else None
     shopper_id = shopper.id if shopper else None
     raw = await _read_body(request)
     state = tracking_state(request.app)

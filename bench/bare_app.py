@@ -1,0 +1,50 @@
+"""The baseline of bench/serve_bench.py: a bare FastAPI app — one ``async`` GET returning
+a 20-item JSON list — served by the same server class and worker count as Siyu.
+
+    python bench/bare_app.py --port 8200 [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from fastapi import FastAPI
+
+ITEMS = [{"id": i, "title": f"商品 {i}", "min_price_fen": 990 + i} for i in range(20)]
+
+
+def create_bare_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/bare")
+    async def bare() -> dict[str, Any]:
+        return {"items": ITEMS, "next_cursor": None}
+
+    return app
+
+
+def main() -> None:
+    import uvicorn
+
+    from siyu.server import build_server
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    if args.workers == 1:
+        build_server(create_bare_app(), host="127.0.0.1", port=args.port, log_level="warning").run()
+        return
+    uvicorn.run(
+        "bench.bare_app:create_bare_app",
+        factory=True,
+        host="127.0.0.1",
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+    )
+
+
+if __name__ == "__main__":
+    main()
