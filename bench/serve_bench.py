@@ -343,8 +343,10 @@ def orders_run(args: argparse.Namespace, workers: int, data_dir: Path, url: str)
         load = subprocess.run(
             [PYTHON, __file__, "--orders-load", base, "--sku", str(sku_id),
              "--in-flight", str(args.in_flight), "--orders", str(args.orders)],
-            capture_output=True, text=True, check=True, cwd=ROOT,
+            capture_output=True, text=True, cwd=ROOT,
         )  # fmt: skip
+        if load.returncode != 0:
+            raise RuntimeError(f"the load process failed:\n{load.stderr[-3000:]}")
     result = json.loads(load.stdout.strip().splitlines()[-1])
     db = "SQLite" if not url else "PostgreSQL"
     lines = [
