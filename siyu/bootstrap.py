@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from siyu import catalog, coupon, order, payment, tracking
+from siyu import catalog, coupon, order, payment, promotion, tracking, versions
 from siyu.analytics.store import AnalyticsStore
 from siyu.clock import Clock, SystemClock
 from siyu.config import PaymentProviderName, Settings, WeChatMode
@@ -106,8 +106,9 @@ def build_context(
 ) -> Context:
     owns_http = http is None
     http = http or httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
-    db = Database(settings.sqlalchemy_url)
+    db = Database(settings.sqlalchemy_url, info={versions.MEMO_KEY: versions.VersionedMemo()})
     catalog.track_versions(db.sessionmaker)
+    promotion.track_versions(db.sessionmaker)
     identity: WeChatIdentityGateway
     if settings.wechat_mode is WeChatMode.sandbox:
         identity = SandboxWeChatIdentity()

@@ -184,12 +184,15 @@ def rowcount(result: Result[Any]) -> int:
 class Database:
     """Owns the engine and hands out sessions. The caller owns the transaction."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, info: dict[str, Any] | None = None) -> None:
         self.url = url
         self.engine = make_engine(url, echo=echo)
-        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # ``info``: what every session of this database carries in ``Session.info`` (the
+        # composition root puts the shared memo of siyu.versions there).
+        info = dict(info or {})
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self.read_engine = self.engine.execution_options(**{READ_ONLY_OPTION: True})
-        self.read_sessionmaker = sessionmaker(self.read_engine, expire_on_commit=False)
+        self.read_sessionmaker = sessionmaker(self.read_engine, expire_on_commit=False, info=info)
 
     @property
     def dialect(self) -> str:

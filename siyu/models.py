@@ -1,11 +1,10 @@
 """Imports every table module so ``Base.metadata`` is complete (Alembic, tests)."""
 
-from siyu import idempotency, outbox, timers
+from siyu import idempotency, outbox, timers, versions
 from siyu.address import models as address_models
 from siyu.aftersale import models as aftersale_models
 from siyu.cart import models as cart_models
 from siyu.catalog import models as catalog_models
-from siyu.catalog import version as catalog_version
 from siyu.channel import models as channel_models
 from siyu.coupon import models as coupon_models
 from siyu.db import Base
@@ -21,7 +20,6 @@ __all__ = [
     "aftersale_models",
     "cart_models",
     "catalog_models",
-    "catalog_version",
     "channel_models",
     "coupon_models",
     "identity_models",
@@ -32,6 +30,7 @@ __all__ = [
     "pricing_scopes",
     "promotion_models",
     "timers",
+    "versions",
 ]
 
 metadata = Base.metadata

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
+from siyu import versions
 from siyu.catalog.listing import category_names, product_titles
 from siyu.errors import InvalidInput, NotFound
 from siyu.identity.audit import AuditTrail
@@ -194,20 +195,35 @@ def to_pricing(p: Promotion, names: ScopeNames | None = None) -> info.Promotion:
     )
 
 
-def running(session: Session, now: datetime) -> list[info.Promotion]:
-    """Promotions in force at ``now`` (active and inside their schedule)."""
-    rows = session.scalars(
-        select(Promotion)
-        .where(
-            Promotion.status == PromotionStatus.active,
-            Promotion.starts_at <= now,
-            Promotion.ends_at > now,
+def _active(session: Session) -> tuple[info.Promotion, ...]:
+    promotions = list(
+        session.scalars(
+            select(Promotion)
+            .where(Promotion.status == PromotionStatus.active)
+            .order_by(Promotion.id)
         )
-        .order_by(Promotion.id)
     )
-    promotions = list(rows)
     names = ScopeNames.of(session, promotions)
-    return [to_pricing(p, names) for p in promotions]
+    return tuple(to_pricing(p, names) for p in promotions)
+
+
+def _in_force(p: info.Promotion, now: datetime) -> bool:
+    return (p.starts_at is None or p.starts_at <= now) and (p.ends_at is None or now < p.ends_at)
+
+
+def running(session: Session, now: datetime) -> list[info.Promotion]:
+    """Promotions in force at ``now`` (active and inside their schedule). Every quote
+    and order asks this: the active promotions (with their scopes' names) are kept in
+    the database's memo while the offers and catalog versions stand."""
+    memo = versions.memo_of(session)
+    if memo is None:
+        active = _active(session)
+    else:
+        key = "promotions.active"
+        active = memo.get(
+            session, key, (versions.OFFERS, versions.CATALOG), lambda: _active(session)
+        )
+    return [p for p in active if _in_force(p, now)]
 
 
 @dataclass(frozen=True)

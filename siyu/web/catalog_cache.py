@@ -34,6 +34,7 @@ from fastapi.responses import Response
 from sqlalchemy.pool import StaticPool
 from starlette.concurrency import run_in_threadpool
 
+from siyu import versions
 from siyu.catalog.rules import is_low_stock
 from siyu.db import Database
 
@@ -60,7 +61,7 @@ class VersionReader:
         self._conn: Any = None
         self._raw: Any = None
         mark = "?" if db.engine.dialect.paramstyle == "qmark" else "%s"
-        self._version_sql = "SELECT version FROM catalog_versions WHERE id = 1"
+        self._version_sql = f"SELECT version FROM content_versions WHERE id = {versions.CATALOG}"
         self._stock_sql = f"SELECT id, stock FROM skus WHERE product_id = {mark}"
 
     def _connect(self) -> Any:

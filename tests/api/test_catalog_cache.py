@@ -130,3 +130,34 @@ def test_etag_revalidation(client: TestClient, ctx: Context) -> None:
     changed = client.get(f"/api/app/products/{pid}", headers={"If-None-Match": etag})
     assert changed.status_code == 200
     assert changed.json()["skus"][0]["stock"] == product["skus"][0]["stock"] + 5
+
+
+def test_running_promotions_are_kept_and_never_stale(
+    client: TestClient, other_client: TestClient, ctx: Context
+) -> None:
+    from tests.api.test_checkout_quote import promotion, quote
+
+    admin = operator_headers(client, ctx)
+    sku = create_product(client, admin, skus=[{"price_fen": 10000, "stock": 20}])["skus"][0]
+    shoppers = {c: shopper_headers(c, "promo-watcher") for c in (client, other_client)}
+    for c in (client, other_client):  # both processes have the (empty) list in memory
+        assert quote(c, shoppers[c], sku_id=sku["id"], quantity=2)["total_fen"] == 20000
+    created = promotion(client, admin, ctx)
+    assert created.status_code == 201, created.text
+    for c in (client, other_client):
+        assert quote(c, shoppers[c], sku_id=sku["id"], quantity=2)["total_fen"] == 17000
+    pid = created.json()["id"]
+    edited = client.patch(
+        f"/api/admin/promotions/{pid}",
+        json={"tiers": [{"threshold_fen": 19900, "amount_fen": 4000}]},
+        headers=admin,
+    )
+    assert edited.status_code == 200, edited.text
+    for c in (client, other_client):
+        assert quote(c, shoppers[c], sku_id=sku["id"], quantity=2)["total_fen"] == 16000
+    paused = client.post(
+        f"/api/admin/promotions/{pid}/status", json={"status": "paused"}, headers=admin
+    )
+    assert paused.status_code == 200
+    for c in (client, other_client):
+        assert quote(c, shoppers[c], sku_id=sku["id"], quantity=2)["total_fen"] == 20000
