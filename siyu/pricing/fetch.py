@@ -57,28 +57,36 @@ def load_offers(session: Session, shopper_id: int | None, now: datetime) -> Offe
 def cart_lines(session: Session, items: Sequence[tuple[int, int]]) -> tuple[CartLine, ...]:
     """(sku id, quantity) → priced lines, in the given order; unknown SKUs are skipped
     (callers check availability before pricing)."""
+    # Columns, not entities: a Product entity would load all its SKUs (selectin).
     rows = {
-        sku.id: (sku, product)
-        for sku, product in session.execute(
-            select(Sku, Product)
+        row.sku_id: row
+        for row in session.execute(
+            select(
+                Sku.id.label("sku_id"),
+                Sku.price_fen,
+                Product.id.label("product_id"),
+                Product.category_id,
+                Product.title,
+                Product.role,
+            )
             .join(Product, Product.id == Sku.product_id)
             .where(Sku.id.in_([sku_id for sku_id, _ in items]))
         ).all()
     }
     lines = []
     for sku_id, quantity in items:
-        if sku_id not in rows:
+        row = rows.get(sku_id)
+        if row is None:
             continue
-        sku, product = rows[sku_id]
         lines.append(
             CartLine(
-                line_id=sku.id,
-                product_id=product.id,
-                category_id=product.category_id,
-                title=product.title,
-                unit_price_fen=sku.price_fen,
+                line_id=row.sku_id,
+                product_id=row.product_id,
+                category_id=row.category_id,
+                title=row.title,
+                unit_price_fen=row.price_fen,
                 quantity=quantity,
-                role=product.role.value,
+                role=row.role.value,
             )
         )
     return tuple(lines)

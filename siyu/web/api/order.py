@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 
 from siyu import idempotency
 from siyu.cart.service import checkout_items, view_cart
@@ -29,13 +30,13 @@ from siyu.pricing.fetch import pricing_settings
 from siyu.pricing.serialize import quote_to_dict
 from siyu.web.api.common import from_fields, transact, transact_list
 from siyu.web.deps import (
+    AppContext,
     CtxDep,
     CurrentShopper,
     NowDep,
     OrderCanceller,
     OrderReader,
     OrderShipper,
-    ReadSessionDep,
     SessionDep,
 )
 
@@ -259,9 +260,8 @@ def cancel_order(
 
 
 @checkout_router.get("/quote", response_model=CheckoutQuoteOut)
-def checkout_quote(
+async def checkout_quote(
     ctx: CtxDep,
-    session: ReadSessionDep,
     now: NowDep,
     shopper: CurrentShopper,
     cart_item_ids: Annotated[list[int] | None, Query(max_length=100)] = None,
@@ -281,23 +281,41 @@ def checkout_quote(
             "请只指定购物车商品或立即购买商品之一 / Give cart_item_ids or sku_id, not both",
             {"sku_id": "conflict"},
         )
-    with session.begin():
+    # The session is opened, used and closed in one hand-over to the thread pool (a
+    # session dependency takes two more: the quote is asked on every cart change).
+    return await run_in_threadpool(
+        _quote, ctx, now, shopper.id, sku_id, quantity, cart_item_ids,
+        [] if no_coupon else coupon_ids, use_points,
+    )  # fmt: skip
+
+
+def _quote(
+    ctx: AppContext,
+    now: datetime,
+    shopper_id: int,
+    sku_id: int | None,
+    quantity: int,
+    cart_item_ids: list[int] | None,
+    coupon_ids: list[int] | None,
+    use_points: bool,
+) -> CheckoutQuoteOut:
+    with ctx.db.read_session() as session, session.begin():
         if sku_id is not None:
             items = [(sku_id, quantity)]
         elif cart_item_ids:
-            items = checkout_items(session, shopper.id, cart_item_ids)
+            items = checkout_items(session, shopper_id, cart_item_ids)
         else:
             items = [
                 (line.sku_id, line.quantity)
-                for line in view_cart(session, shopper.id).lines
+                for line in view_cart(session, shopper_id).lines
                 if line.available
             ]
         quote, owned = service.checkout_quote(
             session,
-            shopper_id=shopper.id,
+            shopper_id=shopper_id,
             items=items,
             pricing=pricing_settings(ctx.settings),
-            coupon_ids=[] if no_coupon else coupon_ids,
+            coupon_ids=coupon_ids,
             use_points=use_points,
             now=now,
         )
