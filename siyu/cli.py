@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-import time
+import os
+import signal
 from typing import Annotated
 
 import typer
@@ -31,30 +32,88 @@ def migrate() -> None:
     typer.echo(f"database at head: {settings.sqlalchemy_url.split('@')[-1]}")
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(process)d %(name)s %(message)s"
+
+
+def _warn_single_process(settings: Settings, what: str) -> None:
+    """Refuse ``what`` in production on single-process stores; warn loudly elsewhere."""
+    try:
+        stores = settings.check_several_processes(what)
+    except ValueError as exc:
+        typer.secho(f"配置错误 / settings error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    for store in stores:
+        typer.secho(
+            f"警告 / WARNING ({what}): {store}. 仅限开发 / development only.",
+            fg=typer.colors.YELLOW,
+            bold=True,
+            err=True,
+        )
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="run without the worker")] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="API processes (> 1: PostgreSQL and a ClickHouse server in production)",
+        ),
+    ] = 1,
 ) -> None:
-    """Serve the API, its docs and the pages (with the worker as a thread)."""
-    from siyu.app import create_app
+    """Serve the API, its docs and the pages (with the worker as a thread).
+
+    With ``--workers N`` > 1, N API processes share the port and none of them runs the
+    worker; the supervising process runs one worker thread instead (unless
+    ``--no-worker``: then run ``siyu worker`` processes)."""
     from siyu.server import build_server
 
     settings = _settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    application = create_app(settings, run_worker=not no_worker)
-    server = build_server(
-        application, host=host or settings.host, port=port or settings.port, log_level="info"
-    )
-    server.run()
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    host, port = host or settings.host, port or settings.port
+    run_worker = settings.run_worker and not no_worker
+    if workers == 1:
+        from siyu.app import create_app
+
+        application = create_app(settings, run_worker=run_worker)
+        build_server(application, host=host, port=port, log_level="info").run()
+        return
+    _warn_single_process(settings, f"siyu serve --workers {workers}")
+    os.environ["SIYU_RUN_WORKER"] = "false"  # read by each API process's settings
+    _serve_with_supervisor_worker(settings, run_worker, host=host, port=port, workers=workers)
+
+
+def _serve_with_supervisor_worker(
+    settings: Settings, run_worker: bool, *, host: str, port: int, workers: int
+) -> None:
+    from siyu.bootstrap import build_context
+    from siyu.server import serve_processes
+    from siyu.worker import Worker
+
+    ctx = build_context(settings) if run_worker else None
+    background = Worker(ctx) if ctx is not None else None
+    if background is not None:
+        background.start()
+    try:
+        serve_processes(host=host, port=port, processes=workers, log_level="info")
+    finally:
+        if background is not None and ctx is not None:
+            background.stop()
+            ctx.close()
 
 
 @app.command()
 def worker(
     once: Annotated[bool, typer.Option(help="one pass, then exit")] = False,
 ) -> None:
-    """Run timers and the outbox relay in this process (PostgreSQL: run as many as needed)."""
+    """Run timers and the outbox relay in this process (PostgreSQL: run as many as needed).
+
+    SIGTERM or Ctrl-C stops it after the pass in progress."""
     from siyu.bootstrap import build_context
     from siyu.worker import Worker
 
@@ -67,7 +126,9 @@ def worker(
             err=True,
         )
         raise typer.Exit(2)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if not once:
+        _warn_single_process(settings, "siyu worker")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     ctx = build_context(settings)
     w = Worker(ctx)
     try:
@@ -75,12 +136,11 @@ def worker(
             fired, published = w.tick()
             typer.echo(f"timers fired: {fired}, events published: {published}")
             return
-        while True:
-            fired, published = w.tick()
-            if fired == published == 0:
-                time.sleep(settings.worker_interval_seconds)
-    except KeyboardInterrupt:
-        pass
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: w.request_stop())
+        logging.getLogger("siyu.worker").info("worker started (pid %d)", os.getpid())
+        w.run_forever()
+        logging.getLogger("siyu.worker").info("worker stopped (pid %d)", os.getpid())
     finally:
         ctx.close()
 

@@ -109,6 +109,34 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.sqlalchemy_url.startswith("sqlite")
 
+    @property
+    def is_chdb(self) -> bool:
+        return self.analytics_store_url.startswith("chdb://")
+
+    def single_process_stores(self) -> list[str]:
+        """What this configuration keeps in a store that only one process may open:
+        empty when several API and worker processes may run side by side."""
+        stores = []
+        if self.is_sqlite:
+            stores.append(
+                "SQLite 只允许一个进程写入，请使用 PostgreSQL / SQLite is single-process: "
+                "set SIYU_DATABASE_URL=postgresql+psycopg://…"
+            )
+        if self.is_chdb:
+            stores.append(
+                "chdb 数据目录只能被一个进程打开，请使用 ClickHouse 服务器 / a chdb folder opens "
+                "in one process only: set SIYU_ANALYTICS_URL=clickhouse://host:8123/db"
+            )
+        return stores
+
+    def check_several_processes(self, what: str) -> list[str]:
+        """Refuse (production) or warn about (returned, development) running ``what`` —
+        several API processes or a separate worker — on single-process stores."""
+        stores = self.single_process_stores()
+        if stores and self.env is Env.production:
+            raise ValueError(f"SIYU_ENV=production refuses {what}: " + "; ".join(stores))
+        return stores
+
     @model_validator(mode="after")
     def _refuse_unpayable_timeout(self) -> Self:
         if self.payment_timeout_minutes < MIN_PAYMENT_TIMEOUT_MINUTES:

@@ -91,6 +91,10 @@ def append_event(
 Handler = Callable[[Session, DomainEvent], None]
 
 
+class _AlreadyDelivered(Exception):
+    """The (subscriber, event) dedupe row exists: a redelivery."""
+
+
 @dataclass
 class Subscriber:
     name: str
@@ -170,10 +174,16 @@ class EventRelay:
                             subscriber=subscriber.name, event_id=event.event_id, delivered_at=now
                         )
                     )
-                    session.flush()
+                    try:
+                        # On PostgreSQL a second worker's insert waits here for the first
+                        # one's transaction, then fails: one delivery per subscriber.
+                        session.flush()
+                    except IntegrityError as exc:
+                        raise _AlreadyDelivered from exc
                     subscriber.handler(session, event)
-            except IntegrityError:
-                # Already delivered to this subscriber (a redelivery): nothing to do.
+            except _AlreadyDelivered:
+                # Already delivered to this subscriber (a redelivery): nothing to do. An
+                # IntegrityError of the handler itself is a failure, retried like others.
                 log.debug("event %s already delivered to %s", event.event_id, subscriber.name)
 
     def _release(self, event_id: str, now: datetime, error: str) -> None:

@@ -23,6 +23,7 @@ import socket
 from typing import Any
 
 import uvicorn
+from uvicorn.supervisors import multiprocess
 
 
 def settle_heap() -> int:
@@ -48,3 +49,54 @@ class Server(uvicorn.Server):
 def build_server(app: Any, *, host: str, port: int, **options: Any) -> Server:
     """A :class:`Server` for ``app``; ``options`` are ``uvicorn.Config``'s."""
     return Server(uvicorn.Config(app, host=host, port=port, **options))
+
+
+# --- several API processes ------------------------------------------------------------
+#
+# ``siyu serve --workers N`` runs uvicorn's supervisor: the parent binds the socket and
+# spawns N processes that share it, restarts one that dies and stops them all on
+# SIGTERM/SIGINT. Each process builds its app from the environment
+# (:func:`app_from_environment`) and serves with :class:`Server`, so every one of them
+# settles its heap after its own startup.
+
+
+class _SettledProcess(multiprocess.Process):
+    """uvicorn's worker process, serving with :class:`Server` instead of uvicorn's."""
+
+    @property
+    def server(self) -> uvicorn.Server:
+        if self._server is None:
+            self._server = Server(config=self.config)
+        return self._server
+
+
+class Supervisor(multiprocess.Multiprocess):
+    """uvicorn's multi-process supervisor whose processes serve with :class:`Server`."""
+
+    def run(self) -> None:
+        # The supervisor makes (and remakes) its processes with its module's ``Process``;
+        # this parent process does nothing but supervise, so the name is rebound for good.
+        setattr(multiprocess, "Process", _SettledProcess)  # noqa: B010
+        super().run()
+
+
+def app_from_environment() -> Any:
+    """The app factory each API process calls: settings from the environment (the
+    supervisor sets ``SIYU_RUN_WORKER`` for its processes)."""
+    from siyu.app import create_app
+    from siyu.config import Settings
+
+    return create_app(Settings())
+
+
+def serve_processes(*, host: str, port: int, processes: int, **options: Any) -> None:
+    """Serve the app from ``processes`` API processes sharing one socket, until stopped."""
+    config = uvicorn.Config(
+        "siyu.server:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=processes,
+        **options,
+    )
+    Supervisor(config, sockets=[config.bind_socket()]).run()

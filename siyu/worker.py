@@ -1,6 +1,15 @@
 """The background worker: fires due timers, relays outbox events, prunes old
 idempotency keys. A thread of ``siyu serve`` by default; on PostgreSQL any number of
-``siyu worker`` processes can run side by side (claims use SKIP LOCKED)."""
+``siyu worker`` processes can run side by side.
+
+Why several never double an effect: a timer fires in the transaction that holds its
+row (``FOR UPDATE SKIP LOCKED``) and marks it done, so a second worker skips it or,
+after the commit, finds it no longer pending. An outbox event is claimed with a lease;
+if the lease runs out while a slow subscriber still works, another worker may claim the
+event again, but each (subscriber, event) delivery inserts its primary-key row in the
+subscriber's own transaction: the second insert waits for the first transaction and
+then fails, and that subscriber is skipped. Marking the event published twice is
+harmless."""
 
 from __future__ import annotations
 
@@ -46,6 +55,9 @@ class Worker:
                 return
 
     def run_forever(self) -> None:
+        """Pass after pass until :meth:`request_stop`; a stop lets the pass in progress
+        finish (each timer and each delivery is its own transaction, so one cut short by
+        a kill is simply redone by the next worker)."""
         interval = self.ctx.settings.worker_interval_seconds
         while not self._stop.is_set():
             try:
@@ -53,8 +65,14 @@ class Worker:
             except Exception:
                 log.exception("worker pass failed")
                 fired = published = 0
-            if fired == 0 and published == 0:
+            if fired or published:
+                log.info("timers fired: %d, events published: %d", fired, published)
+            else:
                 self._stop.wait(interval)
+
+    def request_stop(self) -> None:
+        """Stop after the pass in progress (safe from a signal handler)."""
+        self._stop.set()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run_forever, name="siyu-worker", daemon=True)

@@ -23,6 +23,11 @@ from siyu.tracking.buffer import BufferClosed, IngestBuffer, IngestSettings
 from siyu.tracking.ingest import EVENT_COLUMNS
 
 
+class AnalyticsUnavailable(RuntimeError):
+    """The analytics store cannot be opened in this process (a chdb folder another
+    process holds): a clear message instead of chdb's own error."""
+
+
 def _database_of(url: str) -> str:
     if url.startswith("chdb://"):
         return DEFAULT_DATABASE
@@ -55,7 +60,17 @@ class LazyAnalyticsStore:
             if self._closed:
                 raise RuntimeError("analytics store is closed")
             if self._store is None:
-                opened = open_store(self.url, database=self.database)
+                try:
+                    opened = open_store(self.url, database=self.database)
+                except Exception as exc:
+                    if not self.url.startswith("chdb://"):
+                        raise
+                    raise AnalyticsUnavailable(
+                        f"分析库目录 {self.url} 无法打开（可能已被另一个进程占用）/ the chdb "
+                        f"folder {self.url} could not be opened ({exc.__class__.__name__}: "
+                        f"{str(exc)[:200]}); chdb allows one process per folder: with "
+                        "several processes set SIYU_ANALYTICS_URL=clickhouse://…"
+                    ) from exc
                 try:
                     ensure_schema(opened)
                 except Exception:

@@ -104,6 +104,34 @@ def test_a_failing_subscriber_keeps_the_event_for_a_later_retry(database_url: st
     db.dispose()
 
 
+def test_a_subscriber_failing_on_a_constraint_is_retried_not_taken_for_a_redelivery(
+    database_url: str,
+) -> None:
+    # given a subscriber whose first attempt breaks a unique constraint of its own
+    db = Database(database_url)
+    _append(db, 1)
+    calls: list[int] = []
+
+    def clashing(session: Session, event: DomainEvent) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            session.add(EventDelivery(subscriber="other", event_id="same", delivered_at=NOW))
+            session.add(EventDelivery(subscriber="other", event_id="same", delivered_at=NOW))
+            session.flush()
+
+    relay = EventRelay(db)
+    relay.subscribe("clashing", [], clashing)
+
+    # when the relay runs, then the failure keeps the event, and the retry delivers it
+    assert relay.relay_batch(NOW) == 0
+    assert relay.relay_batch(NOW + timedelta(seconds=10)) == 1
+    assert len(calls) == 2
+    with db.transaction() as session:
+        delivered = session.scalars(select(EventDelivery.subscriber)).all()
+        assert delivered == ["clashing"]
+    db.dispose()
+
+
 def test_a_timer_fires_once_when_due_even_after_a_restart(database_url: str) -> None:
     # given a timer scheduled (twice: the second call keeps the first) by one process
     first = Database(database_url)
