@@ -25,23 +25,21 @@ def create_bare_app() -> FastAPI:
 
 
 def main() -> None:
-    import uvicorn
-
-    from siyu.server import build_server
+    from siyu.server import build_server, serve_processes
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     if args.workers == 1:
-        build_server(create_bare_app(), host="127.0.0.1", port=args.port, log_level="warning").run()
+        app = create_bare_app()
+        build_server(app, host="127.0.0.1", port=args.port, log_level="warning").run()
         return
-    uvicorn.run(
-        "bench.bare_app:create_bare_app",
-        factory=True,
+    serve_processes(
         host="127.0.0.1",
         port=args.port,
-        workers=args.workers,
+        processes=args.workers,
+        factory="bench.bare_app:create_bare_app",
         log_level="warning",
     )
 

@@ -89,10 +89,18 @@ def app_from_environment() -> Any:
     return create_app(Settings())
 
 
-def serve_processes(*, host: str, port: int, processes: int, **options: Any) -> None:
-    """Serve the app from ``processes`` API processes sharing one socket, until stopped."""
+def serve_processes(
+    *,
+    host: str,
+    port: int,
+    processes: int,
+    factory: str = "siyu.server:app_from_environment",
+    **options: Any,
+) -> None:
+    """Serve the app ``factory`` (an import string) builds from ``processes`` API
+    processes sharing one socket, until stopped."""
     config = uvicorn.Config(
-        "siyu.server:app_from_environment",
+        factory,
         factory=True,
         host=host,
         port=port,

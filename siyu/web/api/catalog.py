@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -116,34 +116,40 @@ async def category_tree(request: Request, ctx: CtxDep) -> Response:
     return cached_response(request, await catalog_cache(request).body(("categories",), load))
 
 
+class ProductListParams(BaseModel):
+    """The shopper's product list query (one model: validated in one pass)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    category_id: int | None = None
+    q: str | None = Field(default=None, max_length=50, description="搜索关键词")
+    role: ProductRole | None = None
+    min_price_fen: int | None = Field(default=None, ge=0)
+    max_price_fen: int | None = Field(default=None, ge=0)
+    sort: ProductSort = ProductSort.newest
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=20, ge=1, le=MAX_PAGE_SIZE)
+    promotion_id: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="只列出该进行中活动适用的商品（去凑单）"
+    )
+
+
 @app_router.get("/products", response_model=ProductPageOut)
 async def list_products(
-    request: Request,
-    ctx: CtxDep,
-    now: NowDep,
-    category_id: int | None = None,
-    q: Annotated[str | None, Query(max_length=50, description="搜索关键词")] = None,
-    role: ProductRole | None = None,
-    min_price_fen: Annotated[int | None, Query(ge=0)] = None,
-    max_price_fen: Annotated[int | None, Query(ge=0)] = None,
-    sort: ProductSort = ProductSort.newest,
-    cursor: Cursor = None,
-    limit: PageSize = 20,
-    promotion_id: Annotated[
-        int | None, Query(ge=1, le=2**31 - 1, description="只列出该进行中活动适用的商品（去凑单）")
-    ] = None,
+    request: Request, ctx: CtxDep, params: Annotated[ProductListParams, Query()]
 ) -> Response:
     """商品列表：筛选、排序、游标分页；promotion_id 只列出该活动适用的商品。带 ETag。"""
     query = service.ProductQuery(
-        category_id=category_id,
-        q=q,
-        role=role,
-        min_price_fen=min_price_fen,
-        max_price_fen=max_price_fen,
-        sort=sort,
-        cursor=cursor,
-        limit=limit,
+        category_id=params.category_id,
+        q=params.q,
+        role=params.role,
+        min_price_fen=params.min_price_fen,
+        max_price_fen=params.max_price_fen,
+        sort=params.sort,
+        cursor=params.cursor,
+        limit=params.limit,
     )
+    promotion_id, now = params.promotion_id, ctx.clock.now()
     if promotion_id is not None:  # follows the promotion's scope and time: not cached
 
         def in_scope(session: Session) -> dict[str, Any]:
