@@ -90,11 +90,14 @@ def create_app(
     include_grouped(
         app,
         (
+            # in each path group the hot shopper routes come first: one request walks
+            # the routes of its group in this order
             tracking_api.router,
+            catalog_api.app_router,
+            order_api.checkout_router,
             identity_api.app_router,
             identity_api.admin_router,
             identity_api.media_router,
-            catalog_api.app_router,
             catalog_api.admin_router,
             catalog_api.media_router,
             channel_api.router,
@@ -102,7 +105,6 @@ def create_app(
             address_api.router,
             order_api.app_router,
             order_api.admin_router,
-            order_api.checkout_router,
             coupon_api.app_router,
             coupon_api.admin_router,
             promotion_api.router,
