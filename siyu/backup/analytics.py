@@ -89,14 +89,14 @@ def export_remote(http: httpx.Client, base_url: str, token: str, folder: Path) -
     base = base_url.rstrip("/") + "/api/maintenance/analytics"
     headers = {"Authorization": f"Bearer {token}"}
     try:
-        listing = http.get(base, headers=headers, timeout=60)
+        listing = http.get(base, headers=headers)
         _check(listing, base_url)
         body = listing.json()
         tables: dict[str, int] = {}
         files: list[str] = []
         for item in body["tables"]:
             info = TableInfo(item["name"], item["engine"], item["ddl"])
-            answer = http.get(f"{base}/{info.name}", headers=headers, timeout=3600)
+            answer = http.get(f"{base}/{info.name}", headers=headers)
             _check(answer, base_url)
             tables[info.name], names = _write(folder, info, answer.content)
             files += names

@@ -67,7 +67,7 @@ def _export_analytics(
     if analytics.chdb_folder_locked(url) or (server is not None and url.startswith("chdb://")):
         server = server or Server(f"http://{settings.host}:{settings.port}")
         token = analytics.maintenance_token(settings.secret_key.get_secret_value(), _now())
-        http = server.http or httpx.Client()
+        http = server.http or httpx.Client(timeout=httpx.Timeout(3600.0, connect=10.0))
         try:
             return analytics.export_remote(http, server.base_url, token, folder), "server"
         finally:
