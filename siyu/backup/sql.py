@@ -61,7 +61,7 @@ def backup_sqlite(url: str, folder: Path) -> tuple[dict[str, int], str | None]:
     if not source_path.is_file():
         raise BackupError(f"数据库文件不存在 / No database file at {source_path}")
     target = folder / SQLITE_FILE
-    source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True, timeout=30)
+    source = sqlite3.connect(f"{source_path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
     copy = sqlite3.connect(target)
     try:
         source.backup(copy)  # pages=-1: the whole file in one step, one snapshot
@@ -142,7 +142,7 @@ def restore_database(url: str, folder: Path, dialect: str) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         for leftover in (Path(f"{target}-wal"), Path(f"{target}-shm")):
             leftover.unlink(missing_ok=True)
-        source = sqlite3.connect(f"file:{folder / SQLITE_FILE}?mode=ro", uri=True)
+        source = sqlite3.connect(f"{(folder / SQLITE_FILE).as_uri()}?mode=ro", uri=True)
         copy = sqlite3.connect(target)
         try:
             source.backup(copy)

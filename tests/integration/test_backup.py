@@ -4,16 +4,24 @@ orders are being placed restores to a consistent state; broken backups are refus
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select, text
@@ -314,3 +322,95 @@ def test_a_backup_taken_while_fifty_orders_are_placed_restores_consistently(
         assert session.scalar(select(func.count()).select_from(Order)) == len(order_ids)
     db.dispose()
     assert len(_snapshot(store_ctx.settings.sqlalchemy_url)["orders"]) == 50
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _siyu(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "siyu.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def test_siyu_backup_while_siyu_serve_runs_then_siyu_restore(tmp_path: Path) -> None:
+    # given `siyu serve` running on its own data folder (it holds the chdb folder's lock)
+    port = _free_port()
+    env = os.environ | {
+        "SIYU_DATA_DIR": str(tmp_path / "live"),
+        "SIYU_PORT": str(port),
+        "SIYU_DATABASE_URL": "",
+        "SIYU_ANALYTICS_URL": "",
+    }
+    assert _siyu(env, "migrate").returncode == 0
+    server = subprocess.Popen(
+        [sys.executable, "-m", "siyu.cli", "serve", "--no-worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.2)
+        now = datetime.now(UTC)
+        batch = [
+            {
+                "event_id": f"evt-{n:08d}",
+                "event": "$pageview",
+                "anonymous_id": "device-0001-abcd",
+                "client_time": (now - timedelta(seconds=n)).isoformat(),
+                "page": "pages/index/index",
+            }
+            for n in range(10)
+        ]
+        tracked = httpx.post(f"{base}/api/track", json={"batch": batch}, timeout=10)
+        assert tracked.json()["accepted"] == 10, tracked.text
+        token = maintenance_token(Settings().secret_key.get_secret_value(), datetime.now(UTC))
+        auth = {"Authorization": f"Bearer {token}"}
+        while True:  # the ingest buffer writes within its flush interval
+            answer = httpx.get(f"{base}/api/maintenance/analytics/events", headers=auth)
+            if pq.read_metadata(io.BytesIO(answer.content)).num_rows == 10:
+                break
+            assert time.monotonic() < deadline + 30, "events were not written"
+            time.sleep(0.2)
+
+        # when `siyu backup` runs beside it
+        done = _siyu(env, "backup", str(tmp_path / "b"))
+        assert done.returncode == 0, done.stderr
+    finally:
+        server.terminate()
+        server.wait(30)
+
+    # then the analytics came through the server, and restore into a new folder works
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["analytics_source"] == "server"
+    assert manifest["analytics_tables"]["events"] == 10
+    assert manifest["alembic_revision"]
+    restored_env = env | {"SIYU_DATA_DIR": str(tmp_path / "restored")}
+    done = _siyu(restored_env, "restore", str(tmp_path / "b"))
+    assert done.returncode == 0, done.stderr
+    again = _siyu(restored_env, "restore", str(tmp_path / "b"))
+    assert again.returncode == 2 and "not empty" in again.stderr
+    assert "Traceback" not in again.stderr
+    check = _siyu(restored_env, "backup", str(tmp_path / "b2"))
+    assert check.returncode == 0, check.stderr
+    second = json.loads((tmp_path / "b2" / "manifest.json").read_text())
+    assert second["analytics_source"] == "local"
+    assert second["analytics_tables"]["events"] == 10
+    assert second["sql_tables"] == manifest["sql_tables"]
