@@ -180,7 +180,7 @@ def backup(
     settings = _settings()
     try:
         manifest = create_backup(settings, dest, server=Server(server) if server else None)
-    except BackupError as exc:
+    except (BackupError, OSError) as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
     orders = manifest.sql_tables.get("orders", 0)
@@ -205,7 +205,7 @@ def restore(
     settings = _settings()
     try:
         manifest = restore_backup(settings, source, force=force)
-    except BackupError as exc:
+    except (BackupError, OSError) as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
     typer.echo(

@@ -79,6 +79,8 @@ def _export_analytics(
         raise BackupError(f"无法打开分析数据库 / Cannot open the analytics store: {exc}") from exc
     try:
         return analytics.export_local(opened, folder), "local"
+    except Exception as exc:
+        raise BackupError(f"分析数据导出失败 / Exporting the analytics failed: {exc}") from exc
     finally:
         opened.close()
 

@@ -221,6 +221,15 @@ def test_a_half_written_or_damaged_backup_is_refused(
     with pytest.raises(BackupError, match="exists and is not empty"):
         create_backup(store_ctx.settings, folder, analytics_store=store_ctx.analytics)
 
+    manifest = json.loads((folder / "manifest.json").read_text())
+    other = "postgresql" if manifest["database_dialect"] == "sqlite" else "sqlite"
+    (folder / "manifest.json").write_text(json.dumps(manifest | {"database_dialect": other}))
+    with pytest.raises(BackupError, match="restore into the same kind of database"):
+        restore_backup(target.settings, folder, analytics_store=target.analytics)
+    (folder / "manifest.json").write_text(json.dumps(manifest | {"alembic_revision": "f00"}))
+    with pytest.raises(BackupError, match="unknown to this siyu"):
+        restore_backup(target.settings, folder, analytics_store=target.analytics)
+
     events = folder / "analytics" / "events.parquet"
     events.write_bytes(events.read_bytes()[:-10])
     with pytest.raises(BackupError, match="Checksum mismatch for analytics/events.parquet"):
