@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -84,26 +85,30 @@ def maintenance_token(secret: str, now: datetime) -> str:
     return issue_token(secret, TokenClaims(MAINTENANCE_KIND, 0, expires))
 
 
-def export_remote(http: httpx.Client, base_url: str, token: str, folder: Path) -> Exported:
-    """The tables as the running server streams them (see siyu.web.api.maintenance)."""
+def export_remote(
+    http: httpx.Client, base_url: str, token: Callable[[], str], folder: Path
+) -> Exported:
+    """The tables as the running server streams them (see siyu.web.api.maintenance);
+    ``token`` makes a fresh maintenance token for each request."""
     base = base_url.rstrip("/") + "/api/maintenance/analytics"
-    headers = {"Authorization": f"Bearer {token}"}
     try:
-        listing = http.get(base, headers=headers)
+        listing = http.get(base, headers={"Authorization": f"Bearer {token()}"})
         _check(listing, base_url)
         body = listing.json()
         tables: dict[str, int] = {}
         files: list[str] = []
         for item in body["tables"]:
             info = TableInfo(item["name"], item["engine"], item["ddl"])
-            answer = http.get(f"{base}/{info.name}", headers=headers)
+            auth = {"Authorization": f"Bearer {token()}"}
+            answer = http.get(f"{base}/{info.name}", headers=auth)
             _check(answer, base_url)
             tables[info.name], names = _write(folder, info, answer.content)
             files += names
     except httpx.HTTPError as exc:
         raise BackupError(
-            f"无法连接运行中的服务 {base_url} / Cannot reach the running server at "
-            f"{base_url} ({exc}); pass --server URL"
+            f"分析数据目录被占用，且无法连接运行中的服务 {base_url} / The analytics store "
+            f"is held by another process and the running server at {base_url} cannot be "
+            f"reached ({exc}); pass --server URL of the running `siyu serve`"
         ) from exc
     return Exported(str(body["database"]), tables, files)
 

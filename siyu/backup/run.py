@@ -65,8 +65,13 @@ def _export_analytics(
         return analytics.export_local(store, folder), "local"
     url = settings.analytics_store_url
     if analytics.chdb_folder_locked(url) or (server is not None and url.startswith("chdb://")):
-        server = server or Server(f"http://{settings.host}:{settings.port}")
-        token = analytics.maintenance_token(settings.secret_key.get_secret_value(), _now())
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+        server = server or Server(f"http://{host}:{settings.port}")
+        secret = settings.secret_key.get_secret_value()
+
+        def token() -> str:
+            return analytics.maintenance_token(secret, _now())
+
         http = server.http or httpx.Client(timeout=httpx.Timeout(3600.0, connect=10.0))
         try:
             return analytics.export_remote(http, server.base_url, token, folder), "server"

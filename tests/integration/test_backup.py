@@ -270,6 +270,18 @@ def test_backup_reads_analytics_from_the_running_server_when_it_holds_the_folder
     assert _analytics_counts(target.analytics) == _analytics_counts(store_ctx.analytics)
 
 
+def test_a_failed_backup_leaves_no_folder_behind(
+    shop: TestClient, store_ctx: Context, tmp_path: Path
+) -> None:
+    # given the analytics held by a server that cannot be reached
+    _seed(shop, store_ctx)
+    with pytest.raises(BackupError, match="cannot be reached"):
+        create_backup(store_ctx.settings, tmp_path / "b", server=Server("http://127.0.0.1:9"))
+    # then neither the backup folder nor its partial copy remains
+    assert not (tmp_path / "b").exists()
+    assert not list(tmp_path.glob(".b.partial-*"))
+
+
 def test_the_maintenance_endpoint_wants_a_maintenance_token_signed_with_the_secret(
     shop: TestClient, store_ctx: Context
 ) -> None:
