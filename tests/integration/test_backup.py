@@ -41,6 +41,7 @@ from siyu.clock import FrozenClock
 from siyu.config import Settings
 from siyu.coupon.models import CouponTemplate, ShopperCoupon
 from siyu.db import Database
+from siyu.models import metadata
 from siyu.order.models import Order, OrderLine
 from tests.conftest import POSTGRES_URL, START, make_settings
 from tests.helpers import (
@@ -210,6 +211,21 @@ def test_restore_refuses_a_target_that_has_data(
     restore_backup(target.settings, tmp_path / "b", analytics_store=target.analytics, force=True)
     assert _snapshot(target.settings.sqlalchemy_url) == _snapshot(store_ctx.settings.sqlalchemy_url)
     assert _analytics_counts(target.analytics)["events"] == 25
+
+
+def test_restore_into_a_migrated_empty_database_replaces_its_empty_tables(
+    shop: TestClient, store_ctx: Context, target: Target, tmp_path: Path
+) -> None:
+    # given a target where `siyu migrate` made the (empty) tables
+    _seed(shop, store_ctx)
+    create_backup(store_ctx.settings, tmp_path / "b", analytics_store=store_ctx.analytics)
+    db = Database(target.settings.sqlalchemy_url)
+    metadata.create_all(db.engine)
+    db.dispose()
+
+    # when the backup is restored there, then it holds the backed-up store
+    restore_backup(target.settings, tmp_path / "b", analytics_store=target.analytics)
+    assert _snapshot(target.settings.sqlalchemy_url) == _snapshot(store_ctx.settings.sqlalchemy_url)
 
 
 def test_a_half_written_or_damaged_backup_is_refused(
