@@ -19,6 +19,7 @@ from siyu.web.api import catalog as catalog_api
 from siyu.web.api import channel as channel_api
 from siyu.web.api import coupon as coupon_api
 from siyu.web.api import identity as identity_api
+from siyu.web.api import maintenance as maintenance_api
 from siyu.web.api import order as order_api
 from siyu.web.api import payment as payment_api
 from siyu.web.api import promotion as promotion_api
@@ -112,6 +113,7 @@ def create_app(
             payment_api.notify_router,
             aftersale_api.app_router,
             aftersale_api.admin_router,
+            maintenance_api.router,
         ),
     )
 

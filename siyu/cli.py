@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -222,6 +223,57 @@ def create_operator(
         raise typer.Exit(2) from exc
     finally:
         ctx.close()
+
+
+@app.command()
+def backup(
+    dest: Annotated[Path, typer.Argument(help="a new folder for this backup")],
+    server: Annotated[
+        str | None,
+        typer.Option(help="URL of the running siyu serve (default: SIYU_HOST:SIYU_PORT)"),
+    ] = None,
+) -> None:
+    """Back up the database, the analytics store and the media folder into DEST (online:
+    `siyu serve` may keep running)."""
+    from siyu.backup import BackupError, Server, create_backup
+
+    settings = _settings()
+    try:
+        manifest = create_backup(settings, dest, server=Server(server) if server else None)
+    except (BackupError, OSError) as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    orders = manifest.sql_tables.get("orders", 0)
+    events = manifest.analytics_tables.get("events", 0)
+    typer.echo(
+        f"备份完成 / Backup written to {dest}: {len(manifest.sql_tables)} tables "
+        f"({orders} orders), {events} analytics events, {manifest.media_files} media files"
+    )
+
+
+@app.command()
+def restore(
+    source: Annotated[Path, typer.Argument(help="a folder written by `siyu backup`")],
+    force: Annotated[
+        bool, typer.Option("--force", help="replace a target that already has data")
+    ] = False,
+) -> None:
+    """Restore a backup into the configured (empty) database, analytics store and media
+    folder. Stop `siyu serve` first."""
+    from siyu.backup import BackupError, restore_backup
+
+    settings = _settings()
+    try:
+        manifest = restore_backup(settings, source, force=force)
+    except (BackupError, OSError) as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(
+        f"恢复完成 / Restored the backup of {manifest.created_at}: "
+        f"{sum(manifest.sql_tables.values())} rows, "
+        f"{sum(manifest.analytics_tables.values())} analytics rows, "
+        f"{manifest.media_files} media files. Run `siyu migrate` if this siyu is newer."
+    )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import unquote, urlparse
 
 import orjson
@@ -61,6 +61,18 @@ class AnalyticsStore(Protocol):
     ) -> int: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class RawAnalyticsStore(Protocol):
+    """A store that also moves whole tables as bytes (backups): a query's answer in a
+    binary format such as ``Parquet``, and an insert from such a file."""
+
+    database: str
+
+    def query_bytes(self, sql: str, fmt: str) -> bytes: ...
+
+    def insert_file(self, table: str, path: Path, fmt: str) -> None: ...
 
 
 class ChdbStore:
@@ -119,6 +131,17 @@ class ChdbStore:
         head = f"INSERT INTO {self.database}.{table} ({', '.join(columns)}){settings} FORMAT "
         self._run(f"{head}{block.fmt}\n{block.data}", None, "CSV")
         return block.rows
+
+    def query_bytes(self, sql: str, fmt: str) -> bytes:
+        return bytes(self._run(f"{sql} FORMAT {fmt}", None, "CSV").bytes())
+
+    def insert_file(self, table: str, path: Path, fmt: str) -> None:
+        source = str(Path(path).resolve()).replace("\\", "\\\\").replace("'", "\\'")
+        self._run(
+            f"INSERT INTO {self.database}.{table} SELECT * FROM file('{source}', {fmt})",
+            None,
+            "CSV",
+        )
 
     def close(self) -> None:
         if self._closed:
@@ -182,6 +205,14 @@ class ClickHouseServerStore:
             fmt=block.fmt,
         )
         return block.rows
+
+    def query_bytes(self, sql: str, fmt: str) -> bytes:
+        return bytes(self._client.raw_query(sql, fmt=fmt))
+
+    def insert_file(self, table: str, path: Path, fmt: str) -> None:
+        self._client.raw_insert(
+            f"{self.database}.{table}", insert_block=Path(path).read_bytes(), fmt=fmt
+        )
 
     def close(self) -> None:
         self._client.close()

@@ -14,11 +14,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from siyu.analytics.schema import ensure_schema
-from siyu.analytics.store import DEFAULT_DATABASE, AnalyticsStore, QueryResult, open_store
+from siyu.analytics.store import (
+    DEFAULT_DATABASE,
+    AnalyticsStore,
+    QueryResult,
+    RawAnalyticsStore,
+    open_store,
+)
 from siyu.tracking.buffer import BufferClosed, IngestBuffer, IngestSettings
 from siyu.tracking.ingest import EVENT_COLUMNS
 
@@ -108,6 +115,18 @@ class LazyAnalyticsStore:
         dedup_token: str | None = None,
     ) -> int:
         return self._get().insert(table, columns, rows, dedup_token=dedup_token)
+
+    def query_bytes(self, sql: str, fmt: str) -> bytes:
+        store = self._get()
+        if not isinstance(store, RawAnalyticsStore):
+            raise TypeError("this analytics store cannot export tables")
+        return store.query_bytes(sql, fmt)
+
+    def insert_file(self, table: str, path: Path, fmt: str) -> None:
+        store = self._get()
+        if not isinstance(store, RawAnalyticsStore):
+            raise TypeError("this analytics store cannot import tables")
+        store.insert_file(table, path, fmt)
 
     def close(self) -> None:
         with self._lock:
