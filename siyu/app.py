@@ -117,6 +117,11 @@ def create_app(
     def health() -> dict[str, str]:
         with context.db.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
-        return {"status": "ok", "version": __version__, "database": context.db.dialect}
+        return {
+            "status": "ok",
+            "version": __version__,
+            "database": context.db.dialect,
+            "payment": settings.payment_provider.value,
+        }
 
     return app
