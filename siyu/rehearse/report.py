@@ -20,7 +20,7 @@ from typing import Any
 
 STEPS = ("login", "browse", "product", "offers", "cart", "quote", "place", "pay_start", "pay")
 # Refusals a sale expects (the stock ran out, a price moved): reported, not a defect.
-EXPECTED_ERRORS = ("out_of_stock", "insufficient_stock", "price_changed", "sold_out")
+EXPECTED_ERRORS = ("insufficient_stock", "quote_changed", "sku_unavailable")
 REPORT_NAME = re.compile(r"^[0-9A-Za-z_-]{1,80}$")
 
 

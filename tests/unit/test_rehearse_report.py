@@ -25,7 +25,7 @@ STATS = [  # the shape of Locust's --json-file entries
     {"name": "pay", "method": "POST", "num_requests": 38, "num_failures": 0,
      "response_times": {"60": 38}},
 ]  # fmt: skip
-FAILURES = "Method,Name,Error,Occurrences\nPOST,place,409 out_of_stock,2\n"
+FAILURES = "Method,Name,Error,Occurrences\nPOST,place,409 insufficient_stock,2\n"
 HISTORY = (
     "Timestamp,User Count,Type,Name,Requests/s,Failures/s\n"
     "1796630108,5,,Aggregated,0.00,0.00\n"
@@ -72,7 +72,7 @@ def test_steps_counts_errors_and_a_passing_verdict() -> None:
         "paid": {"locust": 38, "database": 38},
     }
     assert r["errors"] == [
-        {"step": "place", "kind": "409 out_of_stock", "count": 2, "expected": True}
+        {"step": "place", "kind": "409 insufficient_stock", "count": 2, "expected": True}
     ]
     assert r["timeline"] == [
         {"t": 1796630108, "users": 5, "rps": 0.0, "failures_per_s": 0.0},
@@ -81,7 +81,7 @@ def test_steps_counts_errors_and_a_passing_verdict() -> None:
     assert r["total"] == {"requests": 178, "failures": 2, "rps": 8.9}
     assert r["verdict"] == {"ok": True, "problems": []}
     table = format_table(r)
-    assert "place" in table and "409 out_of_stock × 2 (expected)" in table
+    assert "place" in table and "409 insufficient_stock × 2 (expected)" in table
     assert "通过 / PASS" in table
 
 

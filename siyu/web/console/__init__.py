@@ -96,6 +96,7 @@ from siyu.web.console import (
     dashboard,
     marketing,
     orders,
+    rehearsals,
     skus,
     staff,
 )
@@ -148,6 +149,7 @@ def install_console(app: FastAPI) -> None:
     for module in (auth, dashboard, catalog, skus, categories, orders, aftersales, staff):
         app.include_router(module.router)
     app.include_router(channels.router)
+    app.include_router(rehearsals.router)
     for router in (*analytics.ROUTERS, *marketing.ROUTERS):
         app.include_router(router)
     _install_error_pages(app)
