@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from html import unescape
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,6 +15,7 @@ from siyu.bootstrap import Context
 from siyu.identity.rules import Role
 from siyu.rehearse.report import build_report, reports_dir, save_report
 from tests.console.conftest import new_operator, sign_in
+from tests.console_walk import en_findings, scrub, zh_findings
 
 START = datetime(2026, 12, 7, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai
 STATS = [
@@ -101,3 +103,23 @@ def test_support_staff_may_not_read_rehearsals(client: TestClient, ctx: Context)
     sign_in(client, new_operator(ctx, Role.support))
     assert client.get("/console/rehearsals").status_code == 403
     assert client.get("/console/rehearsals/20261207T003000Z-c0ffee").status_code == 403
+
+
+def visible_text(html: str) -> str:
+    """What the page shows: no scripts, no tags, the language switcher taken out."""
+    html = re.sub(r"<script.*?</script>|<style.*?</style>", " ", html, flags=re.S)
+    html = re.sub(r'<nav class="lang".*?</nav>', " ", html, flags=re.S)
+    return unescape(re.sub(r"<[^>]+>", "\n", html))
+
+
+def test_the_pages_speak_one_language(client: TestClient, ctx: Context) -> None:
+    """The console walk's checks (tests/console_walk.py) on both pages, with a report."""
+    store_report(ctx)
+    username = new_operator(ctx, Role.analyst)
+    sign_in(client, username)
+    data = [username, "analyst 同事", "http://127.0.0.1:8000"]
+    for locale, findings in (("zh-CN", zh_findings), ("en", en_findings)):
+        client.cookies.set("siyu_lang", locale)
+        for path in ("/console/rehearsals", "/console/rehearsals/20261207T003000Z-c0ffee"):
+            text = scrub(visible_text(client.get(path).text), data)
+            assert findings(path, text) == [], (locale, path)
