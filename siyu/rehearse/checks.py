@@ -26,15 +26,26 @@ def stock_snapshot(session: Session) -> dict[int, int]:
 
 
 def run_orders(session: Session, run_id: str) -> dict[str, Any]:
-    """Orders placed (any status) and paid by the run's shoppers."""
+    """The run's shoppers, and the orders they placed (any status) and paid."""
     rows = session.execute(
         select(Order.id, Order.status)
         .join(Shopper, Shopper.id == Order.shopper_id)
         .where(Shopper.openid.startswith(openid_prefix(run_id), autoescape=True))
     ).all()
+    shoppers = session.scalar(
+        select(func.count())
+        .select_from(Shopper)
+        .where(Shopper.openid.startswith(openid_prefix(run_id), autoescape=True))
+    )
     placed = sorted(int(i) for i, _ in rows)
     paid = sorted(int(i) for i, status in rows if status in PAID_STATUSES)
-    return {"placed": len(placed), "paid": len(paid), "placed_ids": placed, "paid_ids": paid}
+    return {
+        "shoppers": int(shoppers or 0),
+        "placed": len(placed),
+        "paid": len(paid),
+        "placed_ids": placed,
+        "paid_ids": paid,
+    }
 
 
 def stock_check(session: Session, before: dict[int, int], since: datetime) -> dict[str, Any]:

@@ -123,12 +123,18 @@ def build_report(
     ok = {row["step"]: row["requests"] - row["failures"] for row in steps}
     errors = parse_failures(failures_csv)
     counts = {
+        "shoppers": {"locust": ok.get("login", 0), "database": int(database.get("shoppers", 0))},
         "placed": {"locust": ok.get("place", 0), "database": int(database["placed"])},
         "paid": {"locust": ok.get("pay", 0), "database": int(database["paid"])},
     }
     placed_ids = {int(i) for i in shopper_side.get("placed", [])}
     paid_ids = {int(i) for i in shopper_side.get("paid", [])}
     problems = []
+    if counts["shoppers"]["locust"] and not counts["shoppers"]["database"]:
+        problems.append(
+            "数据库里没有本次的模拟顾客：命令的数据库设置与目标商店不同 / the run's shoppers "
+            "are not in this database: SIYU_DATABASE_URL / SIYU_DATA_DIR is not the target's"
+        )
     for key, pair in counts.items():
         if pair["locust"] != pair["database"]:
             problems.append(f"{key}: locust {pair['locust']} ≠ database {pair['database']}")

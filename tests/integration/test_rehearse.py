@@ -104,6 +104,7 @@ def test_rehearsal_counts_agree_with_the_database(store: tuple[str, dict[str, st
         negative = conn.scalar(select(func.count()).select_from(Sku).where(Sku.stock < 0))
     engine.dispose()
     assert shoppers == 5
+    assert report["counts"]["shoppers"] == {"locust": 5, "database": 5}
     ok = {name: row["requests"] - row["failures"] for name, row in steps.items()}
     assert report["counts"]["placed"] == {"locust": placed, "database": placed}
     assert report["counts"]["paid"] == {"locust": paid, "database": paid}

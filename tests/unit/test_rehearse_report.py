@@ -44,7 +44,7 @@ def report(database: dict[str, object]) -> dict[str, Any]:
     )  # fmt: skip
 
 
-AGREEING = {"placed": 38, "paid": 38, "placed_ids": [1, 2], "paid_ids": [1],
+AGREEING = {"shoppers": 0, "placed": 38, "paid": 38, "placed_ids": [1, 2], "paid_ids": [1],
             "skus_checked": 9, "negative": [], "oversold": [], "units_sold": 38}  # fmt: skip
 
 
@@ -68,6 +68,7 @@ def test_steps_counts_errors_and_a_passing_verdict() -> None:
         and steps["place"]["failures"] == 2
     )
     assert r["counts"] == {
+        "shoppers": {"locust": 0, "database": 0},
         "placed": {"locust": 38, "database": 38},
         "paid": {"locust": 38, "database": 38},
     }
@@ -104,3 +105,18 @@ def test_stored_reports_round_trip(tmp_path: Path) -> None:
     assert load_report(tmp_path, "../etc/passwd") is None
     assert load_report(tmp_path, "nope") is None
     assert list_reports(tmp_path / "absent") == []
+
+
+def test_a_database_that_is_not_the_targets_fails() -> None:
+    """Shoppers logged in, none of them in the database the command reads."""
+    stats = [*STATS, {"name": "login", "num_requests": 5, "num_failures": 0,
+                      "response_times": {"30": 5}}]  # fmt: skip
+    r = build_report(
+        run_id="x", url="http://127.0.0.1:8000", started_at=START, ended_at=START,
+        shoppers=5, ramp=5, duration_s=20, locust_stats=stats, failures_csv="",
+        history_csv="", shopper_side={}, database={**AGREEING, "shoppers": 0},
+    )  # fmt: skip
+    assert r["steps"][0]["step"] == "login"
+    assert r["counts"]["shoppers"] == {"locust": 5, "database": 0}
+    assert r["verdict"]["ok"] is False
+    assert "not in this database" in r["verdict"]["problems"][0]
