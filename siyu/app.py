@@ -87,7 +87,9 @@ def create_app(
     install_error_handlers(
         app, max_body_size=MAX_BODY_BYTES, larger={"/console/products": MAX_UPLOAD_BODY}
     )
-    install_health(app, context.db)  # first: polled often, matched before all others
+    install_health(
+        app, context.db, payment=settings.payment_provider.value
+    )  # first: polled often, matched before all others
     include_grouped(
         app,
         (

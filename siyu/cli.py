@@ -276,5 +276,40 @@ def restore(
     )
 
 
+@app.command()
+def rehearse(
+    url: Annotated[
+        str | None, typer.Option(help="the store's base URL (default: the configured host:port)")
+    ] = None,
+    shoppers: Annotated[int, typer.Option(min=1, max=10_000, help="simulated shoppers")] = 20,
+    ramp: Annotated[float, typer.Option(min=0.1, help="shoppers started per second")] = 5.0,
+    duration: Annotated[int, typer.Option(min=5, max=24 * 3600, help="seconds")] = 60,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(help="where the JSON report goes (default: <data dir>/rehearsals)"),
+    ] = None,
+) -> None:
+    """大促压测 / Sale rehearsal: Locust shoppers browse → product → cart → quote → place →
+    pay (sandbox only) against the store, then the orders and stock are checked in the
+    database and a report is written (console page 大促压测)."""
+    from siyu.rehearse.report import format_table
+    from siyu.rehearse.runner import RehearsalRefused, default_plan
+    from siyu.rehearse.runner import rehearse as run
+
+    settings = _settings()
+    plan = default_plan(
+        settings, url=url, shoppers=shoppers, ramp=ramp, duration=duration, report_dir=report_dir
+    )
+    try:
+        report, path = run(settings, plan)
+    except RehearsalRefused as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(format_table(report))
+    typer.echo(f"报告 / report: {path}")
+    if not report["verdict"]["ok"]:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

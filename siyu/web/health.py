@@ -41,14 +41,14 @@ class DatabaseProbe:
         return self.problem
 
 
-def install_health(app: FastAPI, db: Database) -> None:
+def install_health(app: FastAPI, db: Database, *, payment: str) -> None:
     probe = DatabaseProbe(db)
 
     @app.get("/api/health", tags=["meta"])
     async def health() -> JSONResponse:
-        """健康检查：进程在服务，数据库可达（最多每秒探测一次）。"""
+        """健康检查：进程在服务，数据库可达（最多每秒探测一次）；payment 为支付通道（sandbox 为沙箱）。"""
         problem = await probe.problem_now()
-        body = {"status": "ok", "version": __version__, "database": db.dialect}
+        body = {"status": "ok", "version": __version__, "database": db.dialect, "payment": payment}
         if problem is not None:
             body.update(status="unavailable", problem=problem)
             return JSONResponse(body, 503)

@@ -38,6 +38,7 @@ PAGES = {
     "analytics_portfolio": "/console/analytics/portfolio",
     "analytics_clv": "/console/analytics/clv",
     "channels": "/console/channels",
+    "rehearsals": "/console/rehearsals",
     "promotions": "/console/promotions",
     "coupons": "/console/coupons",
 }
@@ -45,10 +46,26 @@ MARKETING = {"promotions", "coupons"}
 ANALYTICS = {key for key in PAGES if key.startswith("analytics_")}
 VISIBLE = {
     Role.owner: set(PAGES),
-    Role.operator: {"dashboard", "products", "categories", "orders", "aftersales", "channels"}
+    Role.operator: {
+        "dashboard",
+        "products",
+        "categories",
+        "orders",
+        "aftersales",
+        "channels",
+        "rehearsals",
+    }
     | ANALYTICS
     | MARKETING,
-    Role.analyst: {"dashboard", "products", "categories", "orders", "aftersales", "channels"}
+    Role.analyst: {
+        "dashboard",
+        "products",
+        "categories",
+        "orders",
+        "aftersales",
+        "channels",
+        "rehearsals",
+    }
     | ANALYTICS
     | MARKETING,
     Role.support: {"products", "categories", "orders", "aftersales"},

@@ -96,6 +96,7 @@ from siyu.web.console import (
     dashboard,
     marketing,
     orders,
+    rehearsals,
     skus,
     staff,
 )
@@ -146,7 +147,18 @@ def install_console(app: FastAPI) -> None:
         cache = asset_cache(request.app)
         return asset_response(request, cache.file(STATIC_DIR / name), cache)
 
-    modules = (auth, dashboard, catalog, skus, categories, orders, aftersales, staff, channels)
+    modules = (
+        auth,
+        dashboard,
+        catalog,
+        skus,
+        categories,
+        orders,
+        aftersales,
+        staff,
+        channels,
+        rehearsals,
+    )
     include_grouped(
         app, (*(m.router for m in modules), *analytics.ROUTERS, *marketing.ROUTERS), depth=1
     )
