@@ -122,3 +122,42 @@ def test_a_cursor_from_another_sort_or_garbage_is_a_clear_error(
         response = client.get("/api/app/products", params={"cursor": bad, "sort": "newest"})
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "bad_cursor"
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=x", "limit"),
+        ("sort=cheapest", "sort"),
+        ("q=" + "长" * 51, "q"),
+    ],
+)
+def test_a_bad_list_query_is_a_422_naming_the_field(
+    client: TestClient, query: str, field: str
+) -> None:
+    response = client.get(f"/api/app/products?{query}")
+    assert response.status_code == 422
+    body = response.json()["error"]
+    assert (body["code"], list(body["fields"])) == ("invalid_input", [field])
+
+
+def test_the_list_query_is_documented_as_query_parameters(client: TestClient) -> None:
+    op = client.get("/openapi.json").json()["paths"]["/api/app/products"]["get"]
+    params = {p["name"]: p for p in op["parameters"]}
+    assert list(params) == [
+        "category_id", "q", "role", "min_price_fen", "max_price_fen", "sort", "cursor",
+        "limit", "promotion_id",
+    ]  # fmt: skip
+    assert {p["in"] for p in params.values()} == {"query"}
+    assert params["sort"]["schema"]["default"] == "newest"
+    assert "featured" in params["sort"]["schema"]["enum"]
+    assert params["limit"]["schema"] == {
+        "default": 20, "maximum": 50, "minimum": 1, "title": "Limit", "type": "integer"
+    }  # fmt: skip
+
+
+def test_a_repeated_parameter_keeps_its_last_value(client: TestClient) -> None:
+    response = client.get("/api/app/products?limit=0&limit=2")
+    assert response.status_code == 200
+    assert len(response.json()["items"]) <= 2

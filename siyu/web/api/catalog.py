@@ -59,6 +59,7 @@ from siyu.web.deps import (
     SessionDep,
     StockWriter,
 )
+from siyu.web.params import query_parameters, read_query
 
 app_router = APIRouter(prefix="/api/app", tags=["catalog"])
 admin_router = APIRouter(prefix="/api/admin", tags=["catalog admin"])
@@ -134,11 +135,12 @@ class ProductListParams(BaseModel):
     )
 
 
-@app_router.get("/products", response_model=ProductPageOut)
-async def list_products(
-    request: Request, ctx: CtxDep, params: Annotated[ProductListParams, Query()]
-) -> Response:
+@app_router.get(
+    "/products", response_model=ProductPageOut, openapi_extra=query_parameters(ProductListParams)
+)
+async def list_products(request: Request, ctx: CtxDep) -> Response:
     """商品列表：筛选、排序、游标分页；promotion_id 只列出该活动适用的商品。带 ETag。"""
+    params = read_query(ProductListParams, request)
     query = service.ProductQuery(
         category_id=params.category_id,
         q=params.q,
