@@ -96,8 +96,6 @@ def create_app(
             # in each path group the hot shopper routes come first: one request walks
             # the routes of its group in this order
             tracking_api.router,
-            catalog_api.app_router,
-            order_api.checkout_router,
             identity_api.app_router,
             identity_api.admin_router,
             identity_api.media_router,
@@ -117,6 +115,7 @@ def create_app(
             aftersale_api.admin_router,
             maintenance_api.router,
         ),
+        direct=(catalog_api.app_router, order_api.checkout_router),  # browse and quote
     )
 
     install_assets(app)
