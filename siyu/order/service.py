@@ -1,7 +1,8 @@
 """Order use cases: the lifecycle transitions (``mark_paid``, ``cancel_order``,
-``apply_refund``: the only places an order is paid, cancelled or refunded, each
-running the steps subscribed on :class:`siyu.lifecycle.OrderLifecycle`), shipping,
-receipt, the auto-confirm timer and order reads. Placement is in
+``apply_refund``, ``settle_order``: the only places an order is paid, cancelled,
+refunded or settled, each running the steps subscribed on
+:class:`siyu.lifecycle.OrderLifecycle`), shipping, receipt, the auto-confirm and
+settle timers and order reads. Placement is in
 :mod:`siyu.order.placement`."""
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from siyu.lifecycle import (
     OrderLifecycle,
     OrderPaid,
     OrderRefunded,
+    OrderSettled,
     PaidLine,
     RefundedLine,
+    SettledLine,
 )
 from siyu.order.events import record_order_event
 from siyu.order.models import Order, OrderLine
@@ -30,8 +33,10 @@ from siyu.order.placement import Address, checkout_quote, new_order_no, place_or
 from siyu.order.rules import (
     AUTO_CONFIRM_TIMER,
     PAYMENT_TIMEOUT_TIMER,
+    SETTLE_TIMER,
     OrderAction,
     OrderStatus,
+    is_fully_refunded,
     next_status,
     source_status,
 )
@@ -42,6 +47,7 @@ from siyu.timers import cancel_timer, schedule_timer
 __all__ = [
     "AUTO_CONFIRM_TIMER",
     "PAYMENT_TIMEOUT_TIMER",
+    "SETTLE_TIMER",
     "Address",
     "checkout_quote",
     "new_order_no",
@@ -271,6 +277,21 @@ def announce_refunded(session: Session, event: OrderRefunded, now: datetime) -> 
     )
 
 
+def announce_settled(session: Session, event: OrderSettled, now: datetime) -> None:
+    record_order_event(
+        session,
+        "order.settled",
+        event.order_id,
+        now,
+        {
+            "order_id": event.order_id,
+            "shopper_id": event.shopper_id,
+            "paid_fen": event.paid_fen,
+            "refunded_fen": event.refunded_fen,
+        },
+    )
+
+
 def register_steps(lifecycle: OrderLifecycle) -> None:
     """The order's own steps. The outbox announcements run after every other
     package's steps, so a subscriber hears of finished work."""
@@ -279,6 +300,7 @@ def register_steps(lifecycle: OrderLifecycle) -> None:
     lifecycle.on_paid("order.announce_paid", announce_paid, announce=True)
     lifecycle.on_cancelled("order.announce_cancelled", announce_cancelled, announce=True)
     lifecycle.on_refunded("order.announce_refunded", announce_refunded, announce=True)
+    lifecycle.on_settled("order.announce_settled", announce_settled, announce=True)
 
 
 def cancel_by_shopper(
@@ -382,10 +404,22 @@ def ship_order(
     return order
 
 
-def complete_order(session: Session, order: Order, *, by: str, now: datetime) -> bool:
+def complete_order(
+    session: Session, order: Order, *, by: str, settle_after: timedelta, now: datetime
+) -> bool:
+    """shipped → completed (the shopper's receipt or the auto-confirm timer), and the
+    ``order.settle`` timer for when the after-sales window (``settle_after``) closes."""
     if not transition(session, order, OrderAction.confirm, now, completed_at=now):
         return False
     cancel_timer(session, AUTO_CONFIRM_TIMER, order.id)
+    schedule_timer(
+        session,
+        SETTLE_TIMER,
+        order.id,
+        due_at=now + settle_after,
+        payload={"order_id": order.id},
+        now=now,
+    )
     record_order_event(
         session,
         "order.completed",
@@ -401,19 +435,86 @@ def complete_order(session: Session, order: Order, *, by: str, now: datetime) ->
     return True
 
 
-def confirm_receipt(session: Session, *, shopper_id: int, order_id: int, now: datetime) -> Order:
+def confirm_receipt(
+    session: Session, *, shopper_id: int, order_id: int, settle_after: timedelta, now: datetime
+) -> Order:
     order = get_shopper_order(session, shopper_id, order_id)
-    if not complete_order(session, order, by="shopper", now=now):
+    if not complete_order(session, order, by="shopper", settle_after=settle_after, now=now):
         raise Conflict(
             "order_not_shipped", "订单尚未发货，不能确认收货 / The order has not shipped yet"
         )
     return order
 
 
-def auto_confirm(session: Session, payload: dict[str, Any], now: datetime) -> None:
+def auto_confirm(
+    settle_after: timedelta, session: Session, payload: dict[str, Any], now: datetime
+) -> None:
     order = session.get(Order, payload["order_id"])
     if order is not None:
-        complete_order(session, order, by="system", now=now)
+        complete_order(session, order, by="system", settle_after=settle_after, now=now)
+
+
+# An open after-sales request holds the settled moment back; it is looked at again
+# this often until the request is resolved (see siyu.lifecycle).
+SETTLE_RECHECK = timedelta(hours=1)
+
+
+def settle_order(
+    lifecycle: OrderLifecycle,
+    settle_after: timedelta,
+    session: Session,
+    payload: dict[str, Any],
+    now: datetime,
+) -> datetime | None:
+    """The ``order.settle`` timer: run the ``settled`` steps once, when the after-sales
+    window has closed with part of the order kept and no request open. Returns when to
+    look again if the order has to wait (see the rules in :mod:`siyu.lifecycle`)."""
+    order = session.get(Order, payload["order_id"])
+    if order is None or order.settled_at is not None or order.completed_at is None:
+        return None
+    if is_fully_refunded([(li.quantity, li.refunded_quantity) for li in order.lines]):
+        return None
+    closes = order.completed_at + settle_after
+    if now <= closes:  # the window still takes requests at its last instant
+        return closes + timedelta(seconds=1)
+    if order.open_aftersale_id is not None:
+        return now + SETTLE_RECHECK
+    won = session.execute(
+        update(Order)
+        .where(
+            Order.id == order.id,
+            Order.settled_at.is_(None),
+            Order.open_aftersale_id.is_(None),
+            Order.status == OrderStatus.completed,
+        )
+        .values(settled_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if rowcount(won) != 1:
+        return None
+    session.refresh(order)
+    event = OrderSettled(
+        order_id=order.id,
+        order_no=order.order_no,
+        shopper_id=order.shopper_id,
+        paid_fen=order.paid_fen,
+        refunded_fen=order.refunded_fen,
+        completed_at=order.completed_at,
+        lines=tuple(
+            SettledLine(
+                order_line_id=li.id,
+                sku_id=li.sku_id,
+                product_id=li.product_id,
+                quantity=li.quantity,
+                payable_fen=li.payable_fen,
+                refunded_quantity=li.refunded_quantity,
+                refunded_fen=li.refunded_fen,
+            )
+            for li in order.lines
+        ),
+    )
+    lifecycle.settled.run(session, event, now)
+    return None
 
 
 def list_shopper_orders(
