@@ -23,8 +23,10 @@ def register(
 ) -> None:
     """The order's lifecycle steps (payment timer, announcements) and its timers:
     auto-confirmation, and the settled moment ``aftersale_window`` after completion."""
-    from siyu.order import rules, service
+    from siyu.order import rules, service, settlement
 
     service.register_steps(lifecycle)
     timers.register(rules.AUTO_CONFIRM_TIMER, partial(service.auto_confirm, aftersale_window))
-    timers.register(rules.SETTLE_TIMER, partial(service.settle_order, lifecycle, aftersale_window))
+    timers.register(
+        rules.SETTLE_TIMER, partial(settlement.settle_order, lifecycle, aftersale_window)
+    )

@@ -22,10 +22,8 @@ from siyu.lifecycle import (
     OrderLifecycle,
     OrderPaid,
     OrderRefunded,
-    OrderSettled,
     PaidLine,
     RefundedLine,
-    SettledLine,
 )
 from siyu.order.events import record_order_event
 from siyu.order.models import Order, OrderLine
@@ -36,10 +34,10 @@ from siyu.order.rules import (
     SETTLE_TIMER,
     OrderAction,
     OrderStatus,
-    is_fully_refunded,
     next_status,
     source_status,
 )
+from siyu.order.settlement import announce_settled
 from siyu.outbox import OutboxEvent
 from siyu.timers import cancel_timer, schedule_timer
 
@@ -277,21 +275,6 @@ def announce_refunded(session: Session, event: OrderRefunded, now: datetime) -> 
     )
 
 
-def announce_settled(session: Session, event: OrderSettled, now: datetime) -> None:
-    record_order_event(
-        session,
-        "order.settled",
-        event.order_id,
-        now,
-        {
-            "order_id": event.order_id,
-            "shopper_id": event.shopper_id,
-            "paid_fen": event.paid_fen,
-            "refunded_fen": event.refunded_fen,
-        },
-    )
-
-
 def register_steps(lifecycle: OrderLifecycle) -> None:
     """The order's own steps. The outbox announcements run after every other
     package's steps, so a subscriber hears of finished work."""
@@ -452,69 +435,6 @@ def auto_confirm(
     order = session.get(Order, payload["order_id"])
     if order is not None:
         complete_order(session, order, by="system", settle_after=settle_after, now=now)
-
-
-# An open after-sales request holds the settled moment back; it is looked at again
-# this often until the request is resolved (see siyu.lifecycle).
-SETTLE_RECHECK = timedelta(hours=1)
-
-
-def settle_order(
-    lifecycle: OrderLifecycle,
-    settle_after: timedelta,
-    session: Session,
-    payload: dict[str, Any],
-    now: datetime,
-) -> datetime | None:
-    """The ``order.settle`` timer: run the ``settled`` steps once, when the after-sales
-    window has closed with part of the order kept and no request open. Returns when to
-    look again if the order has to wait (see the rules in :mod:`siyu.lifecycle`)."""
-    order = session.get(Order, payload["order_id"])
-    if order is None or order.settled_at is not None or order.completed_at is None:
-        return None
-    if is_fully_refunded([(li.quantity, li.refunded_quantity) for li in order.lines]):
-        return None
-    closes = order.completed_at + settle_after
-    if now <= closes:  # the window still takes requests at its last instant
-        return closes + timedelta(seconds=1)
-    if order.open_aftersale_id is not None:
-        return now + SETTLE_RECHECK
-    won = session.execute(
-        update(Order)
-        .where(
-            Order.id == order.id,
-            Order.settled_at.is_(None),
-            Order.open_aftersale_id.is_(None),
-            Order.status == OrderStatus.completed,
-        )
-        .values(settled_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if rowcount(won) != 1:
-        return None
-    session.refresh(order)
-    event = OrderSettled(
-        order_id=order.id,
-        order_no=order.order_no,
-        shopper_id=order.shopper_id,
-        paid_fen=order.paid_fen,
-        refunded_fen=order.refunded_fen,
-        completed_at=order.completed_at,
-        lines=tuple(
-            SettledLine(
-                order_line_id=li.id,
-                sku_id=li.sku_id,
-                product_id=li.product_id,
-                quantity=li.quantity,
-                payable_fen=li.payable_fen,
-                refunded_quantity=li.refunded_quantity,
-                refunded_fen=li.refunded_fen,
-            )
-            for li in order.lines
-        ),
-    )
-    lifecycle.settled.run(session, event, now)
-    return None
 
 
 def list_shopper_orders(
