@@ -160,3 +160,18 @@ def test_the_payment_timeout_gives_the_points_back(shop: Shop) -> None:
 
     # then the points are back
     assert shop.balance() == (2000, 0)
+
+
+def test_a_registered_multiplier_raises_what_an_order_earns(
+    client: TestClient, ctx: Context
+) -> None:
+    # given a bonus hooked in by its owner (a tier, the member day): ×2 for everyone
+    ctx.points.add_multiplier("test.double", lambda session, shopper_id, now: 200)
+    shop = open_shop(client, ctx)
+
+    # when an order of ¥99.99 without points is paid
+    placed = shop.place({shop.sku_a: 3}, use_points=False)
+    shop.pay(int(placed.json()["id"]))
+
+    # then it earns ⌊9999 / 100 × 2⌋ = 199 points, pending
+    assert shop.balance() == (0, 199)
