@@ -26,8 +26,9 @@ When = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("orders") as batch:
-        batch.add_column(sa.Column("settled_at", When, nullable=True))
+    # A plain ADD COLUMN: a batch rebuild of ``orders`` would drop a table that other
+    # rows point to (SQLite checks foreign keys).
+    op.add_column("orders", sa.Column("settled_at", When, nullable=True))
     op.create_table(
         "points_balances",
         sa.Column("shopper_id", BigId, autoincrement=False, nullable=False),
@@ -157,5 +158,4 @@ def downgrade() -> None:
     op.drop_index("ix_points_entries_shopper", table_name="points_entries")
     op.drop_table("points_entries")
     op.drop_table("points_balances")
-    with op.batch_alter_table("orders") as batch:
-        batch.drop_column("settled_at")
+    op.drop_column("orders", "settled_at")  # SQLite ≥ 3.35 drops a column in place
