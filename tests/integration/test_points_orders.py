@@ -4,12 +4,17 @@ line reverses exactly that line's share, to the point and to the fen."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from siyu.bootstrap import Context
+from siyu.loyalty import ledger
+from siyu.loyalty.rules import EntryKind, RewardEvent
+from siyu.loyalty.service import grant_reward
+from siyu.worker import Worker
+from tests.helpers import shopper_headers
 from tests.integration.points_shop import Shop, open_shop
 
 # 3 × ¥33.33 (A) and 1 × ¥19.99 (B) with 2000 points (¥20) redeemed: the points fen
@@ -175,3 +180,62 @@ def test_a_registered_multiplier_raises_what_an_order_earns(
 
     # then it earns ⌊9999 / 100 × 2⌋ = 199 points, pending
     assert shop.balance() == (0, 199)
+
+
+def test_unspent_points_expire_at_the_end_of_the_next_year_by_the_worker(
+    client: TestClient, ctx: Context
+) -> None:
+    # given 300 points given on 2026-11-02, of which an order spends 100 of 200 more
+    # given on 2027-01-05 (the older lot goes first)
+    shop = open_shop(client, ctx)
+    shop.give(300)
+    ctx.clock.set(datetime(2027, 1, 5, 2, 0, tzinfo=UTC))  # type: ignore[attr-defined]
+    shop.shopper = shopper_headers(client, "points")
+    shop.give(200)
+    with ctx.db.transaction() as session:
+        ledger.debit(
+            session,
+            shopper_id=shop.shopper_id,
+            points=100,
+            kind=EntryKind.order_spend,
+            key="test:spend",
+            now=ctx.clock.now(),
+        )
+    assert shop.balance() == (400, 0)
+
+    # when the worker sweeps one second before and at the end of 2027 in Shanghai
+    ctx.clock.set(datetime(2027, 12, 31, 15, 59, 59, tzinfo=UTC))  # type: ignore[attr-defined]
+    Worker(ctx).tick()
+    assert shop.balance() == (400, 0)
+    ctx.clock.set(datetime(2027, 12, 31, 16, 0, 0, tzinfo=UTC))  # type: ignore[attr-defined]
+    Worker(ctx).tick()
+
+    # then the 200 left of 2026's points expire, with an entry; 2027's 200 stay
+    assert shop.balance() == (200, 0)
+    assert shop.entries()[-1][:3] == ("expire", "available", -200)
+
+
+def test_an_event_reward_is_granted_once_however_often_it_is_asked(
+    client: TestClient, ctx: Context
+) -> None:
+    # given a shopper
+    shop = open_shop(client, ctx)
+
+    # when the sign-up reward is granted three times
+    with ctx.db.transaction() as session:
+        granted = [
+            grant_reward(
+                session,
+                ctx.points,
+                shopper_id=shop.shopper_id,
+                event=RewardEvent.signup,
+                points=50,
+                ref="",
+                now=ctx.clock.now(),
+            )
+            for _ in range(3)
+        ]
+
+    # then it applied once
+    assert granted[0] is not None and granted[1:] == [None, None]
+    assert shop.balance() == (50, 0)
