@@ -356,15 +356,14 @@ def expire_due(session: Session, *, now: datetime, limit: int = 1000) -> int:
 
 
 def spendable(session: Session, shopper_id: int, now: datetime) -> int:
-    """Available points less any a due sweep has not expired yet (what a quote offers)."""
-    available = session.scalar(
-        select(PointsBalance.available).where(PointsBalance.shopper_id == shopper_id)
+    """Available points less any a due sweep has not expired yet (what a quote offers),
+    in one round trip: every quote asks."""
+    due = (
+        select(func.coalesce(func.sum(PointsLot.remaining), 0))
+        .where(PointsLot.shopper_id == shopper_id, *_due(now))
+        .scalar_subquery()
     )
-    if not available:
-        return 0
-    due = session.scalar(
-        select(func.coalesce(func.sum(PointsLot.remaining), 0)).where(
-            PointsLot.shopper_id == shopper_id, *_due(now)
-        )
+    value = session.scalar(
+        select(PointsBalance.available - due).where(PointsBalance.shopper_id == shopper_id)
     )
-    return max(int(available) - int(due or 0), 0)
+    return max(int(value or 0), 0)

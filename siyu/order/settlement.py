@@ -53,7 +53,10 @@ def settle_order(
         .execution_options(synchronize_session=False)
     )
     if rowcount(won) != 1:
-        return None
+        # A request accepted in the window's last instant may have committed between
+        # the check above and this update: wait for it like any open request.
+        session.refresh(order)
+        return now + SETTLE_RECHECK if order.settled_at is None else None
     session.refresh(order)
     event = OrderSettled(
         order_id=order.id,
