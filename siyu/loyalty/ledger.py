@@ -205,6 +205,8 @@ def give_back(
     spend = session.get(PointsEntry, spend_entry_id)
     if spend is None or points <= 0:
         raise ValueError("nothing to give back")
+    if is_applied(session, key):  # a retry: applied before, the uses say so already
+        return None
     uses = list(
         session.scalars(
             select(PointsLotUse)

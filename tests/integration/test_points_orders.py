@@ -239,3 +239,45 @@ def test_an_event_reward_is_granted_once_however_often_it_is_asked(
     # then it applied once
     assert granted[0] is not None and granted[1:] == [None, None]
     assert shop.balance() == (50, 0)
+
+
+def test_points_given_back_to_a_lot_past_its_expiry_expire_again_at_once(
+    client: TestClient, ctx: Context
+) -> None:
+    # given 300 points of 2026, 100 of them spent on an unpaid order, and the rest
+    # expired at the end of 2027
+    shop = open_shop(client, ctx)
+    shop.give(300)
+    with ctx.db.transaction() as session:
+        spend = ledger.debit(
+            session,
+            shopper_id=shop.shopper_id,
+            points=100,
+            kind=EntryKind.order_spend,
+            key="test:spend",
+            now=ctx.clock.now(),
+        )
+    assert spend is not None
+    ctx.clock.set(datetime(2028, 1, 2, tzinfo=UTC))  # type: ignore[attr-defined]
+    Worker(ctx).tick()
+    assert shop.balance() == (0, 0)
+
+    # when the 100 spent points come back (twice: a retried cancel)
+    for _ in range(2):
+        with ctx.db.transaction() as session:
+            ledger.give_back(
+                session,
+                spend_entry_id=spend,
+                points=100,
+                kind=EntryKind.order_spend_returned,
+                key="test:back",
+                now=ctx.clock.now(),
+            )
+
+    # then they return to their lot, which expires them again at once, and only once
+    assert shop.balance() == (0, 0)
+    assert [e[:3] for e in shop.entries()[-3:]] == [
+        ("expire", "available", -200),
+        ("order_spend_returned", "available", 100),
+        ("expire", "available", -100),
+    ]
