@@ -231,5 +231,5 @@ class LedgerMachine(RuleBasedStateMachine):
         assert set(keys_seen) - {k for k in keys_seen if k.startswith("expire:")} == model_keys
 
 
-LedgerMachine.TestCase.settings = settings(max_examples=25, stateful_step_count=20, deadline=None)
+LedgerMachine.TestCase.settings = settings(max_examples=40, stateful_step_count=25, deadline=None)
 test_the_ledger_keeps_its_balances_under_any_sequence = LedgerMachine.TestCase
