@@ -14,7 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from siyu.bootstrap import Context
+from siyu.loyalty import ledger
+from siyu.loyalty.ledger import InsufficientPoints
 from siyu.loyalty.models import PointsEntry, PointsOrderLine
+from siyu.loyalty.rules import EntryKind
 from siyu.order.models import Order
 from tests.integration.points_shop import open_shop
 
@@ -93,3 +96,37 @@ def test_fifty_duplicate_payment_notifications_make_the_points_pending_once(
         ).all()
         earned = session.scalars(select(PointsOrderLine.earned)).all()
     assert (list(earns), list(earned)) == ([99], [99])
+
+
+def test_two_concurrent_debits_of_the_whole_balance_one_is_refused(
+    client: TestClient, ctx: Context
+) -> None:
+    # given a shopper with 2000 points
+    shop = open_shop(client, ctx)
+    shop.give(2000)
+
+    # when two transactions each take all 2000 at the same moment
+    def take(i: int) -> str:
+        try:
+            with ctx.db.transaction() as session:
+                ledger.debit(
+                    session,
+                    shopper_id=shop.shopper_id,
+                    points=2000,
+                    kind=EntryKind.order_spend,
+                    key=f"race:{i}",
+                    now=ctx.clock.now(),
+                )
+        except InsufficientPoints as refused:
+            return refused.code
+        return "ok"
+
+    outcomes = _concurrently(2, take)
+
+    # then one debit applied and the other was refused by the guard: never below zero
+    assert sorted(outcomes) == ["ok", "points_insufficient"]
+    assert shop.balance() == (0, 0)
+    assert [e[:3] for e in shop.entries()] == [
+        ("reward", "available", 2000),
+        ("order_spend", "available", -2000),
+    ]
