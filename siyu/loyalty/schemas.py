@@ -59,3 +59,14 @@ class PointsAdjustmentOut(BaseModel):
     applied: bool = Field(description="false：相同 request_id 已调整过，本次未改变积分")
     entry: PointsEntryOut | None
     summary: PointsSummaryOut
+
+
+class OrderPointsOut(BaseModel):
+    """订单积分：本单获得（扣除退款后；售后期结束后到账）与本单抵扣（扣除已退回）。"""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    order_id: int
+    earned: int
+    credited: bool = Field(description="true：售后期已结束，积分已到账；false：待到账")
+    spent: int

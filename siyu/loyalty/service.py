@@ -15,9 +15,10 @@ from siyu.identity.audit import record_audit
 from siyu.identity.models import Shopper
 from siyu.loyalty import ledger
 from siyu.loyalty.ledger import Source
-from siyu.loyalty.models import PointsBalance, PointsEntry, PointsLot
+from siyu.loyalty.models import PointsBalance, PointsEntry, PointsLot, PointsOrderLine
 from siyu.loyalty.program import PointsProgram
 from siyu.loyalty.rules import SOON_DAYS, EntryKind, RewardEvent, expires_at
+from siyu.order.models import Order
 
 MAX_ADJUSTMENT = 1_000_000
 
@@ -69,6 +70,30 @@ def points_history(
         stmt = stmt.where(PointsEntry.id < before_id)
     return list(
         session.scalars(stmt.order_by(PointsEntry.id.desc()).limit(min(max(limit, 1), 100)))
+    )
+
+
+@dataclass(frozen=True)
+class OrderPoints:
+    order_id: int
+    earned: int  # what the order earns now (earned less refunds)
+    credited: bool  # the order settled: those points are spendable
+    spent: int  # points that paid part of the order, less those given back
+
+
+def order_points(session: Session, shopper_id: int, order_id: int) -> OrderPoints:
+    """What one of the shopper's orders earns and spent (another's is not found)."""
+    order = session.get(Order, order_id)
+    if order is None or order.shopper_id != shopper_id:
+        raise NotFound("order_not_found", "订单不存在 / Order not found")
+    rows = list(
+        session.scalars(select(PointsOrderLine).where(PointsOrderLine.order_id == order_id))
+    )
+    return OrderPoints(
+        order_id=order_id,
+        earned=sum(r.earned - r.earn_reversed for r in rows),
+        credited=order.settled_at is not None,
+        spent=sum(r.spent - r.spent_returned for r in rows),
     )
 
 

@@ -281,3 +281,26 @@ def test_points_given_back_to_a_lot_past_its_expiry_expire_again_at_once(
         ("order_spend_returned", "available", 100),
         ("expire", "available", -100),
     ]
+
+
+def test_the_shopper_sees_what_an_order_earns_and_when_it_is_credited(shop: Shop) -> None:
+    # given a paid order that spent 2000 points and earns 99, one B refunded
+    order = _order(shop)
+    order_id = int(order["id"])  # type: ignore[call-overload]
+    paid = shop.pay(order_id)
+    shop.refund(order_id, [(_line(paid, shop.sku_b)["id"], 1)])
+    path = f"/api/app/points/orders/{order_id}"
+
+    # when the shopper looks before and after the window closes
+    before = shop.client.get(path, headers=shop.shopper).json()
+    shop.ship_and_confirm(order_id)
+    shop.pass_time(timedelta(days=7, seconds=2))
+    after = shop.client.get(path, headers=shop.shopper).json()
+
+    # then the order earns 99 − 16 = 83 and spent 2000 − 333, credited once settled
+    assert before == {"order_id": order_id, "earned": 83, "credited": False, "spent": 1667}
+    assert after == {"order_id": order_id, "earned": 83, "credited": True, "spent": 1667}
+    assert shop.balance() == (333 + 83, 0)
+    # and another shopper's order is simply not found
+    other = open_shop(shop.client, shop.ctx, code="someone-else")
+    assert shop.client.get(path, headers=other.shopper).status_code == 404

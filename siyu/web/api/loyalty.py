@@ -13,6 +13,7 @@ from siyu.identity.rules import Permission
 from siyu.loyalty import service
 from siyu.loyalty.models import PointsEntry
 from siyu.loyalty.schemas import (
+    OrderPointsOut,
     PointsAdjustment,
     PointsAdjustmentOut,
     PointsEntryOut,
@@ -62,6 +63,15 @@ def my_points_history(
     """积分明细，最新在前；用上一页的 next_before_id 翻页。"""
     with session.begin():
         return _history(session, shopper.id, limit, before_id)
+
+
+@app_router.get("/orders/{order_id}", response_model=OrderPointsOut)
+def my_order_points(
+    order_id: int, session: ReadSessionDep, shopper: CurrentShopper
+) -> OrderPointsOut:
+    """某订单的积分：本单获得多少（待到账或已到账）、抵扣了多少。"""
+    with session.begin():
+        return OrderPointsOut.model_validate(service.order_points(session, shopper.id, order_id))
 
 
 @admin_router.get("/{shopper_id}/points", response_model=PointsSummaryOut)
