@@ -6,11 +6,12 @@ the entry points (app, worker, cli, devtools)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 
-from siyu import catalog, coupon, order, payment, promotion, tracking, versions
+from siyu import catalog, coupon, loyalty, order, payment, promotion, tracking, versions
 from siyu.analytics.store import AnalyticsStore
 from siyu.clock import Clock, SystemClock
 from siyu.config import PaymentProviderName, Settings, WeChatMode
@@ -18,6 +19,7 @@ from siyu.db import Database
 from siyu.identity.crypto import PersonalDataCipher
 from siyu.identity.service import SandboxWeChatIdentity, WeChatIdentityGateway
 from siyu.lifecycle import OrderLifecycle
+from siyu.loyalty.program import PointsProgram
 from siyu.outbox import EventRelay
 from siyu.payment.provider import PaymentProvider
 from siyu.payment.sandbox import SandboxProvider
@@ -39,6 +41,7 @@ class Context:
     http: httpx.Client
     analytics: AnalyticsStore  # opened on first use; see siyu.tracking.holder
     lifecycle: OrderLifecycle = field(default_factory=OrderLifecycle)
+    points: PointsProgram = field(default_factory=PointsProgram)
     owns_http: bool = field(default=True)
 
     @property
@@ -131,6 +134,7 @@ def build_context(
         http=http,
         analytics=LazyAnalyticsStore(settings.analytics_store_url, store=analytics),
         owns_http=owns_http,
+        points=PointsProgram.from_settings(settings),
     )
     register_packages(ctx)
     return ctx
@@ -141,8 +145,14 @@ def register_packages(ctx: Context) -> None:
     for the API, the worker and the CLI alike. A new play (points, commission, group-buy
     seats) is one ``register`` in its package and one line here; on the order lifecycle
     the work steps run in this order, announcements after them."""
-    order.register(ctx.relay, ctx.timers, ctx.lifecycle)
+    order.register(
+        ctx.relay,
+        ctx.timers,
+        ctx.lifecycle,
+        aftersale_window=timedelta(days=ctx.settings.aftersale_window_days),
+    )
     catalog.register(ctx.relay, ctx.timers, ctx.lifecycle)
     coupon.register(ctx.relay, ctx.timers, ctx.lifecycle)
+    loyalty.register(ctx.relay, ctx.timers, ctx.lifecycle, program=ctx.points)
     payment.register(ctx.relay, ctx.timers, ctx.lifecycle, providers=ctx.provider)
     tracking.register(ctx.relay, ctx.timers, ctx.lifecycle, analytics=ctx.analytics)

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     free_shipping_threshold_fen: int = Field(default=0, ge=0)
     points_per_yuan: int = Field(default=100, ge=1, le=100_000)
     points_max_percent: int = Field(default=50, ge=0, le=100)
+    # Points earning (消费1元=1积分 by default, on what was paid net of discounts) and
+    # expiry: at the end of the calendar year this many years after the year earned
+    # (Asia/Shanghai), unless points never expire.
+    points_earn_per_yuan: int = Field(default=1, ge=0, le=1000)
+    points_expiry_years: int = Field(default=1, ge=0, le=10)
+    points_never_expire: bool = False
     auto_confirm_days: int = Field(default=7, ge=1, le=60)
     aftersale_window_days: int = Field(default=7, ge=0, le=90)
     idempotency_ttl_hours: int = Field(default=48, ge=24)

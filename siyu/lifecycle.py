@@ -1,5 +1,5 @@
 """The order lifecycle seam: the moments an order is paid, cancelled (by the shopper,
-an operator or the payment timeout) or refunded, and the named steps packages
+an operator or the payment timeout), refunded or settled, and the named steps packages
 subscribe to them.
 
 ``siyu.order.service`` owns the transitions (``mark_paid``, ``cancel_order``,
@@ -13,6 +13,22 @@ Adding "points on payment" is one function and one line in its package's
 ``register_steps``::
 
     lifecycle.on_paid("loyalty.award_points", award_points)
+
+**Settled** is the moment an order's money is final: its after-sales window
+(completion + ``aftersale_window_days``) has closed, so whatever was earned on it
+(points, commission, referral rewards) can be paid out. ``complete_order`` schedules a
+durable timer (``order.settle``) in its own transaction; when it fires,
+``siyu.order.service.settle_order`` decides:
+
+- an order whose every unit was refunded never settles (nothing is left to reward);
+- an order with an after-sales request still open (pending, or approved and refunding)
+  waits: the timer is due again an hour later, until the request is resolved, so a
+  refund in flight always lands before the moment and ``OrderSettled`` carries it;
+- otherwise ``orders.settled_at`` is set by a conditional update (``IS NULL``) and
+  only that winner runs the ``settled`` steps, so the moment happens once per order.
+
+``OrderSettled`` lists every line with what was paid and what was refunded; a step
+rewards ``net_fen`` (paid less refunded) of each line.
 
 This module is core: it imports no domain package.
 """
@@ -78,6 +94,39 @@ class OrderRefunded:
     fully_refunded: bool
 
 
+@dataclass(frozen=True)
+class SettledLine:
+    order_line_id: int
+    sku_id: int
+    product_id: int
+    quantity: int
+    payable_fen: int  # what the line was charged (after every discount)
+    refunded_quantity: int
+    refunded_fen: int
+
+    @property
+    def net_quantity(self) -> int:
+        return self.quantity - self.refunded_quantity
+
+    @property
+    def net_fen(self) -> int:
+        """What the shopper kept paying for this line."""
+        return self.payable_fen - self.refunded_fen
+
+
+@dataclass(frozen=True)
+class OrderSettled:
+    """The after-sales window closed with some of the order kept; no refund can follow."""
+
+    order_id: int
+    order_no: str
+    shopper_id: int
+    paid_fen: int
+    refunded_fen: int
+    completed_at: datetime
+    lines: tuple[SettledLine, ...]
+
+
 E = TypeVar("E")
 Step = Callable[[Session, E, datetime], None]
 
@@ -119,6 +168,7 @@ class OrderLifecycle:
         self.paid: StepList[OrderPaid] = StepList("paid")
         self.cancelled: StepList[OrderCancelled] = StepList("cancelled")
         self.refunded: StepList[OrderRefunded] = StepList("refunded")
+        self.settled: StepList[OrderSettled] = StepList("settled")
 
     def on_paid(self, name: str, step: Step[OrderPaid], *, announce: bool = False) -> None:
         self.paid.add(name, step, announce=announce)
@@ -131,10 +181,14 @@ class OrderLifecycle:
     def on_refunded(self, name: str, step: Step[OrderRefunded], *, announce: bool = False) -> None:
         self.refunded.add(name, step, announce=announce)
 
+    def on_settled(self, name: str, step: Step[OrderSettled], *, announce: bool = False) -> None:
+        self.settled.add(name, step, announce=announce)
+
     def describe(self) -> dict[str, Any]:
         """Which steps run at each moment, in order (docs and debugging)."""
         return {
             "paid": self.paid.names,
             "cancelled": self.cancelled.names,
             "refunded": self.refunded.names,
+            "settled": self.settled.names,
         }

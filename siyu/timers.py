@@ -3,6 +3,12 @@ delays. A timer is a row written in the business transaction; the worker fires d
 timers, each in its own transaction, so a restart loses none and fires none twice.
 
 ``(kind, key)`` is unique: scheduling the same timer twice keeps the first.
+
+A handler returns None when its work is done, or a later ``datetime`` when what it
+waits for has not happened yet (an after-sales request still open when the order's
+window closes): the timer then stays pending, due again at that time, and what the
+handler wrote in this pass commits with it. A wait is not a failure: it counts no
+attempt.
 """
 
 from __future__ import annotations
@@ -86,7 +92,7 @@ def cancel_timer(session: Session, kind: str, key: int | str) -> bool:
     return rowcount(result) == 1
 
 
-TimerHandler = Callable[[Session, dict[str, Any], datetime], None]
+TimerHandler = Callable[[Session, dict[str, Any], datetime], datetime | None]
 
 
 class TimerRunner:
@@ -127,7 +133,10 @@ class TimerRunner:
                 handler = self.handlers.get(timer.kind)
                 if handler is None:
                     raise LookupError(f"no handler for timer kind {timer.kind!r}")
-                handler(session, dict(timer.payload), now)
+                later = handler(session, dict(timer.payload), now)
+                if later is not None:
+                    timer.due_at = later if later > now else now + timedelta(seconds=1)
+                    return False
                 timer.status = TimerStatus.done
                 timer.fired_at = now
                 timer.attempts += 1

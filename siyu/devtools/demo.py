@@ -345,7 +345,13 @@ def buy(
     if target is OrderStatus.shipped:
         return order_id, shipped
     received = min(shipped + timedelta(days=rng.uniform(1.5, 4)), seeder.now - MINUTE)
-    seeder.call(confirm_receipt, shopper_id=shopper.id, order_id=order_id, now=received)
+    seeder.call(
+        confirm_receipt,
+        shopper_id=shopper.id,
+        order_id=order_id,
+        settle_after=timedelta(days=ctx.settings.aftersale_window_days),
+        now=received,
+    )
     return order_id, received
 
 

@@ -30,6 +30,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "operator.update": ("修改员工账号", "Edited staff account"),
     "order.cancel": ("取消订单", "Cancelled order"),
     "order.ship": ("发货", "Shipped order"),
+    "points.adjust": ("调整积分", "Adjusted points"),
     "product.create": ("新建商品", "Created product"),
     "product.status": ("上架 / 下架商品", "Put product on / off sale"),
     "product.update": ("修改商品", "Edited product"),
@@ -52,6 +53,7 @@ TARGETS: dict[str, tuple[str, str]] = {
     "order": ("订单", "Order"),
     "product": ("商品", "Product"),
     "promotion": ("活动", "Promotion"),
+    "shopper": ("用户", "Shopper"),
     "sku": ("规格", "SKU"),
 }
 
@@ -64,6 +66,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "code": ("渠道码", "Code"),
     "day": ("日期", "Day"),
     "decision_reason": ("处理说明", "Decision note"),
+    "delta": ("变动", "Change"),
     "description": ("详情", "Description"),
     "display_name": ("姓名", "Name"),
     "group": ("分组", "Group"),
@@ -78,6 +81,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "original_price_fen": ("划线价", "List price"),
     "out_refund_no": ("退款单号", "Refund no."),
     "parent_id": ("上级分类", "Parent"),
+    "points": ("积分", "Points"),
     "price_fen": ("价格", "Price"),
     "reason": ("原因", "Reason"),
     "refund_fen": ("退款金额", "Refund"),

@@ -37,6 +37,8 @@ class Order(Base):
     paid_at: Mapped[datetime | None]
     shipped_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    # Set once, when the after-sales window closed and the ``settled`` steps ran.
+    settled_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(32))
     carrier: Mapped[str | None] = mapped_column(String(32))

@@ -1,7 +1,7 @@
 """Placing an order, as named steps in one transaction:
 
 address → fetch → quote → check → reserve stock → store allocations → lock coupons →
-schedule timeout → record event.
+spend points → schedule timeout → record event.
 
 The order keeps a copy of the address it ships to (``orders.address``): the one typed
 at checkout, or a copy of an address-book entry (``address_id``, else the shopper's
@@ -29,6 +29,8 @@ from siyu.catalog.models import Product, Sku
 from siyu.catalog.rules import ProductStatus
 from siyu.coupon.redemption import lock_for_order
 from siyu.errors import Conflict, InvalidInput
+from siyu.loyalty.ledger import InsufficientPoints
+from siyu.loyalty.orders import spend_for_order
 from siyu.money import format_yuan
 from siyu.order.events import record_order_event
 from siyu.order.models import Order, OrderDiscount, OrderLine, OrderLineAllocation
@@ -135,10 +137,13 @@ def place_order(
         remove_skus_from_cart(session, shopper_id, [line.sku_id for line in lines.inputs])
     schedule_timeout(session, order, now)
     record_placed(session, order, quote, lines, now)
-    # Stock last: on PostgreSQL the guarded update locks the SKU row until commit, and
-    # every shopper of a sale wants the same row, so the lock is held for the commit
-    # alone, not for the inserts above (a shortage rolls them back with the rest).
+    # Stock at the end: on PostgreSQL the guarded update locks the SKU row until
+    # commit, and every shopper of a sale wants the same row, so the lock is not held
+    # through the inserts above (a shortage rolls them back with the rest).
     reserve_stock(session, lines)
+    # Points after stock: cancel and refund lock the SKU rows before the points
+    # balance, so placement does too (no deadlock between one shopper's orders).
+    spend_points(session, request, order, quote, lines, now)
     return order
 
 
@@ -380,6 +385,36 @@ def lock_coupons(
     except Conflict:
         if request.coupon_ids:
             raise  # the shopper picked that coupon: it is simply unavailable now
+        session.expire_all()
+        _, fresh = quote_request(session, request, lines, now)
+        raise QuoteChanged(fresh) from None
+
+
+def spend_points(
+    session: Session,
+    request: OrderRequest,
+    order: Order,
+    quote: Quote,
+    lines: FetchedLines,
+    now: datetime,
+) -> None:
+    """Debit exactly the points the quote redeems, guarded. A concurrent order may
+    have spent them since the quote was read (PostgreSQL): a shopper who was shown a
+    total gets the new quote (``quote_changed``, as SQLite answers, where the quote
+    already saw the other order); otherwise ``points_insufficient``."""
+    if quote.points_used <= 0:
+        return
+    try:
+        spend_for_order(
+            session,
+            shopper_id=request.shopper_id,
+            order_id=order.id,
+            points=quote.points_used,
+            now=now,
+        )
+    except InsufficientPoints:
+        if request.expected_total_fen is None:
+            raise
         session.expire_all()
         _, fresh = quote_request(session, request, lines, now)
         raise QuoteChanged(fresh) from None

@@ -71,3 +71,9 @@ def merge_quantities(items: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 PAYMENT_TIMEOUT_TIMER = "order.payment_timeout"
 AUTO_CONFIRM_TIMER = "order.auto_confirm"
+SETTLE_TIMER = "order.settle"
+
+
+def is_fully_refunded(lines: list[tuple[int, int]]) -> bool:
+    """(quantity, refunded quantity) of every line: every unit came back."""
+    return bool(lines) and all(refunded >= quantity for quantity, refunded in lines)

@@ -1,7 +1,8 @@
 """Order use cases: the lifecycle transitions (``mark_paid``, ``cancel_order``,
-``apply_refund``: the only places an order is paid, cancelled or refunded, each
-running the steps subscribed on :class:`siyu.lifecycle.OrderLifecycle`), shipping,
-receipt, the auto-confirm timer and order reads. Placement is in
+``apply_refund``, ``settle_order``: the only places an order is paid, cancelled,
+refunded or settled, each running the steps subscribed on
+:class:`siyu.lifecycle.OrderLifecycle`), shipping, receipt, the auto-confirm and
+settle timers and order reads. Placement is in
 :mod:`siyu.order.placement`."""
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ from siyu.order.placement import Address, checkout_quote, new_order_no, place_or
 from siyu.order.rules import (
     AUTO_CONFIRM_TIMER,
     PAYMENT_TIMEOUT_TIMER,
+    SETTLE_TIMER,
     OrderAction,
     OrderStatus,
     next_status,
     source_status,
 )
+from siyu.order.settlement import announce_settled
 from siyu.outbox import OutboxEvent
 from siyu.timers import cancel_timer, schedule_timer
 
@@ -42,6 +45,7 @@ from siyu.timers import cancel_timer, schedule_timer
 __all__ = [
     "AUTO_CONFIRM_TIMER",
     "PAYMENT_TIMEOUT_TIMER",
+    "SETTLE_TIMER",
     "Address",
     "checkout_quote",
     "new_order_no",
@@ -279,6 +283,7 @@ def register_steps(lifecycle: OrderLifecycle) -> None:
     lifecycle.on_paid("order.announce_paid", announce_paid, announce=True)
     lifecycle.on_cancelled("order.announce_cancelled", announce_cancelled, announce=True)
     lifecycle.on_refunded("order.announce_refunded", announce_refunded, announce=True)
+    lifecycle.on_settled("order.announce_settled", announce_settled, announce=True)
 
 
 def cancel_by_shopper(
@@ -382,10 +387,22 @@ def ship_order(
     return order
 
 
-def complete_order(session: Session, order: Order, *, by: str, now: datetime) -> bool:
+def complete_order(
+    session: Session, order: Order, *, by: str, settle_after: timedelta, now: datetime
+) -> bool:
+    """shipped → completed (the shopper's receipt or the auto-confirm timer), and the
+    ``order.settle`` timer for when the after-sales window (``settle_after``) closes."""
     if not transition(session, order, OrderAction.confirm, now, completed_at=now):
         return False
     cancel_timer(session, AUTO_CONFIRM_TIMER, order.id)
+    schedule_timer(
+        session,
+        SETTLE_TIMER,
+        order.id,
+        due_at=now + settle_after,
+        payload={"order_id": order.id},
+        now=now,
+    )
     record_order_event(
         session,
         "order.completed",
@@ -401,19 +418,23 @@ def complete_order(session: Session, order: Order, *, by: str, now: datetime) ->
     return True
 
 
-def confirm_receipt(session: Session, *, shopper_id: int, order_id: int, now: datetime) -> Order:
+def confirm_receipt(
+    session: Session, *, shopper_id: int, order_id: int, settle_after: timedelta, now: datetime
+) -> Order:
     order = get_shopper_order(session, shopper_id, order_id)
-    if not complete_order(session, order, by="shopper", now=now):
+    if not complete_order(session, order, by="shopper", settle_after=settle_after, now=now):
         raise Conflict(
             "order_not_shipped", "订单尚未发货，不能确认收货 / The order has not shipped yet"
         )
     return order
 
 
-def auto_confirm(session: Session, payload: dict[str, Any], now: datetime) -> None:
+def auto_confirm(
+    settle_after: timedelta, session: Session, payload: dict[str, Any], now: datetime
+) -> None:
     order = session.get(Order, payload["order_id"])
     if order is not None:
-        complete_order(session, order, by="system", now=now)
+        complete_order(session, order, by="system", settle_after=settle_after, now=now)
 
 
 def list_shopper_orders(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from siyu.catalog.models import Product, Sku
 from siyu.config import Settings
 from siyu.coupon.service import is_new_shopper, usable_coupons
+from siyu.loyalty.ledger import spendable
 from siyu.pricing.info import (
     CartLine,
     Coupon,
@@ -46,9 +47,12 @@ def pricing_settings(settings: Settings) -> PricingSettings:
 def load_offers(session: Session, shopper_id: int | None, now: datetime) -> Offers:
     if shopper_id is None:
         return Offers(ShopperInfo(), tuple(running(session, now)), ())
-    # Tiers and points balances arrive with the loyalty features; until then every
-    # shopper is tier 0 with no points.
-    shopper = ShopperInfo(shopper_id=shopper_id, is_new=is_new_shopper(session, shopper_id))
+    # Tiers arrive with the loyalty features; until then every shopper is tier 0.
+    shopper = ShopperInfo(
+        shopper_id=shopper_id,
+        is_new=is_new_shopper(session, shopper_id),
+        points_balance=spendable(session, shopper_id, now),
+    )
     return Offers(
         shopper, tuple(running(session, now)), tuple(usable_coupons(session, shopper_id, now))
     )

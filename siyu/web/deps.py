@@ -21,6 +21,7 @@ from siyu.identity.rules import Permission, Role, can, is_valid_anonymous_id
 from siyu.identity.service import WeChatIdentityGateway
 from siyu.identity.tokens import read_token
 from siyu.lifecycle import OrderLifecycle
+from siyu.loyalty.program import PointsProgram
 from siyu.payment.provider import PaymentProvider
 from siyu.payment.sandbox import SandboxProvider
 
@@ -39,6 +40,7 @@ class AppContext(Protocol):
     cipher: PersonalDataCipher
     analytics: AnalyticsStore
     lifecycle: OrderLifecycle
+    points: PointsProgram
 
     @property
     def payments(self) -> Mapping[str, PaymentProvider]: ...

@@ -192,15 +192,23 @@ def test_steps_run_in_the_order_packages_registered_them(ctx: Context) -> None:
             "order.cancel_payment_timer",
             "catalog.count_sales",
             "coupon.mark_used",
+            "loyalty.pend_points",
             "order.announce_paid",
         ),
         "cancelled": (
             "order.cancel_payment_timer",
             "catalog.release_stock",
             "coupon.release",
+            "loyalty.return_spent_points",
             "order.announce_cancelled",
         ),
-        "refunded": ("catalog.restock_returns", "coupon.restore", "order.announce_refunded"),
+        "refunded": (
+            "catalog.restock_returns",
+            "coupon.restore",
+            "loyalty.reverse_points",
+            "order.announce_refunded",
+        ),
+        "settled": ("loyalty.credit_points", "order.announce_settled"),
     }
 
 

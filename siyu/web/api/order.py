@@ -156,7 +156,7 @@ def cancel_my_order(
 
 @app_router.post("/{order_id}/confirm", response_model=OrderOut)
 def confirm_receipt(
-    order_id: int, session: SessionDep, now: NowDep, shopper: CurrentShopper
+    order_id: int, session: SessionDep, now: NowDep, shopper: CurrentShopper, ctx: CtxDep
 ) -> OrderOut:
     """确认收货。"""
     return transact(
@@ -165,6 +165,7 @@ def confirm_receipt(
         service.confirm_receipt,
         shopper_id=shopper.id,
         order_id=order_id,
+        settle_after=timedelta(days=ctx.settings.aftersale_window_days),
         now=now,
     )
 

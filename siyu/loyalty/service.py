@@ -1,0 +1,190 @@
+"""Points use cases outside the order lifecycle: what a shopper has (balance, pending,
+soon to expire, history), an operator's audited adjustment, and event rewards that
+any caller can grant once (sign-up, first order, review, check-in)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from siyu.errors import InvalidInput, NotFound
+from siyu.identity.audit import record_audit
+from siyu.identity.models import Shopper
+from siyu.loyalty import ledger
+from siyu.loyalty.ledger import Source
+from siyu.loyalty.models import PointsBalance, PointsEntry, PointsLot, PointsOrderLine
+from siyu.loyalty.program import PointsProgram
+from siyu.loyalty.rules import SOON_DAYS, EntryKind, RewardEvent, expires_at
+from siyu.order.models import Order
+
+MAX_ADJUSTMENT = 1_000_000
+
+
+@dataclass(frozen=True)
+class ExpiringLot:
+    points: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PointsSummary:
+    shopper_id: int
+    available: int  # spendable now
+    pending: int  # earned on orders still inside their after-sales window
+    expiring_soon: int  # of available, expiring within SOON_DAYS
+    expiring: tuple[ExpiringLot, ...]
+
+
+def points_summary(session: Session, shopper_id: int, now: datetime) -> PointsSummary:
+    balance = session.get(PointsBalance, shopper_id)
+    lots = session.execute(
+        select(PointsLot.expires_at, func.sum(PointsLot.remaining))
+        .where(
+            PointsLot.shopper_id == shopper_id,
+            PointsLot.remaining > 0,
+            PointsLot.expires_at > now,
+            PointsLot.expires_at <= now + timedelta(days=SOON_DAYS),
+        )
+        .group_by(PointsLot.expires_at)
+        .order_by(PointsLot.expires_at)
+    ).all()
+    expiring = tuple(ExpiringLot(int(n), at) for at, n in lots if n and at is not None)
+    return PointsSummary(
+        shopper_id=shopper_id,
+        available=ledger.spendable(session, shopper_id, now),
+        pending=balance.pending if balance else 0,
+        expiring_soon=sum(e.points for e in expiring),
+        expiring=expiring,
+    )
+
+
+def points_history(
+    session: Session, shopper_id: int, *, limit: int = 20, before_id: int | None = None
+) -> list[PointsEntry]:
+    """Entries newest first; page on with ``before_id`` = the last id seen."""
+    stmt = select(PointsEntry).where(PointsEntry.shopper_id == shopper_id)
+    if before_id is not None:
+        stmt = stmt.where(PointsEntry.id < before_id)
+    return list(
+        session.scalars(stmt.order_by(PointsEntry.id.desc()).limit(min(max(limit, 1), 100)))
+    )
+
+
+@dataclass(frozen=True)
+class OrderPoints:
+    order_id: int
+    earned: int  # what the order earns now (earned less refunds)
+    credited: bool  # the order settled: those points are spendable
+    spent: int  # points that paid part of the order, less those given back
+
+
+def order_points(session: Session, shopper_id: int, order_id: int) -> OrderPoints:
+    """What one of the shopper's orders earns and spent (another's is not found)."""
+    order = session.get(Order, order_id)
+    if order is None or order.shopper_id != shopper_id:
+        raise NotFound("order_not_found", "订单不存在 / Order not found")
+    rows = list(
+        session.scalars(select(PointsOrderLine).where(PointsOrderLine.order_id == order_id))
+    )
+    return OrderPoints(
+        order_id=order_id,
+        earned=sum(r.earned - r.earn_reversed for r in rows),
+        credited=order.settled_at is not None,
+        spent=sum(r.spent - r.spent_returned for r in rows),
+    )
+
+
+def adjust_points(
+    session: Session,
+    program: PointsProgram,
+    *,
+    operator_id: int,
+    shopper_id: int,
+    delta: int,
+    reason: str,
+    key: str,
+    now: datetime,
+) -> PointsEntry | None:
+    """An operator adds (a new lot, expiring by the program's rule) or removes points
+    (never below zero), with a reason, audited. A repeated ``key`` changes nothing and
+    returns None."""
+    if session.get(Shopper, shopper_id) is None:
+        raise NotFound("shopper_not_found", "用户不存在 / Shopper not found")
+    if delta == 0 or abs(delta) > MAX_ADJUSTMENT:
+        raise InvalidInput(
+            "bad_points",
+            f"调整积分需为非零且不超过 {MAX_ADJUSTMENT} / The change must be non-zero and at "
+            f"most {MAX_ADJUSTMENT}",
+            {"delta": "out_of_range"},
+        )
+    if not reason.strip():
+        raise InvalidInput(
+            "reason_required", "请填写调整原因 / Give a reason", {"reason": "required"}
+        )
+    before = ledger.spendable(session, shopper_id, now)
+    common = dict(
+        shopper_id=shopper_id, kind=EntryKind.adjust, key=f"adjust:{key}", now=now,
+        reason=reason.strip(), source=Source("operator", str(operator_id)),
+        operator_id=operator_id,
+    )  # fmt: skip
+    if delta > 0:
+        entry_id = ledger.credit(
+            session,
+            points=delta,
+            expires_at=expires_at(now, program.expiry),
+            **common,  # type: ignore[arg-type]
+        )
+    else:
+        entry_id = ledger.debit(session, points=-delta, **common)  # type: ignore[arg-type]
+    if entry_id is None:
+        return None
+    record_audit(
+        session,
+        operator_id=operator_id,
+        action="points.adjust",
+        target_type="shopper",
+        target_id=shopper_id,
+        before={"points": before},
+        after={"points": before + delta, "delta": delta, "reason": reason.strip()},
+        now=now,
+    )
+    return session.get(PointsEntry, entry_id)
+
+
+def grant_reward(
+    session: Session,
+    program: PointsProgram,
+    *,
+    shopper_id: int,
+    event: RewardEvent,
+    points: int,
+    ref: str,
+    now: datetime,
+) -> int | None:
+    """Credit an event reward once per (shopper, event, ref): sign-up and first order
+    use ref "" (once ever), a review its review id, a check-in its local date. The entry
+    id, or None when it was granted before (or ``points`` is 0)."""
+    if points <= 0:
+        return None
+    return ledger.credit(
+        session,
+        shopper_id=shopper_id,
+        points=points,
+        kind=EntryKind.reward,
+        key=f"reward:{event.value}:{shopper_id}:{ref}",
+        expires_at=expires_at(now, program.expiry),
+        now=now,
+        reason=REWARD_REASONS[event],
+        source=Source("reward", event.value),
+    )
+
+
+REWARD_REASONS = {
+    RewardEvent.signup: "注册奖励 / Sign-up reward",
+    RewardEvent.first_order: "首单奖励 / First order reward",
+    RewardEvent.review: "评价奖励 / Review reward",
+    RewardEvent.checkin: "签到奖励 / Check-in reward",
+}
