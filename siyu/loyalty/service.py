@@ -61,6 +61,13 @@ def points_summary(session: Session, shopper_id: int, now: datetime) -> PointsSu
     )
 
 
+def require_shopper(session: Session, shopper_id: int) -> None:
+    """An operator asking about a shopper who does not exist gets 404, not an empty
+    ledger."""
+    if session.get(Shopper, shopper_id) is None:
+        raise NotFound("shopper_not_found", "用户不存在 / Shopper not found")
+
+
 def points_history(
     session: Session, shopper_id: int, *, limit: int = 20, before_id: int | None = None
 ) -> list[PointsEntry]:
@@ -111,8 +118,7 @@ def adjust_points(
     """An operator adds (a new lot, expiring by the program's rule) or removes points
     (never below zero), with a reason, audited. A repeated ``key`` changes nothing and
     returns None."""
-    if session.get(Shopper, shopper_id) is None:
-        raise NotFound("shopper_not_found", "用户不存在 / Shopper not found")
+    require_shopper(session, shopper_id)
     if delta == 0 or abs(delta) > MAX_ADJUSTMENT:
         raise InvalidInput(
             "bad_points",

@@ -70,6 +70,7 @@ NO_INPUT = {
     ("GET", "/api/app/me"),
     ("GET", "/api/app/categories"),
     ("GET", "/api/app/cart"),
+    ("GET", "/api/app/points"),
     ("GET", "/api/app/addresses"),
     ("GET", "/api/app/regions"),
     ("GET", "/api/app/aftersales"),
@@ -161,6 +162,7 @@ def build_world(client: TestClient, ctx: Context) -> World:
         "order_id": order_id,
         "address_id": address.json()["id"],
         "operator_id": analyst_id,
+        "shopper_id": client.get("/api/app/me", headers=shopper).json()["id"],
         "aftersale_id": UNKNOWN_ID,
         "provider_name": "nope",
     }
@@ -235,6 +237,11 @@ def build_world(client: TestClient, ctx: Context) -> World:
             "reason": "不要了",
         },
         ("POST", "/api/admin/aftersales/{aftersale_id}/reject"): {"reason": "不行"},
+        ("POST", "/api/admin/shoppers/{shopper_id}/points/adjustments"): {
+            "delta": 10,
+            "reason": "补偿",
+            "request_id": "sweep-adjust-0001",
+        },
         ("POST", "/api/track"): {
             "batch": [
                 {

@@ -80,6 +80,7 @@ def shopper_points(
 ) -> PointsSummaryOut:
     """某用户的积分概览。"""
     with session.begin():
+        service.require_shopper(session, shopper_id)
         return PointsSummaryOut.model_validate(service.points_summary(session, shopper_id, now))
 
 
@@ -93,6 +94,7 @@ def shopper_points_ledger(
 ) -> PointsHistoryOut:
     """某用户的积分流水，最新在前。"""
     with session.begin():
+        service.require_shopper(session, shopper_id)
         return _history(session, shopper_id, limit, before_id)
 
 
