@@ -9,12 +9,14 @@ same ``RequestValidationError`` (so the same 422 body); :func:`query_parameters`
 documents the model's fields as the operation's OpenAPI query parameters
 (``openapi_extra``), as FastAPI would have.
 
-A repeated parameter keeps its last value, as FastAPI does for a scalar field.
+A repeated parameter keeps its last value, as FastAPI does for a scalar field; a list
+field takes every value.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from functools import cache
+from typing import Any, TypeVar, get_args, get_origin
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -23,9 +25,24 @@ from pydantic import BaseModel, ValidationError
 M = TypeVar("M", bound=BaseModel)
 
 
+@cache
+def _list_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields a query string may repeat (``?cart_item_ids=1&cart_item_ids=2``)."""
+    return tuple(
+        name
+        for name, field in model.model_fields.items()
+        if any(get_origin(t) is list for t in (field.annotation, *get_args(field.annotation)))
+    )
+
+
 def read_query(model: type[M], request: Request) -> M:
+    query = request.query_params
+    values: dict[str, Any] = dict(query)
+    for name in _list_fields(model):
+        if name in values:
+            values[name] = query.getlist(name)
     try:
-        return model.model_validate(dict(request.query_params))
+        return model.model_validate(values)
     except ValidationError as exc:
         errors = [
             {**err, "loc": ("query", *err["loc"])}

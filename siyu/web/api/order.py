@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
@@ -39,6 +39,7 @@ from siyu.web.deps import (
     OrderShipper,
     SessionDep,
 )
+from siyu.web.params import query_parameters, read_query
 
 app_router = APIRouter(prefix="/api/app/orders", tags=["orders"])
 admin_router = APIRouter(prefix="/api/admin/orders", tags=["orders admin"])
@@ -260,22 +261,32 @@ def cancel_order(
     )
 
 
-@checkout_router.get("/quote", response_model=CheckoutQuoteOut)
+class QuoteParams(BaseModel):
+    """The quote's query (one model, validated in one pass: the quote is asked on every
+    cart change)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    cart_item_ids: list[int] | None = Field(default=None, max_length=100)
+    sku_id: int | None = Field(default=None, ge=1)
+    quantity: int = Field(default=1, ge=1, le=99)
+    coupon_ids: list[int] | None = Field(default=None, max_length=5)
+    no_coupon: bool = False
+    use_points: bool = False
+
+
+@checkout_router.get(
+    "/quote", response_model=CheckoutQuoteOut, openapi_extra=query_parameters(QuoteParams)
+)
 async def checkout_quote(
-    ctx: CtxDep,
-    now: NowDep,
-    shopper: CurrentShopper,
-    cart_item_ids: Annotated[list[int] | None, Query(max_length=100)] = None,
-    sku_id: Annotated[int | None, Query(ge=1)] = None,
-    quantity: Annotated[int, Query(ge=1, le=99)] = 1,
-    coupon_ids: Annotated[list[int] | None, Query(max_length=5)] = None,
-    no_coupon: bool = False,
-    use_points: bool = False,
+    request: Request, ctx: CtxDep, now: NowDep, shopper: CurrentShopper
 ) -> CheckoutQuoteOut:
     """结算报价：购物车（cart_item_ids，省略则为购物车中全部可购买商品）或立即购买
     （sku_id + quantity）。默认自动选择最优优惠券；coupon_ids 指定券，no_coupon=true 不用券。
     返回每行优惠分摊、优惠明细、提示（如「再买 ¥12 可减 ¥30」）与可用/不可用券及原因。
     下单时把 total_fen 作为 expected_total_fen 传入：价格变化会被拒绝而不是多扣。"""
+    params = read_query(QuoteParams, request)
+    sku_id, cart_item_ids, coupon_ids = params.sku_id, params.cart_item_ids, params.coupon_ids
     if sku_id is not None and cart_item_ids:
         raise InvalidInput(
             "ambiguous_items",
@@ -285,8 +296,8 @@ async def checkout_quote(
     # The session is opened, used and closed in one hand-over to the thread pool (a
     # session dependency takes two more: the quote is asked on every cart change).
     return await run_in_threadpool(
-        _quote, ctx, now, shopper.id, sku_id, quantity, cart_item_ids,
-        [] if no_coupon else coupon_ids, use_points,
+        _quote, ctx, now, shopper.id, sku_id, params.quantity, cart_item_ids,
+        [] if params.no_coupon else coupon_ids, params.use_points,
     )  # fmt: skip
 
 
