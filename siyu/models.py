@@ -9,6 +9,7 @@ from siyu.channel import models as channel_models
 from siyu.coupon import models as coupon_models
 from siyu.db import Base
 from siyu.identity import models as identity_models
+from siyu.loyalty.tiers import models as loyalty_tier_models
 from siyu.order import models as order_models
 from siyu.payment import models as payment_models
 from siyu.pricing import scopes as pricing_scopes
@@ -24,6 +25,7 @@ __all__ = [
     "coupon_models",
     "identity_models",
     "idempotency",
+    "loyalty_tier_models",
     "order_models",
     "outbox",
     "payment_models",

@@ -20,6 +20,7 @@ from datetime import timedelta
 from siyu.bootstrap import Context
 from siyu.coupon.redemption import expire_due
 from siyu.idempotency import purge_expired_keys
+from siyu.loyalty.tiers.jobs import schedule_jobs
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ class Worker:
         if self._ticks % 600 == 1:
             with self.ctx.db.transaction() as session:
                 expire_due(session, now=now)
+            with self.ctx.db.transaction() as session:
+                schedule_jobs(session, now)
             with self.ctx.db.transaction() as session:
                 purge_expired_keys(
                     session,

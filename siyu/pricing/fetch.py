@@ -4,7 +4,7 @@ owned coupons into the plain objects of ``info.py``."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from siyu.catalog.models import Product, Sku
 from siyu.config import Settings
 from siyu.coupon.service import is_new_shopper, usable_coupons
+from siyu.loyalty.tiers.service import member_benefits
 from siyu.pricing.info import (
     CartLine,
     Coupon,
@@ -49,6 +50,9 @@ def load_offers(session: Session, shopper_id: int | None, now: datetime) -> Offe
     # Tiers and points balances arrive with the loyalty features; until then every
     # shopper is tier 0 with no points.
     shopper = ShopperInfo(shopper_id=shopper_id, is_new=is_new_shopper(session, shopper_id))
+    # The tier and its benefits (member price, free shipping, member day).
+    member = member_benefits(session, shopper_id, now)
+    shopper = replace(shopper, tier=member.level, member=member)
     return Offers(
         shopper, tuple(running(session, now)), tuple(usable_coupons(session, shopper_id, now))
     )

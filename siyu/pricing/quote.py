@@ -20,12 +20,14 @@ from operator import mul
 from siyu.money import allocate_proportionally
 from siyu.pricing import texts
 from siyu.pricing.info import (
+    CartLine,
     CouponChoice,
     CouponKind,
     CouponStatus,
     Discount,
     DiscountSource,
     Hint,
+    MemberBenefits,
     PricingInput,
     Promotion,
     PromotionKind,
@@ -54,6 +56,7 @@ _N_ITEM, _BUNDLE = PromotionKind.n_item_discount, PromotionKind.bundle
 _CASH_OFF, _PERCENT_OFF = CouponKind.cash_off, CouponKind.percent_off
 _FREE_SHIPPING = CouponKind.free_shipping
 _BY_MEMBER, _BY_PROMOTION = DiscountSource.member_price, DiscountSource.promotion
+_BY_TIER = DiscountSource.member_tier
 _BY_COUPON, _BY_POINTS, _BY_SHIPPING = (
     DiscountSource.coupon,
     DiscountSource.points,
@@ -148,8 +151,10 @@ class _Cart:
 
     __slots__ = (
         "all_lines",
+        "by_tier",
         "categories",
         "fee",
+        "free_by_member_day",
         "free_by_threshold",
         "member",
         "prices",
@@ -159,6 +164,7 @@ class _Cart:
         "shelf",
         "shelf_total",
         "subtotals",
+        "threshold",
     )
 
     def __init__(self, inp: PricingInput) -> None:
@@ -176,8 +182,9 @@ class _Cart:
         indexes = tuple(range(n))
         self.all_lines: _Lines = (indexes, frozenset(indexes))
         self.scopes: dict[int, _Lines] = {}  # by id(scope); see lines_of
-        # Member price: the best one for each line (ties to the lower promotion id).
-        member: list[tuple[Promotion, int] | None] = [None] * n
+        # Member price: the best one for each line (ties to the lower promotion id);
+        # a promotion's is (promotion, saving), the tier's (None, saving).
+        member: list[tuple[Promotion | None, int] | None] = [None] * n
         tier, now = inp.shopper.tier, inp.now
         found = [p for p in inp.promotions if p.kind is _MEMBER_PRICE and tier >= p.min_tier]
         if found:
@@ -189,6 +196,10 @@ class _Cart:
                         if percent > best[i]:
                             best[i] = percent
                             member[i] = (p, prices[i] * percent // 100 * quantities[i])
+        benefits = self.by_tier = inp.shopper.member
+        if benefits is not None and (benefits.percent_off or benefits.sku_prices):
+            _tier_prices(lines, prices, quantities, member, benefits)
+        if found or benefits is not None:
             self.shelf = [s - m[1] if m else s for s, m in zip(subtotals, member, strict=True)]
         else:
             self.shelf = subtotals.copy()
@@ -196,10 +207,19 @@ class _Cart:
         self.shelf_total = sum(self.shelf)
         settings = inp.settings
         charged = n > 0 and settings.shipping_fen > 0
-        self.free_by_threshold = (
-            charged and self.shelf_total >= settings.free_shipping_threshold_fen
+        threshold = settings.free_shipping_threshold_fen
+        own = benefits.free_shipping_threshold_fen if benefits is not None else None
+        if own is not None and own < threshold:
+            threshold = own
+        self.threshold = threshold
+        self.free_by_member_day = (
+            charged and benefits is not None and benefits.member_day_free_shipping
         )
-        self.fee = settings.shipping_fen if charged and not self.free_by_threshold else 0
+        self.free_by_threshold = (
+            charged and not self.free_by_member_day and self.shelf_total >= threshold
+        )
+        free = self.free_by_member_day or self.free_by_threshold
+        self.fee = settings.shipping_fen if charged and not free else 0
 
     def lines_of(self, scope: ScopeRule) -> _Lines:
         """The lines a scope covers, as indexes and as a set (offers share scopes).
@@ -229,6 +249,28 @@ class _Cart:
                 [i for i in indexes if products[i] in wanted and products[i] not in excluded]
             )
         return covered, frozenset(covered)
+
+
+def _tier_prices(
+    lines: tuple[CartLine, ...],
+    prices: list[int],
+    quantities: list[int],
+    member: list[tuple[Promotion | None, int] | None],
+    benefits: MemberBenefits,
+) -> None:
+    """The tier's saving on each line (its rate, or its SKU price when that is lower)
+    where it beats the best member-price promotion's."""
+    percent, sku_prices = _clamp_percent(benefits.percent_off), benefits.sku_prices
+    for i, line in enumerate(lines):
+        price = prices[i]
+        unit = price * percent // 100
+        special = sku_prices.get(line.line_id)
+        if special is not None and price - max(special, 0) > unit:
+            unit = price - max(special, 0)
+        part = unit * quantities[i]
+        held = member[i]
+        if part > 0 and (held is None or part > held[1]):
+            member[i] = (None, part)
 
 
 def _by_promotion_id(p: Promotion) -> int:
@@ -417,7 +459,7 @@ def quote(inp: PricingInput) -> Quote:
 
     statuses = _coupon_statuses(inp, coupons, problems, candidates, winner, blocked)
     if cart.fee > 0 and winner.shipping is None:
-        gap = inp.settings.free_shipping_threshold_fen - cart.shelf_total
+        gap = cart.threshold - cart.shelf_total
         hints.append(
             Hint(_BY_SHIPPING, 0, gap, 0, cart.fee, *texts.free_shipping_hint(gap))
         )  # fmt: skip
@@ -477,13 +519,25 @@ def _build(
     member = cart.member
     member_fen: dict[int, int] = {}
     member_of: dict[int, Promotion] = {}
+    tier_fen, benefits = 0, cart.by_tier
     for i, m in enumerate(member):
         if m is not None and m[1] > 0:
             p, part = m
+            if p is None:  # the tier's
+                tier_fen += part
+                taken[i].append((_BY_TIER, benefits.level if benefits else 0, part))
+                continue
             pid = p.promotion_id
             member_fen[pid] = member_fen.get(pid, 0) + part
             member_of[pid] = p
             taken[i].append((_BY_MEMBER, pid, part))
+    if tier_fen and benefits is not None:
+        discounts.append(
+            _discount(_BY_TIER, benefits.level, texts.tier_price_name(benefits.name_zh),
+                      tier_fen, *texts.tier_price_reason(benefits.name_zh, benefits.name_en,
+                                                         _clamp_percent(benefits.percent_off)),
+                      _BY_TIER.value)
+        )  # fmt: skip
     for pid in sorted(member_of):
         p = member_of[pid]
         pct = _clamp_percent(p.percent_off)
@@ -535,11 +589,22 @@ def _build(
             _discount(_BY_COUPON, s.source_id, s.name, cart.fee, *_reason(s, cart.fee), s.kind)
         )
         shipping_fen = 0
+    elif cart.free_by_member_day:
+        discounts.append(
+            _discount(_BY_SHIPPING, 0, texts.MEMBER_DAY_SHIPPING_NAME, inp.settings.shipping_fen,
+                      *texts.MEMBER_DAY_SHIPPING_REASON)
+        )  # fmt: skip
     elif cart.free_by_threshold:
-        t = inp.settings.free_shipping_threshold_fen
+        t = cart.threshold
+        store = inp.settings.free_shipping_threshold_fen
+        reason = (
+            texts.free_shipping_reason(t)
+            if t >= store or benefits is None
+            else texts.tier_free_shipping_reason(benefits.name_zh, benefits.name_en, t)
+        )
         discounts.append(
             _discount(_BY_SHIPPING, 0, texts.FREE_SHIPPING_NAME, inp.settings.shipping_fen,
-                     *texts.free_shipping_reason(t))
+                     *reason)
         )  # fmt: skip
 
     # What is left of each line is what the shopper pays for it.

@@ -1,0 +1,1 @@
+"""Loyalty: points, member tiers, member day, check-in, points mall, lottery."""
