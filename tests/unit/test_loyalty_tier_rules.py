@@ -28,7 +28,17 @@ FIFTEENTH = MemberDayRule()
 
 @pytest.mark.parametrize(
     ("growth", "level"),
-    [(0, 0), (499, 0), (500, 1), (1999, 1), (2000, 2), (4999, 2), (5000, 3), (10000, 4), (10**9, 4)],
+    [
+        (0, 0),
+        (499, 0),
+        (500, 1),
+        (1999, 1),
+        (2000, 2),
+        (4999, 2),
+        (5000, 3),
+        (10000, 4),
+        (10**9, 4),
+    ],
 )
 def test_the_tier_is_the_highest_threshold_reached(growth: int, level: int) -> None:
     assert tier_for_growth(DEFAULT_TIERS, growth) == level
