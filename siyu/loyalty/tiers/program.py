@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from siyu import versions
+from siyu.catalog.models import Sku
 from siyu.coupon.models import CouponTemplate
 from siyu.errors import InvalidInput
 from siyu.identity.audit import record_audit
@@ -115,6 +116,11 @@ def save_program(
                 and t.birthday_coupon_template_id not in known
             ):
                 problems[f"tiers.{t.level}.birthday_coupon_template_id"] = "no such coupon template"
+    skus = {sku_id for _, sku_id in sku_prices}
+    if skus:
+        found = set(session.scalars(select(Sku.id).where(Sku.id.in_(skus))))
+        if skus - found:
+            problems["sku_prices.sku_id"] = f"no such SKU: {min(skus - found)}"
     if problems:
         raise InvalidInput(
             "bad_member_tiers",
