@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from siyu.bootstrap import Context
-from tests.helpers import operator_headers, shopper_headers
+from tests.helpers import create_product, operator_headers, shopper_headers
 
 
 def _table(client: TestClient, admin: dict[str, str]) -> dict[str, Any]:
@@ -84,3 +84,35 @@ def test_a_bad_tier_table_is_refused_whole_and_a_good_one_saved(
     assert saved.status_code == 200, saved.text
     assert _table(client, admin) == good
     assert _table(client, admin)["tiers"][4]["discount_percent"] == 75
+
+
+def test_the_product_page_shows_each_tiers_price_and_the_shoppers_own(
+    client: TestClient, ctx: Context
+) -> None:
+    # given a ¥59 SKU with a 黄金 member price of ¥49 and the default rates
+    admin = operator_headers(client, ctx)
+    product = create_product(client, admin, skus=[{"price_fen": 5900, "stock": 10}])
+    sku = product["skus"][0]["id"]
+    table = _table(client, admin)
+    table["sku_prices"] = [{"level": 2, "sku_id": sku, "price_fen": 4900}]
+    assert client.put("/api/admin/member-tiers", json=table, headers=admin).status_code == 200
+    shopper = shopper_headers(client, "page")
+
+    # when an anonymous visitor and a signed-in 青铜 shopper open the page (cached)
+    anonymous = client.get(f"/api/app/products/{product['id']}").json()["member_prices"]
+    signed_in = client.get(f"/api/app/products/{product['id']}", headers=shopper).json()
+
+    # then the tiers that save show their price: 白银 98折, 黄金 its SKU price, which
+    # holds for 铂金 too (below 9折's ¥53.10), 钻石 8折
+    assert [(t["name_zh"], t["skus"][0]["price_fen"]) for t in anonymous["tiers"]] == [
+        ("白银会员", 5782),
+        ("黄金会员", 4900),
+        ("铂金会员", 4900),
+        ("钻石会员", 4720),
+    ]
+    assert anonymous["mine"] is None
+    assert signed_in["member_prices"]["mine"] == {
+        "level": 0, "name_zh": "青铜会员", "name_en": "Bronze",
+        "skus": [{"sku_id": sku, "price_fen": 5900}],
+    }  # fmt: skip
+    assert signed_in["skus"][0]["price_fen"] == 5900  # the shelf price stays the shelf price

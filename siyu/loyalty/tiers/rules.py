@@ -134,6 +134,15 @@ def progress(tiers: Sequence[TierRule], level: int, growth: int) -> tuple[int | 
     return nxt.level, max(nxt.threshold - growth, 0), done * 100 // span if span > 0 else 100
 
 
+def member_unit_price(price_fen: int, percent_off: int, special_fen: int | None) -> int:
+    """A tier's unit price for a SKU: its rate or its SKU price, whichever is lower
+    (what the pricing engine charges)."""
+    saving = price_fen * max(min(percent_off, 100), 0) // 100
+    if special_fen is not None and price_fen - max(special_fen, 0) > saving:
+        saving = price_fen - max(special_fen, 0)
+    return price_fen - max(saving, 0)
+
+
 def earning_multiplier(tier_percent: int, member_day_percent: int) -> int:
     """Tier × member day, as a percent (100 = ×1); the two multiply."""
     return max(tier_percent, 0) * max(member_day_percent, 0) // 100

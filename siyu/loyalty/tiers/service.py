@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +22,7 @@ from siyu.loyalty.tiers.rules import (
     earning_multiplier,
     growth_for_fen,
     is_member_day,
+    member_unit_price,
     next_member_day,
     progress,
     upgraded_level,
@@ -226,6 +228,33 @@ def member_benefits(session: Session, shopper_id: int, now: datetime) -> MemberB
         member_day_free_shipping=program.member_day.free_shipping
         and is_member_day(program.member_day, now),
     )
+
+
+def tier_prices(session: Session, prices: dict[int, int], shopper_id: int | None) -> dict[str, Any]:
+    """A product page's member prices: per tier that saves anything (for "钻石会员价
+    ¥X"), and the signed-in shopper's own (``mine``, None when not signed in)."""
+    program = load_program(session)
+
+    def of(tier: TierRule) -> dict[str, Any]:
+        special = sku_prices_for(program, tier.level)
+        skus = [
+            {
+                "sku_id": sku_id,
+                "price_fen": member_unit_price(p, tier.percent_off, special.get(sku_id)),
+            }
+            for sku_id, p in prices.items()
+        ]
+        return {"level": tier.level, "name_zh": tier.name_zh, "name_en": tier.name_en, "skus": skus}
+
+    tiers = [
+        of(t) for t in program.tiers
+        if any(s["price_fen"] < prices[s["sku_id"]] for s in of(t)["skus"])
+    ]  # fmt: skip
+    mine = None
+    if shopper_id is not None:
+        level, _ = member_level(session, shopper_id)
+        mine = of(program.tier(level))
+    return {"tiers": tiers, "mine": mine}
 
 
 def earning_multiplier_percent(session: Session, shopper_id: int, now: datetime) -> int:
