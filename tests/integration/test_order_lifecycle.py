@@ -192,6 +192,7 @@ def test_steps_run_in_the_order_packages_registered_them(ctx: Context) -> None:
             "order.cancel_payment_timer",
             "catalog.count_sales",
             "coupon.mark_used",
+            "loyalty.earn_growth",
             "order.announce_paid",
         ),
         "cancelled": (
@@ -200,7 +201,12 @@ def test_steps_run_in_the_order_packages_registered_them(ctx: Context) -> None:
             "coupon.release",
             "order.announce_cancelled",
         ),
-        "refunded": ("catalog.restock_returns", "coupon.restore", "order.announce_refunded"),
+        "refunded": (
+            "catalog.restock_returns",
+            "coupon.restore",
+            "loyalty.reverse_growth",
+            "order.announce_refunded",
+        ),
     }
 
 
