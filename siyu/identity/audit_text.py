@@ -33,6 +33,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "product.create": ("新建商品", "Created product"),
     "product.status": ("上架 / 下架商品", "Put product on / off sale"),
     "product.update": ("修改商品", "Edited product"),
+    "member_program.update": ("修改会员等级配置", "Edited member tiers"),
     "promotion.create": ("新建活动", "Created promotion"),
     "promotion.status": ("修改活动状态", "Changed promotion status"),
     "promotion.update": ("修改活动", "Edited promotion"),
@@ -51,6 +52,7 @@ TARGETS: dict[str, tuple[str, str]] = {
     "operator": ("员工", "Staff"),
     "order": ("订单", "Order"),
     "product": ("商品", "Product"),
+    "member_program": ("会员等级", "Member tiers"),
     "promotion": ("活动", "Promotion"),
     "sku": ("规格", "SKU"),
 }
