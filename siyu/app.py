@@ -21,6 +21,7 @@ from siyu.web.api import coupon as coupon_api
 from siyu.web.api import identity as identity_api
 from siyu.web.api import loyalty as loyalty_api
 from siyu.web.api import maintenance as maintenance_api
+from siyu.web.api import member_tiers as member_tiers_api
 from siyu.web.api import order as order_api
 from siyu.web.api import payment as payment_api
 from siyu.web.api import promotion as promotion_api
@@ -112,6 +113,8 @@ def create_app(
             loyalty_api.app_router,
             loyalty_api.admin_router,
             promotion_api.router,
+            member_tiers_api.app_router,
+            member_tiers_api.admin_router,
             payment_api.app_router,
             payment_api.notify_router,
             aftersale_api.app_router,

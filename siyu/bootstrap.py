@@ -19,6 +19,7 @@ from siyu.db import Database
 from siyu.identity.crypto import PersonalDataCipher
 from siyu.identity.service import SandboxWeChatIdentity, WeChatIdentityGateway
 from siyu.lifecycle import OrderLifecycle
+from siyu.loyalty import tiers as loyalty_tiers
 from siyu.loyalty.program import PointsProgram
 from siyu.outbox import EventRelay
 from siyu.payment.provider import PaymentProvider
@@ -112,6 +113,7 @@ def build_context(
     db = Database(settings.sqlalchemy_url, info={versions.MEMO_KEY: versions.VersionedMemo()})
     catalog.track_versions(db.sessionmaker)
     promotion.track_versions(db.sessionmaker)
+    loyalty_tiers.track_versions(db.sessionmaker)
     identity: WeChatIdentityGateway
     if settings.wechat_mode is WeChatMode.sandbox:
         identity = SandboxWeChatIdentity()
@@ -154,5 +156,6 @@ def register_packages(ctx: Context) -> None:
     catalog.register(ctx.relay, ctx.timers, ctx.lifecycle)
     coupon.register(ctx.relay, ctx.timers, ctx.lifecycle)
     loyalty.register(ctx.relay, ctx.timers, ctx.lifecycle, program=ctx.points)
+    loyalty_tiers.register(ctx.relay, ctx.timers, ctx.lifecycle, program=ctx.points)
     payment.register(ctx.relay, ctx.timers, ctx.lifecycle, providers=ctx.provider)
     tracking.register(ctx.relay, ctx.timers, ctx.lifecycle, analytics=ctx.analytics)

@@ -10,6 +10,7 @@ from siyu.coupon import models as coupon_models
 from siyu.db import Base
 from siyu.identity import models as identity_models
 from siyu.loyalty import models as loyalty_models
+from siyu.loyalty.tiers import models as loyalty_tier_models
 from siyu.order import models as order_models
 from siyu.payment import models as payment_models
 from siyu.pricing import scopes as pricing_scopes
@@ -26,6 +27,7 @@ __all__ = [
     "identity_models",
     "idempotency",
     "loyalty_models",
+    "loyalty_tier_models",
     "order_models",
     "outbox",
     "payment_models",

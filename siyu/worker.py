@@ -21,6 +21,7 @@ from siyu.bootstrap import Context
 from siyu.coupon.redemption import expire_due
 from siyu.idempotency import purge_expired_keys
 from siyu.loyalty.ledger import expire_due as expire_points
+from siyu.loyalty.tiers.jobs import schedule_jobs
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class Worker:
                 expire_due(session, now=now)
             with self.ctx.db.transaction() as session:
                 expire_points(session, now=now)
+                schedule_jobs(session, now)
             with self.ctx.db.transaction() as session:
                 purge_expired_keys(
                     session,

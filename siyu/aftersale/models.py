@@ -28,3 +28,5 @@ class AfterSale(Base):
     decided_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The shopper's tier has priority after-sales (极速售后): first in the queue.
+    priority: Mapped[bool] = mapped_column(default=False)

@@ -23,6 +23,7 @@ from siyu.db import get_or_raise, rowcount
 from siyu.errors import Conflict, InvalidInput, NotFound
 from siyu.identity.audit import AuditTrail
 from siyu.identity.models import Shopper
+from siyu.loyalty.tiers.service import is_priority_aftersale
 from siyu.order.events import record_order_event
 from siyu.order.models import Order
 from siyu.order.rules import OrderStatus
@@ -125,6 +126,7 @@ def request_aftersale(
         lines=parts,
         refund_fen=refund_fen,
         requested_at=now,
+        priority=is_priority_aftersale(session, shopper_id),
     )
     session.add(aftersale)
     session.flush()
@@ -291,7 +293,10 @@ def list_aftersales(
         stmt = stmt.where(AfterSale.status == status)
     if shopper_id is not None:
         stmt = stmt.where(AfterSale.shopper_id == shopper_id)
-    newest_first = stmt.order_by(AfterSale.requested_at.desc(), AfterSale.id.desc())
+    # Priority (the tier's 极速售后) first, then newest first.
+    newest_first = stmt.order_by(
+        AfterSale.priority.desc(), AfterSale.requested_at.desc(), AfterSale.id.desc()
+    )
     return list(session.scalars(newest_first.limit(min(limit, 200))))
 
 

@@ -56,6 +56,7 @@ class IssueSource(StrEnum):
     bulk = "bulk"  # an operator issued it to a list
     gift_register = "gift_register"
     gift_first_order = "gift_first_order"
+    gift_birthday = "gift_birthday"  # a member tier's birthday gift (siyu.loyalty.tiers)
 
 
 class IssueRefusal(StrEnum):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
@@ -27,6 +27,8 @@ class Shopper(Base):
     first_channel_code: Mapped[str | None] = mapped_column(String(32), index=True)
     first_sharer_id: Mapped[int | None]
     first_anonymous_id: Mapped[str | None] = mapped_column(String(64))
+    # Set once by the shopper (siyu.loyalty.tiers): the birthday gift's date.
+    birthday: Mapped[date | None]
 
 
 class ShopperDevice(Base):

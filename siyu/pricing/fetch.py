@@ -4,7 +4,7 @@ owned coupons into the plain objects of ``info.py``."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -14,6 +14,7 @@ from siyu.catalog.models import Product, Sku
 from siyu.config import Settings
 from siyu.coupon.service import is_new_shopper, usable_coupons
 from siyu.loyalty.ledger import spendable
+from siyu.loyalty.tiers.service import member_benefits
 from siyu.pricing.info import (
     CartLine,
     Coupon,
@@ -47,12 +48,14 @@ def pricing_settings(settings: Settings) -> PricingSettings:
 def load_offers(session: Session, shopper_id: int | None, now: datetime) -> Offers:
     if shopper_id is None:
         return Offers(ShopperInfo(), tuple(running(session, now)), ())
-    # Tiers arrive with the loyalty features; until then every shopper is tier 0.
     shopper = ShopperInfo(
         shopper_id=shopper_id,
         is_new=is_new_shopper(session, shopper_id),
         points_balance=spendable(session, shopper_id, now),
     )
+    # The tier and its benefits (member price, free shipping, member day).
+    member = member_benefits(session, shopper_id, now)
+    shopper = replace(shopper, tier=member.level, member=member)
     return Offers(
         shopper, tuple(running(session, now)), tuple(usable_coupons(session, shopper_id, now))
     )

@@ -5,9 +5,21 @@ only place that turns database rows into these objects.
 
 How a quote is built (the rules an operator can rely on):
 
-1. **Shelf price.** Each line starts at its unit price; a member (tier) price
-   promotion lowers the unit price for shoppers of its tier or above. This is a
-   price, not an offer: it never blocks or is blocked by anything.
+1. **Shelf price.** Each line starts at its unit price; a member price lowers it
+   for a member. This is a price, not an offer: it never blocks or is blocked by
+   anything. A line gets **one** member price, the one that saves most of:
+   - a ``member_price`` promotion (percent off for shoppers of ``min_tier`` or
+     above, an operator's campaign with a schedule and a scope), and
+   - the shopper's tier benefits (``ShopperInfo.member``, from the tier table in
+     ``siyu.loyalty.tiers``): the tier's discount rate on every line (钻石 8折)
+     and the per-SKU member prices of the tier or a lower one.
+   The two are not stacked (a member discount on a member discount is not what an
+   operator who set "钻石8折" means). Tier savings are their own source
+   (``DiscountSource.member_tier``, source id = the level) so they are explained,
+   stored in the allocation rows and reversed by refunds like any other saving;
+   the tier table is content (editing it moves the offers version). We did not
+   turn tiers into member-price promotions: they have no schedule or scope,
+   carry per-SKU prices, and must not show up in promotion stats.
 2. **Offers** are store promotions (full reduction, N-item discount, bundle) and the
    shopper's coupons. An offer *applies* when its condition holds on the shelf
    amounts of the lines in its scope (threshold, item count, bundle complete) and,
@@ -20,18 +32,21 @@ How a quote is built (the rules an operator can rely on):
    then the coupon. Each benefit is taken from what is left of the lines in its
    scope, so a discount is never computed on a price another offer already took
    away and no line goes below zero.
-5. **The best combination** (largest saving, goods plus shipping) is chosen
+5. **Shipping** is free at the store's threshold, at a lower one of the
+   shopper's tier, or on member day for every member (every signed-in shopper:
+   青铜 starts at growth 0).
+6. **The best combination** (largest saving, goods plus shipping) is chosen
    automatically; the shopper may name the coupon instead (``coupon_choice``).
-6. **Points** are redeemed last, on request, capped by balance and by a share of
+7. **Points** are redeemed last, on request, capped by balance and by a share of
    what is left to pay for the goods.
-7. Every order-level amount (full reduction, coupon, points) is allocated back to
+8. Every order-level amount (full reduction, coupon, points) is allocated back to
    the lines in its scope in proportion to what is left of each, in integer fen,
    so a partial refund returns exactly what the shopper paid for that line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
@@ -76,11 +91,25 @@ class CartLine:
 
 
 @dataclass(frozen=True)
+class MemberBenefits:
+    """What the shopper's tier (and today's member day) does to a price."""
+
+    level: int = 0
+    name_zh: str = ""  # 钻石会员
+    name_en: str = ""
+    percent_off: int = 0  # the tier's discount rate: 20 is 8折
+    sku_prices: Mapping[int, int] = field(default_factory=dict)  # sku id -> member price
+    free_shipping_threshold_fen: int | None = None  # the tier's, when lower than the store's
+    member_day_free_shipping: bool = False  # today is member day and it ships free
+
+
+@dataclass(frozen=True)
 class ShopperInfo:
     shopper_id: int | None = None
     tier: int = 0
     is_new: bool = True  # no paid order yet
     points_balance: int = 0
+    member: MemberBenefits | None = None  # None: not signed in, no member benefits
 
 
 class PromotionKind(StrEnum):
@@ -180,7 +209,8 @@ class PricingInput:
 
 
 class DiscountSource(StrEnum):
-    member_price = "member_price"
+    member_price = "member_price"  # a member-price promotion
+    member_tier = "member_tier"  # the shopper's tier: rate or per-SKU price (id: level)
     promotion = "promotion"
     coupon = "coupon"
     points = "points"

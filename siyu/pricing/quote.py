@@ -13,9 +13,7 @@ gives an equal Quote.
 
 from __future__ import annotations
 
-from datetime import datetime
 from math import gcd
-from operator import mul
 
 from siyu.money import allocate_proportionally
 from siyu.pricing import texts
@@ -32,7 +30,6 @@ from siyu.pricing.info import (
     Quote,
     QuoteLine,
     Scope,
-    ScopeRule,
     Tier,
     check_builder,
 )
@@ -46,6 +43,7 @@ from siyu.pricing.search import (
     coupon_savings,
     take,
 )
+from siyu.pricing.shelf import Cart, clamp_percent
 
 # Enum members looked up once: attribute access on an Enum class is slow in 3.11.
 _ALL, _CATEGORIES = Scope.all, Scope.categories
@@ -54,12 +52,12 @@ _N_ITEM, _BUNDLE = PromotionKind.n_item_discount, PromotionKind.bundle
 _CASH_OFF, _PERCENT_OFF = CouponKind.cash_off, CouponKind.percent_off
 _FREE_SHIPPING = CouponKind.free_shipping
 _BY_MEMBER, _BY_PROMOTION = DiscountSource.member_price, DiscountSource.promotion
+_BY_TIER = DiscountSource.member_tier
 _BY_COUPON, _BY_POINTS, _BY_SHIPPING = (
     DiscountSource.coupon,
     DiscountSource.points,
     DiscountSource.shipping,
 )
-_Lines = tuple[tuple[int, ...], frozenset[int]]
 _Problem = tuple[texts.Words, int]  # why, missing fen
 
 
@@ -140,114 +138,10 @@ for _cls, _build_it in (
     check_builder(_cls, _build_it)
 
 
-# ---------------------------------------------------------------- the cart
-
-
-class _Cart:
-    """Line facts, shelf amounts after member price, and the shipping fee charged."""
-
-    __slots__ = (
-        "all_lines",
-        "categories",
-        "fee",
-        "free_by_threshold",
-        "member",
-        "prices",
-        "products",
-        "quantities",
-        "scopes",
-        "shelf",
-        "shelf_total",
-        "subtotals",
-    )
-
-    def __init__(self, inp: PricingInput) -> None:
-        lines = inp.lines
-        n = len(lines)
-        self.products = [line.product_id for line in lines]
-        self.categories = [line.category_id for line in lines]
-        quantities = self.quantities = [line.quantity for line in lines]
-        prices = self.prices = [line.unit_price_fen for line in lines]
-        if n and (min(quantities) < 0 or min(prices) < 0):
-            quantities[:] = [q if q > 0 else 0 for q in quantities]
-            prices[:] = [p if p > 0 else 0 for p in prices]
-        # map with an operator runs in C: about twice as fast as a comprehension over zip.
-        subtotals = self.subtotals = list(map(mul, prices, quantities))
-        indexes = tuple(range(n))
-        self.all_lines: _Lines = (indexes, frozenset(indexes))
-        self.scopes: dict[int, _Lines] = {}  # by id(scope); see lines_of
-        # Member price: the best one for each line (ties to the lower promotion id).
-        member: list[tuple[Promotion, int] | None] = [None] * n
-        tier, now = inp.shopper.tier, inp.now
-        found = [p for p in inp.promotions if p.kind is _MEMBER_PRICE and tier >= p.min_tier]
-        if found:
-            best = [0] * n
-            for p in sorted(found, key=_by_promotion_id):
-                percent = _clamp_percent(p.percent_off)
-                if percent and _is_active(p.starts_at, p.ends_at, now):
-                    for i in self.lines_of(p.scope)[0]:
-                        if percent > best[i]:
-                            best[i] = percent
-                            member[i] = (p, prices[i] * percent // 100 * quantities[i])
-            self.shelf = [s - m[1] if m else s for s, m in zip(subtotals, member, strict=True)]
-        else:
-            self.shelf = subtotals.copy()
-        self.member = member
-        self.shelf_total = sum(self.shelf)
-        settings = inp.settings
-        charged = n > 0 and settings.shipping_fen > 0
-        self.free_by_threshold = (
-            charged and self.shelf_total >= settings.free_shipping_threshold_fen
-        )
-        self.fee = settings.shipping_fen if charged and not self.free_by_threshold else 0
-
-    def lines_of(self, scope: ScopeRule) -> _Lines:
-        """The lines a scope covers, as indexes and as a set (offers share scopes).
-        Cached by identity: the input holds every scope for the whole quote. The hot
-        loops look in ``scopes`` first and call this only when it misses (a call costs
-        more than the look-up)."""
-        found = self.scopes.get(id(scope))
-        if found is None:
-            found = self.scopes[id(scope)] = self._cover(scope)
-        return found
-
-    def _cover(self, scope: ScopeRule) -> _Lines:
-        # ScopeRule.covers, inlined: this runs for every scope on every quote.
-        excluded, products, indexes = scope.excluded_product_ids, self.products, self.all_lines[0]
-        if scope.kind is _ALL:
-            if not excluded:
-                return self.all_lines
-            covered = tuple([i for i in indexes if products[i] not in excluded])
-        elif scope.kind is _CATEGORIES:
-            wanted, categories = scope.category_ids, self.categories
-            covered = tuple(
-                [i for i in indexes if categories[i] in wanted and products[i] not in excluded]
-            )
-        else:
-            wanted = scope.product_ids
-            covered = tuple(
-                [i for i in indexes if products[i] in wanted and products[i] not in excluded]
-            )
-        return covered, frozenset(covered)
-
-
-def _by_promotion_id(p: Promotion) -> int:
-    return p.promotion_id
-
-
-def _is_active(starts: datetime | None, ends: datetime | None, now: datetime) -> bool:
-    return (starts is None or starts <= now) and (ends is None or now < ends)
-
-
-def _clamp_percent(percent: int) -> int:
-    # Comparisons, not min(max()): two builtin calls cost more, on every offer.
-    return 0 if percent < 0 else 100 if percent > 100 else percent
-
-
 # ---------------------------------------------------------------- offers
 
 
-def _promotion_offers(inp: PricingInput, cart: _Cart) -> tuple[list[Offer], list[Hint]]:
+def _promotion_offers(inp: PricingInput, cart: Cart) -> tuple[list[Offer], list[Hint]]:
     """Applicable promotions in application order, and hints for those not met yet."""
     offers: list[Offer] = []
     hints: list[Hint] = []
@@ -291,7 +185,7 @@ def _promotion_offers(inp: PricingInput, cart: _Cart) -> tuple[list[Offer], list
         elif kind is _N_ITEM:
             full = len(lines) == n
             units = sum(quantities) if full else sum([quantities[i] for i in lines])
-            percent = _clamp_percent(p.percent_off)
+            percent = clamp_percent(p.percent_off)
             if lines and units >= p.min_items:
                 total = shelf_total if full else sum([shelf[i] for i in lines])
                 offers.append(
@@ -346,7 +240,7 @@ def _best_tier(t: Tier) -> tuple[int, int]:
     return t.amount_fen, -t.threshold_fen
 
 
-def _coupon_offers(inp: PricingInput, cart: _Cart) -> tuple[dict[int, Offer], dict[int, _Problem]]:
+def _coupon_offers(inp: PricingInput, cart: Cart) -> tuple[dict[int, Offer], dict[int, _Problem]]:
     """Applicable coupons by id, and why each other one is not."""
     offers: dict[int, Offer] = {}
     problems: dict[int, _Problem] = {}
@@ -382,7 +276,7 @@ def _coupon_offers(inp: PricingInput, cart: _Cart) -> tuple[dict[int, Offer], di
             _BY_COUPON, c.coupon_id, c.name, str(c.kind), lines, members, total, c.exclusive,
             c.stack_group,
             fixed_fen=max(c.amount_fen, 0) if c.kind is _CASH_OFF else 0,
-            percent=_clamp_percent(c.percent_off) if c.kind is _PERCENT_OFF else 0,
+            percent=clamp_percent(c.percent_off) if c.kind is _PERCENT_OFF else 0,
             cap_fen=c.cap_fen, threshold_fen=c.threshold_fen,
             until=(c.valid_until is None, c.valid_until or FAR_FUTURE),
             is_shipping=is_shipping,
@@ -395,7 +289,7 @@ def _coupon_offers(inp: PricingInput, cart: _Cart) -> tuple[dict[int, Offer], di
 
 def quote(inp: PricingInput) -> Quote:
     """Price a cart: shelf price, the best (or the chosen) offers, points; see info.py."""
-    cart = _Cart(inp)
+    cart = Cart(inp)
     promotions, hints = _promotion_offers(inp, cart)
     coupons, problems = _coupon_offers(inp, cart)
     search = Search(cart.shelf, cart.shelf_total, cart.fee, promotions, coupons)
@@ -417,7 +311,7 @@ def quote(inp: PricingInput) -> Quote:
 
     statuses = _coupon_statuses(inp, coupons, problems, candidates, winner, blocked)
     if cart.fee > 0 and winner.shipping is None:
-        gap = inp.settings.free_shipping_threshold_fen - cart.shelf_total
+        gap = cart.threshold - cart.shelf_total
         hints.append(
             Hint(_BY_SHIPPING, 0, gap, 0, cart.fee, *texts.free_shipping_hint(gap))
         )  # fmt: skip
@@ -460,7 +354,7 @@ def _coupon_statuses(
 
 def _build(
     inp: PricingInput,
-    cart: _Cart,
+    cart: Cart,
     winner: Candidate,
     statuses: tuple[CouponStatus, ...],
     hints: tuple[Hint, ...],
@@ -477,16 +371,28 @@ def _build(
     member = cart.member
     member_fen: dict[int, int] = {}
     member_of: dict[int, Promotion] = {}
+    tier_fen, benefits = 0, cart.by_tier
     for i, m in enumerate(member):
         if m is not None and m[1] > 0:
             p, part = m
+            if p is None:  # the tier's
+                tier_fen += part
+                taken[i].append((_BY_TIER, benefits.level if benefits else 0, part))
+                continue
             pid = p.promotion_id
             member_fen[pid] = member_fen.get(pid, 0) + part
             member_of[pid] = p
             taken[i].append((_BY_MEMBER, pid, part))
+    if tier_fen and benefits is not None:
+        discounts.append(
+            _discount(_BY_TIER, benefits.level, texts.tier_price_name(benefits.name_zh),
+                      tier_fen, *texts.tier_price_reason(benefits.name_zh, benefits.name_en,
+                                                         clamp_percent(benefits.percent_off)),
+                      _BY_TIER.value)
+        )  # fmt: skip
     for pid in sorted(member_of):
         p = member_of[pid]
-        pct = _clamp_percent(p.percent_off)
+        pct = clamp_percent(p.percent_off)
         discounts.append(
             _discount(_BY_MEMBER, pid, p.name, member_fen[pid], *texts.member_price_reason(pct),
                      _MEMBER_PRICE.value)
@@ -535,11 +441,22 @@ def _build(
             _discount(_BY_COUPON, s.source_id, s.name, cart.fee, *_reason(s, cart.fee), s.kind)
         )
         shipping_fen = 0
+    elif cart.free_by_member_day:
+        discounts.append(
+            _discount(_BY_SHIPPING, 0, texts.MEMBER_DAY_SHIPPING_NAME, inp.settings.shipping_fen,
+                      *texts.MEMBER_DAY_SHIPPING_REASON)
+        )  # fmt: skip
     elif cart.free_by_threshold:
-        t = inp.settings.free_shipping_threshold_fen
+        t = cart.threshold
+        store = inp.settings.free_shipping_threshold_fen
+        reason = (
+            texts.free_shipping_reason(t)
+            if t >= store or benefits is None
+            else texts.tier_free_shipping_reason(benefits.name_zh, benefits.name_en, t)
+        )
         discounts.append(
             _discount(_BY_SHIPPING, 0, texts.FREE_SHIPPING_NAME, inp.settings.shipping_fen,
-                     *texts.free_shipping_reason(t))
+                     *reason)
         )  # fmt: skip
 
     # What is left of each line is what the shopper pays for it.
@@ -579,7 +496,7 @@ def _points(inp: PricingInput, goods_left: int) -> tuple[int, int]:
     per_yuan, balance = inp.settings.points_per_yuan, inp.shopper.points_balance
     if per_yuan <= 0 or balance <= 0 or goods_left <= 0:
         return 0, 0
-    cap = goods_left * _clamp_percent(inp.settings.points_max_percent) // 100
+    cap = goods_left * clamp_percent(inp.settings.points_max_percent) // 100
     fen = min(balance * 100 // per_yuan, cap)
     fen -= fen % (100 // gcd(per_yuan, 100))  # the smallest fen step of whole points
     return fen, fen * per_yuan // 100

@@ -26,6 +26,8 @@ NO_ELIGIBLE_ITEMS: Words = ("购物车中没有适用商品", "No eligible items
 SHIPPING_ALREADY_FREE: Words = ("本单已免运费", "Shipping is already free")
 POINTS_NAME = "积分抵扣"
 FREE_SHIPPING_NAME = "满额包邮"
+MEMBER_DAY_SHIPPING_NAME = "会员日包邮"
+MEMBER_DAY_SHIPPING_REASON: Words = ("会员日全场包邮", "Free shipping on member day")
 
 
 def threshold_gap(gap: int) -> Words:
@@ -85,6 +87,28 @@ def free_shipping_hint(gap: int) -> Words:
 @lru_cache(maxsize=128)
 def member_price_reason(percent: int) -> Words:
     return f"会员价{zhe(percent)}折", f"Member price: {percent} % off"
+
+
+def tier_price_name(name_zh: str) -> str:
+    return f"{name_zh}价"
+
+
+@lru_cache(maxsize=128)
+def tier_price_reason(name_zh: str, name_en: str, percent: int) -> Words:
+    """ "钻石会员价，全场8折" / "Diamond member price: 20 % off" (no rate: SKU prices)."""
+    if percent:
+        return f"{name_zh}价，全场{zhe(percent)}折", f"{name_en} member price: {percent} % off"
+    return f"{name_zh}价", f"{name_en} member price"
+
+
+@lru_cache(maxsize=128)
+def tier_free_shipping_reason(name_zh: str, name_en: str, threshold_fen: int) -> Words:
+    if threshold_fen <= 0:
+        return f"{name_zh}包邮", f"Free shipping for {name_en} members"
+    return (
+        f"{name_zh}满{short_yuan(threshold_fen)}免运费",
+        f"Free shipping over {format_yuan(threshold_fen)} for {name_en} members",
+    )
 
 
 def points_reason(points: int) -> Words:

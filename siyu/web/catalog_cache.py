@@ -23,7 +23,7 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -167,8 +167,15 @@ class CatalogCache:
         body: bytes = cached
         return body
 
-    async def product(self, product_id: int, load: Callable[[], dict[str, Any]]) -> bytes:
-        """A product page: its content from the cache, its SKUs' stock fresh."""
+    async def product(
+        self,
+        product_id: int,
+        load: Callable[[], dict[str, Any]],
+        extra: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]] | None = None,
+    ) -> bytes:
+        """A product page: its content from the cache, its SKUs' stock fresh, and
+        ``extra(content)``'s keys (per shopper: member prices) added on top, never
+        cached."""
         version, stock = self.reader.version_and_stock(product_id)
         key = ("product", product_id)
         content: dict[str, Any] | None = self._get(key, version)
@@ -179,7 +186,8 @@ class CatalogCache:
         for sku in content["skus"]:
             left = stock.get(sku["id"], sku["stock"])
             skus.append({**sku, "stock": left, "low_stock": is_low_stock(left)})
-        return orjson.dumps({**content, "skus": skus})
+        more = await extra(content) if extra is not None else {}
+        return orjson.dumps({**content, "skus": skus, **more})
 
     def close(self) -> None:
         self.reader.close()

@@ -4,7 +4,7 @@ OpenAPI document, then targeted cases for the rules that matter most."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from siyu.config import Settings
 from siyu.coupon.schemas import NULLABLE as NULLABLE_TEMPLATE_FIELDS
 from siyu.identity.models import AuditLog
 from siyu.identity.rules import Role
+from siyu.loyalty.tiers.rules import DEFAULT_TIERS
 from siyu.models import metadata
 from siyu.order.models import Order
 from siyu.outbox import OutboxEvent
@@ -85,6 +86,9 @@ NO_INPUT = {
     ("POST", "/api/app/coupons/gift/seen"),
     ("GET", "/api/admin/coupon-templates"),
     ("GET", "/api/admin/promotions"),
+    ("GET", "/api/app/member/card"),
+    ("GET", "/api/app/member/day"),
+    ("GET", "/api/admin/member-tiers"),
 }
 # Body fields where null is a meaningful value (absent, "move to the root", "clear").
 NULL_ALLOWED = {
@@ -96,6 +100,7 @@ NULL_ALLOWED = {
     "SkuUpdate": {"original_price_fen", "cost_fen"},
     "PlaceOrder": {"cart_item_ids", "coupon_ids", "expected_total_fen", "address", "address_id"},
     "AddressIn": {"postal_code"},
+    "TierIn": {"free_shipping_threshold_fen", "birthday_coupon_template_id"},
     "AddressCreate": {"postal_code"},
     "AddressUpdate": {"postal_code"},
     "TemplateCreate": set(NULLABLE_TEMPLATE_FIELDS),
@@ -242,6 +247,8 @@ def build_world(client: TestClient, ctx: Context) -> World:
             "reason": "补偿",
             "request_id": "sweep-adjust-0001",
         },
+        ("PUT", "/api/app/member/birthday"): {"birthday": "1995-11-03"},
+        ("PUT", "/api/admin/member-tiers"): {"tiers": [asdict(t) for t in DEFAULT_TIERS]},
         ("POST", "/api/track"): {
             "batch": [
                 {

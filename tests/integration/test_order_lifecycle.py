@@ -193,6 +193,7 @@ def test_steps_run_in_the_order_packages_registered_them(ctx: Context) -> None:
             "catalog.count_sales",
             "coupon.mark_used",
             "loyalty.pend_points",
+            "loyalty.earn_growth",
             "order.announce_paid",
         ),
         "cancelled": (
@@ -206,6 +207,7 @@ def test_steps_run_in_the_order_packages_registered_them(ctx: Context) -> None:
             "catalog.restock_returns",
             "coupon.restore",
             "loyalty.reverse_points",
+            "loyalty.reverse_growth",
             "order.announce_refunded",
         ),
         "settled": ("loyalty.credit_points", "order.announce_settled"),

@@ -37,6 +37,7 @@ from siyu.catalog.schemas import (
 from siyu.coupon import service as coupon_service
 from siyu.coupon.schemas import CouponFace
 from siyu.errors import NotFound
+from siyu.loyalty.tiers.service import tier_prices
 from siyu.pricing.info import PromotionKind, ScopeRule
 from siyu.promotion import service as promotion_service
 from siyu.web.api.common import (
@@ -54,6 +55,7 @@ from siyu.web.deps import (
     CatalogWriter,
     CtxDep,
     NowDep,
+    OptionalShopper,
     PriceWriter,
     ReadSessionDep,
     SessionDep,
@@ -172,8 +174,11 @@ async def list_products(request: Request, ctx: CtxDep) -> Response:
 
 
 @app_router.get("/products/{product_id}", response_model=ProductDetail)
-async def product_detail(product_id: int, request: Request, ctx: CtxDep) -> Response:
-    """商品详情（在售）；库存为实时库存。带 ETag。"""
+async def product_detail(
+    product_id: int, request: Request, ctx: CtxDep, shopper: OptionalShopper
+) -> Response:
+    """商品详情（在售）；库存为实时库存。带 ETag。``member_prices``：各等级的会员价
+    （"钻石会员价 ¥X"）与登录会员自己的价格（按人计算，不进缓存）。"""
 
     def load(session: Session) -> dict[str, Any]:
         product = service.get_product(session, product_id, on_sale_only=True)
@@ -181,7 +186,15 @@ async def product_detail(product_id: int, request: Request, ctx: CtxDep) -> Resp
         detail.skus = [s for s in detail.skus if s.is_active]
         return detail.model_dump(mode="json")
 
-    body = await catalog_cache(request).product(product_id, lambda: _read(ctx, load))
+    async def member_prices(content: dict[str, Any]) -> dict[str, Any]:
+        prices = {int(s["id"]): int(s["price_fen"]) for s in content["skus"]}
+        shopper_id = shopper.id if shopper is not None else None
+        found = await run_in_threadpool(
+            _read, ctx, lambda session: tier_prices(session, prices, shopper_id)
+        )
+        return {"member_prices": found}
+
+    body = await catalog_cache(request).product(product_id, lambda: _read(ctx, load), member_prices)
     return cached_response(request, body)
 
 
