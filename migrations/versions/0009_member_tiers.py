@@ -222,15 +222,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("level", "sku_id", name=op.f("pk_member_sku_prices")),
     )
-    with op.batch_alter_table("aftersales", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("priority", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-    with op.batch_alter_table("aftersales", schema=None) as batch_op:
-        batch_op.alter_column("priority", server_default=None)
-
-    with op.batch_alter_table("shoppers", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("birthday", sa.Date(), nullable=True))
+    # Plain ADD COLUMNs: a batch rebuild would drop a table other rows point to (SQLite
+    # checks foreign keys). The server default stays: SQLite cannot drop it in place.
+    op.add_column(
+        "aftersales",
+        sa.Column("priority", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column("shoppers", sa.Column("birthday", sa.Date(), nullable=True))
 
     now = datetime(2026, 12, 7, tzinfo=UTC)
     op.bulk_insert(
@@ -255,11 +253,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("shoppers", schema=None) as batch_op:
-        batch_op.drop_column("birthday")
-
-    with op.batch_alter_table("aftersales", schema=None) as batch_op:
-        batch_op.drop_column("priority")
+    op.drop_column("shoppers", "birthday")  # SQLite ≥ 3.35 drops a column in place
+    op.drop_column("aftersales", "priority")
 
     op.drop_table("member_sku_prices")
     with op.batch_alter_table("growth_entries", schema=None) as batch_op:

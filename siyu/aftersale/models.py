@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siyu.aftersale.rules import AfterSaleKind, AfterSaleStatus
@@ -29,4 +29,4 @@ class AfterSale(Base):
     finished_at: Mapped[datetime | None]
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The shopper's tier has priority after-sales (极速售后): first in the queue.
-    priority: Mapped[bool] = mapped_column(default=False)
+    priority: Mapped[bool] = mapped_column(default=False, server_default=false())
