@@ -114,6 +114,27 @@ def running(cmd: list[str], env: dict[str, str], probe: str) -> Iterator[None]:
             process.wait()
 
 
+@contextmanager
+def worker_process(env: dict[str, str], *, enabled: bool) -> Iterator[None]:
+    """``siyu worker`` beside the API processes (PostgreSQL only)."""
+    if not enabled:
+        yield
+        return
+    process = subprocess.Popen(
+        [PYTHON, "-m", "siyu.cli", "worker"], env=env, cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def siyu_env(data_dir: Path, database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIYU_")}
     env.update(SIYU_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
@@ -339,8 +360,10 @@ def orders_run(args: argparse.Namespace, workers: int, data_dir: Path, url: str)
     serve = [PYTHON, "-m", "siyu.cli", "serve", "--port", str(port)]
     if workers > 1:
         serve += ["--workers", str(workers)]
+    if url:  # PostgreSQL: production's shape, the worker as its own process (docs/deploy.md)
+        serve.append("--no-worker")
     base = f"http://127.0.0.1:{port}"
-    with running(serve, env, f"{base}/api/health"):
+    with running(serve, env, f"{base}/api/health"), worker_process(env, enabled=bool(url)):
         admin = httpx.post(f"{base}/api/admin/login", json=ADMIN, timeout=30).json()["token"]
         headers = {"Authorization": f"Bearer {admin}"}
         product_id, sku_id = catalog_targets(base)
@@ -377,6 +400,7 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="server process counts to run")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--orders-db", choices=["sqlite", "postgres", "none"], default="postgres")
+    parser.add_argument("--orders-workers", default="1,2", help="API processes for the orders")
     parser.add_argument("--in-flight", type=int, default=200)
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--orders-load", help=argparse.SUPPRESS)  # the load process
@@ -394,7 +418,8 @@ def main() -> None:
             serving_run(args, workers, data_dir, url)
     if args.orders_db != "none":
         with store(args.orders_db) as (data_dir, url):
-            orders_run(args, 1, data_dir, url)
+            for workers in [int(n) for n in args.orders_workers.split(",") if n.strip()]:
+                orders_run(args, workers, data_dir, url)
 
 
 if __name__ == "__main__":

@@ -130,7 +130,6 @@ def place_order(
     lines = fetch_lines(session, items)
     offers, quote = quote_request(session, request, lines, now)
     check_quote(quote, request)
-    reserve_stock(session, lines)
     order = create_order(session, request, ship_to, lines, quote, now)
     store_allocations(session, order, quote, offers)
     lock_coupons(session, request, order, quote, lines, now)
@@ -139,6 +138,10 @@ def place_order(
         remove_skus_from_cart(session, shopper_id, [line.sku_id for line in lines.inputs])
     schedule_timeout(session, order, now)
     record_placed(session, order, quote, lines, now)
+    # Stock last: on PostgreSQL the guarded update locks the SKU row until commit, and
+    # every shopper of a sale wants the same row, so the lock is held for the commit
+    # alone, not for the inserts above (a shortage rolls them back with the rest).
+    reserve_stock(session, lines)
     return order
 
 
