@@ -56,6 +56,9 @@ class IssueSource(StrEnum):
     bulk = "bulk"  # an operator issued it to a list
     gift_register = "gift_register"
     gift_first_order = "gift_first_order"
+    checkin = "checkin"  # a check-in day's reward
+    lottery = "lottery"  # a lottery prize
+    points_mall = "points_mall"  # exchanged for points
 
 
 class IssueRefusal(StrEnum):
