@@ -20,6 +20,7 @@ from siyu.web.api import channel as channel_api
 from siyu.web.api import coupon as coupon_api
 from siyu.web.api import identity as identity_api
 from siyu.web.api import loyalty as loyalty_api
+from siyu.web.api import loyalty_games as loyalty_games_api
 from siyu.web.api import maintenance as maintenance_api
 from siyu.web.api import order as order_api
 from siyu.web.api import payment as payment_api
@@ -113,6 +114,8 @@ def create_app(
             coupon_api.admin_router,
             loyalty_api.app_router,
             loyalty_api.admin_router,
+            loyalty_games_api.app_router,
+            loyalty_games_api.admin_router,
             promotion_api.router,
             payment_api.app_router,
             payment_api.notify_router,
