@@ -173,7 +173,7 @@ def draw(
     by_position = {p.position: p for p in campaign.prizes}
     landed = by_position[rules.pick([_as_rule(p) for p in campaign.prizes], ticket).id]
     given, reason = landed, FallbackReason.none
-    table = {p.id: _as_rule(p) for p in campaign.prizes}
+    table = {p.position: _as_rule(p) for p in campaign.prizes}
     chain: list[int] | None = None
     row = LotteryDraw(campaign_id=campaign.id, shopper_id=shopper_id, local_date=day, ticket=ticket,
                       landed_prize_id=landed.id, points_spent=campaign.cost_points, created_at=now)  # fmt: skip
