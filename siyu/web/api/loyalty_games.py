@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel, ConfigDict, Field
 
+from siyu.fields import Moment
 from siyu.identity.rules import Permission
 from siyu.loyalty.checkin import service as checkin
 from siyu.loyalty.checkin.rules import CheckinRule, DayReward
@@ -156,8 +157,8 @@ class CampaignIn(BaseModel):
     name: str = Field(min_length=1, max_length=60)
     cost_points: int = Field(ge=0, le=1_000_000)
     daily_limit: int = Field(ge=0, le=1000, description="每人每天可抽次数；0 不限")
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Moment
+    ends_at: Moment
     status: CampaignStatus = CampaignStatus.active
     prizes: list[PrizeIn] = Field(min_length=1, max_length=20)
 
@@ -311,13 +312,15 @@ def mall_items(session: ReadSessionDep) -> Any:
         return mall.list_items(session)
 
 
-@app_router.post("/mall/items/{item_id}/exchanges", response_model=ExchangeOut, status_code=201)
+@app_router.post(
+    "/mall/items/{mall_item_id}/exchanges", response_model=ExchangeOut, status_code=201
+)
 def exchange(
-    item_id: int, session: SessionDep, now: NowDep, shopper: CurrentShopper, key: RequestKey
+    mall_item_id: int, session: SessionDep, now: NowDep, shopper: CurrentShopper, key: RequestKey
 ) -> Any:
     """用积分兑换；库存不足或超过每人限兑返回 409，积分不扣。"""
     with session.begin():
-        return mall.exchange(session, item_id=item_id, shopper_id=shopper.id, request_key=key,
+        return mall.exchange(session, item_id=mall_item_id, shopper_id=shopper.id, request_key=key,
                              now=now)  # fmt: skip
 
 
@@ -333,9 +336,9 @@ def create_item(body: ItemIn, session: SessionDep, now: NowDep, operator: Market
         return mall.save_item(session, item_id=None, values=body.model_dump(), now=now)
 
 
-@admin_router.put("/mall/items/{item_id}", response_model=ItemOut)
+@admin_router.put("/mall/items/{mall_item_id}", response_model=ItemOut)
 def edit_item(
-    item_id: int, body: ItemIn, session: SessionDep, now: NowDep, operator: MarketingWriter
+    mall_item_id: int, body: ItemIn, session: SessionDep, now: NowDep, operator: MarketingWriter
 ) -> Any:
     with session.begin():
-        return mall.save_item(session, item_id=item_id, values=body.model_dump(), now=now)
+        return mall.save_item(session, item_id=mall_item_id, values=body.model_dump(), now=now)
