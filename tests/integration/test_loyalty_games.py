@@ -233,3 +233,36 @@ def test_bad_lottery_and_check_in_rules_are_422_with_fields_and_write_nothing(
     assert garbage.status_code == 422
     current = client.get("/api/admin/checkin/rule", headers=shop.admin).json()
     assert [r["points"] for r in current["rewards"]] == [5, 5, 5, 5, 5, 5, 50]
+
+
+def test_a_make_up_costs_its_points_joins_the_streak_and_is_off_by_default(
+    client: TestClient, ctx: Context
+) -> None:
+    # given a shopper with 100 points who checked in on 11-02 and missed 11-03
+    shop = open_shop(client, ctx)
+    shop.give(100)
+    day2 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+    day4 = day2 + timedelta(days=2)
+    with ctx.db.transaction() as session:
+        checkin.check_in(session, ctx.points, shopper_id=shop.shopper_id, now=day2)
+    off = client.post("/api/app/checkin/makeup", json={"day": "2026-11-03"}, headers=shop.shopper)
+
+    # when the store turns make-ups on and the shopper fills 11-03 on 11-04, then checks in
+    rule = client.put(
+        "/api/admin/checkin/rule",
+        json={"rewards": [{"points": 5}, {"points": 5}, {"points": 30}], "makeup_enabled": True},
+        headers=shop.admin,
+    )
+    assert rule.status_code == 200, rule.text
+    with ctx.db.transaction() as session:
+        checkin.make_up(session, shopper_id=shop.shopper_id, day=date(2026, 11, 3), now=day4)
+        done = checkin.check_in(session, ctx.points, shopper_id=shop.shopper_id, now=day4)
+        status = checkin.checkin_status(session, shopper_id=shop.shopper_id, now=day4)
+
+    # then off by default (409), 20 points for the make-up, day 3 of the cycle (30 points)
+    assert (off.status_code, off.json()["error"]["code"]) == (409, "makeup_disabled")
+    assert (done.streak, done.cycle_day, done.points) == (3, 3, 30)
+    assert shop.balance() == (100 + 5 - 20 + 30, 0)
+    assert (status.checked_today, status.streak, status.next_reward.points) == (True, 3, 5)
+    assert status.makeups_left == 1
+    assert [d.day.day for d in status.calendar if d.checked] == [2, 3, 4]
