@@ -266,3 +266,40 @@ def test_a_make_up_costs_its_points_joins_the_streak_and_is_off_by_default(
     assert (status.checked_today, status.streak, status.next_reward.points) == (True, 3, 5)
     assert status.makeups_left == 1
     assert [d.day.day for d in status.calendar if d.checked] == [2, 3, 4]
+
+
+def test_a_coupon_item_keeps_its_per_shopper_limit_and_a_retry_exchanges_once(
+    client: TestClient, ctx: Context
+) -> None:
+    # given a coupon item of 300 points, one per shopper, and a shopper with 1000 points
+    shop = open_shop(client, ctx)
+    shop.give(1000)
+    template = client.post(
+        "/api/admin/coupon-templates",
+        json={"name": "无门槛5元", "kind": "cash_off", "amount_fen": 500, "valid_days": 7,
+              "per_shopper_limit": 5},
+        headers=shop.admin,
+    )  # fmt: skip
+    assert template.status_code == 201, template.text
+    item = client.post(
+        "/api/admin/mall/items",
+        json={"name": "5元券", "kind": "coupon", "points_price": 300, "per_shopper_limit": 1,
+              "coupon_template_id": template.json()["id"]},
+        headers=shop.admin,
+    ).json()  # fmt: skip
+    url = f"/api/app/mall/items/{item['id']}/exchanges"
+
+    # when the shopper exchanges, retries the same request, then asks for a second one
+    key = _key()
+    first = client.post(url, headers=shop.shopper | key)
+    retry = client.post(url, headers=shop.shopper | key)
+    second = client.post(url, headers=shop.shopper | _key())
+
+    # then one exchange with a coupon, the retry is that exchange, the second is refused
+    assert first.status_code == 201, first.text
+    assert first.json()["coupon_id"] is not None
+    assert retry.json()["id"] == first.json()["id"]
+    assert (second.status_code, second.json()["error"]["code"]) == (409, "mall_limit_reached")
+    assert shop.balance() == (700, 0)
+    mine = client.get("/api/app/mall/exchanges", headers=shop.shopper).json()
+    assert [(e["points"], e["status"]) for e in mine] == [(300, "done")]
