@@ -145,7 +145,7 @@ def draw(
     session: Session, program: PointsProgram, *, campaign_id: int, shopper_id: int,
     ref: str, now: datetime,
 ) -> LotteryDraw:  # fmt: skip
-    """One draw; ``ref`` makes its debit once only (a retried request draws no twice)."""
+    """One draw; ``ref`` makes its debit once only (a retried request is refused, not drawn twice)."""
     campaign = get_campaign(session, campaign_id)
     if campaign.status is not CampaignStatus.active:
         raise Conflict("lottery_not_active", "抽奖活动未开放 / This lottery is not open")
@@ -256,10 +256,12 @@ def campaign_stats(session: Session, campaign_id: int) -> CampaignStats:
         select(func.count(), func.coalesce(func.sum(LotteryDraw.points_spent), 0))
         .where(LotteryDraw.campaign_id == campaign.id)
     ).one()  # fmt: skip
-    given = dict(session.execute(
-        select(LotteryDraw.given_prize_id, func.count()).where(LotteryDraw.campaign_id == campaign.id)
+    rows = session.execute(
+        select(LotteryDraw.given_prize_id, func.count())
+        .where(LotteryDraw.campaign_id == campaign.id)
         .group_by(LotteryDraw.given_prize_id)
-    ).tuples().all())  # fmt: skip
+    ).all()
+    given = {int(prize_id): int(n) for prize_id, n in rows}
     return CampaignStats(
         int(draws), int(spent), {p.id: int(given.get(p.id, 0)) for p in campaign.prizes}
     )
