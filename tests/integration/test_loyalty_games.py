@@ -303,3 +303,41 @@ def test_a_coupon_item_keeps_its_per_shopper_limit_and_a_retry_exchanges_once(
     assert shop.balance() == (700, 0)
     mine = client.get("/api/app/mall/exchanges", headers=shop.shopper).json()
     assert [(e["points"], e["status"]) for e in mine] == [(300, "done")]
+
+
+def test_a_goods_prize_reserves_its_sku_and_falls_back_when_the_sku_runs_out(
+    client: TestClient, ctx: Context
+) -> None:
+    # given a goods prize every ticket lands on (5 prizes) whose SKU has 1 unit left
+    shop = open_shop(client, ctx)
+    shop.give(1000)
+    product = create_product(
+        client, shop.admin, skus=[{"spec": {"色": "红"}, "price_fen": 9900, "stock": 1}]
+    )
+    sku_id = int(product["skus"][0]["id"])
+    campaign = _campaign(
+        client,
+        shop.admin,
+        prizes=[
+            {"name": "口红", "kind": "goods", "weight_ppm": 1_000_000, "stock": 5,
+             "sku_id": sku_id},
+            {"name": "谢谢参与", "kind": "thanks", "weight_ppm": 0},
+        ],
+    )  # fmt: skip
+    goods_id, thanks_id = (p["id"] for p in campaign["prizes"])
+
+    # when the shopper draws twice
+    url = f"/api/app/lottery/{campaign['id']}/draws"
+    first, second = (client.post(url, headers=shop.shopper | _key()).json() for _ in range(2))
+
+    # then the first wins the lipstick (one unit reserved to ship), the second falls back
+    assert (first["given_prize_id"], first["sku_id"], first["fallback_reason"]) == (
+        goods_id, sku_id, "",
+    )  # fmt: skip
+    assert (second["given_prize_id"], second["sku_id"], second["fallback_reason"]) == (
+        thanks_id, None, "goods_out_of_stock",
+    )  # fmt: skip
+    assert _count(ctx, select(Sku.stock).where(Sku.id == sku_id)) == 0
+    assert _count(ctx, select(LotteryPrize.stock).where(LotteryPrize.id == goods_id)) == 4
+    mine = client.get("/api/app/lottery-draws", headers=shop.shopper).json()
+    assert [d["id"] for d in mine] == [second["id"], first["id"]]
