@@ -20,6 +20,7 @@ from siyu.web.api import channel as channel_api
 from siyu.web.api import coupon as coupon_api
 from siyu.web.api import identity as identity_api
 from siyu.web.api import loyalty as loyalty_api
+from siyu.web.api import loyalty_games as loyalty_games_api
 from siyu.web.api import maintenance as maintenance_api
 from siyu.web.api import member_tiers as member_tiers_api
 from siyu.web.api import order as order_api
@@ -112,6 +113,8 @@ def create_app(
             coupon_api.admin_router,
             loyalty_api.app_router,
             loyalty_api.admin_router,
+            loyalty_games_api.app_router,
+            loyalty_games_api.admin_router,
             promotion_api.router,
             member_tiers_api.app_router,
             member_tiers_api.admin_router,

@@ -10,6 +10,9 @@ from siyu.coupon import models as coupon_models
 from siyu.db import Base
 from siyu.identity import models as identity_models
 from siyu.loyalty import models as loyalty_models
+from siyu.loyalty.checkin import models as checkin_models
+from siyu.loyalty.lottery import models as lottery_models
+from siyu.loyalty.mall import models as mall_models
 from siyu.loyalty.tiers import models as loyalty_tier_models
 from siyu.order import models as order_models
 from siyu.payment import models as payment_models
@@ -23,11 +26,14 @@ __all__ = [
     "cart_models",
     "catalog_models",
     "channel_models",
+    "checkin_models",
     "coupon_models",
     "identity_models",
     "idempotency",
     "loyalty_models",
     "loyalty_tier_models",
+    "lottery_models",
+    "mall_models",
     "order_models",
     "outbox",
     "payment_models",

@@ -57,6 +57,9 @@ class IssueSource(StrEnum):
     gift_register = "gift_register"
     gift_first_order = "gift_first_order"
     gift_birthday = "gift_birthday"  # a member tier's birthday gift (siyu.loyalty.tiers)
+    checkin = "checkin"  # a check-in day's reward
+    lottery = "lottery"  # a lottery prize
+    points_mall = "points_mall"  # exchanged for points
 
 
 class IssueRefusal(StrEnum):

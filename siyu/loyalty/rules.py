@@ -49,6 +49,10 @@ class EntryKind(StrEnum):
     expire = "expire"
     adjust = "adjust"  # an operator's manual change
     reward = "reward"  # sign-up, first order, review, check-in
+    checkin_makeup = "checkin_makeup"  # the cost of a make-up check-in (补签)
+    lottery_draw = "lottery_draw"  # the cost of a draw
+    lottery_prize = "lottery_prize"  # points won in a draw
+    mall_exchange = "mall_exchange"  # points paid in the points mall
 
 
 class RewardEvent(StrEnum):

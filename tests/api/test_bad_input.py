@@ -72,6 +72,12 @@ NO_INPUT = {
     ("GET", "/api/app/categories"),
     ("GET", "/api/app/cart"),
     ("GET", "/api/app/points"),
+    ("GET", "/api/app/checkin"),
+    ("POST", "/api/app/checkin"),
+    ("GET", "/api/app/lottery-draws"),
+    ("GET", "/api/app/mall/items"),
+    ("GET", "/api/app/mall/exchanges"),
+    ("GET", "/api/admin/checkin/rule"),
     ("GET", "/api/app/addresses"),
     ("GET", "/api/app/regions"),
     ("GET", "/api/app/aftersales"),
@@ -106,6 +112,9 @@ NULL_ALLOWED = {
     "TemplateCreate": set(NULLABLE_TEMPLATE_FIELDS),
     "TemplateFields": set(NULLABLE_TEMPLATE_FIELDS),
     "AfterSaleCreate": {"lines"},
+    "DayRewardIn": {"coupon_template_id"},
+    "PrizeIn": {"stock", "fallback_position", "coupon_template_id", "sku_id"},
+    "ItemIn": {"coupon_template_id", "sku_id"},
 }
 # Entry attribution is best effort (identity/rules.py): a nonsense scene or sharer is
 # dropped and the shopper still gets in.
@@ -122,6 +131,13 @@ class World:
     shopper: dict[str, str]
     ids: dict[str, int | str]
     bodies: dict[tuple[str, str], dict[str, Any]]
+
+
+LOTTERY = {
+    "name": "抽奖", "cost_points": 10, "daily_limit": 1,
+    "starts_at": "2026-11-01T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z",
+    "prizes": [{"name": "谢谢参与", "kind": "thanks", "weight_ppm": 1_000_000}],
+}  # fmt: skip
 
 
 def build_world(client: TestClient, ctx: Context) -> World:
@@ -170,6 +186,8 @@ def build_world(client: TestClient, ctx: Context) -> World:
         "shopper_id": client.get("/api/app/me", headers=shopper).json()["id"],
         "aftersale_id": UNKNOWN_ID,
         "provider_name": "nope",
+        "campaign_id": UNKNOWN_ID,
+        "mall_item_id": UNKNOWN_ID,
     }
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/api/app/login"): {"code": "sweeper"},
@@ -249,6 +267,22 @@ def build_world(client: TestClient, ctx: Context) -> World:
         },
         ("PUT", "/api/app/member/birthday"): {"birthday": "1995-11-03"},
         ("PUT", "/api/admin/member-tiers"): {"tiers": [asdict(t) for t in DEFAULT_TIERS]},
+        ("POST", "/api/app/checkin/makeup"): {"day": "2026-11-01"},
+        ("PUT", "/api/admin/checkin/rule"): {"rewards": [{"points": 5}]},
+        ("POST", "/api/admin/lottery"): LOTTERY,
+        ("PUT", "/api/admin/lottery/{campaign_id}"): LOTTERY,
+        ("POST", "/api/admin/mall/items"): {
+            "name": "券",
+            "kind": "coupon",
+            "points_price": 100,
+            "coupon_template_id": template.json()["id"],
+        },  # fmt: skip
+        ("PUT", "/api/admin/mall/items/{mall_item_id}"): {
+            "name": "券",
+            "kind": "coupon",
+            "points_price": 100,
+            "coupon_template_id": template.json()["id"],
+        },  # fmt: skip
         ("POST", "/api/track"): {
             "batch": [
                 {
