@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     points_earn_per_yuan: int = Field(default=1, ge=0, le=1000)
     points_expiry_years: int = Field(default=1, ge=0, le=10)
     points_never_expire: bool = False
+    # 注册送积分: points credited once when a shopper registers (0: none).
+    points_signup_reward: int = Field(default=0, ge=0, le=100_000)
     auto_confirm_days: int = Field(default=7, ge=1, le=60)
     aftersale_window_days: int = Field(default=7, ge=0, le=90)
     idempotency_ttl_hours: int = Field(default=48, ge=24)

@@ -17,7 +17,8 @@ def register(
     relay: EventRelay, timers: TimerRunner, lifecycle: OrderLifecycle, *, program: PointsProgram
 ) -> None:
     """Points follow the order: pending when paid, credited when settled, reversed on
-    refunds, spent points back on cancel."""
-    from siyu.loyalty import orders
+    refunds, spent points back on cancel; sign-up and birthday points from the outbox."""
+    from siyu.loyalty import orders, rewards
 
     orders.register_steps(lifecycle, program)
+    relay.subscribe(rewards.SUBSCRIBER, rewards.EVENT_TYPES, rewards.reward_handler(program))

@@ -20,6 +20,7 @@ EarningMultiplier = Callable[[Session, int, datetime], int]
 class PointsProgram:
     earning: EarningRule = EarningRule()
     expiry: ExpiryRule = ExpiryRule()
+    signup_reward: int = 0  # points credited once at registration
     multipliers: list[tuple[str, EarningMultiplier]] = field(default_factory=list)
 
     @classmethod
@@ -29,6 +30,7 @@ class PointsProgram:
             expiry=ExpiryRule(
                 years_after=None if settings.points_never_expire else settings.points_expiry_years
             ),
+            signup_reward=settings.points_signup_reward,
         )
 
     def add_multiplier(self, name: str, multiplier: EarningMultiplier) -> None:

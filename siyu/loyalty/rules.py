@@ -60,6 +60,7 @@ class RewardEvent(StrEnum):
     first_order = "first_order"
     review = "review"
     checkin = "checkin"
+    birthday = "birthday"
 
 
 @dataclass(frozen=True)

@@ -193,4 +193,5 @@ REWARD_REASONS = {
     RewardEvent.first_order: "首单奖励 / First order reward",
     RewardEvent.review: "评价奖励 / Review reward",
     RewardEvent.checkin: "签到奖励 / Check-in reward",
+    RewardEvent.birthday: "生日礼积分 / Birthday points",
 }
