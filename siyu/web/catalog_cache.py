@@ -45,7 +45,7 @@ CACHE_CONTROL = "no-cache"
 
 @dataclass(frozen=True)
 class Entry:
-    version: int
+    version: Hashable  # the catalog version, or (catalog, offers)
     made: float
     value: Any  # bytes (a whole response) or a JSON-ready dict (a product, stock apart)
 
@@ -62,6 +62,10 @@ class VersionReader:
         self._raw: Any = None
         mark = "?" if db.engine.dialect.paramstyle == "qmark" else "%s"
         self._version_sql = f"SELECT version FROM content_versions WHERE id = {versions.CATALOG}"
+        self._both_sql = (
+            "SELECT id, version FROM content_versions "
+            f"WHERE id IN ({versions.CATALOG}, {versions.OFFERS})"
+        )
         self._stock_sql = f"SELECT id, stock FROM skus WHERE product_id = {mark}"
 
     def _connect(self) -> Any:
@@ -111,6 +115,21 @@ class VersionReader:
         result: int = self._run(read)
         return result
 
+    def catalog_and_offers(self) -> tuple[int, int]:
+        """Both versions, for what follows the offers as well as the catalog."""
+
+        def read(conn: Any) -> tuple[int, int]:
+            cursor = conn.cursor()
+            try:
+                cursor.execute(self._both_sql)
+                found = {int(i): int(v) for i, v in cursor.fetchall()}
+                return found.get(versions.CATALOG, 0), found.get(versions.OFFERS, 0)
+            finally:
+                cursor.close()
+
+        result: tuple[int, int] = self._run(read)
+        return result
+
     def version_and_stock(self, product_id: int) -> tuple[int, dict[int, int]]:
         def read(conn: Any) -> tuple[int, dict[int, int]]:
             cursor = conn.cursor()
@@ -138,7 +157,7 @@ class CatalogCache:
         self.hits = 0
         self.misses = 0
 
-    def _get(self, key: Hashable, version: int) -> Any | None:
+    def _get(self, key: Hashable, version: Hashable) -> Any | None:
         entry = self._entries.get(key)
         if (
             entry is None
@@ -151,7 +170,7 @@ class CatalogCache:
         self.hits += 1
         return entry.value
 
-    def _put(self, key: Hashable, version: int, value: Any) -> None:
+    def _put(self, key: Hashable, version: Hashable, value: Any) -> None:
         self._entries[key] = Entry(version, time.monotonic(), value)
         self._entries.move_to_end(key)
         while len(self._entries) > MAX_ENTRIES:
@@ -166,6 +185,17 @@ class CatalogCache:
             self._put(key, version, cached)
         body: bytes = cached
         return body
+
+    async def with_offers(self, key: Hashable, load: Callable[[], Any]) -> Any:
+        """``load()`` (run in the thread pool on a miss), kept while neither the catalog
+        nor the offers version moves: a product's member prices per tier follow its
+        SKU prices and the tier table (whose edits move the offers version)."""
+        version = self.reader.catalog_and_offers()
+        value = self._get(key, version)
+        if value is None:
+            value = await run_in_threadpool(load)
+            self._put(key, version, value)
+        return value
 
     async def product(
         self,

@@ -116,3 +116,28 @@ def test_the_product_page_shows_each_tiers_price_and_the_shoppers_own(
         "skus": [{"sku_id": sku, "price_fen": 5900}],
     }  # fmt: skip
     assert signed_in["skus"][0]["price_fen"] == 5900  # the shelf price stays the shelf price
+
+
+def test_a_tier_table_edit_shows_on_the_next_visitors_page(
+    client: TestClient, ctx: Context
+) -> None:
+    # given a ¥59 SKU whose page a visitor has seen (member prices now cached)
+    admin = operator_headers(client, ctx)
+    product = create_product(client, admin, skus=[{"price_fen": 5900, "stock": 10}])
+    url = f"/api/app/products/{product['id']}"
+    before = client.get(url).json()["member_prices"]["tiers"]
+    assert before[-1]["skus"][0]["price_fen"] == 4720  # 钻石 8折
+
+    # when the operator makes 钻石 7折, and then changes the SKU's shelf price
+    table = _table(client, admin)
+    table["tiers"][-1]["discount_percent"] = 70
+    assert client.put("/api/admin/member-tiers", json=table, headers=admin).status_code == 200
+    after_tiers = client.get(url).json()["member_prices"]["tiers"]
+    sku = product["skus"][0]["id"]
+    repriced = client.put(f"/api/admin/skus/{sku}/price", json={"price_fen": 10000}, headers=admin)
+    after_price = client.get(url).json()["member_prices"]["tiers"]
+
+    # then the next visitor sees each change at once
+    assert after_tiers[-1]["skus"][0]["price_fen"] == 4130
+    assert repriced.status_code == 200, repriced.text
+    assert after_price[-1]["skus"][0]["price_fen"] == 7000

@@ -186,15 +186,23 @@ async def product_detail(
         detail.skus = [s for s in detail.skus if s.is_active]
         return detail.model_dump(mode="json")
 
+    cache = catalog_cache(request)
+
     async def member_prices(content: dict[str, Any]) -> dict[str, Any]:
         prices = {int(s["id"]): int(s["price_fen"]) for s in content["skus"]}
-        shopper_id = shopper.id if shopper is not None else None
-        found = await run_in_threadpool(
-            _read, ctx, lambda session: tier_prices(session, prices, shopper_id)
-        )
+        if shopper is None:  # the same for every visitor: cached with the offers
+            found = await cache.with_offers(
+                ("member_prices", product_id),
+                lambda: _read(ctx, lambda session: tier_prices(session, prices, None)),
+            )
+        else:
+            shopper_id = shopper.id
+            found = await run_in_threadpool(
+                _read, ctx, lambda session: tier_prices(session, prices, shopper_id)
+            )
         return {"member_prices": found}
 
-    body = await catalog_cache(request).product(product_id, lambda: _read(ctx, load), member_prices)
+    body = await cache.product(product_id, lambda: _read(ctx, load), member_prices)
     return cached_response(request, body)
 
 
