@@ -213,4 +213,5 @@ OrderCanceller = Annotated[OperatorPrincipal, Depends(require(Permission.order_c
 OrderReader = Annotated[OperatorPrincipal, Depends(require(Permission.order_read))]
 OrderShipper = Annotated[OperatorPrincipal, Depends(require(Permission.order_ship))]
 PriceWriter = Annotated[OperatorPrincipal, Depends(require(Permission.price_write))]
+ShopperReader = Annotated[OperatorPrincipal, Depends(require(Permission.shopper_read))]
 StockWriter = Annotated[OperatorPrincipal, Depends(require(Permission.stock_write))]

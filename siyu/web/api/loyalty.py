@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
-from siyu.identity.rules import Permission
 from siyu.loyalty import service
 from siyu.loyalty.models import PointsEntry
 from siyu.loyalty.schemas import (
@@ -25,16 +24,14 @@ from siyu.web.deps import (
     CurrentShopper,
     MarketingWriter,
     NowDep,
-    OperatorPrincipal,
     ReadSessionDep,
     SessionDep,
-    require,
+    ShopperReader,
 )
 
 app_router = APIRouter(prefix="/api/app/points", tags=["points"])
 admin_router = APIRouter(prefix="/api/admin/shoppers", tags=["points admin"])
 
-ShopperReader = Annotated[OperatorPrincipal, Depends(require(Permission.shopper_read))]
 Limit = Annotated[int, Query(ge=1, le=100)]
 BeforeId = Annotated[int | None, Query(ge=1)]
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Header
 from pydantic import BaseModel, ConfigDict, Field
 
 from siyu.fields import Moment
-from siyu.identity.rules import Permission
 from siyu.loyalty.checkin import service as checkin
 from siyu.loyalty.checkin.rules import CheckinRule, DayReward
 from siyu.loyalty.lottery import service as lottery
@@ -22,17 +21,15 @@ from siyu.loyalty.mall.models import ExchangeStatus, ItemKind, ItemStatus
 from siyu.web.deps import (
     CtxDep,
     CurrentShopper,
+    MarketingReader,
     MarketingWriter,
     NowDep,
-    OperatorPrincipal,
     ReadSessionDep,
     SessionDep,
-    require,
 )
 
 app_router = APIRouter(prefix="/api/app", tags=["check-in, lottery, points mall"])
 admin_router = APIRouter(prefix="/api/admin", tags=["check-in, lottery, points mall admin"])
-MarketingReader = Annotated[OperatorPrincipal, Depends(require(Permission.marketing_read))]
 RequestKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=64)]
 
 
