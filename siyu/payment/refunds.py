@@ -231,8 +231,11 @@ def _apply_refund_effects(
         out_refund_no=refund.out_refund_no,
         amount_fen=refund.amount_fen,
         kind=refund.kind,
-        restock=refund.restock and refund.kind == "aftersale",
-        parts=list(refund.lines) if refund.kind == "aftersale" else [],
+        # What the refund covers was decided when it was created: an after-sales
+        # request's or a play's lines (with or without restocking); a stray payment
+        # has none (the money was never the order's).
+        restock=refund.restock,
+        parts=list(refund.lines),
         now=now,
     )
 
