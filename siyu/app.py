@@ -18,6 +18,7 @@ from siyu.web.api import cart as cart_api
 from siyu.web.api import catalog as catalog_api
 from siyu.web.api import channel as channel_api
 from siyu.web.api import coupon as coupon_api
+from siyu.web.api import group_buy as group_buy_api
 from siyu.web.api import identity as identity_api
 from siyu.web.api import loyalty as loyalty_api
 from siyu.web.api import loyalty_games as loyalty_games_api
@@ -113,6 +114,8 @@ def create_app(
             coupon_api.admin_router,
             loyalty_api.app_router,
             loyalty_api.admin_router,
+            group_buy_api.app_router,
+            group_buy_api.admin_router,
             loyalty_games_api.app_router,
             loyalty_games_api.admin_router,
             promotion_api.router,

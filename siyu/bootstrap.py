@@ -11,7 +11,17 @@ from pathlib import Path
 
 import httpx
 
-from siyu import catalog, coupon, loyalty, order, payment, promotion, tracking, versions
+from siyu import (
+    catalog,
+    coupon,
+    group_buy,
+    loyalty,
+    order,
+    payment,
+    promotion,
+    tracking,
+    versions,
+)
 from siyu.analytics.store import AnalyticsStore
 from siyu.clock import Clock, SystemClock
 from siyu.config import PaymentProviderName, Settings, WeChatMode
@@ -157,5 +167,6 @@ def register_packages(ctx: Context) -> None:
     coupon.register(ctx.relay, ctx.timers, ctx.lifecycle)
     loyalty.register(ctx.relay, ctx.timers, ctx.lifecycle, program=ctx.points)
     loyalty_tiers.register(ctx.relay, ctx.timers, ctx.lifecycle, program=ctx.points)
+    group_buy.register(ctx.relay, ctx.timers, ctx.lifecycle)
     payment.register(ctx.relay, ctx.timers, ctx.lifecycle, providers=ctx.provider)
     tracking.register(ctx.relay, ctx.timers, ctx.lifecycle, analytics=ctx.analytics)

@@ -61,6 +61,7 @@ class OrderPaid:
     transaction_id: str | None
     provider: str
     lines: tuple[PaidLine, ...]
+    source: str  # the order's source: "cart", "buy_now", or the play ("group_buy")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class OrderCancelled:
     shopper_id: int
     reason: str  # "shopper" | "operator" | "payment_timeout"
     lines: tuple[PaidLine, ...]
+    source: str
 
 
 @dataclass(frozen=True)
@@ -88,10 +90,11 @@ class OrderRefunded:
     shopper_id: int
     out_refund_no: str
     amount_fen: int
-    kind: str  # "aftersale" | "stray_payment"
+    kind: str  # "aftersale" | "stray_payment" | a play's ("group_buy_failed", ...)
     restock: bool
     lines: tuple[RefundedLine, ...]
     fully_refunded: bool
+    source: str  # the order's source
 
 
 @dataclass(frozen=True)

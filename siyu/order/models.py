@@ -23,7 +23,8 @@ class Order(Base):
     order_no: Mapped[str] = mapped_column(String(32), unique=True)  # also out_trade_no
     shopper_id: Mapped[int] = mapped_column(ForeignKey("shoppers.id"))
     status: Mapped[OrderStatus] = mapped_column(StrEnumType(OrderStatus, 24))
-    source: Mapped[str] = mapped_column(String(16))  # "cart" | "buy_now"
+    # "cart" | "buy_now" | the play it was placed through ("group_buy", ...)
+    source: Mapped[str] = mapped_column(String(16))
     subtotal_fen: Mapped[int]
     discount_fen: Mapped[int] = mapped_column(default=0)
     shipping_fen: Mapped[int] = mapped_column(default=0)
@@ -50,6 +51,9 @@ class Order(Base):
     payment_flag_detail: Mapped[str | None] = mapped_column(Text)
     # At most one after-sales request open per order; set and cleared conditionally.
     open_aftersale_id: Mapped[int | None]
+    # Set while a play holds fulfilment back ("group_buy": until the group completes);
+    # shipping is refused until the play clears it.
+    hold: Mapped[str | None] = mapped_column(String(24))
 
     # The quote the shopper was charged (siyu.pricing): discounts, allocations, hints.
     pricing: Mapped[dict[str, Any]] = mapped_column(default=dict)

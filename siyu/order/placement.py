@@ -16,6 +16,7 @@ rolls everything back, so nothing is half-written.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,14 +42,27 @@ from siyu.order.rules import (
     OrderStatus,
     merge_quantities,
 )
+from siyu.pricing.activity import ActivityPrice, activity_quote
 from siyu.pricing.fetch import Offers, cart_lines, load_offers, pricing_input
-from siyu.pricing.info import Coupon, DiscountSource, PricingSettings, Quote
+from siyu.pricing.info import Coupon, DiscountSource, PricingSettings, Quote, ShopperInfo
 from siyu.pricing.quote import quote as price
 from siyu.pricing.serialize import quote_to_dict
 from siyu.timers import schedule_timer
 
 # The address an order ships to has the details of an address-book entry.
 Address = AddressDetails
+
+
+@dataclass(frozen=True)
+class Activity:
+    """An order placed through a play (group buy, flash sale): the play's price for
+    its one line (``order.source`` is ``price.kind``), and the play's claim — a seat,
+    a unit of the sale — made in the placement's transaction once the order row
+    exists and before stock, so a refused claim writes nothing. No coupon, promotion,
+    member price or points stacks on a play's price (``siyu.pricing.activity``)."""
+
+    price: ActivityPrice
+    claim: Callable[[Session, Order], None]
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,7 @@ class OrderRequest:
     coupon_ids: list[int] | None
     use_points: bool
     expected_total_fen: int | None
+    activity: Activity | None = None
 
 
 @dataclass(frozen=True)
@@ -109,11 +124,16 @@ def place_order(
     coupon_ids: list[int] | None = None,
     use_points: bool = False,
     expected_total_fen: int | None = None,
+    activity: Activity | None = None,
 ) -> Order:
     """``expected_total_fen`` is what the shopper was shown: if the quote changed since
     (a promotion ended, a concurrent order took the coupon) nothing is written and the
     shopper gets ``quote_changed`` with the new quote. ``address`` is typed at checkout;
-    without it the order ships to the shopper's ``address_id`` or else their default."""
+    without it the order ships to the shopper's ``address_id`` or else their default.
+    ``activity``: the order is a play's (one line at its price, its claim made here)."""
+    if activity is not None:
+        check_activity(items, coupon_ids, use_points)
+        source = activity.price.kind
     request = OrderRequest(
         shopper_id=shopper_id,
         address=address,
@@ -125,12 +145,15 @@ def place_order(
         coupon_ids=coupon_ids,
         use_points=use_points,
         expected_total_fen=expected_total_fen,
+        activity=activity,
     )
     ship_to = resolve_address(session, request)
     lines = fetch_lines(session, items)
     offers, quote = quote_request(session, request, lines, now)
     check_quote(quote, request)
     order = create_order(session, request, ship_to, lines, quote, now)
+    if activity is not None:
+        activity.claim(session, order)
     store_allocations(session, order, quote, offers)
     lock_coupons(session, request, order, quote, lines, now)
     if source == "cart":
@@ -212,9 +235,28 @@ def fetch_lines(session: Session, items: list[tuple[int, int]]) -> FetchedLines:
     return FetchedLines(tuple(inputs), skus, products)
 
 
+def check_activity(
+    items: list[tuple[int, int]], coupon_ids: list[int] | None, use_points: bool
+) -> None:
+    if len(merge_quantities(items)) != 1:
+        raise InvalidInput(
+            "activity_one_item",
+            "活动订单只能购买一种商品 / A campaign order is for one item",
+            {"items": "one"},
+        )
+    if coupon_ids or use_points:
+        raise InvalidInput(
+            "activity_no_stacking",
+            "活动价不能再使用优惠券或积分 / Coupons and points do not apply to a campaign price",
+            {"coupon_ids" if coupon_ids else "use_points": "not_allowed"},
+        )
+
+
 def quote_request(
     session: Session, request: OrderRequest, lines: FetchedLines, now: datetime
 ) -> tuple[Offers, Quote]:
+    if request.activity is not None:
+        return activity_request(session, request, lines)
     return _price(
         session,
         request.shopper_id,
@@ -224,6 +266,16 @@ def quote_request(
         request.use_points,
         now,
     )
+
+
+def activity_request(
+    session: Session, request: OrderRequest, lines: FetchedLines
+) -> tuple[Offers, Quote]:
+    """A play's order is priced by the play alone (``siyu.pricing.activity``)."""
+    assert request.activity is not None
+    (line,) = cart_lines(session, [(li.sku_id, li.quantity) for li in lines.inputs])
+    quote = activity_quote(line, request.activity.price, request.pricing)
+    return Offers(ShopperInfo(shopper_id=request.shopper_id), (), ()), quote
 
 
 def _price(

@@ -41,6 +41,9 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderAction], OrderStatus] = {
     (OrderStatus.shipped, OrderAction.confirm): OrderStatus.completed,
 }
 
+# Why a paid order may not ship yet (``orders.hold``), as a shopper or operator reads it.
+HOLD_WORDS = {"group_buy": "拼团进行中，成团后发货"}
+
 POST_PAYMENT = frozenset({OrderStatus.paid, OrderStatus.shipped, OrderStatus.completed})
 
 

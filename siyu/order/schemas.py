@@ -129,6 +129,10 @@ class OrderOut(BaseModel):
     carrier: str | None
     tracking_no: str | None
     open_aftersale_id: int | None
+    source: str = Field(description="cart / buy_now / group_buy：下单来源（活动订单为活动类型）")
+    hold: str | None = Field(
+        default=None, description="暂缓发货的原因（group_buy：拼团进行中，成团后发货）"
+    )
     lines: list[OrderLineOut]
     pricing: dict[str, Any]
 

@@ -30,6 +30,7 @@ from siyu.order.models import Order, OrderLine
 from siyu.order.placement import Address, checkout_quote, new_order_no, place_order
 from siyu.order.rules import (
     AUTO_CONFIRM_TIMER,
+    HOLD_WORDS,
     PAYMENT_TIMEOUT_TIMER,
     SETTLE_TIMER,
     OrderAction,
@@ -98,7 +99,11 @@ def cancel_order(
     ):
         return False
     event = OrderCancelled(
-        order_id=order.id, shopper_id=order.shopper_id, reason=reason, lines=_paid_lines(order)
+        order_id=order.id,
+        shopper_id=order.shopper_id,
+        reason=reason,
+        lines=_paid_lines(order),
+        source=order.source,
     )
     lifecycle.cancelled.run(session, event, now)
     return True
@@ -137,6 +142,7 @@ def mark_paid(
         transaction_id=transaction_id,
         provider=provider,
         lines=_paid_lines(order),
+        source=order.source,
     )
     lifecycle.paid.run(session, event, now)
     return True
@@ -197,6 +203,7 @@ def apply_refund(
         ),
         fully_refunded=bool(parts)
         and all(line.refunded_quantity >= line.quantity for line in order.lines),
+        source=order.source,
     )
     lifecycle.refunded.run(session, event, now)
     return event
@@ -335,6 +342,12 @@ def ship_order(
     order = get_order(session, order_id)
     if order.refunded_fen >= order.paid_fen > 0:
         raise Conflict("order_refunded", "订单已全额退款，不能发货 / The order was refunded")
+    if order.hold is not None:
+        raise Conflict(
+            "order_on_hold",
+            f"订单暂不能发货：{HOLD_WORDS.get(order.hold, order.hold)} / The order is on "
+            f"hold ({order.hold}): it ships when its group completes",
+        )
     if order.open_aftersale_id is not None:
         raise Conflict(
             "aftersale_open",

@@ -215,6 +215,7 @@ class DiscountSource(StrEnum):
     coupon = "coupon"
     points = "points"
     shipping = "shipping"  # free shipping (threshold or coupon)
+    activity = "activity"  # a play's own price: group buy, flash sale (id: campaign)
 
 
 @dataclass(frozen=True)

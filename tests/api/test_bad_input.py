@@ -95,6 +95,7 @@ NO_INPUT = {
     ("GET", "/api/app/member/card"),
     ("GET", "/api/app/member/day"),
     ("GET", "/api/admin/member-tiers"),
+    ("GET", "/api/admin/group-buy"),
 }
 # Body fields where null is a meaningful value (absent, "move to the root", "clear").
 NULL_ALLOWED = {
@@ -115,6 +116,7 @@ NULL_ALLOWED = {
     "DayRewardIn": {"coupon_template_id"},
     "PrizeIn": {"stock", "fallback_position", "coupon_template_id", "sku_id"},
     "ItemIn": {"coupon_template_id", "sku_id"},
+    "JoinIn": {"address", "address_id", "sharer_id"},
 }
 # Entry attribution is best effort (identity/rules.py): a nonsense scene or sharer is
 # dropped and the shopper still gets in.
@@ -137,6 +139,10 @@ LOTTERY = {
     "name": "抽奖", "cost_points": 10, "daily_limit": 1,
     "starts_at": "2026-11-01T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z",
     "prizes": [{"name": "谢谢参与", "kind": "thanks", "weight_ppm": 1_000_000}],
+}  # fmt: skip
+GROUP_BUY = {
+    "name": "拼团", "tiers": [{"size": 2, "price_fen": 100}],
+    "starts_at": "2026-11-01T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z",
 }  # fmt: skip
 
 
@@ -188,6 +194,7 @@ def build_world(client: TestClient, ctx: Context) -> World:
         "provider_name": "nope",
         "campaign_id": UNKNOWN_ID,
         "mall_item_id": UNKNOWN_ID,
+        "group_id": UNKNOWN_ID,
     }
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/api/app/login"): {"code": "sweeper"},
@@ -283,6 +290,10 @@ def build_world(client: TestClient, ctx: Context) -> World:
             "points_price": 100,
             "coupon_template_id": template.json()["id"],
         },  # fmt: skip
+        ("POST", "/api/admin/group-buy"): GROUP_BUY | {"sku_id": sku_id},
+        ("PUT", "/api/admin/group-buy/{campaign_id}"): GROUP_BUY | {"sku_id": sku_id},
+        ("POST", "/api/app/group-buy/{campaign_id}/groups"): {"address": ADDRESS},
+        ("POST", "/api/app/group-buy/groups/{group_id}/members"): {"address": ADDRESS},
         ("POST", "/api/track"): {
             "batch": [
                 {

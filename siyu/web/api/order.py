@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from siyu import idempotency
@@ -68,38 +70,54 @@ def place_order(
     ],
 ) -> Any:
     """下单（购物车结算或立即购买）。相同 Idempotency-Key 与相同请求返回首次结果。"""
+
+    def place() -> dict[str, Any]:
+        if body.items is not None:
+            items, source = [(i.sku_id, i.quantity) for i in body.items], "buy_now"
+        else:
+            items, source = checkout_items(session, shopper.id, body.cart_item_ids or []), "cart"
+        order = service.place_order(
+            session,
+            shopper_id=shopper.id,
+            items=items,
+            address=service.Address(**body.address.model_dump()) if body.address else None,
+            address_id=body.address_id,
+            note=body.note,
+            source=source,
+            payment_timeout=timedelta(minutes=ctx.settings.payment_timeout_minutes),
+            now=now,
+            pricing=pricing_settings(ctx.settings),
+            coupon_ids=body.coupon_ids,
+            use_points=body.use_points,
+            expected_total_fen=body.expected_total_fen,
+        )
+        return OrderOut.model_validate(order).model_dump(mode="json")
+
+    return placed_once(session, PLACE_SCOPE, shopper.id, idempotency_key, body, place, now)
+
+
+def placed_once(
+    session: Session,
+    scope: str,
+    shopper_id: int,
+    idempotency_key: str,
+    body: BaseModel,
+    place: Callable[[], dict[str, Any]],
+    now: datetime,
+) -> JSONResponse:
+    """Run ``place`` in one transaction, once per (scope, shopper, key): the same key
+    with the same body replays the first 201; a concurrent twin waits for nothing and
+    is told the key is in use. Every order-placing route (checkout, group buy) uses it."""
     idempotency.check_key(idempotency_key)
-    req_hash = idempotency.request_hash(PLACE_SCOPE, body.model_dump(mode="json"))
-    key = idempotency.IdempotencyKey(PLACE_SCOPE, shopper.id, idempotency_key, req_hash)
+    req_hash = idempotency.request_hash(scope, body.model_dump(mode="json"))
+    key = idempotency.IdempotencyKey(scope, shopper_id, idempotency_key, req_hash)
     try:
         with session.begin():
             stored = idempotency.find_response(session, key)
             if stored is not None:
                 return JSONResponse(stored.body, stored.status)
             record = idempotency.claim_key(session, key, now=now)
-            if body.items is not None:
-                items, source = [(i.sku_id, i.quantity) for i in body.items], "buy_now"
-            else:
-                items, source = (
-                    checkout_items(session, shopper.id, body.cart_item_ids or []),
-                    "cart",
-                )
-            order = service.place_order(
-                session,
-                shopper_id=shopper.id,
-                items=items,
-                address=service.Address(**body.address.model_dump()) if body.address else None,
-                address_id=body.address_id,
-                note=body.note,
-                source=source,
-                payment_timeout=timedelta(minutes=ctx.settings.payment_timeout_minutes),
-                now=now,
-                pricing=pricing_settings(ctx.settings),
-                coupon_ids=body.coupon_ids,
-                use_points=body.use_points,
-                expected_total_fen=body.expected_total_fen,
-            )
-            result = OrderOut.model_validate(order).model_dump(mode="json")
+            result = place()
             idempotency.store_response(record, 201, result)
         return JSONResponse(result, 201)
     except IntegrityError:
