@@ -54,8 +54,9 @@ from siyu.order.placement import Activity, Address, place_order
 from siyu.order.rules import OrderStatus
 from siyu.order.service import cancel_order
 from siyu.payment.refunds import create_refund, get_refund
-from siyu.pricing.activity import ActivityPrice
-from siyu.pricing.info import PricingSettings
+from siyu.pricing.activity import ActivityPrice, activity_quote
+from siyu.pricing.fetch import cart_lines
+from siyu.pricing.info import PricingSettings, Quote
 from siyu.timers import schedule_timer
 
 SOURCE = "group_buy"
@@ -408,6 +409,17 @@ def _place(
     )
 
 
+def quote(session: Session, campaign_id: int, quantity: int, pricing: PricingSettings) -> Quote:
+    """What a member pays now: the campaign's price through the same pricing as the
+    order (``siyu.pricing.activity``), so the checkout shows the amount charged."""
+    campaign = get_campaign(session, campaign_id)
+    _check_quantity(campaign, quantity)
+    lines = cart_lines(session, [(campaign.sku_id, quantity)])
+    if not lines:
+        raise Conflict("sku_unavailable", "商品已下架 / The item is unavailable")
+    return activity_quote(lines[0], _price(campaign), pricing)
+
+
 # ---------------------------------------------------------------- the lifecycle
 
 
@@ -667,11 +679,8 @@ def _refund_seat(
 def _hold(session: Session, order_ids: list[int], hold: str | None = HOLD) -> None:
     if order_ids:
         session.execute(
-            update(Order)
-            .where(Order.id.in_(order_ids))
-            .values(hold=hold)
-            .execution_options(synchronize_session=False)
-        )
+            update(Order).where(Order.id.in_(order_ids)).values(hold=hold)
+        )  # synchronized: the paid order in this session answers with its hold
 
 
 # ---------------------------------------------------------------- figures

@@ -24,8 +24,9 @@ from siyu.group_buy.rules import (
     mask_name,
 )
 from siyu.order.placement import Address
-from siyu.order.schemas import AddressIn, OrderOut
+from siyu.order.schemas import AddressIn, CheckoutQuoteOut, OrderOut
 from siyu.pricing.fetch import pricing_settings
+from siyu.pricing.serialize import quote_to_dict
 from siyu.web.api.order import placed_once
 from siyu.web.deps import (
     AppContext,
@@ -34,6 +35,7 @@ from siyu.web.deps import (
     MarketingReader,
     MarketingWriter,
     NowDep,
+    OptionalShopper,
     ReadSessionDep,
     SessionDep,
 )
@@ -113,6 +115,7 @@ class GroupOut(BaseModel):
     final_price_fen: int | None
     deadline_at: datetime | None
     members: list[MemberOut]
+    mine: bool  # the signed-in shopper holds a seat in this group
     share_path: str  # the mini-program page a share card opens
     share_h5: str  # the H5 link
 
@@ -176,19 +179,23 @@ def _campaign_out(c: GroupBuyCampaign) -> dict[str, Any]:
 
 
 def _group_out(session: Any, g: GroupBuyGroup, sharer_id: int | None = None) -> dict[str, Any]:
+    held = [(seat, shopper) for seat, shopper in service.seats(session, g.id)
+            if seat.status is not SeatStatus.released]  # fmt: skip
     members = [
         {"name": mask_name(shopper.nickname), "avatar_url": shopper.avatar_url,
          "is_leader": seat.is_leader, "status": seat.status}
-        for seat, shopper in service.seats(session, g.id)
-        if seat.status is not SeatStatus.released
+        for seat, shopper in held
     ]  # fmt: skip
+    mine = sharer_id is not None and any(seat.shopper_id == sharer_id for seat, _ in held)
     share = f"id={g.id}" + (f"&sharer={sharer_id}" if sharer_id else "")
     return {
         "id": g.id, "campaign_id": g.campaign_id, "status": g.status, "size": g.size,
         "seats_taken": g.seats_taken, "seats_paid": g.seats_paid,
         "seats_left": max(g.size - g.seats_taken, 0), "virtual_seats": g.virtual_seats,
         "final_price_fen": g.final_price_fen, "deadline_at": g.deadline_at, "members": members,
-        "share_path": f"/pages/group/index?{share}", "share_h5": f"/shop/#/group/{g.id}?{share}",
+        "mine": mine,
+        "share_path": f"/pages/group/index?{share}",
+        "share_h5": (f"/shop/?sharer_id={sharer_id}" if sharer_id else "/shop/") + f"#/group/{g.id}",
     }  # fmt: skip
 
 
@@ -218,10 +225,24 @@ def running_campaigns(
 
 
 @app_router.get("/groups/{group_id}", response_model=GroupOut)
-def group_progress(group_id: int, session: ReadSessionDep, shopper: CurrentShopper) -> Any:
-    """拼团进度：成员（昵称打码）、剩余名额、截止时间、分享路径（带上我的分享者 id）。"""
+def group_progress(group_id: int, session: ReadSessionDep, shopper: OptionalShopper) -> Any:
+    """拼团进度：成员（昵称打码）、剩余名额、截止时间、分享路径（登录时带上我的分享者
+    id）、我是否已在团中。"""
     with session.begin():
-        return _group_out(session, service.get_group(session, group_id), shopper.id)
+        group = service.get_group(session, group_id)
+        return _group_out(session, group, shopper.id if shopper else None)
+
+
+@app_router.get("/{campaign_id}/quote", response_model=CheckoutQuoteOut)
+def group_quote(
+    campaign_id: int, session: ReadSessionDep, ctx: CtxDep, shopper: CurrentShopper,
+    quantity: Annotated[int, Query(ge=1, le=99)] = 1,
+) -> Any:  # fmt: skip
+    """拼团结算报价：拼团价（不与优惠券、积分、会员价叠加）与运费，即下单应付金额。"""
+    with session.begin():
+        quote = service.quote(session, campaign_id, quantity, pricing_settings(ctx.settings))
+    return {"quote": quote_to_dict(quote), "coupons": [], "total_fen": quote.total_fen,
+            "discount_fen": quote.discount_fen, "shipping_fen": quote.shipping_fen}  # fmt: skip
 
 
 @app_router.get("/{campaign_id}", response_model=CampaignDetailOut)

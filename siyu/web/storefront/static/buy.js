@@ -297,6 +297,14 @@
     var cartIds = (query.get("cart") || "").split(",").filter(Boolean).map(Number);
     var skuId = Number(query.get("sku") || 0);
     var qty = Math.max(1, Math.min(99, Math.floor(Number(query.get("qty") || 1)) || 1));
+    /* group mode (拼团): open a group of a campaign, or join a group from its share */
+    var group = null;
+    var groupId = Number(query.get("group") || 0);
+    var groupCampaign = Number(query.get("group_campaign") || 0);
+    if (groupId) {
+      group = await SY.api("GET", "/api/app/group-buy/groups/" + groupId);
+      groupCampaign = group.campaign_id;
+    }
     var lines = [];
     if (cartIds.length) {
       var cart = await SY.api("GET", "/api/app/cart");
@@ -361,6 +369,9 @@
 
     var couponPanel = h("section", { class: "panel coupons", testid: "coupon-picker", "aria-labelledby": "coupon-title" });
     var quotePanel = h("section", { class: "panel quote", testid: "checkout-quote", "aria-labelledby": "quote-title", "aria-live": "polite" });
+    if (groupCampaign) {
+      couponPanel = h("section", { class: "panel", testid: "group-checkout" }, h("p", null, h("span", { class: "tag" }, t("group.tag")), " ", groupId ? t("group.joining") : t("group.opening")), h("p", { class: "note" }, t("group.no_stacking")));
+    }
     form.appendChild(couponPanel);
     form.appendChild(quotePanel);
 
@@ -390,12 +401,14 @@
       shown = null;
       SY.busy(submit, true);
       quotePanel.setAttribute("aria-busy", "true");
-      var data = await fetchQuote(source, choice);
+      var data = groupCampaign
+        ? await SY.api("GET", "/api/app/group-buy/" + groupCampaign + "/quote?quantity=" + qty)
+        : await fetchQuote(source, choice);
       if (seq !== quoteSeq) return;
       shown = data;
       quotePanel.removeAttribute("aria-busy");
       drawQuote(data);
-      drawCoupons(data);
+      if (!groupCampaign) drawCoupons(data);
       totalEl.textContent = SY.money(data.total_fen);
       savingEl.textContent = data.discount_fen > 0 ? t("cart.saving", { amount: SY.money(data.discount_fen) }) : "";
       savingEl.hidden = !(data.discount_fen > 0);
@@ -509,6 +522,27 @@
     /* One Idempotency-Key per checkout attempt: a retry of the same request reuses it,
      * so a lost response never creates a second order. */
     var attempt = null;
+    async function placeGroup(body, address) {
+      body.quantity = qty;
+      var sharer = Number(query.get("sharer") || 0);
+      if (groupId && sharer) body.sharer_id = sharer;
+      var path = groupId ? "/api/app/group-buy/groups/" + groupId + "/members" : "/api/app/group-buy/" + groupCampaign + "/groups";
+      var signature = path + JSON.stringify(body);
+      if (!attempt || attempt.signature !== signature) attempt = { key: SY.newKey(), signature: signature };
+      placing = true;
+      SY.busy(submit, true);
+      try {
+        var placed = await SY.api("POST", path, body, { "Idempotency-Key": attempt.key });
+        if (address) SY.save(SY.KEYS.address, JSON.stringify(address));
+        SY.go("#/cashier/" + placed.order.id + "?group=" + placed.group.id, true);
+      } catch (error) {
+        placing = false;
+        SY.busy(submit, false);
+        showFieldErrors(form, error.fields || {});
+        if (error.status !== 0 && error.status < 500) attempt = null;
+        SY.showError(error.status === 0 ? { message: t("checkout.retry_same") } : error);
+      }
+    }
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
       if (!shown) return;
@@ -516,6 +550,7 @@
       if (chosen === null && !address) return;
       var body = chosen === null ? { address: address } : { address_id: chosen };
       body.note = form.elements.note.value.trim();
+      if (groupCampaign) return placeGroup(body, address);
       if (cartIds.length) body.cart_item_ids = lines.map(function (l) { return l.item_id; });
       else body.items = [{ sku_id: skuId, quantity: qty }];
       body.coupon_ids = shown.quote.applied_coupon_ids.slice();
@@ -580,12 +615,13 @@
   }
 
   /* ---------- sandbox cashier ---------- */
-  async function cashierPage(view, params) {
+  async function cashierPage(view, params, query) {
     if (!SY.requireLogin()) return;
     var id = Number(params.id);
+    var groupId = Number((query && query.get("group")) || 0);
     var order = await SY.api("GET", "/api/app/orders/" + id);
     if (order.status !== "pending_payment") {
-      view.appendChild(paidPanel(order));
+      view.appendChild(paidPanel(order, groupId));
       return;
     }
     var start = await SY.api("POST", "/api/app/orders/" + id + "/pay");
@@ -615,7 +651,7 @@
           SY.busy(pay, true);
           try {
             var paid = await SY.api("POST", "/api/app/orders/" + id + "/sandbox-pay");
-            SY.clear(view).appendChild(paidPanel(paid));
+            SY.clear(view).appendChild(paidPanel(paid, groupId));
             var heading = view.querySelector("h2");
             if (heading) heading.focus();
           } catch (error) {
@@ -630,7 +666,7 @@
     panel.appendChild(h("a", { class: "btn btn-block", href: "#/order/" + id }, t("cashier.later")));
   }
 
-  function paidPanel(order) {
+  function paidPanel(order, groupId) {
     var paid = order.status !== "pending_payment" && order.status !== "cancelled";
     return h(
       "section",
@@ -639,10 +675,12 @@
       h("p", null, SY.statusBadge(order.status)),
       h("p", { class: "price" }, SY.money(order.paid_fen || order.total_fen)),
       h("p", { class: "muted" }, t("cashier.order_no", { no: order.order_no })),
+      order.hold ? h("p", { class: "note", testid: "order-hold" }, t("order.hold." + order.hold)) : null,
       h(
         "div",
         { class: "button-row" },
-        h("a", { class: "btn btn-primary", href: "#/order/" + order.id, testid: "view-order" }, t("cashier.view_order")),
+        groupId ? h("a", { class: "btn btn-primary", href: "#/group/" + groupId, testid: "view-group" }, t("group.view")) : null,
+        h("a", { class: "btn" + (groupId ? "" : " btn-primary"), href: "#/order/" + order.id, testid: "view-order" }, t("cashier.view_order")),
         h("a", { class: "btn", href: "#/" }, t("empty.go_shopping"))
       )
     );
