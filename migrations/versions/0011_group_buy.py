@@ -212,8 +212,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.drop_column("hold")
+    op.drop_column("orders", "hold")  # in place (SQLite ≥ 3.35): a rebuild breaks FKs
 
     with op.batch_alter_table("group_buy_seats", schema=None) as batch_op:
         batch_op.drop_index("ix_group_buy_seats_campaign_shopper")

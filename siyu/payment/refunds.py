@@ -53,7 +53,11 @@ def create_refund(
     aftersale_id: int | None,
     now: datetime,
     out_refund_no: str | None = None,
+    submit_now: bool = False,
 ) -> Refund:
+    """Record a refund; it is submitted by a timer: the backstop when the caller
+    submits right after commit (a route), at once when nobody will (a worker's job:
+    a failed group, a stray payment)."""
     refund = Refund(
         out_refund_no=out_refund_no or new_out_refund_no(now),
         order_id=order.id,
@@ -69,7 +73,8 @@ def create_refund(
     )
     session.add(refund)
     session.flush()
-    _look_again(session, SUBMIT_TIMER, refund, due_at=now + SUBMIT_BACKSTOP, now=now)
+    due = now if submit_now else now + SUBMIT_BACKSTOP
+    _look_again(session, SUBMIT_TIMER, refund, due_at=due, now=now)
     return refund
 
 

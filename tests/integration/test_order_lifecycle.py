@@ -194,6 +194,7 @@ def test_steps_run_in_the_order_packages_registered_them(ctx: Context) -> None:
             "coupon.mark_used",
             "loyalty.pend_points",
             "loyalty.earn_growth",
+            "group_buy.seat_paid",
             "order.announce_paid",
         ),
         "cancelled": (
@@ -201,6 +202,7 @@ def test_steps_run_in_the_order_packages_registered_them(ctx: Context) -> None:
             "catalog.release_stock",
             "coupon.release",
             "loyalty.return_spent_points",
+            "group_buy.seat_released",
             "order.announce_cancelled",
         ),
         "refunded": (
@@ -208,6 +210,7 @@ def test_steps_run_in_the_order_packages_registered_them(ctx: Context) -> None:
             "coupon.restore",
             "loyalty.reverse_points",
             "loyalty.reverse_growth",
+            "group_buy.seat_refunded",
             "order.announce_refunded",
         ),
         "settled": ("loyalty.credit_points", "order.announce_settled"),

@@ -17,7 +17,7 @@ from siyu.bootstrap import Context, build_context
 from siyu.catalog.models import Product, Sku
 from siyu.catalog.rules import ProductStatus
 from siyu.devtools.demo import seed_demo
-from siyu.group_buy import service
+from siyu.group_buy import campaigns
 from siyu.models import metadata
 from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
 from tests.conftest import make_settings
@@ -49,7 +49,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Context, in
         ).first()
         assert sku is not None
         price = sku.price_fen * 7 // 10
-        campaign = service.save_campaign(
+        campaign = campaigns.save_campaign(
             session,
             {"name": "2人成团享7折", "sku_id": sku.id, "tiers": [[2, price]],
              "duration_minutes": 24 * 60, "max_quantity": 1, "per_shopper_limit": 0,
@@ -156,5 +156,5 @@ def test_a_shopper_opens_a_group_shares_it_and_a_friend_joins_from_the_link(
         browser.close()
     assert problems == []
     with ctx.db.transaction() as session:
-        group = service.campaign_stats(session, campaign_id)
+        group = campaigns.campaign_stats(session, campaign_id)
     assert (group["groups_completed"], group["members_paid"]) == (1, 2)

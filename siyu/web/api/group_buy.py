@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
 from siyu.fields import Moment
-from siyu.group_buy import service
+from siyu.group_buy import campaigns, service
 from siyu.group_buy.models import GroupBuyCampaign, GroupBuyGroup
 from siyu.group_buy.rules import (
     MAX_GROUP_SIZE,
@@ -179,7 +179,7 @@ def _campaign_out(c: GroupBuyCampaign) -> dict[str, Any]:
 
 
 def _group_out(session: Any, g: GroupBuyGroup, sharer_id: int | None = None) -> dict[str, Any]:
-    held = [(seat, shopper) for seat, shopper in service.seats(session, g.id)
+    held = [(seat, shopper) for seat, shopper in campaigns.seats(session, g.id)
             if seat.status is not SeatStatus.released]  # fmt: skip
     members = [
         {"name": mask_name(shopper.nickname), "avatar_url": shopper.avatar_url,
@@ -220,7 +220,7 @@ def running_campaigns(
     with session.begin():
         return [
             _campaign_out(c)
-            for c in service.list_campaigns(session, now=now, product_id=product_id)
+            for c in campaigns.list_campaigns(session, now=now, product_id=product_id)
         ]
 
 
@@ -229,7 +229,7 @@ def group_progress(group_id: int, session: ReadSessionDep, shopper: OptionalShop
     """拼团进度：成员（昵称打码）、剩余名额、截止时间、分享路径（登录时带上我的分享者
     id）、我是否已在团中。"""
     with session.begin():
-        group = service.get_group(session, group_id)
+        group = campaigns.get_group(session, group_id)
         return _group_out(session, group, shopper.id if shopper else None)
 
 
@@ -249,8 +249,8 @@ def group_quote(
 def campaign_detail(campaign_id: int, session: ReadSessionDep, now: NowDep) -> Any:
     """拼团活动与可参加的团（差人数最少的在前）。"""
     with session.begin():
-        campaign = service.get_campaign(session, campaign_id)
-        groups = [_group_out(session, g) for g in service.open_groups(session, campaign.id, now)]
+        campaign = campaigns.get_campaign(session, campaign_id)
+        groups = [_group_out(session, g) for g in campaigns.open_groups(session, campaign.id, now)]
         return {**_campaign_out(campaign), "open_groups": groups}
 
 
@@ -302,7 +302,7 @@ def _placed(session: Any, order: Any, group: GroupBuyGroup, shopper_id: int) -> 
 @admin_router.get("", response_model=list[CampaignOut])
 def all_campaigns(session: ReadSessionDep, operator: MarketingReader) -> Any:
     with session.begin():
-        return [_campaign_out(c) for c in service.list_campaigns(session)]
+        return [_campaign_out(c) for c in campaigns.list_campaigns(session)]
 
 
 @admin_router.post("", response_model=CampaignOut, status_code=201)
@@ -325,15 +325,15 @@ def edit_campaign(
 def campaign_stats(campaign_id: int, session: ReadSessionDep, operator: MarketingReader) -> Any:
     """开团数、成团/失败数、成团率、付款人数、售出件数、退款数、带来的新用户数。"""
     with session.begin():
-        service.get_campaign(session, campaign_id)
-        return service.campaign_stats(session, campaign_id)
+        campaigns.get_campaign(session, campaign_id)
+        return campaigns.campaign_stats(session, campaign_id)
 
 
 @admin_router.get("/{campaign_id}/groups", response_model=list[GroupOut])
 def campaign_groups(campaign_id: int, session: ReadSessionDep, operator: MarketingReader) -> Any:
     with session.begin():
-        service.get_campaign(session, campaign_id)
-        return [_group_out(session, g) for g in service.campaign_groups(session, campaign_id)]
+        campaigns.get_campaign(session, campaign_id)
+        return [_group_out(session, g) for g in campaigns.campaign_groups(session, campaign_id)]
 
 
 def _save(session: SessionDep, campaign_id: int | None, body: CampaignIn, now: datetime) -> Any:
@@ -341,5 +341,5 @@ def _save(session: SessionDep, campaign_id: int | None, body: CampaignIn, now: d
     values["tiers"] = [[t.size, t.price_fen] for t in body.tiers]
     with session.begin():
         return _campaign_out(
-            service.save_campaign(session, values, now=now, campaign_id=campaign_id)
+            campaigns.save_campaign(session, values, now=now, campaign_id=campaign_id)
         )
