@@ -67,6 +67,7 @@ def test_shop_serves_one_page_with_charset_viewport_and_versioned_assets(
         "address.js",
         "buy.js",
         "account.js",
+        "member.js",
         "app.js",
     ):
         assert f'/shop/static/{name}?v={version}"' in html
@@ -83,6 +84,7 @@ def test_static_assets_are_served_with_cache_headers(shop: TestClient) -> None:
         "browse.js",
         "buy.js",
         "core.js",
+        "member.js",
         "shop.css",
     ]
 

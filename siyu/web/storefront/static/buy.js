@@ -64,6 +64,19 @@
   function quoteAmounts(quote, totalTestid) {
     var dl = h("dl", { class: "amounts", testid: "quote-amounts" });
     dl.appendChild(row(t("quote.subtotal"), SY.money(quote.subtotal_fen), "quote-subtotal"));
+    /* 会员价: the goods at the shopper's member price (the saving itself is a discount row) */
+    var memberSaving = (quote.lines || []).reduce(function (n, l) { return n + (l.member_discount_fen || 0); }, 0);
+    if (memberSaving > 0) {
+      var memberFen = quote.lines.reduce(function (n, l) { return n + l.subtotal_fen - (l.member_discount_fen || 0); }, 0);
+      dl.appendChild(
+        h(
+          "div",
+          { class: "amount-row member-row", testid: "quote-member-price", "data-amount-fen": memberFen, "data-saving-fen": memberSaving },
+          h("dt", null, h("span", { class: "tag tag-member" }, t("quote.member_price")), " ", h("span", { class: "muted" }, t("quote.member_saving", { amount: SY.money(memberSaving) }))),
+          h("dd", null, SY.money(memberFen))
+        )
+      );
+    }
     quote.discounts.forEach(function (d) {
       if (d.amount_fen <= 0) return;
       var reason = SY.pickText(d.reason_zh, d.reason_en) || d.name;
