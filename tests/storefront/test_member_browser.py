@@ -28,6 +28,7 @@ from siyu.identity.operators import create_operator
 from siyu.identity.rules import Role
 from siyu.loyalty.lottery import service as lottery
 from siyu.loyalty.lottery.models import LotteryDraw
+from siyu.loyalty.mall import service as mall
 from siyu.loyalty.models import PointsBalance
 from siyu.loyalty.rules import RewardEvent
 from siyu.loyalty.service import grant_reward
@@ -52,6 +53,7 @@ GOLD_FEN = 6555  # 黄金会员 pays 95 %: 6900 × 0.95
 GIVEN_POINTS = 500
 CHECKIN_POINTS = 5  # day 1 of the default cycle
 COST_POINTS = 100
+MALL_POINTS = 200
 # Points per yuan paid for goods (1), times Gold's ×1.2, rounded down once: ⌊65.55 × 1.2⌋
 EXPECTED_PENDING = 78
 
@@ -154,6 +156,21 @@ def test_a_member_checks_in_draws_buys_at_the_member_price_and_sees_points_pendi
             now=now,
         )
         campaign_id = campaign.id
+        mall_item_id = mall.save_item(
+            session,
+            item_id=None,
+            values={
+                "name": "深度烘焙咖啡豆兑换装",
+                "kind": "goods",
+                "points_price": MALL_POINTS,
+                "coupon_template_id": None,
+                "sku_id": product["skus"][0]["id"],
+                "per_shopper_limit": 1,
+                "status": "active",
+                "position": 0,
+            },
+            now=now,
+        ).id
     errors: list[str] = []
     page = open_page(browser, base, width=375, height=812, errors=errors)
 
@@ -254,6 +271,25 @@ def test_a_member_checks_in_draws_buys_at_the_member_price_and_sees_points_pendi
     _fits_the_screen(page)
     _shot(page, "04-lottery-drawn")
 
+    # when they exchange 200 points for a bag in the points mall, confirming first
+    page.goto(f"{base}/shop#/member/mall")
+    item = page.locator(f'[data-testid=mall-item][data-item-id="{mall_item_id}"]')
+    expect(page.get_by_test_id("mall-balance")).to_have_attribute("data-points", str(balance_after))
+    item.get_by_test_id("mall-exchange").click()
+    expect(item).to_contain_text(f"确定用 {MALL_POINTS} 积分兑换")
+    _shot(page, "04b-mall-confirm")
+    item.get_by_test_id("mall-exchange-confirm").click()
+
+    # then the points are taken and the exchange is listed, waiting to be shipped
+    balance_after -= MALL_POINTS
+    expect(page.get_by_test_id("mall-balance")).to_have_attribute("data-points", str(balance_after))
+    rows = page.get_by_test_id("mall-exchange-row")
+    expect(rows).to_have_count(1)
+    expect(rows).to_have_attribute("data-status", "to_ship")
+    expect(rows).to_contain_text(f"-{MALL_POINTS} 积分 · 待发货")
+    _fits_the_screen(page)
+    _shot(page, "04c-mall-exchanged")
+
     # when they open the coffee: the shelf price, and their Gold price under it
     page.goto(f"{base}/shop#/product/{product['id']}")
     expect(page.get_by_test_id("price")).to_have_text("¥69.00")
@@ -331,6 +367,30 @@ def test_a_member_checks_in_draws_buys_at_the_member_price_and_sees_points_pendi
         balance = session.get(PointsBalance, shopper_id)
         assert balance is not None
         assert (balance.available, balance.pending) == (balance_after, EXPECTED_PENDING)
+
+    # and a visitor sees the tiers' prices ("会员价 ¥55.20 起": 钻石 pays 80 %) and the
+    # countdown to member day on the home page
+    visitor = open_page(browser, base, width=375, height=812, errors=errors)
+    visitor.goto(f"{base}/shop#/product/{product['id']}")
+    line = visitor.get_by_test_id("member-price")
+    expect(line).to_have_attribute("data-kind", "from")
+    expect(line).to_have_attribute("data-price-fen", "5520")
+    expect(visitor.get_by_test_id("member-price-from")).to_have_text("¥55.20 起")
+    expect(visitor.get_by_test_id("member-price-tiers")).to_contain_text("黄金会员 ¥65.55")
+    _shot(visitor, "09-visitor-member-prices")
+    visitor.goto(f"{base}/shop#/")
+    expect(visitor.get_by_test_id("member-day")).to_have_attribute("data-state", "countdown")
+
+    # when the store makes today (Beijing date) a member day, the banner says so
+    program = http.get("/api/admin/member-tiers", headers=admin).json()
+    program["member_day"]["days_of_month"] = [(now + timedelta(hours=8)).day]
+    saved = http.put("/api/admin/member-tiers", json=program, headers=admin)
+    assert saved.status_code == 200, saved.text
+    visitor.reload()
+    expect(visitor.get_by_test_id("member-day")).to_have_attribute("data-state", "today")
+    expect(visitor.get_by_test_id("member-day-today")).to_have_text("会员日 · 双倍积分 · 包邮")
+    _fits_the_screen(visitor)
+    _shot(visitor, "10-home-member-day")
     http.close()
     assert errors == []
 

@@ -597,7 +597,6 @@
             result.setAttribute("data-prize-id", drawn.given_prize_id);
             result.setAttribute("data-prize-name", prize.name);
             result.textContent = prize.kind === "thanks" ? t("lottery.result_thanks", { name: prize.name }) : t("lottery.result_won", { name: prize.name });
-            SY.toast(result.textContent);
             var fresh = await Promise.all([
               SY.api("GET", "/api/app/lottery/" + campaign.id + "/today"),
               SY.api("GET", "/api/app/points"),
