@@ -287,6 +287,9 @@ def test_a_member_checks_in_draws_buys_at_the_member_price_and_sees_points_pendi
     expect(rows).to_have_count(1)
     expect(rows).to_have_attribute("data-status", "to_ship")
     expect(rows).to_contain_text(f"-{MALL_POINTS} 积分 · 待发货")
+    # and the item (one per shopper) cannot be exchanged again
+    expect(item.get_by_test_id("mall-exchange")).to_be_disabled()
+    expect(item.get_by_test_id("mall-exchange")).to_have_attribute("data-state", "limit")
     _fits_the_screen(page)
     _shot(page, "04c-mall-exchanged")
 

@@ -429,6 +429,8 @@
     items.forEach(function (item) {
       var confirmBox = h("div", { class: "confirm-box", "aria-live": "polite" });
       var afford = !summary || summary.available >= item.points_price;
+      var held = exchanges.filter(function (x) { return x.item_id === item.id; }).length;
+      var limited = !!(item.per_shopper_limit && held >= item.per_shopper_limit);
       var button = h(
         "button",
         {
@@ -436,7 +438,8 @@
           class: "btn btn-small btn-primary",
           testid: "mall-exchange",
           "data-item-id": item.id,
-          disabled: summary && !afford,
+          disabled: (summary && !afford) || limited,
+          "data-state": limited ? "limit" : afford ? "ok" : "short",
           onclick: function () {
             if (!SY.requireLogin()) return;
             SY.clear(confirmBox).appendChild(h("p", null, t("mall.confirm", { name: item.name, points: item.points_price })));
@@ -465,7 +468,7 @@
             yes.focus();
           },
         },
-        afford ? t("mall.exchange") : t("mall.not_enough")
+        limited ? t("mall.limit_reached") : afford ? t("mall.exchange") : t("mall.not_enough")
       );
       list.appendChild(
         h(
