@@ -1,8 +1,10 @@
 """A member's day in the H5 storefront, in a real Chromium at 375×812: check in (a
 one-day streak, today marked on the calendar), draw the points lottery (the odds shown
-as set, the wheel landing on the prize the server gave), buy a coffee at the Gold
-member price (on the product page and in the quote, to the fen), pay through the fake
-WeChat Pay gateway's notification and find the order's pending points on its page.
+as set, the wheel landing on the prize the server gave), exchange points in the mall,
+buy a coffee at the Gold member price (on the product page and in the quote, to the
+fen) with their points off, pay through the fake WeChat Pay gateway's notification and
+find the order's pending and spent points on its page. A visitor then sees the tiers'
+prices and member day on the home page.
 
 The app runs under uvicorn on a temporary SQLite database with the WeChat Pay provider
 pointed at the fake gateway on loopback; the browser is kept on loopback too.
@@ -54,8 +56,11 @@ GIVEN_POINTS = 500
 CHECKIN_POINTS = 5  # day 1 of the default cycle
 COST_POINTS = 100
 MALL_POINTS = 200
-# Points per yuan paid for goods (1), times Gold's ×1.2, rounded down once: ⌊65.55 × 1.2⌋
-EXPECTED_PENDING = 78
+
+
+def earned(paid_goods_fen: int) -> int:
+    """1 point per yuan paid for the goods, times Gold's ×1.2, rounded down once."""
+    return paid_goods_fen * 120 // 10_000
 
 
 @pytest.fixture
@@ -326,8 +331,27 @@ def test_a_member_checks_in_draws_buys_at_the_member_price_and_sees_points_pendi
     tier_discount = page.locator('[data-testid=quote-discount][data-source="member_tier"]')
     expect(tier_discount).to_have_attribute("data-amount-fen", str(SHELF_FEN - GOLD_FEN))
     expect(tier_discount).to_contain_text("黄金会员价")
+    expect(page.get_by_test_id("checkout-total")).to_have_text("¥65.55")
     _fits_the_screen(page)
     _shot(page, "06-checkout-quote")
+
+    # when they use their points too (100 points = ¥1; they hold far less than half)
+    expect(page.get_by_test_id("points-available-use")).to_have_attribute(
+        "data-points", str(balance_after)
+    )
+    page.get_by_test_id("use-points").check()
+    used = page.get_by_test_id("points-used")
+    expect(used).to_have_attribute("data-points", str(balance_after))
+    expect(used).to_have_attribute("data-amount-fen", str(balance_after))
+    spent = balance_after
+    paid_fen = GOLD_FEN - spent
+    expect(page.get_by_test_id("checkout-total")).to_have_text(
+        f"¥{paid_fen // 100}.{paid_fen % 100:02d}"
+    )
+    expect(member_row).to_have_attribute("data-amount-fen", str(GOLD_FEN))
+    points_row = page.locator('[data-testid=quote-discount][data-source="points"]')
+    expect(points_row).to_have_attribute("data-amount-fen", str(spent))
+    _shot(page, "06b-checkout-points")
     page.get_by_test_id("submit-order").click()
     expect(page.get_by_test_id("cashier-amount")).to_be_visible()
     order_id = int(page.url.rsplit("/", 1)[1])
@@ -335,25 +359,30 @@ def test_a_member_checks_in_draws_buys_at_the_member_price_and_sees_points_pendi
         order = session.get(Order, order_id)
         assert order is not None
         order_no, total_fen = order.order_no, order.total_fen
+    assert total_fen == paid_fen
 
     # when WeChat Pay takes the money and notifies Siyu
     headers, body = fake_wechatpay.pay(order_no)
     notified = http.post("/api/payment/notify/wechatpay", content=body, headers=headers)
     assert notified.status_code == 204, notified.text
 
-    # then the order page shows it paid, with 78 points pending and none spent
+    # then the order page shows it paid, the points it earns pending and those it spent
+    expected_pending = earned(paid_fen)  # ⌊(6555 − spent) × 1.2 / 100⌋: 75 or 76
+    assert expected_pending in (75, 76)
     page.goto(f"{base}/shop#/order/{order_id}")
     expect(page.get_by_test_id("order-status")).to_have_attribute("data-status", "paid")
     pending = page.get_by_test_id("order-points-pending")
-    expect(pending).to_have_attribute("data-points", str(EXPECTED_PENDING))
-    expect(pending).to_have_text(f"+{EXPECTED_PENDING} 积分")
-    expect(page.get_by_test_id("order-points-spent")).to_have_count(0)
+    expect(pending).to_have_attribute("data-points", str(expected_pending))
+    expect(pending).to_have_text(f"+{expected_pending} 积分")
+    expect(page.get_by_test_id("order-points-spent")).to_have_attribute("data-points", str(spent))
+    expect(page.get_by_test_id("order-points-spent")).to_have_text(f"-{spent} 积分")
     _fits_the_screen(page)
     _shot(page, "07-order-points-pending")
 
     # and the member centre counts them as pending, in English too
     page.goto(f"{base}/shop#/member")
-    expect(page.get_by_test_id("points-pending")).to_have_text(str(EXPECTED_PENDING))
+    balance_after -= spent
+    expect(page.get_by_test_id("points-pending")).to_have_text(str(expected_pending))
     expect(page.get_by_test_id("points-available")).to_have_text(str(balance_after))
     page.get_by_test_id("tab-me").click()
     page.locator('[data-testid=locale-switch][data-locale="en"]').click()
@@ -369,7 +398,7 @@ def test_a_member_checks_in_draws_buys_at_the_member_price_and_sees_points_pendi
         assert (paid.status, paid.paid_fen) == (OrderStatus.paid, total_fen)
         balance = session.get(PointsBalance, shopper_id)
         assert balance is not None
-        assert (balance.available, balance.pending) == (balance_after, EXPECTED_PENDING)
+        assert (balance.available, balance.pending) == (0, expected_pending)
 
     # and a visitor sees the tiers' prices ("会员价 ¥55.20 起": 钻石 pays 80 %) and the
     # countdown to member day on the home page
