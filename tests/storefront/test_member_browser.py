@@ -384,12 +384,34 @@ def test_a_member_checks_in_draws_buys_at_the_member_price_and_sees_points_pendi
     balance_after -= spent
     expect(page.get_by_test_id("points-pending")).to_have_text(str(expected_pending))
     expect(page.get_by_test_id("points-available")).to_have_text(str(balance_after))
+    # and the history lists every change, newest first
+    page.get_by_test_id("points-history-link").click()
+    entries = page.get_by_test_id("points-entry")
+    deltas = [expected_pending, -spent, -MALL_POINTS] + ([won] if won else [])
+    deltas += [-COST_POINTS, CHECKIN_POINTS, GIVEN_POINTS]
+    expect(entries).to_have_count(len(deltas))
+    assert [int(e.get_attribute("data-delta") or 0) for e in entries.all()] == deltas
+    expect(entries.first).to_have_attribute("data-bucket", "pending")
+    _shot(page, "07b-points-history")
     page.get_by_test_id("tab-me").click()
     page.locator('[data-testid=locale-switch][data-locale="en"]').click()
     page.goto(f"{base}/shop#/member")
     expect(page.get_by_test_id("tier-name")).to_have_text("Gold")
     expect(page.get_by_test_id("benefits-current")).to_contain_text("Member price: 5 % off")
     _shot(page, "08-centre-en")
+
+    # and a failing server is a message on the page, never a broken one
+    page.route("**/api/app/member/card", lambda route: route.fulfill(status=500, body="down"))
+    page.route("**/api/app/points/orders/*", lambda route: route.fulfill(status=502, body=""))
+    page.goto(f"{base}/shop#/order/{order_id}")
+    expect(page.get_by_test_id("order-points-error")).to_be_visible()
+    expect(page.get_by_test_id("order-status")).to_have_attribute("data-status", "paid")
+    page.goto(f"{base}/shop#/member")
+    expect(page.get_by_test_id("page-error")).to_be_visible()
+    expect(page.get_by_test_id("error")).to_be_visible()
+    _shot(page, "08b-centre-server-error")
+    page.unroute("**/api/app/member/card")
+    page.unroute("**/api/app/points/orders/*")
 
     # and the database agrees, with no script error on any page
     with ctx.db.transaction() as session:
