@@ -236,6 +236,18 @@ def test_a_member_checks_in_draws_buys_at_the_member_price_and_sees_points_pendi
     _fits_the_screen(page)
     _shot(page, "02-checkin")
 
+    # and when the store turns make-up on, each missed day of this month offers it
+    rule = http.get("/api/admin/checkin/rule", headers=admin).json()
+    rule["makeup_enabled"] = True
+    assert http.put("/api/admin/checkin/rule", json=rule, headers=admin).status_code == 200
+    page.reload()
+    missed = (now + timedelta(hours=8)).day - 1  # the days of this Beijing month before today
+    expect(page.get_by_test_id("checkin-makeup")).to_have_count(missed)
+    expect(page.get_by_test_id("checkin-makeups-left")).to_have_text(
+        f"本月还可补签 {rule['makeups_per_month']} 次，每次 {rule['makeup_cost_points']} 积分"
+    )
+    _shot(page, "02b-checkin-makeup-on")
+
     # when they open the lottery from the member centre
     page.get_by_test_id("tab-me").click()
     page.get_by_test_id("me-member").click()

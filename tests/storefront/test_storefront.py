@@ -242,3 +242,25 @@ def test_shoppers_list_the_open_lotteries_and_see_their_draws_left_today(
     stranger = shopper_headers(client, "someone-else")
     theirs = client.get(f"/api/app/lottery/{open_now['id']}/today", headers=stranger)
     assert theirs.json()["draws_left"] == 2
+
+
+def test_the_check_in_status_names_the_make_up_cost_for_the_calendar(
+    client: TestClient, ctx: Context
+) -> None:
+    # given a store that turns make-up on at 30 points, twice a month
+    admin = operator_headers(client, ctx)
+    shopper = shopper_headers(client, "calendar-fan")
+    rule = client.get("/api/admin/checkin/rule", headers=admin).json()
+    off = client.get("/api/app/checkin", headers=shopper).json()
+    rule |= {"makeup_enabled": True, "makeup_cost_points": 30, "makeups_per_month": 2}
+    assert client.put("/api/admin/checkin/rule", json=rule, headers=admin).status_code == 200
+
+    # when the shopper opens the calendar (2 November, Beijing: the 1st was missed)
+    status = client.get("/api/app/checkin", headers=shopper).json()
+
+    # then the status says what a make-up costs and which days can be made up
+    assert (off["makeup_enabled"], off["makeups_left"]) == (False, 0)
+    assert (status["makeup_enabled"], status["makeups_left"]) == (True, 2)
+    assert status["makeup_cost_points"] == 30
+    assert [d["day"] for d in status["calendar"] if d["can_make_up"]] == ["2026-11-01"]
+    assert [d["day"] for d in status["calendar"] if d["is_today"]] == ["2026-11-02"]

@@ -79,6 +79,7 @@ class CheckinStatusOut(BaseModel):
     next_cycle_day: int
     makeup_enabled: bool
     makeups_left: int
+    makeup_cost_points: int = Field(0, description="补签一次消耗的积分")
     calendar: list[CalendarDayOut]
 
 

@@ -403,7 +403,7 @@
       cal.appendChild(cell);
     });
     var calPanel = h("section", { class: "panel", "aria-labelledby": "cal-title" }, h("h2", { id: "cal-title" }, t("checkin.calendar")), cal);
-    if (status.makeup_enabled) calPanel.appendChild(h("p", { class: "muted", testid: "checkin-makeups-left" }, t("checkin.makeups_left", { count: status.makeups_left })));
+    if (status.makeup_enabled) calPanel.appendChild(h("p", { class: "muted", testid: "checkin-makeups-left" }, t("checkin.makeups_left", { count: status.makeups_left, points: status.makeup_cost_points })));
     view.appendChild(calPanel);
   }
 
