@@ -178,8 +178,11 @@
 
   /* ---------- 会员中心 ---------- */
   function tierCard(card) {
-    var here = card.tiers[card.level];
-    var next = card.next_level === null || card.next_level === undefined ? null : card.tiers[card.next_level];
+    function tierOf(level) {
+      return card.tiers.filter(function (tier) { return tier.level === level; })[0] || null;
+    }
+    var here = tierOf(card.level) || { name_zh: card.name_zh, name_en: card.name_en, discount_percent: 100 };
+    var next = card.next_level === null || card.next_level === undefined ? null : tierOf(card.next_level);
     var bar = h(
       "div",
       { class: "progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(card.progress_percent), "aria-label": t("member.progress") },
@@ -616,7 +619,8 @@
               bal.textContent = points(fresh[1].available);
             }
             drawHistory(fresh[2].filter(function (d) { return d.campaign_id === campaign.id; }));
-            SY.busy(button, fresh[0].draws_left === 0);
+            SY.busy(button, false);
+            button.disabled = fresh[0].draws_left === 0;
           } catch (error) {
             SY.busy(button, false);
             result.textContent = error.message;
