@@ -75,6 +75,7 @@ NO_INPUT = {
     ("GET", "/api/app/checkin"),
     ("POST", "/api/app/checkin"),
     ("GET", "/api/app/lottery-draws"),
+    ("GET", "/api/app/lottery"),
     ("GET", "/api/app/mall/items"),
     ("GET", "/api/app/mall/exchanges"),
     ("GET", "/api/admin/checkin/rule"),

@@ -6,15 +6,19 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from siyu.app import create_app
-from siyu.bootstrap import build_context
+from siyu.bootstrap import Context, build_context
+from siyu.loyalty.rules import RewardEvent
+from siyu.loyalty.service import grant_reward
 from siyu.web.i18n import catalog
 from siyu.web.storefront import STATIC_DIR, asset_version
 from tests.conftest import make_settings
+from tests.helpers import operator_headers, shopper_headers
 
 JS_FILES = sorted(STATIC_DIR.glob("*.js"))
 API_CALL = re.compile(r"""\bapi\(\s*"(GET|POST|PATCH|PUT|DELETE)",\s*(["'`])(.*?)\2""")
@@ -63,6 +67,7 @@ def test_shop_serves_one_page_with_charset_viewport_and_versioned_assets(
         "address.js",
         "buy.js",
         "account.js",
+        "member.js",
         "app.js",
     ):
         assert f'/shop/static/{name}?v={version}"' in html
@@ -79,6 +84,7 @@ def test_static_assets_are_served_with_cache_headers(shop: TestClient) -> None:
         "browse.js",
         "buy.js",
         "core.js",
+        "member.js",
         "shop.css",
     ]
 
@@ -173,3 +179,88 @@ def test_the_page_has_no_third_party_code() -> None:
     for text in texts:
         assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
         assert "import(" not in text
+
+
+def _lottery(client: TestClient, admin: dict[str, str], **overrides: object) -> dict[str, Any]:
+    body = {
+        "name": "100积分抽口红",
+        "cost_points": 100,
+        "daily_limit": 2,
+        "starts_at": "2026-11-01T00:00:00Z",
+        "ends_at": "2026-12-01T00:00:00Z",
+        "prizes": [
+            {"name": "口红", "kind": "thanks", "weight_ppm": 125_000},
+            {"name": "谢谢参与", "kind": "thanks", "weight_ppm": 875_000},
+        ],
+    } | overrides
+    created = client.post("/api/admin/lottery", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    return dict(created.json())
+
+
+def test_shoppers_list_the_open_lotteries_and_see_their_draws_left_today(
+    client: TestClient, ctx: Context
+) -> None:
+    # given an open campaign of 2 draws a day, one not started, one ended, one draft
+    admin = operator_headers(client, ctx)
+    shopper = shopper_headers(client, "lottery-fan")
+    open_now = _lottery(client, admin)
+    unlimited = _lottery(client, admin, daily_limit=0, ends_at="2026-11-20T00:00:00Z")
+    _lottery(client, admin, starts_at="2026-11-10T00:00:00Z")
+    _lottery(client, admin, ends_at="2026-11-02T01:59:59Z")
+    _lottery(client, admin, status="draft")
+    shopper_id = client.get("/api/app/me", headers=shopper).json()["id"]
+    with ctx.db.transaction() as session:
+        grant_reward(session, ctx.points, shopper_id=shopper_id, event=RewardEvent.review,
+                     points=500, ref="lottery-test", now=ctx.clock.now())  # fmt: skip
+
+    # when anyone lists the lotteries, and the shopper draws once
+    listed = client.get("/api/app/lottery")
+    before = client.get(f"/api/app/lottery/{open_now['id']}/today", headers=shopper)
+    drawn = client.post(
+        f"/api/app/lottery/{open_now['id']}/draws",
+        headers=shopper | {"Idempotency-Key": "draw-once-0001"},
+    )
+    after = client.get(f"/api/app/lottery/{open_now['id']}/today", headers=shopper)
+    other = client.get(f"/api/app/lottery/{unlimited['id']}/today", headers=shopper)
+
+    # then only the open ones are listed, soonest ending first, with their odds as set
+    assert listed.status_code == 200
+    assert [c["id"] for c in listed.json()] == [unlimited["id"], open_now["id"]]
+    assert [p["odds_text"] for p in listed.json()[1]["prizes"]] == ["12.5%", "87.5%"]
+    # and the day's count follows the Beijing date: 2 left, then 1; none is unlimited
+    assert drawn.status_code == 201, drawn.text
+    assert before.json() == {
+        "campaign_id": open_now["id"], "day": "2026-11-02", "draws_today": 0, "draws_left": 2,
+    }  # fmt: skip
+    assert (after.json()["draws_today"], after.json()["draws_left"]) == (1, 1)
+    assert (other.json()["draws_today"], other.json()["draws_left"]) == (0, None)
+    # and the count is the shopper's own, an unknown campaign is a 404, a visitor a 401
+    assert client.get(f"/api/app/lottery/{open_now['id']}/today").status_code == 401
+    missing = client.get("/api/app/lottery/987654/today", headers=shopper)
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "lottery_not_found")
+    stranger = shopper_headers(client, "someone-else")
+    theirs = client.get(f"/api/app/lottery/{open_now['id']}/today", headers=stranger)
+    assert theirs.json()["draws_left"] == 2
+
+
+def test_the_check_in_status_names_the_make_up_cost_for_the_calendar(
+    client: TestClient, ctx: Context
+) -> None:
+    # given a store that turns make-up on at 30 points, twice a month
+    admin = operator_headers(client, ctx)
+    shopper = shopper_headers(client, "calendar-fan")
+    rule = client.get("/api/admin/checkin/rule", headers=admin).json()
+    off = client.get("/api/app/checkin", headers=shopper).json()
+    rule |= {"makeup_enabled": True, "makeup_cost_points": 30, "makeups_per_month": 2}
+    assert client.put("/api/admin/checkin/rule", json=rule, headers=admin).status_code == 200
+
+    # when the shopper opens the calendar (2 November, Beijing: the 1st was missed)
+    status = client.get("/api/app/checkin", headers=shopper).json()
+
+    # then the status says what a make-up costs and which days can be made up
+    assert (off["makeup_enabled"], off["makeups_left"]) == (False, 0)
+    assert (status["makeup_enabled"], status["makeups_left"]) == (True, 2)
+    assert status["makeup_cost_points"] == 30
+    assert [d["day"] for d in status["calendar"] if d["can_make_up"]] == ["2026-11-01"]
+    assert [d["day"] for d in status["calendar"] if d["is_today"]] == ["2026-11-02"]

@@ -242,6 +242,7 @@ class CheckinStatus:
     makeup_enabled: bool
     makeups_left: int
     calendar: tuple[CalendarDay, ...]
+    makeup_cost_points: int = 0  # what one make-up costs (when make-up is on)
 
 
 def status_of(
@@ -260,6 +261,7 @@ def status_of(
         makeup_enabled=rule.makeup_enabled,
         makeups_left=max(rule.makeups_per_month - makeups, 0) if rule.makeup_enabled else 0,
         calendar=tuple(rules.month_calendar(checked, now, rule, makeups)),
+        makeup_cost_points=rule.makeup_cost_points,
     )
 
 

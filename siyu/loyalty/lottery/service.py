@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -265,3 +265,41 @@ def campaign_stats(session: Session, campaign_id: int) -> CampaignStats:
     return CampaignStats(
         int(draws), int(spent), {p.id: int(given.get(p.id, 0)) for p in campaign.prizes}
     )
+
+
+def open_campaigns(session: Session, now: datetime, *, limit: int = 20) -> list[LotteryCampaign]:
+    """The campaigns a shopper can draw in now (active, inside [starts_at, ends_at)),
+    ending soonest first."""
+    return list(session.scalars(
+        select(LotteryCampaign)
+        .where(LotteryCampaign.status == CampaignStatus.active,
+               LotteryCampaign.starts_at <= now, LotteryCampaign.ends_at > now)
+        .order_by(LotteryCampaign.ends_at, LotteryCampaign.id).limit(limit)
+    ))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ShopperDay:
+    """A shopper's draws in one campaign on today's local date (Asia/Shanghai)."""
+
+    campaign_id: int
+    day: date
+    draws_today: int
+    draws_left: int | None  # None: the campaign has no daily limit
+
+
+def shopper_day(
+    session: Session, *, campaign_id: int, shopper_id: int, now: datetime
+) -> ShopperDay:
+    campaign = get_campaign(session, campaign_id)
+    day = local_date(now)
+    count = session.scalar(
+        select(LotteryDailyCount.count).where(
+            LotteryDailyCount.campaign_id == campaign.id,
+            LotteryDailyCount.shopper_id == shopper_id,
+            LotteryDailyCount.local_date == day,
+        )
+    )
+    used = int(count or 0)
+    left = None if campaign.daily_limit == 0 else max(0, campaign.daily_limit - used)
+    return ShopperDay(campaign.id, day, used, left)

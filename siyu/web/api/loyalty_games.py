@@ -18,6 +18,7 @@ from siyu.loyalty.lottery.models import CampaignStatus, FallbackReason, LotteryC
 from siyu.loyalty.lottery.rules import PrizeKind, odds_text
 from siyu.loyalty.mall import service as mall
 from siyu.loyalty.mall.models import ExchangeStatus, ItemKind, ItemStatus
+from siyu.web.api.common import from_fields
 from siyu.web.deps import (
     CtxDep,
     CurrentShopper,
@@ -78,6 +79,7 @@ class CheckinStatusOut(BaseModel):
     next_cycle_day: int
     makeup_enabled: bool
     makeups_left: int
+    makeup_cost_points: int = Field(0, description="补签一次消耗的积分")
     calendar: list[CalendarDayOut]
 
 
@@ -227,6 +229,20 @@ def _save(session: SessionDep, campaign_id: int | None, body: CampaignIn, now: d
         )
 
 
+class ShopperDayOut(BaseModel):
+    campaign_id: int
+    day: date
+    draws_today: int
+    draws_left: int | None = Field(description="今天还能抽几次；null 表示不限次数")
+
+
+@app_router.get("/lottery", response_model=list[CampaignOut])
+def open_campaigns(session: ReadSessionDep, now: NowDep) -> Any:
+    """正在进行的抽奖活动（已开始、未结束），最先结束的在前。"""
+    with session.begin():
+        return [_campaign_out(c) for c in lottery.open_campaigns(session, now)]
+
+
 @app_router.get("/lottery/{campaign_id}", response_model=CampaignOut)
 def show_campaign(campaign_id: int, session: ReadSessionDep) -> Any:
     """抽奖活动与奖品，odds_text 为展示概率（与实际抽中概率完全一致）。"""
@@ -243,6 +259,18 @@ def draw(
     with session.begin():
         return lottery.draw(session, ctx.points, campaign_id=campaign_id, shopper_id=shopper.id,
                             ref=key, now=now)  # fmt: skip
+
+
+@app_router.get("/lottery/{campaign_id}/today", response_model=ShopperDayOut)
+def my_lottery_day(
+    campaign_id: int, session: ReadSessionDep, now: NowDep, shopper: CurrentShopper
+) -> Any:
+    """我今天在该活动的抽奖次数与剩余次数（北京时间的日期）。"""
+    with session.begin():
+        return from_fields(
+            ShopperDayOut,
+            lottery.shopper_day(session, campaign_id=campaign_id, shopper_id=shopper.id, now=now),
+        )
 
 
 @app_router.get("/lottery-draws", response_model=list[DrawOut])

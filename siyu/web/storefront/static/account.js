@@ -111,6 +111,14 @@
 
     view.appendChild(
       h(
+        "a",
+        { class: "panel member-entry", href: "#/member", testid: "me-member" },
+        h("strong", null, t("member.title")),
+        h("span", { class: "muted" }, t("member.entry_sub"))
+      )
+    );
+    view.appendChild(
+      h(
         "nav",
         { class: "panel coupon-links", "aria-label": t("coupon.section") },
         h("a", { href: "#/coupons", class: "coupon-link", testid: "me-coupons" }, h("strong", null, t("coupon.mine")), h("span", { class: "muted" }, t("coupon.mine_sub"))),
@@ -432,6 +440,7 @@
     amounts.appendChild(amountRow(t("order.total"), order.total_fen, "order-total"));
     if (order.refunded_fen) amounts.appendChild(amountRow(t("order.refunded"), order.refunded_fen));
     view.appendChild(h("section", { class: "panel", "aria-labelledby": "lines-title" }, h("h2", { id: "lines-title" }, t("order.items")), lines, amounts));
+    view.appendChild(SY.orderPointsPanel(order));
     view.appendChild(
       h(
         "section",

@@ -72,6 +72,7 @@
       )
     );
     view.appendChild(nav);
+    view.appendChild(SY.memberDayBanner());
     view.appendChild(
       h(
         "a",
@@ -305,11 +306,13 @@
     var original = h("s", { class: "original" });
     var stock = h("p", { class: "stock-hint", testid: "stock-hint", "aria-live": "polite", hidden: true });
     var chosenText = h("p", { class: "chosen", "aria-live": "polite" });
+    var memberSlot = h("div", { class: "member-slot", "aria-live": "polite" });
     view.appendChild(
       h(
         "section",
         { class: "panel product-head" },
         h("p", { class: "price-line" }, price, " ", original),
+        memberSlot,
         h("h2", { class: "product-title" }, roleTag(p.role), p.title),
         p.subtitle ? h("p", { class: "product-sub" }, p.subtitle) : null,
         h("p", { class: "sold" }, t("product.sold", { count: p.sales_count }))
@@ -368,6 +371,7 @@
       );
       picker.appendChild(chosenText);
       var sku = selectedSku();
+      SY.clear(memberSlot).appendChild(SY.memberPriceLine(p.member_prices, sku, skus));
       if (sku) {
         price.textContent = SY.money(sku.price_fen);
         original.textContent = sku.original_price_fen && sku.original_price_fen > sku.price_fen ? SY.money(sku.original_price_fen) : "";

@@ -18,7 +18,7 @@
    * What the server will charge for these lines: every discount with its reason,
    * hints such as "再买 ¥12.00 可减 ¥30.00", shipping and the payable total. choice:
    * null lets the engine pick the best coupons, [] asks for none, [ids] names them. */
-  function quotePath(source, choice) {
+  function quotePath(source, choice, usePoints) {
     var parts = [];
     if (source.cartIds) {
       source.cartIds.forEach(function (id) { parts.push("cart_item_ids=" + encodeURIComponent(id)); });
@@ -27,10 +27,11 @@
     }
     if (choice && choice.length) choice.forEach(function (id) { parts.push("coupon_ids=" + encodeURIComponent(id)); });
     else if (choice) parts.push("no_coupon=true");
+    if (usePoints) parts.push("use_points=true");
     return parts.join("&");
   }
-  function fetchQuote(source, choice) {
-    return SY.api("GET", "/api/app/checkout/quote?" + quotePath(source, choice));
+  function fetchQuote(source, choice, usePoints) {
+    return SY.api("GET", "/api/app/checkout/quote?" + quotePath(source, choice, usePoints));
   }
 
   /* "去凑单" opens the products that qualify: a promotion's scope, or (free shipping)
@@ -64,6 +65,19 @@
   function quoteAmounts(quote, totalTestid) {
     var dl = h("dl", { class: "amounts", testid: "quote-amounts" });
     dl.appendChild(row(t("quote.subtotal"), SY.money(quote.subtotal_fen), "quote-subtotal"));
+    /* 会员价: the goods at the shopper's member price (the saving itself is a discount row) */
+    var memberSaving = (quote.lines || []).reduce(function (n, l) { return n + (l.member_discount_fen || 0); }, 0);
+    if (memberSaving > 0) {
+      var memberFen = quote.lines.reduce(function (n, l) { return n + l.subtotal_fen - (l.member_discount_fen || 0); }, 0);
+      dl.appendChild(
+        h(
+          "div",
+          { class: "amount-row member-row", testid: "quote-member-price", "data-amount-fen": memberFen, "data-saving-fen": memberSaving },
+          h("dt", null, h("span", { class: "tag tag-member" }, t("quote.member_price")), " ", h("span", { class: "muted" }, t("quote.member_saving", { amount: SY.money(memberSaving) }))),
+          h("dd", null, SY.money(memberFen))
+        )
+      );
+    }
     quote.discounts.forEach(function (d) {
       if (d.amount_fen <= 0) return;
       var reason = SY.pickText(d.reason_zh, d.reason_en) || d.name;
@@ -372,7 +386,9 @@
     if (groupCampaign) {
       couponPanel = h("section", { class: "panel", testid: "group-checkout" }, h("p", null, h("span", { class: "tag" }, t("group.tag")), " ", groupId ? t("group.joining") : t("group.opening")), h("p", { class: "note" }, t("group.no_stacking")));
     }
+    var pointsPanel = h("section", { class: "panel points-use", testid: "points-use", hidden: true });
     form.appendChild(couponPanel);
+    form.appendChild(pointsPanel);
     form.appendChild(quotePanel);
 
     form.appendChild(
@@ -392,6 +408,7 @@
     /* The quote on screen is what the order is placed with: its coupons and its total. */
     var source = cartIds.length ? { cartIds: lines.map(function (l) { return l.item_id; }) } : { skuId: skuId, qty: qty };
     var choice = null;
+    var usePoints = false; /* 积分抵扣: the shopper ticks it; the engine decides how many */
     var shown = null;
     var quoteSeq = 0;
     var placing = false;
@@ -403,12 +420,15 @@
       quotePanel.setAttribute("aria-busy", "true");
       var data = groupCampaign
         ? await SY.api("GET", "/api/app/group-buy/" + groupCampaign + "/quote?quantity=" + qty)
-        : await fetchQuote(source, choice);
+        : await fetchQuote(source, choice, usePoints);
       if (seq !== quoteSeq) return;
       shown = data;
       quotePanel.removeAttribute("aria-busy");
       drawQuote(data);
-      if (!groupCampaign) drawCoupons(data);
+      if (!groupCampaign) {
+        drawCoupons(data);
+        drawPoints(data);
+      }
       totalEl.textContent = SY.money(data.total_fen);
       savingEl.textContent = data.discount_fen > 0 ? t("cart.saving", { amount: SY.money(data.discount_fen) }) : "";
       savingEl.hidden = !(data.discount_fen > 0);
@@ -427,6 +447,34 @@
       if (hints) quotePanel.appendChild(hints);
       quotePanel.appendChild(quoteAmounts(data.quote, "checkout-payable"));
       quotePanel.appendChild(h("p", { class: "note" }, t("checkout.price_note")));
+    }
+
+    function drawPoints(data) {
+      var q = data.quote;
+      SY.clear(pointsPanel);
+      pointsPanel.hidden = !(q.points_available > 0 || usePoints);
+      if (pointsPanel.hidden) return;
+      var box = h("input", {
+        type: "checkbox",
+        id: "use-points",
+        testid: "use-points",
+        checked: usePoints,
+        onchange: function () {
+          usePoints = box.checked;
+          requoteLater();
+        },
+      });
+      pointsPanel.appendChild(
+        h(
+          "label",
+          { class: "choice", for: "use-points" },
+          box,
+          " ",
+          usePoints && q.points_used
+            ? h("span", { testid: "points-used", "data-points": q.points_used, "data-amount-fen": q.points_fen }, t("checkout.points_used", { points: q.points_used, amount: SY.money(q.points_fen) }))
+            : h("span", { testid: "points-available-use", "data-points": q.points_available }, t("checkout.points_can_use", { points: q.points_available }))
+        )
+      );
     }
 
     function pick(coupon) {
@@ -554,6 +602,7 @@
       if (cartIds.length) body.cart_item_ids = lines.map(function (l) { return l.item_id; });
       else body.items = [{ sku_id: skuId, quantity: qty }];
       body.coupon_ids = shown.quote.applied_coupon_ids.slice();
+      body.use_points = usePoints;
       body.expected_total_fen = shown.total_fen;
       var signature = JSON.stringify(body);
       if (!attempt || attempt.signature !== signature) attempt = { key: SY.newKey(), signature: signature };
