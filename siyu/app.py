@@ -18,6 +18,7 @@ from siyu.web.api import cart as cart_api
 from siyu.web.api import catalog as catalog_api
 from siyu.web.api import channel as channel_api
 from siyu.web.api import coupon as coupon_api
+from siyu.web.api import flash_sale as flash_sale_api
 from siyu.web.api import group_buy as group_buy_api
 from siyu.web.api import identity as identity_api
 from siyu.web.api import loyalty as loyalty_api
@@ -100,6 +101,7 @@ def create_app(
             # in each path group the hot shopper routes come first: one request walks
             # the routes of its group in this order
             tracking_api.router,
+            flash_sale_api.app_router,  # a sale's rush: its gate is the hottest route
             identity_api.app_router,
             identity_api.admin_router,
             identity_api.media_router,
@@ -116,6 +118,7 @@ def create_app(
             loyalty_api.admin_router,
             group_buy_api.app_router,
             group_buy_api.admin_router,
+            flash_sale_api.admin_router,
             loyalty_games_api.app_router,
             loyalty_games_api.admin_router,
             promotion_api.router,

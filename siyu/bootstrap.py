@@ -14,6 +14,7 @@ import httpx
 from siyu import (
     catalog,
     coupon,
+    flash_sale,
     group_buy,
     loyalty,
     order,
@@ -26,6 +27,7 @@ from siyu.analytics.store import AnalyticsStore
 from siyu.clock import Clock, SystemClock
 from siyu.config import PaymentProviderName, Settings, WeChatMode
 from siyu.db import Database
+from siyu.flash_sale.gate import Gate
 from siyu.identity.crypto import PersonalDataCipher
 from siyu.identity.service import SandboxWeChatIdentity, WeChatIdentityGateway
 from siyu.lifecycle import OrderLifecycle
@@ -51,6 +53,7 @@ class Context:
     relay: EventRelay
     http: httpx.Client
     analytics: AnalyticsStore  # opened on first use; see siyu.tracking.holder
+    flash_gate: Gate  # Redis Lua when SIYU_REDIS_URL is set, else the database
     lifecycle: OrderLifecycle = field(default_factory=OrderLifecycle)
     points: PointsProgram = field(default_factory=PointsProgram)
     owns_http: bool = field(default=True)
@@ -72,6 +75,7 @@ class Context:
         if self.owns_http:
             self.http.close()
         self.analytics.close()
+        self.flash_gate.close()
         self.db.dispose()
 
 
@@ -145,6 +149,7 @@ def build_context(
         relay=EventRelay(db),
         http=http,
         analytics=LazyAnalyticsStore(settings.analytics_store_url, store=analytics),
+        flash_gate=flash_sale.open_gate(settings),
         owns_http=owns_http,
         points=PointsProgram.from_settings(settings),
     )
@@ -168,5 +173,6 @@ def register_packages(ctx: Context) -> None:
     loyalty.register(ctx.relay, ctx.timers, ctx.lifecycle, program=ctx.points)
     loyalty_tiers.register(ctx.relay, ctx.timers, ctx.lifecycle, program=ctx.points)
     group_buy.register(ctx.relay, ctx.timers, ctx.lifecycle)
+    flash_sale.register(ctx.relay, ctx.timers, ctx.lifecycle, gate=ctx.flash_gate)
     payment.register(ctx.relay, ctx.timers, ctx.lifecycle, providers=ctx.provider)
     tracking.register(ctx.relay, ctx.timers, ctx.lifecycle, analytics=ctx.analytics)

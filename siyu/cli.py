@@ -1,4 +1,5 @@
-"""The ``siyu`` command: serve, worker, migrate, demo, simulate, create-operator."""
+"""The ``siyu`` command: serve, worker, migrate, demo, simulate, create-operator,
+flash-sale reconcile."""
 
 from __future__ import annotations
 
@@ -308,6 +309,40 @@ def rehearse(
     typer.echo(format_table(report))
     typer.echo(f"报告 / report: {path}")
     if not report["verdict"]["ok"]:
+        raise typer.Exit(1)
+
+
+flash_sale_app = typer.Typer(help="秒杀 / flash sale", no_args_is_help=True)
+app.add_typer(flash_sale_app, name="flash-sale")
+
+
+@flash_sale_app.command("reconcile")
+def flash_sale_reconcile(
+    session_id: Annotated[int, typer.Argument(min=1, help="the flash-sale session")],
+    fix: Annotated[
+        bool, typer.Option(help="set the gate (Redis) to the database's counts")
+    ] = False,
+) -> None:
+    """对账 / Reconcile: compare the gate's counts (Redis) with the database for every item
+    of a session; exit 1 on drift (fixed with --fix). The worker does it a minute after
+    each session ends."""
+    import json
+
+    from siyu.bootstrap import build_context
+    from siyu.errors import DomainError
+    from siyu.flash_sale.service import reconcile
+
+    ctx = build_context(_settings())
+    try:
+        with ctx.db.transaction() as session:
+            report = reconcile(session, ctx.flash_gate, session_id, fix=fix, now=ctx.clock.now())
+    except DomainError as exc:
+        typer.secho(exc.message, fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        ctx.close()
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    if not report["clean"] and not fix:
         raise typer.Exit(1)
 
 

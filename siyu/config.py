@@ -98,6 +98,15 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = Field(default=48, ge=24)
     operator_login_max_failures: int = Field(default=5, ge=1)
     operator_login_window_minutes: int = Field(default=15, ge=1)
+    # Redis (optional): every key Siyu writes starts with this prefix.
+    redis_key_prefix: str = "siyu:"
+    # Flash sale gate: token buckets per shopper and per IP (requests a second, burst),
+    # and placements at once per process before the waiting room answers (docs/social.md).
+    flash_sale_shopper_rate: float = Field(default=2.0, gt=0)
+    flash_sale_shopper_burst: int = Field(default=5, ge=1)
+    flash_sale_ip_rate: float = Field(default=200.0, gt=0)
+    flash_sale_ip_burst: int = Field(default=400, ge=1)
+    flash_sale_max_in_flight: int = Field(default=32, ge=1)
 
     @property
     def sqlalchemy_url(self) -> str:

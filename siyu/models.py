@@ -8,6 +8,7 @@ from siyu.catalog import models as catalog_models
 from siyu.channel import models as channel_models
 from siyu.coupon import models as coupon_models
 from siyu.db import Base
+from siyu.flash_sale import models as flash_sale_models
 from siyu.group_buy import models as group_buy_models
 from siyu.identity import models as identity_models
 from siyu.loyalty import models as loyalty_models
@@ -29,6 +30,7 @@ __all__ = [
     "channel_models",
     "checkin_models",
     "coupon_models",
+    "flash_sale_models",
     "group_buy_models",
     "identity_models",
     "idempotency",

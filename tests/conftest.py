@@ -197,3 +197,32 @@ def analytics_store(request: pytest.FixtureRequest, chdb_folder: Path) -> Iterat
     yield store
     store.command(f"DROP DATABASE IF EXISTS {database}")
     store.close()
+
+
+REDIS_URL = os.environ.get("SIYU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own on the test Redis (``SIYU_TEST_REDIS_URL``); its
+    keys are deleted afterwards. Outside CI a missing server skips the test; with
+    CI=true it fails the run."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        client.close()
+        problem = f"Redis not reachable at {REDIS_URL}: {exc.__class__.__name__}"
+        if IN_CI:
+            pytest.fail(problem + " (CI=true: Redis is required)")
+        pytest.skip(problem)
+    prefix = f"siyu-test-{uuid.uuid4().hex[:10]}:"
+    try:
+        yield prefix
+    finally:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()

@@ -15,6 +15,7 @@ from siyu.clock import Clock
 from siyu.config import Settings
 from siyu.db import Database
 from siyu.errors import DomainError, Forbidden, InvalidInput, Unauthorized
+from siyu.flash_sale.gate import Gate
 from siyu.identity.crypto import PersonalDataCipher
 from siyu.identity.models import Operator
 from siyu.identity.rules import Permission, Role, can, is_valid_anonymous_id
@@ -41,6 +42,7 @@ class AppContext(Protocol):
     analytics: AnalyticsStore
     lifecycle: OrderLifecycle
     points: PointsProgram
+    flash_gate: Gate
 
     @property
     def payments(self) -> Mapping[str, PaymentProvider]: ...

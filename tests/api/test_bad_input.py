@@ -97,6 +97,8 @@ NO_INPUT = {
     ("GET", "/api/app/member/day"),
     ("GET", "/api/admin/member-tiers"),
     ("GET", "/api/admin/group-buy"),
+    ("GET", "/api/app/flash-sales"),
+    ("GET", "/api/admin/flash-sales"),
 }
 # Body fields where null is a meaningful value (absent, "move to the root", "clear").
 NULL_ALLOWED = {
@@ -118,6 +120,7 @@ NULL_ALLOWED = {
     "PrizeIn": {"stock", "fallback_position", "coupon_template_id", "sku_id"},
     "ItemIn": {"coupon_template_id", "sku_id"},
     "JoinIn": {"address", "address_id", "sharer_id"},
+    "BuyIn": {"address", "address_id"},
 }
 # Entry attribution is best effort (identity/rules.py): a nonsense scene or sharer is
 # dropped and the shopper still gets in.
@@ -140,6 +143,10 @@ LOTTERY = {
     "name": "抽奖", "cost_points": 10, "daily_limit": 1,
     "starts_at": "2026-11-01T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z",
     "prizes": [{"name": "谢谢参与", "kind": "thanks", "weight_ppm": 1_000_000}],
+}  # fmt: skip
+FLASH_SALE = {
+    "name": "10点秒杀", "starts_at": "2026-11-02T10:00:00+08:00",
+    "ends_at": "2026-11-02T10:30:00+08:00",
 }  # fmt: skip
 GROUP_BUY = {
     "name": "拼团", "tiers": [{"size": 2, "price_fen": 100}],
@@ -196,6 +203,7 @@ def build_world(client: TestClient, ctx: Context) -> World:
         "campaign_id": UNKNOWN_ID,
         "mall_item_id": UNKNOWN_ID,
         "group_id": UNKNOWN_ID,
+        "session_id": UNKNOWN_ID,
     }
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/api/app/login"): {"code": "sweeper"},
@@ -295,6 +303,19 @@ def build_world(client: TestClient, ctx: Context) -> World:
         ("PUT", "/api/admin/group-buy/{campaign_id}"): GROUP_BUY | {"sku_id": sku_id},
         ("POST", "/api/app/group-buy/{campaign_id}/groups"): {"address": ADDRESS},
         ("POST", "/api/app/group-buy/groups/{group_id}/members"): {"address": ADDRESS},
+        ("POST", "/api/admin/flash-sales"): FLASH_SALE
+        | {"items": [{"sku_id": sku_id, "sale_price_fen": 100, "quantity": 10}]},
+        ("PUT", "/api/admin/flash-sales/{session_id}"): FLASH_SALE,
+        ("POST", "/api/admin/flash-sales/{session_id}/items"): {
+            "sku_id": sku_id,
+            "sale_price_fen": 100,
+            "quantity": 10,
+        },  # fmt: skip
+        ("PUT", "/api/admin/flash-sales/{session_id}/items/{item_id}"): {
+            "sale_price_fen": 100,
+            "quantity": 10,
+        },  # fmt: skip
+        ("POST", "/api/app/flash-sales/items/{item_id}/buy"): {"address": ADDRESS},
         ("POST", "/api/track"): {
             "batch": [
                 {
