@@ -336,7 +336,7 @@ def test_tier_distribution_follows_upgrades_then_a_downgrade(db: Database) -> No
 # ----------------------------------------------------------------------- check-in
 
 
-def seed_checkins(session: Session) -> None:
+def seed_checkins(session: Session, base: int = 0) -> None:
     """Shopper 1 from 30 Oct to 2 Nov; 2 from 1 to 4 Nov; 3 on 1 and 3 Nov; 4 makes up
     3 Nov on 4 Nov and checks in 4 and 5 Nov; 5 on 5 Nov; 6 every day 23 Sep – 1 Nov."""
     days: dict[int, list[date]] = {
@@ -348,16 +348,18 @@ def seed_checkins(session: Session) -> None:
         6: [date(2026, 9, 23) + timedelta(days=i) for i in range(40)],
     }
     for shopper in days:
-        add_shopper(session, shopper, local(9, 1))
+        add_shopper(session, base + shopper, local(9, 1))
     for shopper, dates in days.items():
         for day in dates:
             at = datetime.combine(day, datetime.min.time(), SHANGHAI) + timedelta(hours=9)
             session.add(
-                Checkin(shopper_id=shopper, local_date=day, streak=1, cycle_day=1, created_at=at)
+                Checkin(
+                    shopper_id=base + shopper, local_date=day, streak=1, cycle_day=1, created_at=at
+                )
             )
     session.add(
         Checkin(
-            shopper_id=4,
+            shopper_id=base + 4,
             local_date=d(11, 3),
             is_makeup=True,
             streak=0,
@@ -481,13 +483,13 @@ def _order(
     )
 
 
-def seed_repurchase(session: Session) -> None:
+def seed_repurchase(session: Session, base: int = 0) -> None:
     """Shopper 1 (白银 since October) pays twice; shopper 2 is lifted to 白银 by their
     first order and pays again; shopper 3 pays twice but the second is fully refunded;
     shopper 4 (黄金) pays once in the range and once before; shopper 5 (青铜) pays twice,
     one order half refunded, and leaves a third unpaid."""
     for shopper in range(1, 6):
-        add_shopper(session, shopper, local(10, 1))
+        add_shopper(session, base + shopper, local(10, 1))
     sku = _sku(session)
     for shopper, old, new, at in [
         (1, 0, 1, local(10, 15)),
@@ -496,21 +498,26 @@ def seed_repurchase(session: Session) -> None:
     ]:
         session.add(
             TierChange(
-                shopper_id=shopper, from_level=old, to_level=new, reason="upgrade", growth=0, at=at
+                shopper_id=base + shopper,
+                from_level=old,
+                to_level=new,
+                reason="upgrade",
+                growth=0,
+                at=at,
             )
         )
-    _order(session, sku, 1, "A1", local(11, 1, 10))
-    _order(session, sku, 1, "A2", local(11, 2, 10))
-    _order(session, sku, 2, "B1", local(11, 1, 12))
-    _order(session, sku, 2, "B2", local(11, 2, 23, 59, 59))
-    _order(session, sku, 3, "C1", local(11, 1, 9))
-    _order(session, sku, 3, "C2", local(11, 2, 9), refunded=2)
-    _order(session, sku, 4, "D0", local(10, 20))
-    _order(session, sku, 4, "D1", local(11, 2, 15))
-    _order(session, sku, 5, "E1", local(11, 1, 8))
-    _order(session, sku, 5, "E2", local(11, 3, 8), refunded=1)
-    _order(session, sku, 5, "E3", None)
-    _order(session, sku, 5, "E4", local(11, 3, 13))  # after now
+    _order(session, sku, base + 1, f"A1-{base}", local(11, 1, 10))
+    _order(session, sku, base + 1, f"A2-{base}", local(11, 2, 10))
+    _order(session, sku, base + 2, f"B1-{base}", local(11, 1, 12))
+    _order(session, sku, base + 2, f"B2-{base}", local(11, 2, 23, 59, 59))
+    _order(session, sku, base + 3, f"C1-{base}", local(11, 1, 9))
+    _order(session, sku, base + 3, f"C2-{base}", local(11, 2, 9), refunded=2)
+    _order(session, sku, base + 4, f"D0-{base}", local(10, 20))
+    _order(session, sku, base + 4, f"D1-{base}", local(11, 2, 15))
+    _order(session, sku, base + 5, f"E1-{base}", local(11, 1, 8))
+    _order(session, sku, base + 5, f"E2-{base}", local(11, 3, 8), refunded=1)
+    _order(session, sku, base + 5, f"E3-{base}", None)
+    _order(session, sku, base + 5, f"E4-{base}", local(11, 3, 13))  # after now
 
 
 def test_members_repurchase_against_non_members(db: Database) -> None:

@@ -536,7 +536,7 @@ def checkin_retention(
     today = local_date(now)
     first = local_date(date_from)
     last = min(local_date(date_to - timedelta(microseconds=1)), today)
-    real = Checkin.is_makeup.is_(False)
+    real = and_(Checkin.is_makeup.is_(False), Checkin.created_at <= now)
     firsts = (
         select(Checkin.shopper_id.label("shopper_id"), func.min(Checkin.local_date).label("d"))
         .where(real)
@@ -576,6 +576,7 @@ def checkin_retention(
             select(Checkin.shopper_id, Checkin.local_date).where(
                 Checkin.local_date >= first - timedelta(days=STREAK_LOOKBACK_DAYS),
                 Checkin.local_date <= last,
+                Checkin.created_at <= now,
             )
         ):
             day = _as_date(d)
