@@ -5,6 +5,8 @@ streaks, and the repurchase rate of members against non-members."""
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
@@ -14,10 +16,12 @@ from sqlalchemy.orm import Session
 from siyu.analytics.queries.loyalty import (
     FLOWS,
     STREAK_BUCKETS,
+    Period,
     checkin_retention,
     fen_value,
     flow_of,
     level_at,
+    local_date,
     loyalty_report,
     member_repurchase,
     periods,
@@ -32,7 +36,8 @@ from siyu.db import Database
 from siyu.identity.models import Shopper
 from siyu.loyalty import ledger
 from siyu.loyalty.checkin.models import Checkin
-from siyu.loyalty.rules import EntryKind
+from siyu.loyalty.models import PointsEntry
+from siyu.loyalty.rules import Bucket, EntryKind
 from siyu.loyalty.tiers.models import TierChange
 from siyu.order.models import Order, OrderLine
 from siyu.order.rules import OrderStatus
@@ -560,3 +565,120 @@ def test_the_report_gathers_the_four_and_refuses_an_empty_range(db: Database) ->
     assert [p.total for p in report.tiers.periods] == [5, 5, 5]
     assert report.points.periods[0].outstanding == 0
     assert report.checkin.overall is None
+
+
+# ------------------------------------------------------- brute-force references
+
+SIGNED: dict[EntryKind, int] = {  # the sign each kind's entries carry
+    EntryKind.order_earn: 1,
+    EntryKind.reward: 1,
+    EntryKind.lottery_prize: 1,
+    EntryKind.order_spend_returned: 1,
+    EntryKind.order_earn_reversed: -1,
+    EntryKind.order_spend: -1,
+    EntryKind.mall_exchange: -1,
+    EntryKind.lottery_draw: -1,
+    EntryKind.checkin_makeup: -1,
+    EntryKind.expire: -1,
+}
+
+
+@pytest.mark.parametrize("period", ["day", "week"])
+def test_points_flows_match_a_python_reference_over_random_entries(
+    db: Database, period: Period
+) -> None:
+    # given 300 entries of every kind at random seconds around the Shanghai midnights
+    rng = random.Random(14)
+    base = local(10, 29)
+    entries = []
+    with db.transaction() as session:
+        add_shopper(session, 1, local(10, 1))
+        for i in range(300):
+            kind = rng.choice(list(EntryKind))
+            sign = SIGNED.get(kind) or rng.choice((1, -1))
+            at = base + timedelta(seconds=rng.randrange(0, 9 * 86400))
+            if i % 10 == 0:  # exactly at a midnight, or a second before
+                at = local(11, 1 + i % 5) - timedelta(seconds=i % 20 == 0)
+            bucket = rng.choice(list(Bucket))
+            delta = sign * rng.randint(1, 50)
+            entries.append((at, kind, bucket, delta))
+            session.add(
+                PointsEntry(
+                    shopper_id=1, bucket=bucket, delta=delta, kind=kind,
+                    idempotency_key=f"k{i}", created_at=at,
+                )
+            )  # fmt: skip
+    date_from, date_to, now = local(11, 1), local(11, 6), local(11, 4, 15)
+
+    # when
+    with db.read_session() as session, session.begin():
+        report = points_flows(session, date_from, date_to, now, period=period, points_per_yuan=7)
+
+    # then each period's flows and end balances are the reference's
+    expected = []
+    for span in periods(date_from, date_to, period):
+        if expected and span.start >= now:
+            break
+        as_of = min(span.end, now)
+        flows = dict.fromkeys(FLOWS, 0)
+        for at, kind, _, delta in entries:
+            if span.start <= at < as_of and (flow := flow_of(kind, delta)) is not None:
+                flows[flow] += abs(delta)
+        available = sum(x for at, _, b, x in entries if at < as_of and b is Bucket.available)
+        pending = sum(x for at, _, b, x in entries if at < as_of and b is Bucket.pending)
+        expected.append((span.first, flows, available, pending, (available + pending) * 100 // 7))
+    got = [
+        (p.first, {f: getattr(p, f) for f in FLOWS}, p.available, p.pending, p.outstanding_fen)
+        for p in report.periods
+    ]
+    assert got == expected
+    assert len(got) == (4 if period == "day" else 2)
+
+
+def test_tier_distribution_matches_a_python_reference_over_random_histories(
+    db: Database,
+) -> None:
+    # given 40 shoppers registering over October and November, with random walks of
+    # upgrades and downgrades, some at a midnight exactly
+    rng = random.Random(8)
+    registered: dict[int, datetime] = {}
+    history: dict[int, list[tuple[datetime, int, int]]] = {}
+    with db.transaction() as session:
+        for shopper in range(1, 41):
+            joined = local(10, 1) + timedelta(seconds=rng.randrange(0, 40 * 86400))
+            registered[shopper] = joined
+            add_shopper(session, shopper, joined)
+            level, at, walk = 0, joined, []
+            for _ in range(rng.randint(0, 4)):
+                at += timedelta(seconds=rng.randrange(1, 6 * 86400))
+                if rng.random() < 0.2:
+                    at = datetime.combine(local_date(at), datetime.min.time(), SHANGHAI)
+                new = max(0, min(4, level + rng.choice((-1, 1, 1, 2))))
+                if new == level:
+                    continue
+                walk.append((at, level, new))
+                session.add(
+                    TierChange(
+                        shopper_id=shopper, from_level=level, to_level=new,
+                        reason="upgrade" if new > level else "review", growth=0, at=at,
+                    )
+                )  # fmt: skip
+                level = new
+            history[shopper] = walk
+    date_from, date_to, now = local(10, 20), local(11, 20), local(11, 15, 8)
+
+    # when
+    with db.read_session() as session, session.begin():
+        report = tier_distribution(session, date_from, date_to, now, levels=range(5))
+
+    # then
+    def held(shopper: int, at: datetime) -> int:
+        before = [new for when, _, new in history[shopper] if when < at]
+        if before:
+            return before[-1]
+        return history[shopper][0][1] if history[shopper] else 0
+
+    for row in report.periods:
+        counts = Counter(held(s, row.as_of) for s, t in registered.items() if t < row.as_of)
+        assert row.shoppers == {level: counts.get(level, 0) for level in range(5)}, row.first
+    assert len(report.periods) == 27  # 20 Oct … 14 Nov, and 15 Nov as of now

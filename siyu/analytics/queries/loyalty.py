@@ -409,6 +409,7 @@ def tier_distribution(
     level_of: dict[int, int] = {}
     for shopper_id, cs in changes.items():
         level_of[shopper_id] = cs[0].from_level  # before any change
+    held = Counter(level_of.values())  # shoppers with a change, by level held
     up = sum(1 for at, _, c in timeline if at >= date_from and c.to_level > c.from_level)
     down = sum(1 for at, _, c in timeline if at >= date_from and c.to_level < c.from_level)
 
@@ -426,12 +427,15 @@ def tier_distribution(
             day_ += timedelta(days=1)
         while index < len(timeline) and timeline[index][0] < as_of:
             _, shopper_id, change = timeline[index]
+            held[level_of[shopper_id]] -= 1
+            held[change.to_level] += 1
             level_of[shopper_id] = change.to_level
             index += 1
-        held = Counter(level for level in level_of.values() if level > 0)
-        counts = {level: held.get(level, 0) for level in sorted(shown | set(held))}
-        counts[0] = registered - sum(held.values())
-        shown |= set(held)
+        # levels above 青铜 held by someone; 青铜 is what is left of the registered
+        above = {level: n for level, n in held.items() if level > 0 and n > 0}
+        counts = {level: above.get(level, 0) for level in sorted(shown | set(above))}
+        counts[0] = registered - sum(above.values())
+        shown |= set(above)
         rows.append(TierPeriod(first=span.first, as_of=as_of, shoppers=counts))
     every = sorted(shown)
     for row in rows:
@@ -482,27 +486,30 @@ class CheckinReport:
 def _cohort(
     first: date, starts: dict[int, date], days_of: dict[int, set[date]], n: int, today: date
 ) -> CheckinCohort:
-    returned: list[int | None] = []
-    kept: list[int | None] = []
-    reached: list[int] = []
-    for k in range(1, n + 1):
-        there = [s for s, d in starts.items() if d + timedelta(days=k) <= today]
-        reached.append(len(there))
-        if not there:
-            returned.append(None)
-            kept.append(None)
-            continue
-        returned.append(
-            sum(1 for s in there if starts[s] + timedelta(days=k) in days_of.get(s, ()))
-        )
-        kept.append(
-            sum(
-                1
-                for s in there
-                if all(starts[s] + timedelta(days=j) in days_of.get(s, ()) for j in range(1, k + 1))
-            )
-        )
-    return CheckinCohort(first, len(starts), returned, kept, reached)
+    """One pass per shopper: which of days 1…N they checked in, and how far their
+    unbroken run from day 1 went."""
+    reached = [0] * n
+    returned = [0] * n
+    kept = [0] * n
+    for shopper, start in starts.items():
+        seen = days_of.get(shopper, set())
+        horizon = min(n, (today - start).days)  # days 1…horizon have come
+        unbroken = True
+        for k in range(1, horizon + 1):
+            reached[k - 1] += 1
+            if start + timedelta(days=k) in seen:
+                returned[k - 1] += 1
+                if unbroken:
+                    kept[k - 1] += 1
+            else:
+                unbroken = False
+    return CheckinCohort(
+        first,
+        len(starts),
+        [v if reached[i] else None for i, v in enumerate(returned)],
+        [v if reached[i] else None for i, v in enumerate(kept)],
+        reached,
+    )
 
 
 def streak_runs(days: Iterable[date]) -> list[tuple[date, int]]:
