@@ -134,9 +134,10 @@ def points_chart(report: LoyaltyReport, t: Translator) -> dict[str, Any]:
         margin={"l": 64, "r": 64, "t": 16, "b": 40},
         barmode="relative",
         xaxis={"type": "category"},
-        yaxis={"title": {"text": t("analytics.loyalty.points_axis")}},
+        yaxis={"title": {"text": t("analytics.loyalty.points_axis")}, "tickformat": ",d"},
         yaxis2={
             "title": {"text": t("analytics.loyalty.outstanding")},
+            "tickformat": ",d",
             "overlaying": "y",
             "side": "right",
             "rangemode": "tozero",
@@ -162,7 +163,7 @@ def tiers_chart(report: LoyaltyReport, name: Callable[[int], str]) -> dict[str, 
         margin={"l": 64, "r": 24, "t": 16, "b": 40},
         barmode="stack",
         xaxis={"type": "category"},
-        yaxis={"rangemode": "tozero"},
+        yaxis={"rangemode": "tozero", "tickformat": ",d"},
     )
 
 
