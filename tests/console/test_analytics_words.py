@@ -40,6 +40,7 @@ TABS = [
     "channels",
     "paths",
     "portfolio",
+    "loyalty",
     "goals",
 ]
 

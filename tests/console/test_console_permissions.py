@@ -37,6 +37,7 @@ PAGES = {
     "analytics_repurchase": "/console/analytics/repurchase",
     "analytics_portfolio": "/console/analytics/portfolio",
     "analytics_clv": "/console/analytics/clv",
+    "analytics_loyalty": "/console/analytics/loyalty",
     "channels": "/console/channels",
     "rehearsals": "/console/rehearsals",
     "promotions": "/console/promotions",

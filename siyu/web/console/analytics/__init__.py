@@ -7,6 +7,8 @@ CSV export; bad input answers 422 with words next to the field.
 - ``customers.py``: the RFM grid, channel attribution and ROI
 - ``traffic.py``: the KPI overview, sessions and the pages table
 - ``sales.py``: repurchase and cohort LTV, the product portfolio, customer lifetime value
+- ``loyalty.py``: points flows and liability, tiers over time, check-in retention,
+  member repurchase (read from the store)
 - ``goals.py``: the playbook's stage goals against actuals
 - ``common.py``: what they share (date ranges, filters, CSV, chart layout)
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from siyu.web.console.analytics import customers, funnels, goals, sales, traffic
+from siyu.web.console.analytics import customers, funnels, goals, loyalty, sales, traffic
 from siyu.web.console.analytics.customers import RFM_TABLE_LIMIT
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -24,6 +26,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     goals.router,
     traffic.router,
     sales.router,
+    loyalty.router,
 )
 
 __all__ = ["RFM_TABLE_LIMIT", "ROUTERS"]
