@@ -113,6 +113,7 @@ def create_app(
             coupon_api.admin_router,
             loyalty_api.app_router,
             loyalty_api.admin_router,
+            loyalty_api.rules_router,
             loyalty_games_api.app_router,
             loyalty_games_api.admin_router,
             promotion_api.router,

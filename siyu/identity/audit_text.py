@@ -31,6 +31,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "order.cancel": ("取消订单", "Cancelled order"),
     "order.ship": ("发货", "Shipped order"),
     "points.adjust": ("调整积分", "Adjusted points"),
+    "points_rules.update": ("修改积分规则", "Edited points rules"),
+    "mall_exchange.ship": ("积分兑换发货", "Shipped a points exchange"),
     "product.create": ("新建商品", "Created product"),
     "product.status": ("上架 / 下架商品", "Put product on / off sale"),
     "product.update": ("修改商品", "Edited product"),
@@ -54,6 +56,8 @@ TARGETS: dict[str, tuple[str, str]] = {
     "order": ("订单", "Order"),
     "product": ("商品", "Product"),
     "member_program": ("会员等级", "Member tiers"),
+    "points_rules": ("积分规则", "Points rules"),
+    "mall_exchange": ("积分兑换", "Points exchange"),
     "promotion": ("活动", "Promotion"),
     "shopper": ("用户", "Shopper"),
     "sku": ("规格", "SKU"),
@@ -71,6 +75,8 @@ FIELDS: dict[str, tuple[str, str]] = {
     "delta": ("变动", "Change"),
     "description": ("详情", "Description"),
     "display_name": ("姓名", "Name"),
+    "earn_per_yuan": ("每元积分", "Points per yuan"),
+    "expiry_years": ("有效期（年）", "Expiry (years)"),
     "group": ("分组", "Group"),
     "icon_url": ("图标", "Icon"),
     "image_url": ("图片", "Image"),
@@ -89,6 +95,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "refund_fen": ("退款金额", "Refund"),
     "refused": ("未发出", "Refused"),
     "role": ("角色", "Role"),
+    "signup_reward": ("注册送积分", "Sign-up points"),
     "sku_code": ("规格编码", "SKU code"),
     "sort_order": ("排序", "Order"),
     "spec": ("规格", "Spec"),
@@ -101,7 +108,7 @@ FIELDS: dict[str, tuple[str, str]] = {
 }
 
 # Snapshot parts too large to read as one line: left to the raw view.
-SKIPPED = frozenset({"skus", "id"})
+SKIPPED = frozenset({"skus", "id", "tiers"})
 
 
 def _pick(pair: tuple[str, str], locale: str) -> str:
@@ -137,6 +144,7 @@ CODED_VALUES: dict[str, dict[str, tuple[str, str]]] = {
         "pending_payment": ("待支付", "awaiting payment"),
         "paid": ("已支付", "paid"),
         "shipped": ("已发货", "shipped"),
+        "to_ship": ("待发货", "to ship"),
         "completed": ("已完成", "completed"),
         "cancelled": ("已取消", "cancelled"),
         "pending": ("待处理", "pending"),

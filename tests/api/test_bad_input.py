@@ -95,6 +95,7 @@ NO_INPUT = {
     ("GET", "/api/app/member/card"),
     ("GET", "/api/app/member/day"),
     ("GET", "/api/admin/member-tiers"),
+    ("GET", "/api/admin/points/rules"),
 }
 # Body fields where null is a meaningful value (absent, "move to the root", "clear").
 NULL_ALLOWED = {
@@ -115,6 +116,7 @@ NULL_ALLOWED = {
     "DayRewardIn": {"coupon_template_id"},
     "PrizeIn": {"stock", "fallback_position", "coupon_template_id", "sku_id"},
     "ItemIn": {"coupon_template_id", "sku_id"},
+    "PointsRulesIn": {"expiry_years"},
 }
 # Entry attribution is best effort (identity/rules.py): a nonsense scene or sharer is
 # dropped and the shopper still gets in.
@@ -188,6 +190,7 @@ def build_world(client: TestClient, ctx: Context) -> World:
         "provider_name": "nope",
         "campaign_id": UNKNOWN_ID,
         "mall_item_id": UNKNOWN_ID,
+        "exchange_id": UNKNOWN_ID,
     }
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/api/app/login"): {"code": "sweeper"},
@@ -269,6 +272,11 @@ def build_world(client: TestClient, ctx: Context) -> World:
         ("PUT", "/api/admin/member-tiers"): {"tiers": [asdict(t) for t in DEFAULT_TIERS]},
         ("POST", "/api/app/checkin/makeup"): {"day": "2026-11-01"},
         ("PUT", "/api/admin/checkin/rule"): {"rewards": [{"points": 5}]},
+        ("PUT", "/api/admin/points/rules"): {
+            "earn_per_yuan": 2,
+            "expiry_years": 1,
+            "signup_reward": 100,
+        },
         ("POST", "/api/admin/lottery"): LOTTERY,
         ("PUT", "/api/admin/lottery/{campaign_id}"): LOTTERY,
         ("POST", "/api/admin/mall/items"): {

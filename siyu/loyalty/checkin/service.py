@@ -152,7 +152,7 @@ def check_in(
             points=outcome.reward.points,
             kind=EntryKind.reward,
             key=key,
-            expires_at=expires_at(now, program.expiry),
+            expires_at=expires_at(now, program.rules(session).expiry),
             now=now,
             reason=REWARD_REASONS[RewardEvent.checkin],
             source=Source("checkin", outcome.day.isoformat()),

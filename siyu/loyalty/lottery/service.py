@@ -227,9 +227,10 @@ def _give(
         row.coupon_id = issued.id
     savepoint.commit()
     if prize.kind is PrizeKind.points and prize.points > 0:
+        expiry = program.rules(session).expiry
         ledger.credit(
             session, shopper_id=shopper_id, points=prize.points, kind=EntryKind.lottery_prize,
-            key=key + ":prize", expires_at=expires_at(now, program.expiry), now=now,
+            key=key + ":prize", expires_at=expires_at(now, expiry), now=now,
             reason=f"抽奖中奖 {prize.name} / Lottery prize", source=Source("lottery", str(row.campaign_id)),
         )  # fmt: skip
         row.points_won = prize.points

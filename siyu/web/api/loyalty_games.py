@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from siyu.fields import Moment
@@ -301,6 +301,11 @@ class ExchangeOut(BaseModel):
     coupon_id: int | None
     sku_id: int | None
     created_at: datetime
+    shipped_at: datetime | None = None
+
+
+class AdminExchangeOut(ExchangeOut):
+    shopper_id: int
 
 
 @app_router.get("/mall/items", response_model=list[ItemOut])
@@ -339,3 +344,22 @@ def edit_item(
 ) -> Any:
     with session.begin():
         return mall.save_item(session, item_id=mall_item_id, values=body.model_dump(), now=now)
+
+
+@admin_router.get("/mall/exchanges", response_model=list[AdminExchangeOut])
+def all_exchanges(
+    session: ReadSessionDep, operator: MarketingReader, status: ExchangeStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Any:  # fmt: skip
+    """所有用户的兑换记录，最新在前；status=to_ship 为待发货的实物兑换。"""
+    with session.begin():
+        return mall.list_exchanges(session, status=status, limit=limit)
+
+
+@admin_router.post("/mall/exchanges/{exchange_id}/ship", response_model=AdminExchangeOut)
+def ship_exchange(
+    exchange_id: int, session: SessionDep, now: NowDep, operator: MarketingWriter
+) -> Any:
+    """实物兑换标记为已发货（只能从待发货改一次；再次提交返回 409）。"""
+    with session.begin():
+        return mall.ship_exchange(session, actor_id=operator.id, exchange_id=exchange_id, now=now)
