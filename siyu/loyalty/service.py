@@ -72,6 +72,35 @@ def points_summary(session: Session, shopper_id: int, now: datetime) -> PointsSu
     )
 
 
+@dataclass(frozen=True)
+class Holder:
+    shopper_id: int
+    available: int
+    pending: int
+
+
+def recent_holders(session: Session, *, limit: int = 20) -> list[Holder]:
+    """The shoppers whose points moved last, newest first: an operator's starting list."""
+    rows = session.execute(
+        select(PointsBalance.shopper_id, PointsBalance.available, PointsBalance.pending)
+        .order_by(PointsBalance.updated_at.desc(), PointsBalance.shopper_id.desc())
+        .limit(min(max(limit, 1), 100))
+    )
+    return [Holder(int(s), int(a), int(p)) for s, a, p in rows]
+
+
+def balances_of(session: Session, shopper_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """(available, pending) of each shopper who has a balance."""
+    if not shopper_ids:
+        return {}
+    rows = session.execute(
+        select(PointsBalance.shopper_id, PointsBalance.available, PointsBalance.pending).where(
+            PointsBalance.shopper_id.in_(shopper_ids)
+        )
+    )
+    return {int(s): (int(a), int(p)) for s, a, p in rows}
+
+
 def require_shopper(session: Session, shopper_id: int) -> None:
     """An operator asking about a shopper who does not exist gets 404, not an empty
     ledger."""

@@ -112,6 +112,23 @@ def get_campaign(session: Session, campaign_id: int) -> LotteryCampaign:
     return campaign
 
 
+def set_campaign_status(
+    session: Session, *, campaign_id: int, status: CampaignStatus, now: datetime
+) -> LotteryCampaign:
+    """Start, pause (back to draft) or end a campaign; allowed after draws too, since
+    it changes no prize and no odds."""
+    campaign = get_campaign(session, campaign_id)
+    campaign.status = status
+    campaign.updated_at = now
+    session.flush()
+    return campaign
+
+
+def list_campaigns(session: Session) -> list[LotteryCampaign]:
+    """Every campaign, newest first (an operator's list)."""
+    return list(session.scalars(select(LotteryCampaign).order_by(LotteryCampaign.id.desc())))
+
+
 def _insert(session: Session) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
