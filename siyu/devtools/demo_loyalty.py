@@ -61,7 +61,7 @@ def seed_loyalty(seeder: Seeder, people: list[DemoShopper], at: datetime) -> Non
         sku_prices={},
         now=at,
     )
-    seeder.call(checkin.save_rule, rule=CheckinRule(), now=at)
+    seeder.call(checkin.save_rule, rule=CheckinRule(), now=at, actor_id=actor)
 
     def template(name: str, amount_fen: int, threshold_fen: int = 0) -> int:
         values = {
@@ -101,6 +101,7 @@ def seed_loyalty(seeder: Seeder, people: list[DemoShopper], at: datetime) -> Non
                 "position": position,
             },
             now=at,
+            actor_id=actor,
         )
         if kind is ItemKind.goods:
             goods_id = item.id
@@ -126,6 +127,7 @@ def seed_loyalty(seeder: Seeder, people: list[DemoShopper], at: datetime) -> Non
         },
         prizes=prizes,
         now=at,
+        actor_id=actor,
     )
 
     # Today: every shopper holds the opening gift; some check in, draw or exchange.

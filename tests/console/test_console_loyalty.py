@@ -50,6 +50,12 @@ def field_error(page: str, name: str) -> str:
     return match.group(1)
 
 
+def audit_actions(client: TestClient, admin: dict[str, str], target_type: str) -> list[str]:
+    rows = client.get("/api/admin/audit-logs", params={"target_type": target_type}, headers=admin)
+    assert rows.status_code == 200, rows.text
+    return sorted(r["action"] for r in rows.json())
+
+
 def post(client: TestClient, url: str, csrf: str, **fields: Any) -> Any:
     return client.post(url, data={"csrf_token": csrf, **fields}, follow_redirects=False)
 
@@ -300,7 +306,7 @@ def test_the_points_rules_api_refuses_bad_input_with_a_4xx(
 
 
 def test_the_check_in_rewards_are_saved_and_a_gap_is_refused(
-    client: TestClient, ctx: Context, owner: str
+    client: TestClient, ctx: Context, owner: str, api_admin: dict[str, str]
 ) -> None:
     saved = post(
         client,
@@ -318,6 +324,7 @@ def test_the_check_in_rewards_are_saved_and_a_gap_is_refused(
     with ctx.db.transaction() as session:
         rule = checkin.load_rule(session)
     assert [r.points for r in rule.rewards] == [10, 10, 100]
+    assert audit_actions(client, api_admin, "checkin_rule") == ["checkin_rule.update"]
     assert (rule.makeup_enabled, rule.makeup_cost_points, rule.makeups_per_month) == (True, 30, 3)
 
     refused = post(
@@ -395,6 +402,12 @@ def test_points_mall_items_are_created_edited_and_taken_off_the_shelf(
     off = post(client, f"/console/loyalty/mall/{goods_id}/status", owner, status="inactive")
     assert off.status_code == 303
     assert mall_items(ctx)[1] == ("咖啡豆 500g", "goods", 2500, None, sku_id, "inactive")
+    assert audit_actions(client, api_admin, "mall_item") == [
+        "mall_item.create",
+        "mall_item.create",
+        "mall_item.update",
+        "mall_item.update",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -526,6 +539,7 @@ def test_a_lottery_is_created_with_its_exact_odds_and_shows_live_stats(
     assert ended.status_code == 303
     with ctx.db.transaction() as session:
         assert str(lottery.get_campaign(session, campaign_id).status) == "ended"
+    assert audit_actions(client, api_admin, "lottery") == ["lottery.create", "lottery.status"]
 
 
 @pytest.mark.parametrize(

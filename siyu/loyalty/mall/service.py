@@ -61,16 +61,33 @@ def check_item(session: Session, values: dict[str, Any]) -> None:
 
 
 def save_item(
-    session: Session, *, item_id: int | None, values: dict[str, Any], now: datetime
+    session: Session,
+    *,
+    item_id: int | None,
+    values: dict[str, Any],
+    now: datetime,
+    actor_id: int | None = None,
 ) -> MallItem:
+    """Create or change an item (422 ``bad_mall_item``, nothing written, if it is not
+    valid); an operator's change (``actor_id``) is audited."""
     check_item(session, values)
     item = MallItem(created_at=now) if item_id is None else get_item(session, item_id)
+    before = None if item_id is None else {"name": item.name, "status": str(item.status),
+                                           "points": item.points_price}  # fmt: skip
     for name in ITEM_FIELDS:
         if name in values:
             setattr(item, name, values[name])
     item.updated_at = now
     session.add(item)
     session.flush()
+    if actor_id is not None:
+        record_audit(
+            session, operator_id=actor_id,
+            action="mall_item.create" if item_id is None else "mall_item.update",
+            target_type="mall_item", target_id=item.id, before=before,
+            after={"name": item.name, "status": str(item.status), "points": item.points_price},
+            now=now,
+        )  # fmt: skip
     return item
 
 

@@ -133,7 +133,7 @@ def put_checkin_rule(
         makeups_per_month=body.makeups_per_month,
     )  # fmt: skip
     with session.begin():
-        return _rule_out(checkin.save_rule(session, rule, now))
+        return _rule_out(checkin.save_rule(session, rule, now, actor_id=operator.id))
 
 
 # --- lottery ----------------------------------------------------------------------
@@ -216,13 +216,20 @@ def _campaign_out(c: LotteryCampaign) -> CampaignOut:
     )  # fmt: skip
 
 
-def _save(session: SessionDep, campaign_id: int | None, body: CampaignIn, now: datetime) -> Any:
+def _save(
+    session: SessionDep, campaign_id: int | None, body: CampaignIn, now: datetime, actor_id: int
+) -> Any:
     values = body.model_dump(exclude={"prizes"})
     prizes = [p.model_dump() for p in body.prizes]
     with session.begin():
         return _campaign_out(
             lottery.save_campaign(
-                session, campaign_id=campaign_id, values=values, prizes=prizes, now=now
+                session,
+                campaign_id=campaign_id,
+                values=values,
+                prizes=prizes,
+                now=now,
+                actor_id=actor_id,
             )  # fmt: skip
         )
 
@@ -256,14 +263,14 @@ def create_campaign(
     body: CampaignIn, session: SessionDep, now: NowDep, operator: MarketingWriter
 ) -> Any:
     """创建抽奖活动；奖品概率合计须为 100%，备选链须以不限量奖品结束，否则 422。"""
-    return _save(session, None, body, now)
+    return _save(session, None, body, now, operator.id)
 
 
 @admin_router.put("/lottery/{campaign_id}", response_model=CampaignOut)
 def edit_campaign(
     campaign_id: int, body: CampaignIn, session: SessionDep, now: NowDep, operator: MarketingWriter
 ) -> Any:
-    return _save(session, campaign_id, body, now)
+    return _save(session, campaign_id, body, now, operator.id)
 
 
 @admin_router.get("/lottery/{campaign_id}/stats", response_model=StatsOut)
@@ -335,7 +342,9 @@ def my_exchanges(session: ReadSessionDep, shopper: CurrentShopper) -> Any:
 @admin_router.post("/mall/items", response_model=ItemOut, status_code=201)
 def create_item(body: ItemIn, session: SessionDep, now: NowDep, operator: MarketingWriter) -> Any:
     with session.begin():
-        return mall.save_item(session, item_id=None, values=body.model_dump(), now=now)
+        return mall.save_item(
+            session, item_id=None, values=body.model_dump(), now=now, actor_id=operator.id
+        )
 
 
 @admin_router.put("/mall/items/{mall_item_id}", response_model=ItemOut)
@@ -343,7 +352,9 @@ def edit_item(
     mall_item_id: int, body: ItemIn, session: SessionDep, now: NowDep, operator: MarketingWriter
 ) -> Any:
     with session.begin():
-        return mall.save_item(session, item_id=mall_item_id, values=body.model_dump(), now=now)
+        return mall.save_item(
+            session, item_id=mall_item_id, values=body.model_dump(), now=now, actor_id=operator.id
+        )
 
 
 @admin_router.get("/mall/exchanges", response_model=list[AdminExchangeOut])

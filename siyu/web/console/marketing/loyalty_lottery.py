@@ -296,6 +296,7 @@ def save_campaign_view(
                 values=checked.model_dump(exclude={"prizes"}),
                 prizes=[p.model_dump() for p in checked.prizes],
                 now=now,
+                actor_id=user.principal.id,
             )
             saved_id = saved.id
     except DomainError as exc:
@@ -359,7 +360,11 @@ def change_status(
         request,
         session,
         lambda: lottery.set_campaign_status(
-            session, campaign_id=campaign_id, status=CampaignStatus(raw), now=now
+            session,
+            campaign_id=campaign_id,
+            status=CampaignStatus(raw),
+            now=now,
+            actor_id=user.principal.id,
         ),
         explain=marketing_text,
     )

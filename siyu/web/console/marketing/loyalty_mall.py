@@ -195,7 +195,9 @@ def save_item_view(
     payload = checked.model_dump()
     try:
         with session.begin():
-            saved = mall.save_item(session, item_id=item_id, values=payload, now=now)
+            saved = mall.save_item(
+                session, item_id=item_id, values=payload, now=now, actor_id=user.principal.id
+            )
             saved_id = saved.id
     except DomainError as exc:
         found = problem_errors(t, locale, exc, lambda name: name, HINTS)
@@ -254,7 +256,9 @@ def set_item_status(
     def work() -> object:
         item = mall.get_item(session, item_id)
         values = {name: getattr(item, name) for name in FIELDS} | {"status": ItemStatus(raw)}
-        return mall.save_item(session, item_id=item_id, values=values, now=now)
+        return mall.save_item(
+            session, item_id=item_id, values=values, now=now, actor_id=user.principal.id
+        )
 
     outcome = save(request, session, work, explain=marketing_text)
     if isinstance(outcome, Refusal):

@@ -579,7 +579,7 @@ def save_checkin(
     )
     try:
         with session.begin():
-            checkin.save_rule(session, rule, now)
+            checkin.save_rule(session, rule, now, actor_id=user.principal.id)
     except DomainError as exc:
         errors = _refused(request, exc, _checkin_field, CHECKIN_HINTS)
         shown = Feedback(errors, values, exc.http_status)
