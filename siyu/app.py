@@ -119,6 +119,7 @@ def create_app(
             group_buy_api.app_router,
             group_buy_api.admin_router,
             flash_sale_api.admin_router,
+            loyalty_api.rules_router,
             loyalty_games_api.app_router,
             loyalty_games_api.admin_router,
             promotion_api.router,

@@ -24,6 +24,7 @@ from siyu.db import Base, rowcount
 
 CATALOG = 1  # products, SKUs, categories
 OFFERS = 2  # promotions and coupon templates, with their scopes
+POINTS_RULES = 3  # the store's points rules (earning, expiry, sign-up reward)
 
 _T = TypeVar("_T")
 

@@ -6,7 +6,7 @@ reconciliation), ``flash_items`` (units held by guarded updates and CHECK
 ``flash_shopper_counts`` (UNIQUE (item, shopper): the per-shopper limit).
 
 Revision ID: 0013_flash_sale
-Revises: 0011_group_buy
+Revises: 0012_points_rules
 Create Date: 2026-12-07 13:17:57.385832
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013_flash_sale"
-down_revision: str | None = "0011_group_buy"
+down_revision: str | None = "0012_points_rules"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

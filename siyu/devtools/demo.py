@@ -40,6 +40,7 @@ from siyu.coupon import service as coupons
 from siyu.devtools import demo_data as data
 from siyu.devtools.demo_data import DEMO_PASSWORD, STAFF
 from siyu.devtools.demo_images import product_photo
+from siyu.devtools.demo_loyalty import seed_loyalty
 from siyu.devtools.demo_marketing import seed_channels, seed_marketing
 from siyu.errors import DomainError
 from siyu.identity.models import Operator, Shopper
@@ -114,6 +115,7 @@ def seed_demo(ctx: Context, *, shoppers: int = 60) -> str:
     seed_orders(seeder, people)
     seed_aftersales(seeder, people)
     seed_carts(seeder, people)
+    seed_loyalty(seeder, people, opened)
     return demo_report(ctx)
 
 

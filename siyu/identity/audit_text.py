@@ -31,6 +31,14 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "order.cancel": ("取消订单", "Cancelled order"),
     "order.ship": ("发货", "Shipped order"),
     "points.adjust": ("调整积分", "Adjusted points"),
+    "points_rules.update": ("修改积分规则", "Edited points rules"),
+    "mall_exchange.ship": ("积分兑换发货", "Shipped a points exchange"),
+    "mall_item.create": ("新建积分商品", "Created points-mall item"),
+    "mall_item.update": ("修改积分商品", "Edited points-mall item"),
+    "lottery.create": ("新建抽奖活动", "Created lottery"),
+    "lottery.update": ("修改抽奖活动", "Edited lottery"),
+    "lottery.status": ("修改抽奖活动状态", "Changed lottery status"),
+    "checkin_rule.update": ("修改签到规则", "Edited check-in rule"),
     "product.create": ("新建商品", "Created product"),
     "product.status": ("上架 / 下架商品", "Put product on / off sale"),
     "product.update": ("修改商品", "Edited product"),
@@ -54,6 +62,11 @@ TARGETS: dict[str, tuple[str, str]] = {
     "order": ("订单", "Order"),
     "product": ("商品", "Product"),
     "member_program": ("会员等级", "Member tiers"),
+    "points_rules": ("积分规则", "Points rules"),
+    "mall_exchange": ("积分兑换", "Points exchange"),
+    "mall_item": ("积分商品", "Points-mall item"),
+    "lottery": ("抽奖活动", "Lottery"),
+    "checkin_rule": ("签到规则", "Check-in rule"),
     "promotion": ("活动", "Promotion"),
     "shopper": ("用户", "Shopper"),
     "sku": ("规格", "SKU"),
@@ -66,11 +79,14 @@ FIELDS: dict[str, tuple[str, str]] = {
     "carrier": ("快递公司", "Carrier"),
     "category_id": ("分类", "Category"),
     "code": ("渠道码", "Code"),
+    "cycle_days": ("签到周期（天）", "Cycle (days)"),
     "day": ("日期", "Day"),
     "decision_reason": ("处理说明", "Decision note"),
     "delta": ("变动", "Change"),
     "description": ("详情", "Description"),
     "display_name": ("姓名", "Name"),
+    "earn_per_yuan": ("每元积分", "Points per yuan"),
+    "expiry_years": ("有效期（年）", "Expiry (years)"),
     "group": ("分组", "Group"),
     "icon_url": ("图标", "Icon"),
     "image_url": ("图片", "Image"),
@@ -89,6 +105,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "refund_fen": ("退款金额", "Refund"),
     "refused": ("未发出", "Refused"),
     "role": ("角色", "Role"),
+    "signup_reward": ("注册送积分", "Sign-up points"),
     "sku_code": ("规格编码", "SKU code"),
     "sort_order": ("排序", "Order"),
     "spec": ("规格", "Spec"),
@@ -101,7 +118,7 @@ FIELDS: dict[str, tuple[str, str]] = {
 }
 
 # Snapshot parts too large to read as one line: left to the raw view.
-SKIPPED = frozenset({"skus", "id"})
+SKIPPED = frozenset({"skus", "id", "tiers"})
 
 
 def _pick(pair: tuple[str, str], locale: str) -> str:
@@ -137,6 +154,7 @@ CODED_VALUES: dict[str, dict[str, tuple[str, str]]] = {
         "pending_payment": ("待支付", "awaiting payment"),
         "paid": ("已支付", "paid"),
         "shipped": ("已发货", "shipped"),
+        "to_ship": ("待发货", "to ship"),
         "completed": ("已完成", "completed"),
         "cancelled": ("已取消", "cancelled"),
         "pending": ("待处理", "pending"),
@@ -150,6 +168,7 @@ CODED_VALUES: dict[str, dict[str, tuple[str, str]]] = {
         "active": ("进行中", "active"),
         "paused": ("已暂停", "paused"),
         "ended": ("已结束", "ended"),
+        "inactive": ("已下架", "off shelf"),
     },
     "group": {
         "share": ("好友分享", "shares"),

@@ -338,3 +338,34 @@ def shopper_labels(session: Session, cipher: PersonalDataCipher, ids: list[int])
         if label:
             labels[int(shopper_id)] = label
     return labels
+
+
+SEARCH_LIMIT = 50
+
+
+def search_shoppers(
+    session: Session, cipher: PersonalDataCipher, text: str, *, limit: int = 20
+) -> list[Shopper]:
+    """An operator's search: ``text`` is a shopper id, a phone number (matched by its
+    lookup hash, never decrypted) or part of a nickname; matches by id first."""
+    text = text.strip().lstrip("#")
+    if not text:
+        return []
+    found: dict[int, Shopper] = {}
+    if text.isdigit() and len(text) <= 18:
+        by_id = session.get(Shopper, int(text))
+        if by_id is not None:
+            found[by_id.id] = by_id
+    if is_cn_mobile(text):
+        by_phone = find_shopper_by_phone(session, cipher, text)
+        if by_phone is not None:
+            found.setdefault(by_phone.id, by_phone)
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    for shopper in session.scalars(
+        select(Shopper)
+        .where(Shopper.nickname.like(pattern, escape="\\"))
+        .order_by(Shopper.id.desc())
+        .limit(min(limit, SEARCH_LIMIT))
+    ):
+        found.setdefault(shopper.id, shopper)
+    return list(found.values())[: min(limit, SEARCH_LIMIT)]

@@ -105,3 +105,22 @@ class PointsOrderLine(Base):
     earn_reversed: Mapped[int] = mapped_column(default=0)
     spent: Mapped[int] = mapped_column(default=0)
     spent_returned: Mapped[int] = mapped_column(default=0)
+
+
+class PointsRules(Base):
+    """The store's points rules, one row (id 1), saved by an operator; no row means the
+    settings' defaults (``SIYU_POINTS_*``). Each rule applies at the moment points are
+    earned: a change never rewrites entries already made."""
+
+    __tablename__ = "points_rules"
+    __table_args__ = (
+        CheckConstraint("earn_per_yuan >= 0", name="earn_per_yuan_not_negative"),
+        CheckConstraint("signup_reward >= 0", name="signup_reward_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # always 1
+    earn_per_yuan: Mapped[int]  # points per yuan paid for goods (0: orders earn none)
+    expiry_years: Mapped[int | None]  # lots expire at the end of the year + N; None: never
+    signup_reward: Mapped[int]  # points credited once at registration
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    updated_at: Mapped[datetime]

@@ -161,7 +161,7 @@ def pend_on_paid(program: PointsProgram) -> Callable[[Session, OrderPaid, dateti
         discounts = _allocated(session, event.order_id, None)
         paid = [max(li.unit_price_fen * li.quantity - discounts.get(li.id, 0), 0) for li in lines]
         multiplier = program.multiplier(session, event.shopper_id, now)
-        total = earned_points(sum(paid), program.earning, multiplier)
+        total = earned_points(sum(paid), program.rules(session).earning, multiplier)
         if total <= 0:
             return
         key = f"order:{event.order_id}:earn"
@@ -253,7 +253,7 @@ def credit_on_settled(program: PointsProgram) -> Callable[[Session, OrderSettled
             shopper_id=event.shopper_id,
             points=points,
             key=f"order:{event.order_id}:settle",
-            expires_at=expires_at(now, program.expiry),
+            expires_at=expires_at(now, program.rules(session).expiry),
             now=now,
             reason="订单积分到账 / Points from an order credited",
             source=_source(event.order_id),

@@ -30,7 +30,7 @@ def reward_handler(program: PointsProgram) -> Callable[[Session, DomainEvent], N
         if event.event_type == "shopper.registered":
             grant_reward(
                 session, program, shopper_id=shopper_id, event=RewardEvent.signup,
-                points=program.signup_reward, ref="", now=event.occurred_at,
+                points=program.rules(session).signup_reward, ref="", now=event.occurred_at,
             )  # fmt: skip
         elif event.event_type == BIRTHDAY_POINTS:
             grant_reward(

@@ -70,3 +70,23 @@ class OrderPointsOut(BaseModel):
     earned: int
     credited: bool = Field(description="true：售后期已结束，积分已到账；false：待到账")
     spent: int
+
+
+class PointsRulesIn(BaseModel):
+    """积分规则：每消费 1 元得多少积分、有效期（年；null 为永不过期）、注册送积分。"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    earn_per_yuan: int = Field(ge=0, le=1000, description="消费1元得多少积分；0：订单不送积分")
+    expiry_years: int | None = Field(
+        ge=0, le=10, description="积分在获得当年之后第几年年底过期；null：永不过期"
+    )
+    signup_reward: int = Field(ge=0, le=100_000, description="注册送积分；0：不送")
+
+
+class PointsRulesOut(BaseModel):
+    earn_per_yuan: int
+    expiry_years: int | None
+    signup_reward: int
+    stored: bool = Field(description="false：尚未保存，使用系统默认（SIYU_POINTS_*）")
+    updated_at: datetime | None

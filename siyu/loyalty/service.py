@@ -10,17 +10,28 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from siyu import versions
 from siyu.errors import InvalidInput, NotFound
 from siyu.identity.audit import record_audit
 from siyu.identity.models import Shopper
 from siyu.loyalty import ledger
 from siyu.loyalty.ledger import Source
-from siyu.loyalty.models import PointsBalance, PointsEntry, PointsLot, PointsOrderLine
-from siyu.loyalty.program import PointsProgram
+from siyu.loyalty.models import (
+    PointsBalance,
+    PointsEntry,
+    PointsLot,
+    PointsOrderLine,
+    PointsRules,
+)
+from siyu.loyalty.program import RULES_ID, PointsProgram, RuleSet
 from siyu.loyalty.rules import SOON_DAYS, EntryKind, RewardEvent, expires_at
 from siyu.order.models import Order
 
 MAX_ADJUSTMENT = 1_000_000
+# The bounds of the store's points rules (the same as the settings' own).
+MAX_EARN_PER_YUAN = 1000
+MAX_EXPIRY_YEARS = 10
+MAX_SIGNUP_REWARD = 100_000
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,35 @@ def points_summary(session: Session, shopper_id: int, now: datetime) -> PointsSu
         expiring_soon=sum(e.points for e in expiring),
         expiring=expiring,
     )
+
+
+@dataclass(frozen=True)
+class Holder:
+    shopper_id: int
+    available: int
+    pending: int
+
+
+def recent_holders(session: Session, *, limit: int = 20) -> list[Holder]:
+    """The shoppers whose points moved last, newest first: an operator's starting list."""
+    rows = session.execute(
+        select(PointsBalance.shopper_id, PointsBalance.available, PointsBalance.pending)
+        .order_by(PointsBalance.updated_at.desc(), PointsBalance.shopper_id.desc())
+        .limit(min(max(limit, 1), 100))
+    )
+    return [Holder(int(s), int(a), int(p)) for s, a, p in rows]
+
+
+def balances_of(session: Session, shopper_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """(available, pending) of each shopper who has a balance."""
+    if not shopper_ids:
+        return {}
+    rows = session.execute(
+        select(PointsBalance.shopper_id, PointsBalance.available, PointsBalance.pending).where(
+            PointsBalance.shopper_id.in_(shopper_ids)
+        )
+    )
+    return {int(s): (int(a), int(p)) for s, a, p in rows}
 
 
 def require_shopper(session: Session, shopper_id: int) -> None:
@@ -140,7 +180,7 @@ def adjust_points(
         entry_id = ledger.credit(
             session,
             points=delta,
-            expires_at=expires_at(now, program.expiry),
+            expires_at=expires_at(now, program.rules(session).expiry),
             **common,  # type: ignore[arg-type]
         )
     else:
@@ -181,7 +221,7 @@ def grant_reward(
         points=points,
         kind=EntryKind.reward,
         key=f"reward:{event.value}:{shopper_id}:{ref}",
-        expires_at=expires_at(now, program.expiry),
+        expires_at=expires_at(now, program.rules(session).expiry),
         now=now,
         reason=REWARD_REASONS[event],
         source=Source("reward", event.value),
@@ -195,3 +235,75 @@ REWARD_REASONS = {
     RewardEvent.checkin: "签到奖励 / Check-in reward",
     RewardEvent.birthday: "生日礼积分 / Birthday points",
 }
+
+
+# ---------------------------------------------------------------- the store's rules
+
+
+def check_points_rules(
+    earn_per_yuan: int, expiry_years: int | None, signup_reward: int
+) -> dict[str, str]:
+    """Field problems of a points rule set ({} when it can be saved)."""
+    problems: dict[str, str] = {}
+    if not 0 <= earn_per_yuan <= MAX_EARN_PER_YUAN:
+        problems["earn_per_yuan"] = f"between 0 and {MAX_EARN_PER_YUAN}"
+    if expiry_years is not None and not 0 <= expiry_years <= MAX_EXPIRY_YEARS:
+        problems["expiry_years"] = f"between 0 and {MAX_EXPIRY_YEARS}, or never"
+    if not 0 <= signup_reward <= MAX_SIGNUP_REWARD:
+        problems["signup_reward"] = f"between 0 and {MAX_SIGNUP_REWARD}"
+    return problems
+
+
+def save_points_rules(
+    session: Session,
+    program: PointsProgram,
+    *,
+    actor_id: int,
+    earn_per_yuan: int,
+    expiry_years: int | None,
+    signup_reward: int,
+    now: datetime,
+) -> RuleSet:
+    """Store the rules (422 ``bad_points_rules`` with every problem, nothing written);
+    they apply to points earned from now on, never to entries already made. Audited,
+    and the content version moves so every process reads them at the next earning."""
+    problems = check_points_rules(earn_per_yuan, expiry_years, signup_reward)
+    if problems:
+        raise InvalidInput(
+            "bad_points_rules", "积分规则有误 / The points rules are not valid", problems
+        )
+    before = program.rules(session)
+    row = session.get(PointsRules, RULES_ID)
+    if row is None:
+        row = PointsRules(id=RULES_ID)
+        session.add(row)
+    row.earn_per_yuan = earn_per_yuan
+    row.expiry_years = expiry_years
+    row.signup_reward = signup_reward
+    row.updated_by = actor_id
+    row.updated_at = now
+    session.flush()
+    versions.bump(session, versions.POINTS_RULES)
+    record_audit(
+        session,
+        operator_id=actor_id,
+        action="points_rules.update",
+        target_type="points_rules",
+        target_id=RULES_ID,
+        before=_rules_snapshot(before),
+        after={
+            "earn_per_yuan": earn_per_yuan,
+            "expiry_years": expiry_years,
+            "signup_reward": signup_reward,
+        },
+        now=now,
+    )
+    return program.rules(session)
+
+
+def _rules_snapshot(rules: RuleSet) -> dict[str, int | None]:
+    return {
+        "earn_per_yuan": rules.earning.points_per_yuan,
+        "expiry_years": rules.expiry.years_after,
+        "signup_reward": rules.signup_reward,
+    }

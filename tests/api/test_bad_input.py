@@ -99,6 +99,7 @@ NO_INPUT = {
     ("GET", "/api/admin/group-buy"),
     ("GET", "/api/app/flash-sales"),
     ("GET", "/api/admin/flash-sales"),
+    ("GET", "/api/admin/points/rules"),
 }
 # Body fields where null is a meaningful value (absent, "move to the root", "clear").
 NULL_ALLOWED = {
@@ -121,6 +122,7 @@ NULL_ALLOWED = {
     "ItemIn": {"coupon_template_id", "sku_id"},
     "JoinIn": {"address", "address_id", "sharer_id"},
     "BuyIn": {"address", "address_id"},
+    "PointsRulesIn": {"expiry_years"},
 }
 # Entry attribution is best effort (identity/rules.py): a nonsense scene or sharer is
 # dropped and the shopper still gets in.
@@ -204,6 +206,7 @@ def build_world(client: TestClient, ctx: Context) -> World:
         "mall_item_id": UNKNOWN_ID,
         "group_id": UNKNOWN_ID,
         "session_id": UNKNOWN_ID,
+        "exchange_id": UNKNOWN_ID,
     }
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/api/app/login"): {"code": "sweeper"},
@@ -285,6 +288,11 @@ def build_world(client: TestClient, ctx: Context) -> World:
         ("PUT", "/api/admin/member-tiers"): {"tiers": [asdict(t) for t in DEFAULT_TIERS]},
         ("POST", "/api/app/checkin/makeup"): {"day": "2026-11-01"},
         ("PUT", "/api/admin/checkin/rule"): {"rewards": [{"points": 5}]},
+        ("PUT", "/api/admin/points/rules"): {
+            "earn_per_yuan": 2,
+            "expiry_years": 1,
+            "signup_reward": 100,
+        },
         ("POST", "/api/admin/lottery"): LOTTERY,
         ("PUT", "/api/admin/lottery/{campaign_id}"): LOTTERY,
         ("POST", "/api/admin/mall/items"): {

@@ -42,8 +42,25 @@ PAGES = {
     "rehearsals": "/console/rehearsals",
     "promotions": "/console/promotions",
     "coupons": "/console/coupons",
+    "member_tiers": "/console/loyalty/tiers",
+    "member_day": "/console/loyalty/member-day",
+    "points_rules": "/console/loyalty/points",
+    "checkin": "/console/loyalty/checkin",
+    "mall": "/console/loyalty/mall",
+    "lottery": "/console/loyalty/lottery",
+    "members": "/console/loyalty/members",
 }
-MARKETING = {"promotions", "coupons"}
+MARKETING = {
+    "promotions",
+    "coupons",
+    "member_tiers",
+    "member_day",
+    "points_rules",
+    "checkin",
+    "mall",
+    "lottery",
+    "members",
+}
 ANALYTICS = {key for key in PAGES if key.startswith("analytics_")}
 VISIBLE = {
     Role.owner: set(PAGES),

@@ -40,6 +40,10 @@ from siyu.devtools.demo import seed_demo
 from siyu.devtools.demo_data import DEMO_PASSWORD
 from siyu.devtools.simulate import simulate
 from siyu.identity.models import Operator, Shopper
+from siyu.loyalty.lottery.models import LotteryCampaign, LotteryPrize
+from siyu.loyalty.mall.models import MallItem
+from siyu.loyalty.models import PointsEntry
+from siyu.loyalty.tiers.models import MemberTier
 from siyu.models import metadata
 from siyu.order.models import Order, OrderLine
 from siyu.promotion.models import Promotion
@@ -79,6 +83,12 @@ DATA_COLUMNS = (
     Channel.note,
     AfterSale.reason,
     AfterSale.decision_reason,
+    MemberTier.name_zh,
+    MemberTier.name_en,
+    MallItem.name,
+    LotteryCampaign.name,
+    LotteryPrize.name,
+    PointsEntry.reason,
 )
 # Elements whose text is not the console's own: the language switcher names each
 # language in itself.

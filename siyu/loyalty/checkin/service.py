@@ -19,6 +19,7 @@ from siyu.coupon import service as coupons
 from siyu.coupon.models import CouponTemplate
 from siyu.coupon.rules import IssueRefusal, IssueSource
 from siyu.errors import Conflict, DomainError, InvalidInput
+from siyu.identity.audit import record_audit
 from siyu.loyalty import ledger
 from siyu.loyalty.checkin import rules
 from siyu.loyalty.checkin.models import Checkin, CheckinSettings
@@ -54,8 +55,11 @@ def load_rule(session: Session) -> CheckinRule:
     )
 
 
-def save_rule(session: Session, rule: CheckinRule, now: datetime) -> CheckinRule:
-    """Replace the store's rule; refused whole (422 with the fields) if any part is off."""
+def save_rule(
+    session: Session, rule: CheckinRule, now: datetime, *, actor_id: int | None = None
+) -> CheckinRule:
+    """Replace the store's rule; refused whole (422 with the fields) if any part is off.
+    An operator's change (``actor_id``) is audited."""
     errors = rules.validate_rule(rule)
     for i, reward in enumerate(rule.rewards):
         template_id = reward.coupon_template_id
@@ -81,6 +85,13 @@ def save_rule(session: Session, rule: CheckinRule, now: datetime) -> CheckinRule
         for name, value in values.items():
             setattr(row, name, value)
     session.flush()
+    if actor_id is not None:
+        record_audit(
+            session, operator_id=actor_id, action="checkin_rule.update",
+            target_type="checkin_rule", target_id=SETTINGS_ID, before=None,
+            after={"cycle_days": rule.cycle_days},
+            now=now,
+        )  # fmt: skip
     return load_rule(session)
 
 
@@ -152,7 +163,7 @@ def check_in(
             points=outcome.reward.points,
             kind=EntryKind.reward,
             key=key,
-            expires_at=expires_at(now, program.expiry),
+            expires_at=expires_at(now, program.rules(session).expiry),
             now=now,
             reason=REWARD_REASONS[RewardEvent.checkin],
             source=Source("checkin", outcome.day.isoformat()),

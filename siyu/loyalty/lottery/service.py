@@ -25,6 +25,7 @@ from siyu.coupon.models import CouponTemplate
 from siyu.coupon.rules import IssueRefusal, IssueSource
 from siyu.db import rowcount
 from siyu.errors import Conflict, InvalidInput, NotFound
+from siyu.identity.audit import record_audit
 from siyu.loyalty import ledger
 from siyu.loyalty.checkin.rules import local_date
 from siyu.loyalty.ledger import Source
@@ -64,7 +65,7 @@ def _prize_of(position: int, p: dict[str, Any]) -> Prize:
 
 def save_campaign(
     session: Session, *, campaign_id: int | None, values: dict[str, Any],
-    prizes: list[dict[str, Any]], now: datetime,
+    prizes: list[dict[str, Any]], now: datetime, actor_id: int | None = None,
 ) -> LotteryCampaign:  # fmt: skip
     """Create or replace a campaign and its prize table; 422 with the fields, nothing
     written, if the table cannot be drawn from. Prizes are numbered by position."""
@@ -102,6 +103,13 @@ def save_campaign(
         session.add(LotteryPrize(campaign_id=campaign.id, position=i, **values_of, given_count=0))
     session.flush()
     session.refresh(campaign)
+    if actor_id is not None:
+        record_audit(
+            session, operator_id=actor_id,
+            action="lottery.create" if campaign_id is None else "lottery.update",
+            target_type="lottery", target_id=campaign.id, before=None,
+            after={"name": campaign.name, "status": str(campaign.status)}, now=now,
+        )  # fmt: skip
     return campaign
 
 
@@ -110,6 +118,31 @@ def get_campaign(session: Session, campaign_id: int) -> LotteryCampaign:
     if campaign is None:
         raise NotFound("lottery_not_found", "抽奖活动不存在 / Lottery not found")
     return campaign
+
+
+def set_campaign_status(
+    session: Session, *, campaign_id: int, status: CampaignStatus, now: datetime,
+    actor_id: int | None = None,
+) -> LotteryCampaign:  # fmt: skip
+    """Start, pause (back to draft) or end a campaign; allowed after draws too, since
+    it changes no prize and no odds. An operator's change (``actor_id``) is audited."""
+    campaign = get_campaign(session, campaign_id)
+    before = str(campaign.status)
+    campaign.status = status
+    campaign.updated_at = now
+    session.flush()
+    if actor_id is not None:
+        record_audit(
+            session, operator_id=actor_id, action="lottery.status", target_type="lottery",
+            target_id=campaign.id, before={"status": before}, after={"status": str(status)},
+            now=now,
+        )  # fmt: skip
+    return campaign
+
+
+def list_campaigns(session: Session) -> list[LotteryCampaign]:
+    """Every campaign, newest first (an operator's list)."""
+    return list(session.scalars(select(LotteryCampaign).order_by(LotteryCampaign.id.desc())))
 
 
 def _insert(session: Session) -> Any:
@@ -227,9 +260,10 @@ def _give(
         row.coupon_id = issued.id
     savepoint.commit()
     if prize.kind is PrizeKind.points and prize.points > 0:
+        expiry = program.rules(session).expiry
         ledger.credit(
             session, shopper_id=shopper_id, points=prize.points, kind=EntryKind.lottery_prize,
-            key=key + ":prize", expires_at=expires_at(now, program.expiry), now=now,
+            key=key + ":prize", expires_at=expires_at(now, expiry), now=now,
             reason=f"抽奖中奖 {prize.name} / Lottery prize", source=Source("lottery", str(row.campaign_id)),
         )  # fmt: skip
         row.points_won = prize.points

@@ -68,3 +68,4 @@ class MallExchange(Base):
     coupon_id: Mapped[int | None] = mapped_column(ForeignKey("shopper_coupons.id"))
     sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id"))
     created_at: Mapped[datetime]
+    shipped_at: Mapped[datetime | None]  # goods: when the operator marked it shipped

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,9 @@ from siyu.catalog.models import Sku
 from siyu.coupon import service as coupons
 from siyu.coupon.models import CouponTemplate
 from siyu.coupon.rules import REFUSAL_MESSAGES, IssueRefusal, IssueSource
+from siyu.db import rowcount
 from siyu.errors import Conflict, InvalidInput, NotFound
+from siyu.identity.audit import record_audit
 from siyu.loyalty import ledger
 from siyu.loyalty.ledger import Source
 from siyu.loyalty.mall.models import (
@@ -59,16 +61,33 @@ def check_item(session: Session, values: dict[str, Any]) -> None:
 
 
 def save_item(
-    session: Session, *, item_id: int | None, values: dict[str, Any], now: datetime
+    session: Session,
+    *,
+    item_id: int | None,
+    values: dict[str, Any],
+    now: datetime,
+    actor_id: int | None = None,
 ) -> MallItem:
+    """Create or change an item (422 ``bad_mall_item``, nothing written, if it is not
+    valid); an operator's change (``actor_id``) is audited."""
     check_item(session, values)
     item = MallItem(created_at=now) if item_id is None else get_item(session, item_id)
+    before = None if item_id is None else {"name": item.name, "status": str(item.status),
+                                           "points": item.points_price}  # fmt: skip
     for name in ITEM_FIELDS:
         if name in values:
             setattr(item, name, values[name])
     item.updated_at = now
     session.add(item)
     session.flush()
+    if actor_id is not None:
+        record_audit(
+            session, operator_id=actor_id,
+            action="mall_item.create" if item_id is None else "mall_item.update",
+            target_type="mall_item", target_id=item.id, before=before,
+            after={"name": item.name, "status": str(item.status), "points": item.points_price},
+            now=now,
+        )  # fmt: skip
     return item
 
 
@@ -152,3 +171,42 @@ def my_exchanges(session: Session, *, shopper_id: int, limit: int = 50) -> list[
             .limit(limit)
         )
     )
+
+
+def list_exchanges(
+    session: Session, *, status: ExchangeStatus | None = None, limit: int = 100
+) -> list[MallExchange]:
+    """Every shopper's exchanges, newest first (an operator's view)."""
+    stmt = select(MallExchange)
+    if status is not None:
+        stmt = stmt.where(MallExchange.status == status)
+    return list(session.scalars(stmt.order_by(MallExchange.id.desc()).limit(min(limit, 500))))
+
+
+def ship_exchange(
+    session: Session, *, actor_id: int, exchange_id: int, now: datetime
+) -> MallExchange:
+    """Mark a goods exchange shipped: once, and only from ``to_ship`` (a conditional
+    update; a second click is 409 ``mall_exchange_not_to_ship``). The unit was reserved
+    at the exchange, so the stock does not move again. Audited."""
+    row = session.get(MallExchange, exchange_id)
+    if row is None:
+        raise NotFound("mall_exchange_not_found", "兑换记录不存在 / Exchange not found")
+    moved = session.execute(
+        update(MallExchange)
+        .where(MallExchange.id == exchange_id, MallExchange.status == ExchangeStatus.to_ship)
+        .values(status=ExchangeStatus.shipped, shipped_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if rowcount(moved) != 1:
+        raise Conflict(
+            "mall_exchange_not_to_ship",
+            "该兑换不是待发货状态 / This exchange is not waiting to be shipped",
+        )
+    record_audit(
+        session, operator_id=actor_id, action="mall_exchange.ship", target_type="mall_exchange",
+        target_id=exchange_id, before={"status": ExchangeStatus.to_ship.value},
+        after={"status": ExchangeStatus.shipped.value}, now=now,
+    )  # fmt: skip
+    session.refresh(row)
+    return row

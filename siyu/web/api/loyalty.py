@@ -1,6 +1,6 @@
 """Points routes: the shopper's balance, pending and soon-to-expire points and history
 under /api/app/points; a shopper's ledger and manual adjustments under
-/api/admin/shoppers/{id}/points."""
+/api/admin/shoppers/{id}/points; the store's points rules under /api/admin/points/rules."""
 
 from __future__ import annotations
 
@@ -11,17 +11,21 @@ from sqlalchemy.orm import Session
 
 from siyu.loyalty import service
 from siyu.loyalty.models import PointsEntry
+from siyu.loyalty.program import RuleSet
 from siyu.loyalty.schemas import (
     OrderPointsOut,
     PointsAdjustment,
     PointsAdjustmentOut,
     PointsEntryOut,
     PointsHistoryOut,
+    PointsRulesIn,
+    PointsRulesOut,
     PointsSummaryOut,
 )
 from siyu.web.deps import (
     CtxDep,
     CurrentShopper,
+    MarketingReader,
     MarketingWriter,
     NowDep,
     ReadSessionDep,
@@ -31,6 +35,7 @@ from siyu.web.deps import (
 
 app_router = APIRouter(prefix="/api/app/points", tags=["points"])
 admin_router = APIRouter(prefix="/api/admin/shoppers", tags=["points admin"])
+rules_router = APIRouter(prefix="/api/admin/points", tags=["points admin"])
 
 Limit = Annotated[int, Query(ge=1, le=100)]
 BeforeId = Annotated[int | None, Query(ge=1)]
@@ -122,4 +127,40 @@ def adjust_shopper_points(
             summary=PointsSummaryOut.model_validate(
                 service.points_summary(session, shopper_id, now)
             ),
+        )
+
+
+def _rules_out(rules: RuleSet) -> PointsRulesOut:
+    return PointsRulesOut(
+        earn_per_yuan=rules.earning.points_per_yuan,
+        expiry_years=rules.expiry.years_after,
+        signup_reward=rules.signup_reward,
+        stored=rules.stored,
+        updated_at=rules.updated_at,
+    )
+
+
+@rules_router.get("/rules", response_model=PointsRulesOut)
+def read_points_rules(session: ReadSessionDep, ctx: CtxDep, _: MarketingReader) -> PointsRulesOut:
+    """积分规则（未保存时为系统默认值）。"""
+    with session.begin():
+        return _rules_out(ctx.points.rules(session))
+
+
+@rules_router.put("/rules", response_model=PointsRulesOut)
+def edit_points_rules(
+    body: PointsRulesIn, session: SessionDep, ctx: CtxDep, now: NowDep, operator: MarketingWriter
+) -> PointsRulesOut:
+    """修改积分规则：此后获得的积分按新规则计算，已有的积分记录不变；有误时 422，什么都不写。"""
+    with session.begin():
+        return _rules_out(
+            service.save_points_rules(
+                session,
+                ctx.points,
+                actor_id=operator.id,
+                earn_per_yuan=body.earn_per_yuan,
+                expiry_years=body.expiry_years,
+                signup_reward=body.signup_reward,
+                now=now,
+            )
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from siyu.fields import Moment
@@ -135,7 +135,7 @@ def put_checkin_rule(
         makeups_per_month=body.makeups_per_month,
     )  # fmt: skip
     with session.begin():
-        return _rule_out(checkin.save_rule(session, rule, now))
+        return _rule_out(checkin.save_rule(session, rule, now, actor_id=operator.id))
 
 
 # --- lottery ----------------------------------------------------------------------
@@ -218,13 +218,20 @@ def _campaign_out(c: LotteryCampaign) -> CampaignOut:
     )  # fmt: skip
 
 
-def _save(session: SessionDep, campaign_id: int | None, body: CampaignIn, now: datetime) -> Any:
+def _save(
+    session: SessionDep, campaign_id: int | None, body: CampaignIn, now: datetime, actor_id: int
+) -> Any:
     values = body.model_dump(exclude={"prizes"})
     prizes = [p.model_dump() for p in body.prizes]
     with session.begin():
         return _campaign_out(
             lottery.save_campaign(
-                session, campaign_id=campaign_id, values=values, prizes=prizes, now=now
+                session,
+                campaign_id=campaign_id,
+                values=values,
+                prizes=prizes,
+                now=now,
+                actor_id=actor_id,
             )  # fmt: skip
         )
 
@@ -284,14 +291,14 @@ def create_campaign(
     body: CampaignIn, session: SessionDep, now: NowDep, operator: MarketingWriter
 ) -> Any:
     """创建抽奖活动；奖品概率合计须为 100%，备选链须以不限量奖品结束，否则 422。"""
-    return _save(session, None, body, now)
+    return _save(session, None, body, now, operator.id)
 
 
 @admin_router.put("/lottery/{campaign_id}", response_model=CampaignOut)
 def edit_campaign(
     campaign_id: int, body: CampaignIn, session: SessionDep, now: NowDep, operator: MarketingWriter
 ) -> Any:
-    return _save(session, campaign_id, body, now)
+    return _save(session, campaign_id, body, now, operator.id)
 
 
 @admin_router.get("/lottery/{campaign_id}/stats", response_model=StatsOut)
@@ -329,6 +336,11 @@ class ExchangeOut(BaseModel):
     coupon_id: int | None
     sku_id: int | None
     created_at: datetime
+    shipped_at: datetime | None = None
+
+
+class AdminExchangeOut(ExchangeOut):
+    shopper_id: int
 
 
 @app_router.get("/mall/items", response_model=list[ItemOut])
@@ -358,7 +370,9 @@ def my_exchanges(session: ReadSessionDep, shopper: CurrentShopper) -> Any:
 @admin_router.post("/mall/items", response_model=ItemOut, status_code=201)
 def create_item(body: ItemIn, session: SessionDep, now: NowDep, operator: MarketingWriter) -> Any:
     with session.begin():
-        return mall.save_item(session, item_id=None, values=body.model_dump(), now=now)
+        return mall.save_item(
+            session, item_id=None, values=body.model_dump(), now=now, actor_id=operator.id
+        )
 
 
 @admin_router.put("/mall/items/{mall_item_id}", response_model=ItemOut)
@@ -366,4 +380,25 @@ def edit_item(
     mall_item_id: int, body: ItemIn, session: SessionDep, now: NowDep, operator: MarketingWriter
 ) -> Any:
     with session.begin():
-        return mall.save_item(session, item_id=mall_item_id, values=body.model_dump(), now=now)
+        return mall.save_item(
+            session, item_id=mall_item_id, values=body.model_dump(), now=now, actor_id=operator.id
+        )
+
+
+@admin_router.get("/mall/exchanges", response_model=list[AdminExchangeOut])
+def all_exchanges(
+    session: ReadSessionDep, operator: MarketingReader, status: ExchangeStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Any:  # fmt: skip
+    """所有用户的兑换记录，最新在前；status=to_ship 为待发货的实物兑换。"""
+    with session.begin():
+        return mall.list_exchanges(session, status=status, limit=limit)
+
+
+@admin_router.post("/mall/exchanges/{exchange_id}/ship", response_model=AdminExchangeOut)
+def ship_exchange(
+    exchange_id: int, session: SessionDep, now: NowDep, operator: MarketingWriter
+) -> Any:
+    """实物兑换标记为已发货（只能从待发货改一次；再次提交返回 409）。"""
+    with session.begin():
+        return mall.ship_exchange(session, actor_id=operator.id, exchange_id=exchange_id, now=now)

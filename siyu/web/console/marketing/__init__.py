@@ -1,11 +1,27 @@
 """Marketing pages of the console: coupons (and the new-shopper gift pack), store
-promotions, and the coming loyalty and social tools. They share one form layer
-(``forms.py``); each page module only knows its own fields and words."""
+promotions, the loyalty program (会员: tiers, member day, points rules, check-in, the
+points mall, lottery campaigns, a shopper's points), and the coming social tools.
+They share one form layer (``forms.py``); each page module only knows its own fields
+and words."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from siyu.web.console.marketing import coupons, promotions
+from siyu.web.console.marketing import (
+    coupons,
+    loyalty_lottery,
+    loyalty_mall,
+    loyalty_members,
+    loyalty_settings,
+    promotions,
+)
 
-ROUTERS: tuple[APIRouter, ...] = (promotions.router, coupons.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    promotions.router,
+    coupons.router,
+    loyalty_settings.router,
+    loyalty_mall.router,
+    loyalty_lottery.router,
+    loyalty_members.router,
+)
