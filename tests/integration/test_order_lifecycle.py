@@ -195,6 +195,7 @@ def test_steps_run_in_the_order_packages_registered_them(ctx: Context) -> None:
             "loyalty.pend_points",
             "loyalty.earn_growth",
             "group_buy.seat_paid",
+            "flash_sale.purchase_paid",
             "order.announce_paid",
         ),
         "cancelled": (
@@ -203,6 +204,7 @@ def test_steps_run_in_the_order_packages_registered_them(ctx: Context) -> None:
             "coupon.release",
             "loyalty.return_spent_points",
             "group_buy.seat_released",
+            "flash_sale.purchase_released",
             "order.announce_cancelled",
         ),
         "refunded": (

@@ -68,6 +68,7 @@ def test_shop_serves_one_page_with_charset_viewport_and_versioned_assets(
         "buy.js",
         "account.js",
         "member.js",
+        "group.js",
         "app.js",
     ):
         assert f'/shop/static/{name}?v={version}"' in html
@@ -84,6 +85,7 @@ def test_static_assets_are_served_with_cache_headers(shop: TestClient) -> None:
         "browse.js",
         "buy.js",
         "core.js",
+        "group.js",
         "member.js",
         "shop.css",
     ]

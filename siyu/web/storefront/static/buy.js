@@ -574,13 +574,15 @@
       body.quantity = qty;
       var sharer = Number(query.get("sharer") || 0);
       if (groupId && sharer) body.sharer_id = sharer;
-      var path = groupId ? "/api/app/group-buy/groups/" + groupId + "/members" : "/api/app/group-buy/" + groupCampaign + "/groups";
-      var signature = path + JSON.stringify(body);
+      var signature = (groupId ? "join:" + groupId : "open:" + groupCampaign) + JSON.stringify(body);
       if (!attempt || attempt.signature !== signature) attempt = { key: SY.newKey(), signature: signature };
       placing = true;
       SY.busy(submit, true);
       try {
-        var placed = await SY.api("POST", path, body, { "Idempotency-Key": attempt.key });
+        var headers = { "Idempotency-Key": attempt.key };
+        var placed = groupId
+          ? await SY.api("POST", "/api/app/group-buy/groups/" + groupId + "/members", body, headers)
+          : await SY.api("POST", "/api/app/group-buy/" + groupCampaign + "/groups", body, headers);
         if (address) SY.save(SY.KEYS.address, JSON.stringify(address));
         SY.go("#/cashier/" + placed.order.id + "?group=" + placed.group.id, true);
       } catch (error) {
@@ -724,7 +726,7 @@
       h("p", null, SY.statusBadge(order.status)),
       h("p", { class: "price" }, SY.money(order.paid_fen || order.total_fen)),
       h("p", { class: "muted" }, t("cashier.order_no", { no: order.order_no })),
-      order.hold ? h("p", { class: "note", testid: "order-hold" }, t("order.hold." + order.hold)) : null,
+      order.hold ? h("p", { class: "note", testid: "order-hold" }, order.hold === "group_buy" ? t("order.hold.group_buy") : order.hold) : null,
       h(
         "div",
         { class: "button-row" },

@@ -35,6 +35,17 @@
     return el;
   };
 
+  function statusText(status) {
+    var words = {
+      pending: t("group.status.pending"),
+      open: t("group.status.open"),
+      completed: t("group.status.completed"),
+      failed: t("group.status.failed"),
+      abandoned: t("group.status.abandoned"),
+    };
+    return words[status] || status;
+  }
+
   function tierText(c) {
     return c.tiers
       .map(function (tier) {
@@ -91,7 +102,7 @@
     var g = await SY.api("GET", "/api/app/group-buy/groups/" + id);
     var c = await SY.api("GET", "/api/app/group-buy/" + g.campaign_id);
     var product = await SY.api("GET", "/api/app/products/" + c.product_id);
-    var status = h("p", { class: "group-status", testid: "group-status", "data-status": g.status }, t("group.status." + g.status));
+    var status = h("p", { class: "group-status", testid: "group-status", "data-status": g.status }, statusText(g.status));
     var seats = [];
     g.members.forEach(function (m) {
       seats.push(
