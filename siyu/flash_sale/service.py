@@ -46,8 +46,9 @@ from siyu.lifecycle import OrderCancelled, OrderLifecycle, OrderPaid
 from siyu.order.models import Order
 from siyu.order.placement import Activity, Address, place_order
 from siyu.outbox import DomainEvent, OutboxEvent, append_event
-from siyu.pricing.activity import ActivityPrice
-from siyu.pricing.info import PricingSettings
+from siyu.pricing.activity import ActivityPrice, activity_quote
+from siyu.pricing.fetch import cart_lines
+from siyu.pricing.info import PricingSettings, Quote
 from siyu.timers import schedule_timer
 
 RELEASED_EVENT = "flash_sale.unit_released"
@@ -270,12 +271,7 @@ def buy(
     fs = get_session(session, item.session_id)
     if phase(fs.status, fs.starts_at, fs.ends_at, now) is not Phase.running:
         raise refusal_error(Refusal.not_running)
-    if not 1 <= quantity <= item.per_shopper_limit:
-        raise InvalidInput(
-            "bad_quantity",
-            f"每人限购 {item.per_shopper_limit} 件 / At most {item.per_shopper_limit} a shopper",
-            {"quantity": "range"},
-        )
+    _check_quantity(item, quantity)
 
     def claim(s: Session, order: Order) -> None:
         _count_units(s, item, shopper_id, quantity)
@@ -292,9 +288,6 @@ def buy(
                             order_id=order.id, quantity=quantity,
                             status=PurchaseStatus.reserved, created_at=now))  # fmt: skip
 
-    price = ActivityPrice(campaign_id=item.id, kind=SOURCE, name_zh="限时秒杀",
-                          name_en="Flash sale", unit_price_fen=item.sale_price_fen,
-                          free_shipping=True)  # fmt: skip
     order = place_order(
         session,
         shopper_id=shopper_id,
@@ -306,10 +299,32 @@ def buy(
         payment_timeout=timedelta(minutes=fs.payment_timeout_minutes),
         now=now,
         pricing=checkout.pricing,
-        activity=Activity(price=price, claim=claim),
+        activity=Activity(price=_price(item), claim=claim),
     )
     session.refresh(item)
     return order, item
+
+
+def _check_quantity(item: FlashItem, quantity: int) -> None:
+    if not 1 <= quantity <= item.per_shopper_limit:
+        limit = item.per_shopper_limit
+        raise InvalidInput("bad_quantity", f"每人限购 {limit} 件 / At most {limit} a shopper",
+                           {"quantity": "range"})  # fmt: skip
+
+
+def _price(item: FlashItem) -> ActivityPrice:
+    return ActivityPrice(campaign_id=item.id, kind=SOURCE, name_zh="限时秒杀", name_en="Flash sale",
+                         unit_price_fen=item.sale_price_fen, free_shipping=True)  # fmt: skip
+
+
+def quote(session: Session, item_id: int, quantity: int, pricing: PricingSettings) -> Quote:
+    """What the shopper pays: the sale price through the order's own pricing."""
+    item = get_item(session, item_id)
+    _check_quantity(item, quantity)
+    lines = cart_lines(session, [(item.sku_id, quantity)])
+    if not lines:
+        raise Conflict("sku_unavailable", "商品已下架 / The item is unavailable")
+    return activity_quote(lines[0], _price(item), pricing)
 
 
 def _count_units(session: Session, item: FlashItem, shopper_id: int, quantity: int) -> None:

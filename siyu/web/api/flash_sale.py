@@ -1,6 +1,7 @@
 """Flash-sale routes (秒杀): the shopper's under /api/app/flash-sales (sessions on now
-and next with their countdowns, items with units left, and buying — the gate, then an
-order placed like checkout, idempotent); the operator's (marketing) under
+and next with their countdowns and the server's clock, items with units left, an item's
+quote for the checkout, and buying — the gate, then an order placed like checkout,
+idempotent); the operator's (marketing) under
 /api/admin/flash-sales (sessions and items, the session board, the reconciliation).
 
 Buying answers 201 with the order, 409 when sold out / at the shopper's limit / not on,
@@ -37,8 +38,9 @@ from siyu.flash_sale.rules import (
     phase,
 )
 from siyu.order.placement import Address
-from siyu.order.schemas import AddressIn, OrderOut
+from siyu.order.schemas import AddressIn, CheckoutQuoteOut, OrderOut
 from siyu.pricing.fetch import pricing_settings
+from siyu.pricing.serialize import quote_to_dict
 from siyu.web.api.order import placed_once
 from siyu.web.deps import (
     AppContext,
@@ -241,6 +243,18 @@ def channel(session: ReadSessionDep, now: NowDep) -> Any:
 def session_detail(session_id: SessionId, session: ReadSessionDep, now: NowDep) -> Any:
     with session.begin():
         return _session_out(session, service.get_session(session, session_id), now)
+
+
+@app_router.get("/items/{item_id}/quote", response_model=CheckoutQuoteOut)
+def item_quote(
+    item_id: ItemId, session: ReadSessionDep, ctx: CtxDep,
+    quantity: Annotated[int, Query(ge=1, le=MAX_PER_SHOPPER)] = 1,
+) -> Any:  # fmt: skip
+    """秒杀结算报价：秒杀价（不与优惠券、积分、会员价叠加，包邮），即下单应付金额。"""
+    with session.begin():
+        quote = service.quote(session, item_id, quantity, pricing_settings(ctx.settings))
+    return {"quote": quote_to_dict(quote), "coupons": [], "total_fen": quote.total_fen,
+            "discount_fen": quote.discount_fen, "shipping_fen": quote.shipping_fen}  # fmt: skip
 
 
 def _wait(code: str, message: str, retry_after: float) -> JSONResponse:
