@@ -69,6 +69,7 @@ def test_shop_serves_one_page_with_charset_viewport_and_versioned_assets(
         "account.js",
         "member.js",
         "group.js",
+        "flash.js",
         "app.js",
     ):
         assert f'/shop/static/{name}?v={version}"' in html
@@ -85,6 +86,7 @@ def test_static_assets_are_served_with_cache_headers(shop: TestClient) -> None:
         "browse.js",
         "buy.js",
         "core.js",
+        "flash.js",
         "group.js",
         "member.js",
         "shop.css",

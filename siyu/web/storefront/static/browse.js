@@ -73,6 +73,7 @@
     );
     view.appendChild(nav);
     view.appendChild(SY.memberDayBanner());
+    view.appendChild(SY.flashEntry());
     view.appendChild(
       h(
         "a",

@@ -315,6 +315,7 @@
     var group = null;
     var groupId = Number(query.get("group") || 0);
     var groupCampaign = Number(query.get("group_campaign") || 0);
+    var flashItem = Number(query.get("flash_item") || 0); /* 秒杀: the sale price, through the waiting room */
     if (groupId) {
       group = await SY.api("GET", "/api/app/group-buy/groups/" + groupId);
       groupCampaign = group.campaign_id;
@@ -386,6 +387,7 @@
     if (groupCampaign) {
       couponPanel = h("section", { class: "panel", testid: "group-checkout" }, h("p", null, h("span", { class: "tag" }, t("group.tag")), " ", groupId ? t("group.joining") : t("group.opening")), h("p", { class: "note" }, t("group.no_stacking")));
     }
+    if (flashItem) couponPanel = SY.flashCheckoutPanel(flashItem);
     var pointsPanel = h("section", { class: "panel points-use", testid: "points-use", hidden: true });
     form.appendChild(couponPanel);
     form.appendChild(pointsPanel);
@@ -420,12 +422,14 @@
       quotePanel.setAttribute("aria-busy", "true");
       var data = groupCampaign
         ? await SY.api("GET", "/api/app/group-buy/" + groupCampaign + "/quote?quantity=" + qty)
-        : await fetchQuote(source, choice, usePoints);
+        : flashItem
+          ? await SY.api("GET", "/api/app/flash-sales/items/" + flashItem + "/quote?quantity=" + qty)
+          : await fetchQuote(source, choice, usePoints);
       if (seq !== quoteSeq) return;
       shown = data;
       quotePanel.removeAttribute("aria-busy");
       drawQuote(data);
-      if (!groupCampaign) {
+      if (!groupCampaign && !flashItem) {
         drawCoupons(data);
         drawPoints(data);
       }
@@ -593,6 +597,24 @@
         SY.showError(error.status === 0 ? { message: t("checkout.retry_same") } : error);
       }
     }
+    async function placeFlash(body, address) {
+      body.quantity = qty;
+      var signature = "flash:" + flashItem + JSON.stringify(body);
+      if (!attempt || attempt.signature !== signature) attempt = { key: SY.newKey(), signature: signature };
+      placing = true;
+      SY.busy(submit, true);
+      try {
+        var bought = await SY.flashBuy(flashItem, body, attempt.key, couponPanel);
+        if (address) SY.save(SY.KEYS.address, JSON.stringify(address));
+        SY.go("#/cashier/" + bought.order.id + "?flash=" + flashItem, true);
+      } catch (error) {
+        placing = false;
+        SY.busy(submit, false);
+        showFieldErrors(form, error.fields || {});
+        if (error.status !== 0 && error.status < 500) attempt = null;
+        SY.showError(error.status === 0 ? { message: t("checkout.retry_same") } : error);
+      }
+    }
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
       if (!shown) return;
@@ -601,6 +623,7 @@
       var body = chosen === null ? { address: address } : { address_id: chosen };
       body.note = form.elements.note.value.trim();
       if (groupCampaign) return placeGroup(body, address);
+      if (flashItem) return placeFlash(body, address);
       if (cartIds.length) body.cart_item_ids = lines.map(function (l) { return l.item_id; });
       else body.items = [{ sku_id: skuId, quantity: qty }];
       body.coupon_ids = shown.quote.applied_coupon_ids.slice();
@@ -670,6 +693,7 @@
     if (!SY.requireLogin()) return;
     var id = Number(params.id);
     var groupId = Number((query && query.get("group")) || 0);
+    var flash = Number((query && query.get("flash")) || 0);
     var order = await SY.api("GET", "/api/app/orders/" + id);
     if (order.status !== "pending_payment") {
       view.appendChild(paidPanel(order, groupId));
@@ -682,7 +706,8 @@
       h("h2", { id: "cashier-title" }, start.provider === "sandbox" ? t("cashier.sandbox_title") : t("cashier.title")),
       h("p", { class: "cashier-amount price", testid: "cashier-amount" }, SY.money(order.total_fen)),
       h("p", { class: "muted" }, t("cashier.order_no", { no: order.order_no })),
-      h("p", { class: "muted" }, t("cashier.deadline", { time: SY.formatTime(order.pay_deadline) }))
+      h("p", { class: "muted" }, t("cashier.deadline", { time: SY.formatTime(order.pay_deadline) })),
+      flash && order.pay_deadline ? SY.flashPayCountdown(order) : null
     );
     view.appendChild(panel);
     if (start.provider !== "sandbox") {
