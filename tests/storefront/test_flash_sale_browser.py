@@ -277,3 +277,46 @@ def test_the_sale_opens_on_the_server_clock_and_the_shopper_buys_queues_and_pays
         assert (item.sold, item.reserved) == (1, 0)
     http.close()
     assert errors == []
+
+
+def test_a_sold_out_item_says_so_and_cannot_be_bought(
+    shop: tuple[Context, str], browser: Browser
+) -> None:
+    # given a running session whose one unit another shopper has just taken
+    ctx, base = shop
+    http = httpx.Client(base_url=base, timeout=10)
+    admin = _admin(http)
+    sku_id = _sku(http, admin)
+    now = datetime.now(UTC)
+    made = http.post(
+        "/api/admin/flash-sales",
+        json={"name": "午间秒杀", "starts_at": (now - timedelta(minutes=1)).isoformat(),
+              "ends_at": (now + timedelta(minutes=30)).isoformat(),
+              "items": [{"sku_id": sku_id, "sale_price_fen": SALE_FEN, "quantity": 1}]},
+        headers=admin,
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    token = _shopper(http)
+    taken = http.post(
+        f"/api/app/flash-sales/items/{made.json()['items'][0]['id']}/buy",
+        json={},
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "flash-sold-out-1"},
+    )
+    assert taken.status_code == 201, taken.text
+    errors: list[str] = []
+    page = open_page(browser, base, width=375, height=812, errors=errors)
+
+    # when a visitor opens the channel
+    page.goto(f"{base}/shop#/flash")
+
+    # then the item is 已抢光 at 100 %, its button off; the session runs on
+    expect(page.get_by_test_id("flash-session-state")).to_have_attribute("data-phase", "running")
+    button = page.get_by_test_id("flash-buy")
+    expect(button).to_have_attribute("data-state", "sold_out")
+    expect(button).to_have_text("已抢光")
+    expect(button).to_be_disabled()
+    expect(page.get_by_test_id("flash-taken")).to_have_text("已抢100%")
+    expect(page.get_by_test_id("flash-left")).to_have_text("仅剩 0 件")
+    _shot(page, "09-sold-out")
+    http.close()
+    assert errors == []

@@ -22,7 +22,8 @@ has a ``/api/track`` route; otherwise events just queue in the browser. Pages (h
 ``#/search?q=&sort=``, ``#/product/<id>``, ``#/cart``, ``#/checkout?cart=<item ids>`` or
 ``?product=&sku=&qty=`` (buy now), ``#/cashier/<order id>``, ``#/orders?status=``,
 ``#/order/<id>``, ``#/aftersales``, ``#/me``, ``#/login?next=<hash>``, ``#/service`` (客服),
-``#/coupons/center`` (领券中心), ``#/coupons?status=issued|used|expired`` (我的优惠券).
+``#/coupons/center`` (领券中心), ``#/coupons?status=issued|used|expired`` (我的优惠券),
+``#/flash?session=<id>`` (秒杀, countdowns on the server's clock; docs/social.md).
 
 Prices: the cart and checkout show ``GET /api/app/checkout/quote`` for the chosen lines
 (discounts with reasons, hints such as "再买 ¥12.00 可减 ¥30.00", shipping, total) and
@@ -110,6 +111,17 @@ Stable selectors (``data-testid``) for browser tests:
 ``phone-code`` ``phone-submit``  phone binding (sandbox: the 11-digit number); ``phone-masked``
 ``locale-switch``          language buttons on the me page (``data-locale``)
 ``logout``                 log out
+``home-flash``             the flash-sale entry on home; ``home-flash-countdown`` its clock
+``flash-tab``              a session tab (``data-session-id``, ``data-phase``)
+``flash-session-state``    the shown session's state (``data-phase``: upcoming/running/ended);
+                           ``flash-countdown`` its clock (``data-seconds``, server time)
+``flash-item``             an item (``data-item-id``, ``data-units-left``): ``flash-price``
+                           ``flash-shelf-price`` ``flash-taken`` ``flash-left`` ``flash-limit``,
+                           ``flash-buy`` its button (``data-state``: upcoming/on/sold_out/ended)
+``flash-checkout``         the checkout's flash panel; ``flash-pay-limit`` the time to pay,
+                           ``flash-queue`` 排队中 (``data-tries``)
+``flash-pay``              the cashier's time left to pay (``data-state`` open/expired);
+                           ``flash-pay-countdown`` its clock
 ``error``                  the error banner (``role=alert``)
 """
 
