@@ -316,7 +316,8 @@ def test_a_sold_out_item_says_so_and_cannot_be_bought(
     expect(button).to_have_text("已抢光")
     expect(button).to_be_disabled()
     expect(page.get_by_test_id("flash-taken")).to_have_text("已抢100%")
-    expect(page.get_by_test_id("flash-left")).to_have_text("仅剩 0 件")
+    expect(page.get_by_test_id("flash-left")).to_have_text("已抢光")
+    expect(page.get_by_test_id("flash-item")).to_have_attribute("data-units-left", "0")
     _shot(page, "09-sold-out")
     http.close()
     assert errors == []

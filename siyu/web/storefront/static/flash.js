@@ -152,7 +152,7 @@
           { class: "flash-stock muted" },
           h("span", { testid: "flash-taken" }, t("flash.taken", { percent: taken })),
           " · ",
-          h("span", { testid: "flash-left" }, t("flash.left", { count: item.units_left })),
+          h("span", { testid: "flash-left" }, item.sold_out ? t("flash.buy.sold_out") : t("flash.left", { count: item.units_left })),
           " · ",
           h("span", { testid: "flash-limit" }, t("flash.limit", { count: item.per_shopper_limit }))
         ),
