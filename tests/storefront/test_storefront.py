@@ -69,6 +69,7 @@ def test_shop_serves_one_page_with_charset_viewport_and_versioned_assets(
         "account.js",
         "member.js",
         "group.js",
+        "bargain.js",
         "app.js",
     ):
         assert f'/shop/static/{name}?v={version}"' in html
@@ -82,6 +83,7 @@ def test_static_assets_are_served_with_cache_headers(shop: TestClient) -> None:
         "account.js",
         "address.js",
         "app.js",
+        "bargain.js",
         "browse.js",
         "buy.js",
         "core.js",
