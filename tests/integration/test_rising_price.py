@@ -6,7 +6,9 @@ refunded."""
 
 from __future__ import annotations
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -154,3 +156,42 @@ def test_a_cancelled_order_and_a_refunded_one_give_their_units_back_to_the_base_
     assert _units_sold(ctx, campaign["id"]) == 0
     view = client.get(f"/api/app/rising-price/{campaign['id']}").json()
     assert (view["price_fen"], view["base_units_left"]) == (5000, 2)
+
+
+def test_twelve_shoppers_racing_for_five_base_units_leave_exactly_five_at_the_base_price(
+    client: TestClient, ctx: Context
+) -> None:
+    # given a campaign two hours in with 5 units at ¥50 (¥60 after them)
+    admin = operator_headers(client, ctx)
+    sku_id = create_product(client, admin, skus=[{"price_fen": SHELF, "stock": 50}])["skus"][0][
+        "id"
+    ]
+    now = ctx.clock.now()
+    made = client.post("/api/admin/rising-price", headers=admin, json={
+        "name": "前5名5折", "sku_id": sku_id, "base_price_fen": 5000, "base_units": 5,
+        "step_percent": 10, "interval_minutes": 60, "cap_price_fen": SHELF,
+        "starts_at": (now - timedelta(hours=2)).isoformat(),
+        "ends_at": (now + timedelta(days=1)).isoformat(),
+    })  # fmt: skip
+    assert made.status_code == 201, made.text
+    racers = [shopper_headers(client, f"rp-race-{i}") for i in range(12)]
+    barrier = threading.Barrier(12)
+
+    def race(i: int) -> Any:
+        barrier.wait()
+        return _buy(client, racers[i], made.json()["id"], expected_unit_price_fen=5000)
+
+    # when twelve shoppers who were all shown ¥50 buy at once
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = [f.result() for f in [pool.submit(race, i) for i in range(12)]]
+
+    # then five get ¥50, seven are told the price is now ¥60, and 5 units are counted
+    codes = sorted((a.status_code, a.json().get("error", {}).get("code", "")) for a in answers)
+    assert codes == [(201, "")] * 5 + [(409, "rising_price_changed")] * 7, codes
+    assert {a.json()["order"]["total_fen"] for a in answers if a.status_code == 201} == {5000}
+    assert all(
+        a.json()["error"]["fields"] == {"expected_unit_price_fen": "6000"}
+        for a in answers
+        if a.status_code == 409
+    )
+    assert _units_sold(ctx, made.json()["id"]) == 5
