@@ -14,10 +14,12 @@ from siyu.bootstrap import Context, build_context
 from siyu.config import Settings
 from siyu.web.api import address as address_api
 from siyu.web.api import aftersale as aftersale_api
+from siyu.web.api import bargain as bargain_api
 from siyu.web.api import cart as cart_api
 from siyu.web.api import catalog as catalog_api
 from siyu.web.api import channel as channel_api
 from siyu.web.api import coupon as coupon_api
+from siyu.web.api import cues as cues_api
 from siyu.web.api import flash_sale as flash_sale_api
 from siyu.web.api import group_buy as group_buy_api
 from siyu.web.api import identity as identity_api
@@ -28,6 +30,7 @@ from siyu.web.api import member_tiers as member_tiers_api
 from siyu.web.api import order as order_api
 from siyu.web.api import payment as payment_api
 from siyu.web.api import promotion as promotion_api
+from siyu.web.api import rising_price as rising_price_api
 from siyu.web.api import tracking as tracking_api
 from siyu.web.assets import install_assets
 from siyu.web.catalog_cache import CatalogCache
@@ -119,6 +122,12 @@ def create_app(
             group_buy_api.app_router,
             group_buy_api.admin_router,
             flash_sale_api.admin_router,
+            rising_price_api.app_router,
+            rising_price_api.admin_router,
+            bargain_api.app_router,
+            bargain_api.admin_router,
+            cues_api.app_router,
+            cues_api.admin_router,
             loyalty_api.rules_router,
             loyalty_games_api.app_router,
             loyalty_games_api.admin_router,

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from siyu import (
+    bargain,
     catalog,
     coupon,
     flash_sale,
@@ -20,6 +21,7 @@ from siyu import (
     order,
     payment,
     promotion,
+    rising_price,
     tracking,
     versions,
 )
@@ -174,5 +176,7 @@ def register_packages(ctx: Context) -> None:
     loyalty_tiers.register(ctx.relay, ctx.timers, ctx.lifecycle, program=ctx.points)
     group_buy.register(ctx.relay, ctx.timers, ctx.lifecycle)
     flash_sale.register(ctx.relay, ctx.timers, ctx.lifecycle, gate=ctx.flash_gate)
+    rising_price.register(ctx.relay, ctx.timers, ctx.lifecycle)
+    bargain.register(ctx.relay, ctx.timers, ctx.lifecycle)
     payment.register(ctx.relay, ctx.timers, ctx.lifecycle, providers=ctx.provider)
     tracking.register(ctx.relay, ctx.timers, ctx.lifecycle, analytics=ctx.analytics)

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     flash_sale_ip_rate: float = Field(default=200.0, gt=0)
     flash_sale_ip_burst: int = Field(default=400, ge=1)
     flash_sale_max_in_flight: int = Field(default=32, ge=1)
+    # Urgency cues (docs/social.md), until an operator saves the store's own: the feed
+    # of recent real purchases on/off, and 仅剩N件 at or below this stock (0: never).
+    cues_social_proof: bool = True
+    cues_low_stock_threshold: int = Field(default=5, ge=0, le=1000)
 
     @property
     def sqlalchemy_url(self) -> str:

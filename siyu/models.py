@@ -3,10 +3,12 @@
 from siyu import idempotency, outbox, timers, versions
 from siyu.address import models as address_models
 from siyu.aftersale import models as aftersale_models
+from siyu.bargain import models as bargain_models
 from siyu.cart import models as cart_models
 from siyu.catalog import models as catalog_models
 from siyu.channel import models as channel_models
 from siyu.coupon import models as coupon_models
+from siyu.cues import models as cue_models
 from siyu.db import Base
 from siyu.flash_sale import models as flash_sale_models
 from siyu.group_buy import models as group_buy_models
@@ -20,16 +22,19 @@ from siyu.order import models as order_models
 from siyu.payment import models as payment_models
 from siyu.pricing import scopes as pricing_scopes
 from siyu.promotion import models as promotion_models
+from siyu.rising_price import models as rising_price_models
 
 __all__ = [
     "Base",
     "address_models",
     "aftersale_models",
+    "bargain_models",
     "cart_models",
     "catalog_models",
     "channel_models",
     "checkin_models",
     "coupon_models",
+    "cue_models",
     "flash_sale_models",
     "group_buy_models",
     "identity_models",
@@ -43,6 +48,7 @@ __all__ = [
     "payment_models",
     "pricing_scopes",
     "promotion_models",
+    "rising_price_models",
     "timers",
     "versions",
 ]

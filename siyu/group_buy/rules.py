@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from siyu.identity.rules import mask_name as mask_name  # the routes' import; identity's rule
+
 MAX_GROUP_SIZE = 50
 MAX_TIERS = 5
 DEADLINE_TIMER = "group_buy.deadline"
@@ -88,9 +90,3 @@ def virtual_fill(seats_paid: int, tiers: list[Tier]) -> int:
     """Simulated members (模拟成团) that take a group at its deadline to the first
     tier: only when the operator enabled it, disclosed on the storefront."""
     return max(tiers[0].size - seats_paid, 0)
-
-
-def mask_name(nickname: str) -> str:
-    """张三丰 → 张**: how a member is shown to other shoppers."""
-    name = nickname.strip() or "微信用户"
-    return name[0] + "*" * min(max(len(name) - 1, 1), 2)

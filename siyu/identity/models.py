@@ -29,6 +29,8 @@ class Shopper(Base):
     first_anonymous_id: Mapped[str | None] = mapped_column(String(64))
     # Set once by the shopper (siyu.loyalty.tiers): the birthday gift's date.
     birthday: Mapped[date | None]
+    # Set by an operator (anti-fraud): a blocked shopper's bargain cuts do not count.
+    blocked_at: Mapped[datetime | None]
 
 
 class ShopperDevice(Base):

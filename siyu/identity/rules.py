@@ -181,3 +181,10 @@ def is_strong_password(password: str) -> bool:
         and any(c.isalpha() for c in password)
         and any(c.isdigit() for c in password)
     )
+
+
+def mask_name(nickname: str) -> str:
+    """张三丰 → 张**, 张三 → 张*: how a shopper is shown to other shoppers (group members,
+    bargain helpers, the social-proof feed). Never more than the first character."""
+    name = nickname.strip() or "微信用户"
+    return name[0] + "*" * min(max(len(name) - 1, 1), 2)

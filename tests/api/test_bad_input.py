@@ -100,6 +100,10 @@ NO_INPUT = {
     ("GET", "/api/app/flash-sales"),
     ("GET", "/api/admin/flash-sales"),
     ("GET", "/api/admin/points/rules"),
+    ("GET", "/api/admin/rising-price"),
+    ("GET", "/api/admin/bargains"),
+    ("GET", "/api/app/bargains/mine"),
+    ("GET", "/api/admin/cues/settings"),
 }
 # Body fields where null is a meaningful value (absent, "move to the root", "clear").
 NULL_ALLOWED = {
@@ -123,6 +127,8 @@ NULL_ALLOWED = {
     "JoinIn": {"address", "address_id", "sharer_id"},
     "BuyIn": {"address", "address_id"},
     "PointsRulesIn": {"expiry_years"},
+    "RisingPriceBuyIn": {"address", "address_id", "expected_unit_price_fen"},
+    "BargainBuyIn": {"address", "address_id"},
 }
 # Entry attribution is best effort (identity/rules.py): a nonsense scene or sharer is
 # dropped and the shopper still gets in.
@@ -149,6 +155,14 @@ LOTTERY = {
 FLASH_SALE = {
     "name": "10点秒杀", "starts_at": "2026-11-02T10:00:00+08:00",
     "ends_at": "2026-11-02T10:30:00+08:00",
+}  # fmt: skip
+RISING_PRICE = {
+    "name": "阶梯涨价", "base_price_fen": 50, "base_units": 10, "step_percent": 10,
+    "cap_price_fen": 100, "starts_at": "2026-11-01T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z",
+}  # fmt: skip
+BARGAIN = {
+    "name": "砍价", "floor_price_fen": 10, "helpers_needed": 3,
+    "starts_at": "2026-11-01T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z",
 }  # fmt: skip
 GROUP_BUY = {
     "name": "拼团", "tiers": [{"size": 2, "price_fen": 100}],
@@ -207,6 +221,7 @@ def build_world(client: TestClient, ctx: Context) -> World:
         "group_id": UNKNOWN_ID,
         "session_id": UNKNOWN_ID,
         "exchange_id": UNKNOWN_ID,
+        "bargain_id": UNKNOWN_ID,
     }
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/api/app/login"): {"code": "sweeper"},
@@ -324,6 +339,16 @@ def build_world(client: TestClient, ctx: Context) -> World:
             "quantity": 10,
         },  # fmt: skip
         ("POST", "/api/app/flash-sales/items/{item_id}/buy"): {"address": ADDRESS},
+        ("POST", "/api/admin/rising-price"): RISING_PRICE | {"sku_id": sku_id},
+        ("PUT", "/api/admin/rising-price/{campaign_id}"): RISING_PRICE | {"sku_id": sku_id},
+        ("POST", "/api/app/rising-price/{campaign_id}/buy"): {"address": ADDRESS},
+        ("POST", "/api/admin/bargains"): BARGAIN | {"sku_id": sku_id},
+        ("PUT", "/api/admin/bargains/{campaign_id}"): BARGAIN | {"sku_id": sku_id},
+        ("POST", "/api/app/bargains/{bargain_id}/buy"): {"address": ADDRESS},
+        ("PUT", "/api/admin/cues/settings"): {
+            "social_proof_enabled": True,
+            "low_stock_threshold": 5,
+        },
         ("POST", "/api/track"): {
             "batch": [
                 {

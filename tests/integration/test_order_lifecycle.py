@@ -196,6 +196,8 @@ def test_steps_run_in_the_order_packages_registered_them(ctx: Context) -> None:
             "loyalty.earn_growth",
             "group_buy.seat_paid",
             "flash_sale.purchase_paid",
+            "rising_price.purchase_paid",
+            "bargain.order_paid",
             "order.announce_paid",
         ),
         "cancelled": (
@@ -205,6 +207,8 @@ def test_steps_run_in_the_order_packages_registered_them(ctx: Context) -> None:
             "loyalty.return_spent_points",
             "group_buy.seat_released",
             "flash_sale.purchase_released",
+            "rising_price.purchase_released",
+            "bargain.order_released",
             "order.announce_cancelled",
         ),
         "refunded": (
@@ -213,6 +217,7 @@ def test_steps_run_in_the_order_packages_registered_them(ctx: Context) -> None:
             "loyalty.reverse_points",
             "loyalty.reverse_growth",
             "group_buy.seat_refunded",
+            "rising_price.purchase_refunded",
             "order.announce_refunded",
         ),
         "settled": ("loyalty.credit_points", "order.announce_settled"),

@@ -70,6 +70,7 @@ def test_shop_serves_one_page_with_charset_viewport_and_versioned_assets(
         "member.js",
         "group.js",
         "flash.js",
+        "bargain.js",
         "app.js",
     ):
         assert f'/shop/static/{name}?v={version}"' in html
@@ -83,6 +84,7 @@ def test_static_assets_are_served_with_cache_headers(shop: TestClient) -> None:
         "account.js",
         "address.js",
         "app.js",
+        "bargain.js",
         "browse.js",
         "buy.js",
         "core.js",

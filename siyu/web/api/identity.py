@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Path, Query, Request, Response, UploadFile
+from pydantic import BaseModel
 
 from siyu.errors import NotFound
-from siyu.identity import audit, service
+from siyu.fields import MAX_ID
+from siyu.identity import audit, blocking, service
 from siyu.identity import operators as operator_service
 from siyu.identity.models import Shopper
 from siyu.identity.rules import (
@@ -51,6 +53,7 @@ from siyu.web.deps import (
     CtxDep,
     CurrentOperator,
     CurrentShopper,
+    MarketingWriter,
     NowDep,
     OperatorManager,
     SessionDep,
@@ -305,3 +308,43 @@ def list_audit_logs(
         before_id=before_id,
         limit=limit,
     )
+
+
+class ShopperBlockOut(BaseModel):
+    id: int
+    blocked: bool
+    blocked_at: datetime | None
+
+
+def _set_blocked(
+    session: SessionDep, shopper_id: int, blocked: bool, operator_id: int, now: datetime
+) -> ShopperBlockOut:
+    with session.begin():
+        shopper = blocking.set_blocked(
+            session, shopper_id=shopper_id, blocked=blocked, operator_id=operator_id, now=now
+        )
+        return ShopperBlockOut(
+            id=shopper.id, blocked=shopper.blocked_at is not None, blocked_at=shopper.blocked_at
+        )
+
+
+@admin_router.post("/shoppers/{shopper_id}/block", response_model=ShopperBlockOut)
+def block_shopper(
+    shopper_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    session: SessionDep,
+    now: NowDep,
+    operator: MarketingWriter,
+) -> ShopperBlockOut:
+    """封禁顾客（防刷）：不能发起砍价，帮砍不计入；记入操作日志。"""
+    return _set_blocked(session, shopper_id, True, operator.id, now)
+
+
+@admin_router.post("/shoppers/{shopper_id}/unblock", response_model=ShopperBlockOut)
+def unblock_shopper(
+    shopper_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    session: SessionDep,
+    now: NowDep,
+    operator: MarketingWriter,
+) -> ShopperBlockOut:
+    """解除封禁；记入操作日志。"""
+    return _set_blocked(session, shopper_id, False, operator.id, now)

@@ -413,6 +413,7 @@
       offers.hidden = !(o.promotions.length || o.coupons.length);
     }).catch(function () { /* offers are extra: the page works without them */ });
     if (SY.groupBuyPanel) SY.groupBuyPanel(view, p);
+    if (SY.socialPanel) SY.socialPanel(view, p); /* cues, rising price, bargain */
     if (p.description) {
       view.appendChild(h("section", { class: "panel" }, h("h3", null, t("product.description")), h("p", { class: "description" }, p.description)));
     }
