@@ -42,6 +42,8 @@ PAGES = {
     "rehearsals": "/console/rehearsals",
     "promotions": "/console/promotions",
     "coupons": "/console/coupons",
+    "group_buy": "/console/group-buy",
+    "flash_sale": "/console/flash-sales",
     "member_tiers": "/console/loyalty/tiers",
     "member_day": "/console/loyalty/member-day",
     "points_rules": "/console/loyalty/points",
@@ -53,6 +55,8 @@ PAGES = {
 MARKETING = {
     "promotions",
     "coupons",
+    "group_buy",
+    "flash_sale",
     "member_tiers",
     "member_day",
     "points_rules",

@@ -64,6 +64,8 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("rehearsals", f"{PREFIX}/rehearsals", Permission.analytics_read),
     NavEntry("promotions", f"{PREFIX}/promotions", Permission.marketing_read),
     NavEntry("coupons", f"{PREFIX}/coupons", Permission.marketing_read),
+    NavEntry("group_buy", f"{PREFIX}/group-buy", Permission.marketing_read),
+    NavEntry("flash_sale", f"{PREFIX}/flash-sales", Permission.marketing_read),
     NavEntry("member_tiers", f"{PREFIX}/loyalty/tiers", Permission.marketing_read),
     NavEntry("member_day", f"{PREFIX}/loyalty/member-day", Permission.marketing_read),
     NavEntry("points_rules", f"{PREFIX}/loyalty/points", Permission.marketing_read),
