@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from siyu.catalog.models import Product
 from siyu.flash_sale import service
 from siyu.flash_sale.gate import Gate
 from siyu.flash_sale.models import FlashItem, FlashPurchase, FlashSession
@@ -108,3 +109,19 @@ def gate_units_left(gate: Gate, item_ids: list[int]) -> dict[int, int | None]:
         counts = gate.counts(item_id)
         out[item_id] = None if counts is None else counts.units_left
     return out
+
+
+def item_names(session: Session, item_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """(session name, product title) of flash-sale items: how the play analytics name
+    a flash sale's campaign (its item)."""
+    if not item_ids:
+        return {}
+    return {
+        int(item_id): (str(name), str(title))
+        for item_id, name, title in session.execute(
+            select(FlashItem.id, FlashSession.name, Product.title)
+            .join(FlashSession, FlashSession.id == FlashItem.session_id)
+            .join(Product, Product.id == FlashItem.product_id)
+            .where(FlashItem.id.in_(item_ids))
+        )
+    }

@@ -38,6 +38,7 @@ PAGES = {
     "analytics_portfolio": "/console/analytics/portfolio",
     "analytics_clv": "/console/analytics/clv",
     "analytics_loyalty": "/console/analytics/loyalty",
+    "analytics_plays": "/console/analytics/plays",
     "channels": "/console/channels",
     "rehearsals": "/console/rehearsals",
     "promotions": "/console/promotions",

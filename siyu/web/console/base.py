@@ -60,6 +60,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("analytics_portfolio", f"{PREFIX}/analytics/portfolio", Permission.analytics_read),
     NavEntry("analytics_clv", f"{PREFIX}/analytics/clv", Permission.analytics_read),
     NavEntry("analytics_loyalty", f"{PREFIX}/analytics/loyalty", Permission.analytics_read),
+    NavEntry("analytics_plays", f"{PREFIX}/analytics/plays", Permission.analytics_read),
     NavEntry("channels", f"{PREFIX}/channels", Permission.analytics_read),
     NavEntry("rehearsals", f"{PREFIX}/rehearsals", Permission.analytics_read),
     NavEntry("promotions", f"{PREFIX}/promotions", Permission.marketing_read),
