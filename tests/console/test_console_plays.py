@@ -217,8 +217,38 @@ def test_pause_resume_and_end_are_audited_and_an_ended_campaign_stays_ended(
     assert audit_actions(client, api_admin, "group_buy") == [
         "group_buy.save", "group_buy.status", "group_buy.status", "group_buy.status",
     ]  # fmt: skip
-    # and a paused campaign takes no new group (the shopper is told so)
-    assert client.get("/console/audit?target_type=group_buy").status_code == 200
+    # and the audit page reads the changes in words
+    audit = client.get("/console/audit?target_type=group_buy")
+    assert audit.status_code == 200
+    assert "修改拼团活动状态" in audit.text and "已暂停" in audit.text
+
+
+def test_a_paused_campaign_takes_no_new_group_until_it_is_resumed(
+    client: TestClient, ctx: Context, owner: str, sku_id: int, api_admin: dict[str, str]
+) -> None:
+    # given a paused campaign
+    created = post(client, "/console/group-buy/new", owner, **campaign_form(sku_id))
+    campaign_id = int(created.headers["location"].split("/")[-1].split("?")[0])
+    paused = client.post(f"/api/admin/group-buy/{campaign_id}/status",
+                         json={"status": "paused"}, headers=api_admin)  # fmt: skip
+    assert paused.status_code == 200, paused.text
+    leader = shopper_headers(client, "gb-paused")
+
+    # when a shopper tries to open a group, then after the resume
+    refused = client.post(
+        f"/api/app/group-buy/{campaign_id}/groups",
+        json={"address": ADDRESS},
+        headers=leader | {"Idempotency-Key": str(uuid.uuid4())},
+    )
+    running = client.get("/api/app/group-buy", headers=leader).json()
+    post(client, f"/console/group-buy/{campaign_id}/status", owner, status="active")
+    opened = place(client, f"/api/app/group-buy/{campaign_id}/groups", leader)
+
+    # then
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "group_buy_not_running"
+    assert [c["id"] for c in running] == []
+    assert opened["group"]["status"] == "pending"
 
 
 def test_an_analyst_reads_the_play_pages_but_may_not_post(
@@ -342,3 +372,27 @@ def test_a_bad_flash_sale_form_comes_back_422_and_writes_nothing(
     assert field_error(responses["no date"].text, "starts_at")
     with ctx.db.transaction() as session:
         assert flash.list_sessions(session) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "changes"),
+    [
+        ("/console/group-buy/new", {"sku_id": str(10**30)}),
+        ("/console/group-buy/new", {"t1_size": str(10**30), "t1_price": "9" * 40}),
+        ("/console/group-buy/new", {"duration_minutes": "-5", "max_quantity": "1e9"}),
+        ("/console/group-buy/new", {"starts_at": "2026-13-45T99:99", "name": "x" * 500}),
+        ("/console/flash-sales/new", {"i1_sku": str(10**30)}),
+        ("/console/flash-sales/new", {"i1_quantity": str(10**30), "i1_price": "-1"}),
+        ("/console/flash-sales/new", {"i1_id": "123456", "i1_sku": ""}),
+        ("/console/flash-sales/new", {"i1_id": str(10**30)}),
+    ],
+)
+def test_absurd_values_are_a_4xx_page_never_a_500(
+    client: TestClient, ctx: Context, owner: str, sku_id: int, url: str, changes: dict[str, str]
+) -> None:
+    form = campaign_form(sku_id) if "group-buy" in url else flash_form(sku_id)
+    response = post(client, url, owner, **(form | changes))
+    assert 400 <= response.status_code < 500, response.text[-400:]
+    assert "<!doctype html>" in response.text
+    with ctx.db.transaction() as session:
+        assert campaigns.list_campaigns(session) == [] and flash.list_sessions(session) == []
