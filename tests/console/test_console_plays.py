@@ -396,3 +396,28 @@ def test_absurd_values_are_a_4xx_page_never_a_500(
     assert "<!doctype html>" in response.text
     with ctx.db.transaction() as session:
         assert campaigns.list_campaigns(session) == [] and flash.list_sessions(session) == []
+
+
+def test_once_a_group_is_open_the_item_and_prices_are_fixed_but_the_name_is_not(
+    client: TestClient, ctx: Context, owner: str, sku_id: int
+) -> None:
+    # given a campaign whose first group is open
+    created = post(client, "/console/group-buy/new", owner, **campaign_form(sku_id))
+    url = created.headers["location"].split("?")[0]
+    leader = shopper_headers(client, "gb-frozen")
+    opened = place(client, f"/api/app/group-buy/{url.split('/')[-1]}/groups", leader)
+    pay(client, opened["order"]["id"], leader)
+
+    # when
+    page = client.get(url).text
+    repriced = post(client, url, owner, **campaign_form(sku_id, t1_price="37"))
+    renamed = post(client, url, owner, **campaign_form(sku_id, name="周末拼团"))
+
+    # then
+    assert 'data-testid="group-buy-frozen"' in page
+    assert repriced.status_code == 409
+    assert field_error(repriced.text, "_form") == "已有人开团，商品和价格不能再改。"
+    assert renamed.status_code == 303
+    with ctx.db.transaction() as session:
+        campaign = campaigns.get_campaign(session, int(url.split("/")[-1]))
+        assert (campaign.name, campaign.tiers) == ("周末拼团", [[2, 3900], [3, 3500]])
