@@ -51,6 +51,7 @@ ALLOWED_WORDS = frozenset(
         "WebP",
         # brands and product names
         "Siyu",
+        "Redis",  # the flash-sale gate's store, named on the session board
         "WeChat",
         "Admin",
         "App",

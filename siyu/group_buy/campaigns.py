@@ -6,14 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from siyu.catalog.models import Sku
-from siyu.db import get_or_raise
+from siyu.db import get_or_raise, rowcount
 from siyu.errors import Conflict, InvalidInput, NotFound
 from siyu.group_buy.models import GroupBuyCampaign, GroupBuyGroup, GroupBuySeat
-from siyu.group_buy.rules import CampaignStatus, GroupStatus, Tier, check_tiers
+from siyu.group_buy.rules import CampaignStatus, GroupStatus, Tier, can_move, check_tiers
+from siyu.identity.audit import record_audit
 from siyu.identity.models import Shopper
 from siyu.order.models import Order
 
@@ -25,10 +26,15 @@ CAMPAIGN_FIELDS = ("name", "sku_id", "tiers", "duration_minutes", "max_quantity"
 
 
 def save_campaign(
-    session: Session, values: dict[str, Any], *, now: datetime, campaign_id: int | None = None
+    session: Session,
+    values: dict[str, Any],
+    *,
+    now: datetime,
+    campaign_id: int | None = None,
+    actor_id: int | None = None,
 ) -> GroupBuyCampaign:
     """Create or edit a campaign. The SKU and tiers of a campaign with groups are fixed
-    (members paid that price)."""
+    (members paid that price). An operator's change (``actor_id``) is audited."""
     sku = session.get(Sku, values["sku_id"])
     if sku is None:
         raise InvalidInput("sku_not_found", "商品规格不存在 / No such SKU", {"sku_id": "not_found"})
@@ -63,6 +69,7 @@ def save_campaign(
             "group_buy_has_groups",
             "已有人开团，商品和价格不能再改 / Groups were opened: the item and prices are fixed",
         )
+    before = None if row is None else _audited(row)
     if row is None:
         row = GroupBuyCampaign(created_at=now)
         session.add(row)
@@ -72,7 +79,54 @@ def save_campaign(
     row.product_id = sku.product_id
     row.updated_at = now
     session.flush()
+    if actor_id is not None:
+        record_audit(
+            session, operator_id=actor_id, action="group_buy.save", target_type="group_buy",
+            target_id=row.id, before=before, after=_audited(row), now=now,
+        )  # fmt: skip
     return row
+
+
+def _audited(row: GroupBuyCampaign) -> dict[str, Any]:
+    return {
+        name: value.isoformat() if isinstance(value, datetime) else value
+        for name in CAMPAIGN_FIELDS
+        for value in [getattr(row, name)]
+    } | {"status": str(row.status)}
+
+
+def set_campaign_status(
+    session: Session, *, campaign_id: int, status: CampaignStatus, now: datetime,
+    actor_id: int | None = None,
+) -> GroupBuyCampaign:  # fmt: skip
+    """Start, pause, resume or end a campaign (``rules.STATUS_MOVES``). Pausing or ending
+    stops new groups and members; groups already open run to their deadline, their
+    members paid. Conditional on the status read, so two operators cannot both move it;
+    an operator's change (``actor_id``) is audited."""
+    campaign = get_campaign(session, campaign_id)
+    before = campaign.status
+    if not can_move(before, status):
+        raise Conflict(
+            "group_buy_bad_status",
+            f"拼团活动不能从「{before}」改为「{status}」 / A {before} group buy cannot be {status}",
+            {"status": "invalid"},
+        )
+    moved = session.execute(
+        update(GroupBuyCampaign)
+        .where(GroupBuyCampaign.id == campaign.id, GroupBuyCampaign.status == before)
+        .values(status=status, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if rowcount(moved) != 1:
+        raise Conflict("group_buy_status_changed", "活动状态已被修改，请刷新 / The status changed")
+    session.refresh(campaign)
+    if actor_id is not None:
+        record_audit(
+            session, operator_id=actor_id, action="group_buy.status", target_type="group_buy",
+            target_id=campaign.id, before={"status": str(before)}, after={"status": str(status)},
+            now=now,
+        )  # fmt: skip
+    return campaign
 
 
 def has_groups(session: Session, campaign_id: int) -> bool:
@@ -152,8 +206,11 @@ def seat_of_order(session: Session, order_id: int) -> GroupBuySeat | None:
 
 
 def campaign_stats(session: Session, campaign_id: int) -> dict[str, int]:
-    """Groups by status, members paid, units sold, refunds issued, and new shoppers
-    brought in (members whose first paid order is their group order)."""
+    """Groups by status, members paid, units sold, refunds issued (the group buy's own:
+    failure and ladder refunds) and money refunded on the campaign's orders for any
+    reason (after-sales too), and new shoppers brought in: members (not the leader)
+    whose first paid order is their group order, and of them those who joined through
+    a share (their seat carries the sharer)."""
     by_status: dict[GroupStatus, int] = {
         status: count
         for status, count in session.execute(
@@ -177,14 +234,20 @@ def campaign_stats(session: Session, campaign_id: int) -> dict[str, int]:
         .select_from(GroupBuySeat)
         .where(GroupBuySeat.campaign_id == campaign_id, GroupBuySeat.refund_no.is_not(None))
     )
+    refunded_orders, refunded_fen = session.execute(
+        select(func.count(), func.coalesce(func.sum(Order.refunded_fen), 0))
+        .select_from(GroupBuySeat)
+        .join(Order, Order.id == GroupBuySeat.order_id)
+        .where(GroupBuySeat.campaign_id == campaign_id, Order.refunded_fen > 0)
+    ).one()
     first_paid = (
         select(Order.shopper_id, func.min(Order.paid_at).label("first"))
         .where(Order.paid_at.is_not(None))
         .group_by(Order.shopper_id)
         .subquery()
     )
-    new = session.scalar(
-        select(func.count())
+    new, new_via_share = session.execute(
+        select(func.count(), func.count(GroupBuySeat.sharer_id))
         .select_from(GroupBuySeat)
         .join(Order, Order.id == GroupBuySeat.order_id)
         .join(first_paid, first_paid.c.shopper_id == GroupBuySeat.shopper_id)
@@ -193,7 +256,7 @@ def campaign_stats(session: Session, campaign_id: int) -> dict[str, int]:
             GroupBuySeat.is_leader.is_(False),
             Order.paid_at == first_paid.c.first,
         )
-    )
+    ).one()
     ended = sum(by_status.get(s, 0) for s in (GroupStatus.completed, GroupStatus.failed))
     return {
         "groups_opened": sum(
@@ -208,7 +271,10 @@ def campaign_stats(session: Session, campaign_id: int) -> dict[str, int]:
         "members_paid": int(members),
         "units_sold": int(units),
         "refunds": int(refunds or 0),
+        "refunded_orders": int(refunded_orders),
+        "refunded_fen": int(refunded_fen),
         "new_shoppers": int(new or 0),
+        "new_via_share": int(new_via_share or 0),
     }
 
 
@@ -221,3 +287,19 @@ def campaign_groups(session: Session, campaign_id: int, limit: int = 200) -> lis
             .limit(limit)
         )
     )
+
+
+def campaign_members(
+    session: Session, campaign_id: int
+) -> dict[int, list[tuple[GroupBuySeat, Shopper]]]:
+    """Every seat of a campaign with its shopper, by group (the console's groups page):
+    one read instead of one per group."""
+    by_group: dict[int, list[tuple[GroupBuySeat, Shopper]]] = {}
+    for seat, shopper in session.execute(
+        select(GroupBuySeat, Shopper)
+        .join(Shopper, Shopper.id == GroupBuySeat.shopper_id)
+        .where(GroupBuySeat.campaign_id == campaign_id)
+        .order_by(GroupBuySeat.id)
+    ):
+        by_group.setdefault(seat.group_id, []).append((seat, shopper))
+    return by_group

@@ -28,7 +28,21 @@ HOLD = "group_buy"  # orders.hold while the group is in progress
 class CampaignStatus(StrEnum):
     draft = "draft"
     active = "active"
+    paused = "paused"  # no new groups or members; groups already open run to their deadline
     ended = "ended"
+
+
+# An operator's status actions: start or resume, pause, end (an ended campaign stays so).
+STATUS_MOVES: dict[CampaignStatus, frozenset[CampaignStatus]] = {
+    CampaignStatus.draft: frozenset({CampaignStatus.active, CampaignStatus.ended}),
+    CampaignStatus.active: frozenset({CampaignStatus.paused, CampaignStatus.ended}),
+    CampaignStatus.paused: frozenset({CampaignStatus.active, CampaignStatus.ended}),
+    CampaignStatus.ended: frozenset(),
+}
+
+
+def can_move(current: CampaignStatus, target: CampaignStatus) -> bool:
+    return target in STATUS_MOVES[current]
 
 
 class GroupStatus(StrEnum):

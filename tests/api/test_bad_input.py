@@ -324,6 +324,7 @@ def build_world(client: TestClient, ctx: Context) -> World:
         },  # fmt: skip
         ("POST", "/api/admin/group-buy"): GROUP_BUY | {"sku_id": sku_id},
         ("PUT", "/api/admin/group-buy/{campaign_id}"): GROUP_BUY | {"sku_id": sku_id},
+        ("POST", "/api/admin/group-buy/{campaign_id}/status"): {"status": "paused"},
         ("POST", "/api/app/group-buy/{campaign_id}/groups"): {"address": ADDRESS},
         ("POST", "/api/app/group-buy/groups/{group_id}/members"): {"address": ADDRESS},
         ("POST", "/api/admin/flash-sales"): FLASH_SALE

@@ -151,8 +151,15 @@ class StatsOut(BaseModel):
     success_rate_percent: int
     members_paid: int
     units_sold: int
-    refunds: int
+    refunds: int  # the group buy's own refunds (failure, ladder)
+    refunded_orders: int  # orders with money back for any reason
+    refunded_fen: int
     new_shoppers: int
+    new_via_share: int  # new shoppers who joined through a share
+
+
+class StatusIn(BaseModel):
+    status: CampaignStatus = Field(description="active 开始/恢复、paused 暂停、ended 结束")
 
 
 AUTO_FILL_NOTICE = (
@@ -319,6 +326,20 @@ def edit_campaign(
 ) -> Any:
     """修改拼团活动；已有人开团后商品与价格不可改（409）。"""
     return _save(session, campaign_id, body, now)
+
+
+@admin_router.post("/{campaign_id}/status", response_model=CampaignOut)
+def set_campaign_status(
+    campaign_id: int, body: StatusIn, session: SessionDep, now: NowDep, operator: MarketingWriter
+) -> Any:
+    """开始、暂停、恢复或结束拼团；已结束的不能再改（409）。已开的团照常到期。"""
+    with session.begin():
+        return _campaign_out(
+            campaigns.set_campaign_status(
+                session, campaign_id=campaign_id, status=body.status, now=now,
+                actor_id=operator.id,
+            )
+        )  # fmt: skip
 
 
 @admin_router.get("/{campaign_id}/stats", response_model=StatsOut)

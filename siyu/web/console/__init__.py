@@ -68,6 +68,10 @@ Stable selectors for browser tests (``#id`` or ``[data-testid=...]``):
   ``a#channels-analytics`` links to the channel analytics.
 - promotions (``/console/promotions``, nav ``#nav-promotions``) and coupons
   (``/console/coupons``, nav ``#nav-coupons``): see ``promotions.py`` and ``coupons.py``.
+- group buys (``/console/group-buy``, nav ``#nav-group_buy``) and flash sales
+  (``/console/flash-sales``, nav ``#nav-flash_sale``): see ``marketing/group_buy.py`` and
+  ``marketing/flash_sale.py``; 活动效果 (``/console/analytics/plays``, nav
+  ``#nav-analytics_plays``): see ``analytics/plays.py``.
 """
 
 from __future__ import annotations

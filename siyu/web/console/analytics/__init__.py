@@ -9,6 +9,8 @@ CSV export; bad input answers 422 with words next to the field.
 - ``sales.py``: repurchase and cohort LTV, the product portfolio, customer lifetime value
 - ``loyalty.py``: points flows and liability, tiers over time, check-in retention,
   member repurchase (read from the store)
+- ``plays.py``: 活动效果 — per play and campaign the share funnel, GMV against the
+  play's cost, ROI and new shoppers (read from the store)
 - ``goals.py``: the playbook's stage goals against actuals
 - ``common.py``: what they share (date ranges, filters, CSV, chart layout)
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from siyu.web.console.analytics import customers, funnels, goals, loyalty, sales, traffic
+from siyu.web.console.analytics import customers, funnels, goals, loyalty, plays, sales, traffic
 from siyu.web.console.analytics.customers import RFM_TABLE_LIMIT
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -27,6 +29,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     traffic.router,
     sales.router,
     loyalty.router,
+    plays.router,
 )
 
 __all__ = ["RFM_TABLE_LIMIT", "ROUTERS"]
