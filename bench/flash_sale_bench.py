@@ -4,7 +4,8 @@ separate processes.
 
 For each mode: a demo store is seeded into a fresh data folder (SQLite by default,
 ``--db postgres`` for a temporary PostgreSQL database), ``siyu serve --no-worker`` is
-started (Redis mode: ``SIYU_REDIS_URL`` with a key prefix of this run's own), a session
+started (Redis mode: ``SIYU_REDIS_URL`` with a key prefix of this run's own; no access
+log, like the bare app), a session
 on now is created with one item of 100 units, one a shopper. Then:
 
 1. **the rush** — a separate load process (httpx, asyncio) logs 2,000 shoppers in and
@@ -215,6 +216,7 @@ def mode_run(mode: str, args: argparse.Namespace, bare_rps: float) -> list[str]:
     with store(args.db) as (data_dir, url), tempfile.TemporaryDirectory() as scratch:
         env = siyu_env(data_dir, url)
         env.update(SIYU_FLASH_SALE_IP_RATE="1000000", SIYU_FLASH_SALE_IP_BURST="1000000")  # one IP
+        env.update(SIYU_ACCESS_LOG="false")  # as the bare app, which logs warnings only
         if mode == "redis":
             env.update(SIYU_REDIS_URL=REDIS_URL, SIYU_REDIS_KEY_PREFIX=prefix)
         port = free_port()

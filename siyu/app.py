@@ -32,6 +32,7 @@ from siyu.web.api import payment as payment_api
 from siyu.web.api import promotion as promotion_api
 from siyu.web.api import rising_price as rising_price_api
 from siyu.web.api import tracking as tracking_api
+from siyu.web.api.flash_front import install_flash_front
 from siyu.web.assets import install_assets
 from siyu.web.catalog_cache import CatalogCache
 from siyu.web.console import install_console
@@ -83,6 +84,8 @@ def create_app(
         title="Siyu 私域",
         version=__version__,
         lifespan=lifespan,
+        # FastAPI asks OpenTelemetry for a provider on every request unless told not to
+        telemetry={} if settings.telemetry else {"tracing": False, "metrics": False, "logs": False},
         description="微信小程序商城后端与增长引擎 · WeChat mini-program store back end. "
         "Money is in integer fen (分); times are UTC.",
     )
@@ -95,6 +98,7 @@ def create_app(
     install_error_handlers(
         app, max_body_size=MAX_BODY_BYTES, larger={"/console/products": MAX_UPLOAD_BODY}
     )
+    install_flash_front(app, context)  # outermost: a sale's refusals answered at the door
     install_health(
         app, context.db, payment=settings.payment_provider.value
     )  # first: polled often, matched before all others

@@ -83,7 +83,9 @@ def serve(
         from siyu.app import create_app
 
         application = create_app(settings, run_worker=run_worker)
-        build_server(application, host=host, port=port, log_level="info").run()
+        build_server(
+            application, host=host, port=port, log_level="info", access_log=settings.access_log
+        ).run()
         return
     _warn_single_process(settings, f"siyu serve --workers {workers}")
     os.environ["SIYU_RUN_WORKER"] = "false"  # read by each API process's settings
@@ -102,7 +104,13 @@ def _serve_with_supervisor_worker(
     if background is not None:
         background.start()
     try:
-        serve_processes(host=host, port=port, processes=workers, log_level="info")
+        serve_processes(
+            host=host,
+            port=port,
+            processes=workers,
+            log_level="info",
+            access_log=settings.access_log,
+        )
     finally:
         if background is not None and ctx is not None:
             background.stop()

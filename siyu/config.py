@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     run_worker: bool = True
     worker_interval_seconds: float = 1.0
+    # One line per request on stderr (uvicorn's access log). On a sale day with a
+    # reverse proxy keeping its own access log, turning it off is about a tenth more
+    # requests per second.
+    access_log: bool = True
+    # FastAPI's native OpenTelemetry (tracing, metrics, logs), when a provider is
+    # configured in the process. Off: no per-request check for one.
+    telemetry: bool = False
 
     # Secrets: signing of session tokens and sandbox notifications; encryption of
     # personal data (phone numbers) at rest.

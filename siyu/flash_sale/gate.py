@@ -17,8 +17,11 @@ reconciliation (``service.reconcile``) compares them with the database afterward
 Keys (prefix ``SIYU_REDIS_KEY_PREFIX``; ``{item}`` is a cluster hash tag):
 ``fs:{item}`` hash — left, limit, starts, ends (epoch s), requests, refusals, passed,
 rate_limited; ``fs:{item}:buyers`` hash — shopper → units; ``fs:{item}:released`` set —
-purchases already given back (a redelivered event gives back nothing); ``rl:s:<id>``,
-``rl:ip:<addr>`` — token buckets.
+purchases already given back (a redelivered event gives back nothing);
+``fs:{item}:passes`` hash — shopper → the Idempotency-Keys of their passes since the
+load, kept only while every unit of theirs came through one (a shopper at the limit
+with a key that is none of them is told so at once: no retry to replay);
+``rl:s:<id>``, ``rl:ip:<addr>`` — token buckets.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +37,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from siyu.flash_sale.rules import Bucket, BucketState, ItemCounts, Refusal, take_token
+from siyu.flash_sale.script_client import open_script_caller
 
 STATS = ("requests", "refusals", "passed", "rate_limited")
 KEY_TTL_AFTER_END = 7 * 24 * 3600
@@ -43,6 +48,9 @@ class Admission:
     refusal: Refusal | None  # None: through to the placement
     retry_after: float = 0.0  # seconds (rate limited / waiting room)
     loaded: bool = True  # False: the gate has no keys for the item yet
+    # at the limit: may this request be a retry of one that got its order (replayed)?
+    # False when the gate knows every pass of the shopper and this key was none of them
+    maybe_retry: bool = True
 
     @property
     def passed(self) -> bool:
@@ -92,6 +100,7 @@ class Gate(Protocol):
         quantity: int,
         now: datetime,
         rate_limit: bool = True,
+        key: str = "",
     ) -> Admission: ...
     def give_back(self, item_id: int, shopper_id: int, quantity: int, token: str = "") -> None: ...
     def load(self, item: ItemLoad, *, force: bool = False) -> bool: ...
@@ -186,6 +195,7 @@ class SqlGate:
         quantity: int,
         now: datetime,
         rate_limit: bool = True,
+        key: str = "",
     ) -> Admission:
         return self.admit(item_id, shopper_id, ip, quantity, now, rate_limit)
 
@@ -254,12 +264,18 @@ if not item[1] then return {-1, 0} end
 redis.call('HINCRBY', KEYS[1], 'requests', 1)
 local q = tonumber(ARGV[2])
 local code = 0
+local mine = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if now < tonumber(item[3]) or now >= tonumber(item[4]) then
   code = 3
+elseif mine + q > tonumber(item[2]) then
+  code = 2
+  -- the keys of the shopper's passes, kept while all their units came through them
+  local passes = redis.call('HGET', KEYS[5], ARGV[1])
+  if ARGV[9] ~= '' and passes and not string.find(passes, '\\n' .. ARGV[9] .. '\\n', 1, true) then
+    code = 5  -- at the limit, and not a retry of any pass
+  end
 elseif tonumber(item[1]) < q then
   code = 1
-elseif tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0') + q > tonumber(item[2]) then
-  code = 2
 end
 if code > 0 then
   redis.call('HINCRBY', KEYS[1], 'refusals', 1)
@@ -268,13 +284,21 @@ end
 redis.call('HINCRBY', KEYS[1], 'left', -q)
 redis.call('HINCRBY', KEYS[2], ARGV[1], q)
 redis.call('HINCRBY', KEYS[1], 'passed', 1)
+if ARGV[9] ~= '' then
+  local passes = redis.call('HGET', KEYS[5], ARGV[1])
+  if mine == 0 then passes = '\\n' end
+  if passes then
+    redis.call('HSET', KEYS[5], ARGV[1], passes .. ARGV[9] .. '\\n')
+    redis.call('EXPIRE', KEYS[5], math.max(redis.call('TTL', KEYS[1]), 60))
+  end
+end
 return {0, 0}
 """
 
 _LOAD = """
 if ARGV[1] ~= '1' and redis.call('HEXISTS', KEYS[1], 'left') == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'left', ARGV[2], 'limit', ARGV[3], 'starts', ARGV[4], 'ends', ARGV[5])
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[4])
 local n = tonumber(ARGV[7])
 for i = 8, 7 + n do redis.call('SADD', KEYS[3], ARGV[i]) end
 for i = 8 + n, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
@@ -290,11 +314,17 @@ if redis.call('HEXISTS', KEYS[1], 'left') == 0 then return 0 end
 local q = tonumber(ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'left', q)
 local mine = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
-if mine <= q then redis.call('HDEL', KEYS[2], ARGV[1]) else redis.call('HINCRBY', KEYS[2], ARGV[1], -q) end
+if mine <= q then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('HDEL', KEYS[4], ARGV[1])  -- their next pass starts the record afresh
+else
+  redis.call('HINCRBY', KEYS[2], ARGV[1], -q)
+end
 return 1
 """
 
-_CODES = {1: Refusal.sold_out, 2: Refusal.limit, 3: Refusal.not_running, 4: Refusal.rate_limited}
+_CODES = {1: Refusal.sold_out, 2: Refusal.limit, 3: Refusal.not_running, 4: Refusal.rate_limited,
+          5: Refusal.limit}  # fmt: skip
 
 
 class RedisGate:
@@ -310,21 +340,24 @@ class RedisGate:
         self._admit = self.client.register_script(_ADMIT)
         self._load = self.client.register_script(_LOAD)
         self._give_back = self.client.register_script(_GIVE_BACK)
-        self._async: dict[int, Any] = {}  # event loop id -> (client, script)
+        # event loop -> its caller of the admission script
+        self._async: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self._room = _Room(limits.max_in_flight)
 
-    def keys(self, item_id: int) -> tuple[str, str, str]:
+    def keys(self, item_id: int) -> tuple[str, str, str, str]:
         base = f"{self.prefix}fs:{{{item_id}}}"
-        return base, base + ":buyers", base + ":released"
+        return base, base + ":buyers", base + ":released", base + ":passes"
 
     def _args(
-        self, item_id: int, shopper_id: int, ip: str, quantity: int, now: datetime, limit: bool
-    ) -> tuple[list[str], list[Any]]:
-        item, buyers, _ = self.keys(item_id)
-        keys = [item, buyers, f"{self.prefix}rl:s:{shopper_id}", f"{self.prefix}rl:ip:{ip}"]
+        self, item_id: int, shopper_id: int, ip: str, quantity: int, now: datetime, limit: bool,
+        key: str = "",
+    ) -> tuple[list[str], list[Any]]:  # fmt: skip
+        item, buyers, _, passes = self.keys(item_id)
+        keys = [item, buyers, f"{self.prefix}rl:s:{shopper_id}", f"{self.prefix}rl:ip:{ip}",
+                passes]  # fmt: skip
         s, i = self.limits.shopper, self.limits.ip
         args = [shopper_id, quantity, f"{now.timestamp():.3f}", s.rate, s.burst, i.rate, i.burst,
-                "1" if limit else "0"]  # fmt: skip
+                "1" if limit else "0", key]  # fmt: skip
         return keys, args
 
     @staticmethod
@@ -334,7 +367,7 @@ class RedisGate:
             return Admission(None, loaded=False)
         if code == 0:
             return Admission(None)
-        return Admission(_CODES[code], wait_ms / 1000)
+        return Admission(_CODES[code], wait_ms / 1000, maybe_retry=code != 5)
 
     def admit(
         self,
@@ -356,16 +389,22 @@ class RedisGate:
         quantity: int,
         now: datetime,
         rate_limit: bool = True,
+        key: str = "",
     ) -> Admission:
-        loop = id(asyncio.get_running_loop())
-        found = self._async.get(loop)
-        if found is None:
-            from redis import asyncio as aioredis
+        """``admit`` from asyncio; with ``key`` (the request's Idempotency-Key) the gate
+        records the passes, and tells a shopper at their limit whether this can be a
+        retry of one of them."""
+        loop = asyncio.get_running_loop()
+        call = self._async.get(loop)
+        if call is None:  # a connection is bound to the loop it was made on
+            call = open_script_caller(self.url, _ADMIT)
+            if call is None:  # TLS or a Unix socket: redis-py's client
+                from redis import asyncio as aioredis
 
-            client = aioredis.Redis.from_url(self.url, decode_responses=True)
-            found = self._async[loop] = (client, client.register_script(_ADMIT))
-        keys, args = self._args(item_id, shopper_id, ip, quantity, now, rate_limit)
-        return self._answer(await found[1](keys=keys, args=args))
+                call = aioredis.Redis.from_url(self.url).register_script(_ADMIT)
+            self._async[loop] = call
+        keys, args = self._args(item_id, shopper_id, ip, quantity, now, rate_limit, key)
+        return self._answer(await call(keys=keys, args=args))
 
     def refused(self, item_id: int) -> None:
         self.client.hincrby(self.keys(item_id)[0], "refusals", 1)
@@ -386,7 +425,7 @@ class RedisGate:
         return bool(self._load(keys=list(self.keys(item.item_id)), args=args))
 
     def counts(self, item_id: int) -> ItemCounts | None:
-        item, buyers, _ = self.keys(item_id)
+        item, buyers, _, _ = self.keys(item_id)
         left = self.client.hget(item, "left")
         if left is None:
             return None
@@ -398,7 +437,7 @@ class RedisGate:
         return {name: int(v or 0) for name, v in zip(STATS, values, strict=True)}
 
     def forget(self, item_id: int) -> None:
-        item, buyers, _ = self.keys(item_id)
+        item, buyers, _, _ = self.keys(item_id)
         self.client.hdel(item, "left")  # the next request loads it again from the database
 
     def enter(self) -> bool:

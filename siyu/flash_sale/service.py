@@ -243,15 +243,15 @@ def precheck(
     fs = get_session(session, item.session_id)
     if phase(fs.status, fs.starts_at, fs.ends_at, now) is not Phase.running:
         return Refusal.not_running
-    if units_left(item.quantity, item.sold, item.reserved) < quantity:
-        return Refusal.sold_out
     mine = session.scalar(
         select(FlashShopperCount.units).where(
             FlashShopperCount.item_id == item_id, FlashShopperCount.shopper_id == shopper_id
         )
     )
-    if (mine or 0) + quantity > item.per_shopper_limit:
+    if (mine or 0) + quantity > item.per_shopper_limit:  # first: a retry may replay
         return Refusal.limit
+    if units_left(item.quantity, item.sold, item.reserved) < quantity:
+        return Refusal.sold_out
     return None
 
 

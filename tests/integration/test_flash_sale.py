@@ -270,7 +270,7 @@ def test_reconciliation_is_clean_after_a_session_and_finds_and_fixes_injected_dr
     # and when someone changes Redis behind the database's back
     gate = ctx.flash_gate
     assert isinstance(gate, RedisGate)
-    item_key, buyers_key, _ = gate.keys(item_id)
+    item_key, buyers_key, _, _ = gate.keys(item_id)
     gate.client.hincrby(item_key, "left", 4)
     gate.client.hset(buyers_key, "999", 1)
     report = sale.reconcile(made["id"])
@@ -375,3 +375,22 @@ def test_a_session_opens_and_closes_on_its_shanghai_boundaries(
     late = sale.shopper("late")
     assert _code(sale.buy(item_id, late)) == "flash_not_running"
     assert client.get("/api/app/flash-sales").json()["sessions"] == []
+
+
+def test_the_last_unit_s_buyer_retrying_after_the_sell_out_gets_their_order_again(
+    client: TestClient, ctx: Context, gate_mode: str
+) -> None:
+    # given a sale of one unit, bought by a shopper whose answer was lost on the way
+    sale = _sale(client, ctx)
+    item_id = sale.session(quantity=1)["items"][0]["id"]
+    lucky = sale.shopper("lucky")
+    first = sale.buy(item_id, lucky, key="lost-answer")
+    assert first.status_code == 201, first.text
+
+    # when their client retries with the same key, the sale now sold out
+    again = sale.buy(item_id, lucky, key="lost-answer")
+
+    # then the retry replays the order, and a newcomer is told it is sold out
+    assert again.status_code == 201, again.text
+    assert again.json()["order"]["id"] == first.json()["order"]["id"]
+    assert _code(sale.buy(item_id, sale.shopper("late"))) == "flash_sold_out"

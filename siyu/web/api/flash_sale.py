@@ -63,6 +63,7 @@ ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
 SessionId = Annotated[int, Path(ge=1, le=MAX_ID)]
 WAITING = "排队中，请稍候 / You are in the queue: please try again in a moment"
 TOO_OFTEN = "排队中，请稍候（请求过于频繁）/ Too many requests: please wait a moment"
+ADMISSION = "siyu.flash_admission"  # the gate's answer, when the front door asked it
 
 
 class FlashItemIn(BaseModel):
@@ -257,8 +258,14 @@ def item_quote(
             "discount_fen": quote.discount_fen, "shipping_fen": quote.shipping_fen}  # fmt: skip
 
 
-def _wait(code: str, message: str, retry_after: float) -> JSONResponse:
-    seconds = max(int(-(-retry_after // 1)), 1)
+def wait_seconds(retry_after: float) -> int:
+    """Whole seconds to wait, at least one."""
+    return max(int(-(-retry_after // 1)), 1)
+
+
+def waiting(code: str, message: str, retry_after: float) -> JSONResponse:
+    """429 with Retry-After: rate limited, or the waiting room (排队中)."""
+    seconds = wait_seconds(retry_after)
     return JSONResponse(
         error_body(code, message, {"retry_after_seconds": str(seconds)}),
         429,
@@ -284,16 +291,20 @@ async def buy(
     idempotency.check_key(idempotency_key)
     gate = ctx.flash_gate
     ip = request.client.host if request.client else "-"
-    admission = await gate.admit_async(item_id, shopper.id, ip, body.quantity, now)
+    admission = request.scope.get(ADMISSION)  # asked by the front door (flash_front)
+    if admission is None:
+        admission = await gate.admit_async(
+            item_id, shopper.id, ip, body.quantity, now, key=idempotency_key
+        )
     if not admission.loaded:  # the first request of an item: load its keys, once
         await run_in_threadpool(_load, ctx, item_id)
         admission = await gate.admit_async(
-            item_id, shopper.id, ip, body.quantity, now, rate_limit=False
+            item_id, shopper.id, ip, body.quantity, now, rate_limit=False, key=idempotency_key
         )
     if admission.refusal is Refusal.rate_limited:
-        return _wait("rate_limited", TOO_OFTEN, admission.retry_after)
+        return waiting("rate_limited", TOO_OFTEN, admission.retry_after)
     if admission.refusal is not None:
-        if admission.refusal is Refusal.limit:  # a retry of a request that got its order?
+        if admission.refusal is Refusal.limit and admission.maybe_retry:  # got its order?
             replay = await run_in_threadpool(
                 _replay, ctx, shopper.id, item_id, idempotency_key, body
             )
@@ -303,7 +314,7 @@ async def buy(
     if not admission.loaded or not gate.enter():
         if admission.loaded:
             await run_in_threadpool(gate.give_back, item_id, shopper.id, body.quantity)
-        return _wait("waiting_room", WAITING, 1)
+        return waiting("waiting_room", WAITING, 1)
     placed: list[bool] = []
     try:
         response = await run_in_threadpool(_place, ctx, item_id, shopper.id, idempotency_key,
@@ -313,7 +324,7 @@ async def buy(
         raise
     except (OperationalError, TimeoutError):  # the database is saturated: not a 500
         await run_in_threadpool(gate.give_back, item_id, shopper.id, body.quantity)
-        return _wait("waiting_room", WAITING, 1)
+        return waiting("waiting_room", WAITING, 1)
     except BaseException:
         await run_in_threadpool(gate.give_back, item_id, shopper.id, body.quantity)
         raise
