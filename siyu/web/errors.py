@@ -34,6 +34,13 @@ def error_body(code: str, message: str, fields: dict[str, str] | None = None) ->
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
+def domain_error_response(exc: DomainError) -> JSONResponse:
+    """A domain error in the API's error shape, with its status."""
+    body = error_body(exc.code, exc.message, exc.fields)
+    body["error"].update(exc.extra)
+    return JSONResponse(body, exc.http_status)
+
+
 TOO_LARGE_MESSAGE = "请求体过大 / The request body is too large"
 
 
@@ -93,9 +100,7 @@ def install_error_handlers(
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        body = error_body(exc.code, exc.message, exc.fields)
-        body["error"].update(exc.extra)
-        return JSONResponse(body, exc.http_status)
+        return domain_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

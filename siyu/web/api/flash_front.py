@@ -20,7 +20,6 @@ import re
 from typing import Any
 
 from pydantic import ValidationError
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from siyu import idempotency
@@ -31,7 +30,7 @@ from siyu.flash_sale.rules import Refusal
 from siyu.flash_sale.script_client import ScriptError
 from siyu.web.api.flash_sale import ADMISSION, TOO_OFTEN, BuyIn, waiting
 from siyu.web.deps import AppContext, shopper_of
-from siyu.web.errors import error_body
+from siyu.web.errors import domain_error_response
 
 BUY_PATH = re.compile(r"/api/app/flash-sales/items/([1-9][0-9]{0,18})/buy")
 MAX_FRONT_BODY = 16 * 1024  # a buy's body is a quantity and an address: far less
@@ -95,10 +94,8 @@ class FlashFront:
             admission.refusal is Refusal.limit and not admission.maybe_retry
         ):
             assert admission.refusal is not None
-            error = service.refusal_error(admission.refusal)
-            answer = error_body(error.code, error.message, error.fields)
-            answer["error"].update(error.extra)
-            await JSONResponse(answer, error.http_status)(scope, replay, send)
+            answer = domain_error_response(service.refusal_error(admission.refusal))
+            await answer(scope, replay, send)
             return
         await self.app({**scope, ADMISSION: admission}, replay, send)
 
